@@ -1,0 +1,10 @@
+// The API package: names and constants of the contract, the generated
+// types and validators of ApiCompliancePolicy and of the sidecar config,
+// condition helpers, units, and the shared typed error. No I/O.
+export * from './names.ts';
+export * from './errors.ts';
+export * from './conditions.ts';
+export * from './units.ts';
+export * from './validate.ts';
+export * from './types.ts';
+export type { ObjectMeta, OwnerReference } from './meta.ts';
