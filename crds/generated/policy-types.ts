@@ -218,6 +218,14 @@ export interface ApiCompliancePolicy {
              * The key id.
              */
             kid?: string;
+            /**
+             * The private exponent or scalar. Must NOT be set; only public keys are accepted.
+             */
+            d?: string;
+            /**
+             * A symmetric key value. Must NOT be set; symmetric keys are refused.
+             */
+            k?: string;
           }[];
         };
         /**

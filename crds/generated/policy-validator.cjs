@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+/?)*(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string","maxLength":16}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string","maxLength":16}]},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send the request headers (408 beyond it).","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+/?)*(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send the request headers (408 beyond it).","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
@@ -1491,9 +1491,9 @@ vErrors.push(err118);
 errors++;
 }
 }
-}
-else {
-const err119 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data48.d !== undefined){
+if(typeof data48.d !== "string"){
+const err119 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/d",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/d/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1503,9 +1503,9 @@ vErrors.push(err119);
 errors++;
 }
 }
-}
-else {
-const err120 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data48.k !== undefined){
+if(typeof data48.k !== "string"){
+const err120 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/k",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/k/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1517,7 +1517,7 @@ errors++;
 }
 }
 else {
-const err121 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err121 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1527,9 +1527,9 @@ vErrors.push(err121);
 errors++;
 }
 }
-let data51 = data40.jwksRefreshSeconds;
-if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
-const err122 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err122 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1538,9 +1538,10 @@ vErrors.push(err122);
 }
 errors++;
 }
-if((typeof data51 == "number") && (isFinite(data51))){
-if(data51 > 86400 || isNaN(data51)){
-const err123 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+}
+}
+else {
+const err123 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1549,8 +1550,10 @@ vErrors.push(err123);
 }
 errors++;
 }
-if(data51 < 30 || isNaN(data51)){
-const err124 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 30},message:"must be >= 30"};
+}
+let data53 = data40.jwksRefreshSeconds;
+if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
+const err124 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1559,11 +1562,9 @@ vErrors.push(err124);
 }
 errors++;
 }
-}
-let data52 = data40.algorithms;
-if(Array.isArray(data52)){
-if(data52.length > 10){
-const err125 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/maxItems",keyword:"maxItems",params:{limit: 10},message:"must NOT have more than 10 items"};
+if((typeof data53 == "number") && (isFinite(data53))){
+if(data53 > 86400 || isNaN(data53)){
+const err125 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1572,8 +1573,8 @@ vErrors.push(err125);
 }
 errors++;
 }
-if(data52.length < 1){
-const err126 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data53 < 30 || isNaN(data53)){
+const err126 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 30},message:"must be >= 30"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1582,11 +1583,11 @@ vErrors.push(err126);
 }
 errors++;
 }
-const len8 = data52.length;
-for(let i8=0; i8<len8; i8++){
-let data53 = data52[i8];
-if(typeof data53 !== "string"){
-const err127 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms/" + i8,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+let data54 = data40.algorithms;
+if(Array.isArray(data54)){
+if(data54.length > 10){
+const err127 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/maxItems",keyword:"maxItems",params:{limit: 10},message:"must NOT have more than 10 items"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1595,8 +1596,8 @@ vErrors.push(err127);
 }
 errors++;
 }
-if(!((((((((((data53 === "RS256") || (data53 === "RS384")) || (data53 === "RS512")) || (data53 === "PS256")) || (data53 === "PS384")) || (data53 === "PS512")) || (data53 === "ES256")) || (data53 === "ES384")) || (data53 === "ES512")) || (data53 === "EdDSA"))){
-const err128 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms/" + i8,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
+if(data54.length < 1){
+const err128 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1605,10 +1606,11 @@ vErrors.push(err128);
 }
 errors++;
 }
-}
-}
-else {
-const err129 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len8 = data54.length;
+for(let i8=0; i8<len8; i8++){
+let data55 = data54[i8];
+if(typeof data55 !== "string"){
+const err129 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms/" + i8,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1617,9 +1619,8 @@ vErrors.push(err129);
 }
 errors++;
 }
-let data54 = data40.clockSkewSeconds;
-if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
-const err130 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!((((((((((data55 === "RS256") || (data55 === "RS384")) || (data55 === "RS512")) || (data55 === "PS256")) || (data55 === "PS384")) || (data55 === "PS512")) || (data55 === "ES256")) || (data55 === "ES384")) || (data55 === "ES512")) || (data55 === "EdDSA"))){
+const err130 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms/" + i8,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1628,9 +1629,10 @@ vErrors.push(err130);
 }
 errors++;
 }
-if((typeof data54 == "number") && (isFinite(data54))){
-if(data54 > 300 || isNaN(data54)){
-const err131 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+}
+}
+else {
+const err131 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1639,8 +1641,9 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(data54 < 0 || isNaN(data54)){
-const err132 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+let data56 = data40.clockSkewSeconds;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err132 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1649,11 +1652,9 @@ vErrors.push(err132);
 }
 errors++;
 }
-}
-if(data40.maxTokenAgeSeconds !== undefined){
-let data55 = data40.maxTokenAgeSeconds;
-if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err133 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 > 300 || isNaN(data56)){
+const err133 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1662,9 +1663,8 @@ vErrors.push(err133);
 }
 errors++;
 }
-if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 > 2592000 || isNaN(data55)){
-const err134 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
+if(data56 < 0 || isNaN(data56)){
+const err134 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1673,8 +1673,11 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(data55 < 1 || isNaN(data55)){
-const err135 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data40.maxTokenAgeSeconds !== undefined){
+let data57 = data40.maxTokenAgeSeconds;
+if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
+const err135 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1683,12 +1686,9 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-}
-let data56 = data40.requiredClaims;
-if(Array.isArray(data56)){
-if(data56.length > 32){
-const err136 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if((typeof data57 == "number") && (isFinite(data57))){
+if(data57 > 2592000 || isNaN(data57)){
+const err136 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1697,12 +1697,8 @@ vErrors.push(err136);
 }
 errors++;
 }
-const len9 = data56.length;
-for(let i9=0; i9<len9; i9++){
-let data57 = data56[i9];
-if(typeof data57 === "string"){
-if(func3(data57) > 128){
-const err137 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(data57 < 1 || isNaN(data57)){
+const err137 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1711,8 +1707,12 @@ vErrors.push(err137);
 }
 errors++;
 }
-if(func3(data57) < 1){
-const err138 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+}
+let data58 = data40.requiredClaims;
+if(Array.isArray(data58)){
+if(data58.length > 32){
+const err138 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1721,9 +1721,12 @@ vErrors.push(err138);
 }
 errors++;
 }
-}
-else {
-const err139 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len9 = data58.length;
+for(let i9=0; i9<len9; i9++){
+let data59 = data58[i9];
+if(typeof data59 === "string"){
+if(func3(data59) > 128){
+const err139 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1732,10 +1735,8 @@ vErrors.push(err139);
 }
 errors++;
 }
-}
-}
-else {
-const err140 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(func3(data59) < 1){
+const err140 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1744,11 +1745,9 @@ vErrors.push(err140);
 }
 errors++;
 }
-if(data40.forwardClaims !== undefined){
-let data58 = data40.forwardClaims;
-if(Array.isArray(data58)){
-if(data58.length > 16){
-const err141 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+}
+else {
+const err141 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1757,12 +1756,10 @@ vErrors.push(err141);
 }
 errors++;
 }
-const len10 = data58.length;
-for(let i10=0; i10<len10; i10++){
-let data59 = data58[i10];
-if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
-if(data59.claim === undefined){
-const err142 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
+}
+}
+else {
+const err142 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1771,8 +1768,11 @@ vErrors.push(err142);
 }
 errors++;
 }
-if(data59.header === undefined){
-const err143 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
+if(data40.forwardClaims !== undefined){
+let data60 = data40.forwardClaims;
+if(Array.isArray(data60)){
+if(data60.length > 16){
+const err143 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1781,9 +1781,12 @@ vErrors.push(err143);
 }
 errors++;
 }
-for(const key14 in data59){
-if(!((key14 === "claim") || (key14 === "header"))){
-const err144 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+const len10 = data60.length;
+for(let i10=0; i10<len10; i10++){
+let data61 = data60[i10];
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
+if(data61.claim === undefined){
+const err144 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1792,12 +1795,8 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-if(data59.claim !== undefined){
-let data60 = data59.claim;
-if(typeof data60 === "string"){
-if(func3(data60) > 128){
-const err145 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(data61.header === undefined){
+const err145 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1806,8 +1805,9 @@ vErrors.push(err145);
 }
 errors++;
 }
-if(func3(data60) < 1){
-const err146 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+for(const key14 in data61){
+if(!((key14 === "claim") || (key14 === "header"))){
+const err146 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1817,8 +1817,11 @@ vErrors.push(err146);
 errors++;
 }
 }
-else {
-const err147 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data61.claim !== undefined){
+let data62 = data61.claim;
+if(typeof data62 === "string"){
+if(func3(data62) > 128){
+const err147 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1827,12 +1830,8 @@ vErrors.push(err147);
 }
 errors++;
 }
-}
-if(data59.header !== undefined){
-let data61 = data59.header;
-if(typeof data61 === "string"){
-if(func3(data61) > 128){
-const err148 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(func3(data62) < 1){
+const err148 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1841,8 +1840,9 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(!pattern6.test(data61)){
-const err149 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
+}
+else {
+const err149 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1852,8 +1852,11 @@ vErrors.push(err149);
 errors++;
 }
 }
-else {
-const err150 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data61.header !== undefined){
+let data63 = data61.header;
+if(typeof data63 === "string"){
+if(func3(data63) > 128){
+const err150 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1862,10 +1865,8 @@ vErrors.push(err150);
 }
 errors++;
 }
-}
-}
-else {
-const err151 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern6.test(data63)){
+const err151 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1875,9 +1876,8 @@ vErrors.push(err151);
 errors++;
 }
 }
-}
 else {
-const err152 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err152 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1889,7 +1889,7 @@ errors++;
 }
 }
 else {
-const err153 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err153 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1901,7 +1901,7 @@ errors++;
 }
 }
 else {
-const err154 = {instancePath:instancePath+"/spec/jwt/providers",schemaPath:"#/properties/spec/properties/jwt/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err154 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1911,11 +1911,9 @@ vErrors.push(err154);
 errors++;
 }
 }
-if(data38.rules !== undefined){
-let data62 = data38.rules;
-if(Array.isArray(data62)){
-if(data62.length > 128){
-const err155 = {instancePath:instancePath+"/spec/jwt/rules",schemaPath:"#/properties/spec/properties/jwt/properties/rules/maxItems",keyword:"maxItems",params:{limit: 128},message:"must NOT have more than 128 items"};
+}
+else {
+const err155 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1924,15 +1922,10 @@ vErrors.push(err155);
 }
 errors++;
 }
-const len11 = data62.length;
-for(let i11=0; i11<len11; i11++){
-let data63 = data62[i11];
-if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
-if(data63.public === undefined){
-data63.public = false;
 }
-if(data63.paths === undefined){
-const err156 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
+}
+else {
+const err156 = {instancePath:instancePath+"/spec/jwt/providers",schemaPath:"#/properties/spec/properties/jwt/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1941,9 +1934,12 @@ vErrors.push(err156);
 }
 errors++;
 }
-for(const key15 in data63){
-if(!(((((key15 === "paths") || (key15 === "methods")) || (key15 === "public")) || (key15 === "providers")) || (key15 === "requiredScopes"))){
-const err157 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+}
+if(data38.rules !== undefined){
+let data64 = data38.rules;
+if(Array.isArray(data64)){
+if(data64.length > 128){
+const err157 = {instancePath:instancePath+"/spec/jwt/rules",schemaPath:"#/properties/spec/properties/jwt/properties/rules/maxItems",keyword:"maxItems",params:{limit: 128},message:"must NOT have more than 128 items"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1952,12 +1948,15 @@ vErrors.push(err157);
 }
 errors++;
 }
+const len11 = data64.length;
+for(let i11=0; i11<len11; i11++){
+let data65 = data64[i11];
+if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
+if(data65.public === undefined){
+data65.public = false;
 }
-if(data63.paths !== undefined){
-let data64 = data63.paths;
-if(Array.isArray(data64)){
-if(data64.length > 32){
-const err158 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(data65.paths === undefined){
+const err158 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1966,8 +1965,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-if(data64.length < 1){
-const err159 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key15 in data65){
+if(!(((((key15 === "paths") || (key15 === "methods")) || (key15 === "public")) || (key15 === "providers")) || (key15 === "requiredScopes"))){
+const err159 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1976,12 +1976,12 @@ vErrors.push(err159);
 }
 errors++;
 }
-const len12 = data64.length;
-for(let i12=0; i12<len12; i12++){
-let data65 = data64[i12];
-if(typeof data65 === "string"){
-if(func3(data65) > 1024){
-const err160 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+}
+if(data65.paths !== undefined){
+let data66 = data65.paths;
+if(Array.isArray(data66)){
+if(data66.length > 32){
+const err160 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1990,8 +1990,8 @@ vErrors.push(err160);
 }
 errors++;
 }
-if(!pattern7.test(data65)){
-const err161 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/([A-Za-z0-9._~!$&'()+,;=:@%-]+/?)*(\\*)?$"},message:"must match pattern \""+"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+/?)*(\\*)?$"+"\""};
+if(data66.length < 1){
+const err161 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2000,9 +2000,12 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-else {
-const err162 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len12 = data66.length;
+for(let i12=0; i12<len12; i12++){
+let data67 = data66[i12];
+if(typeof data67 === "string"){
+if(func3(data67) > 1024){
+const err162 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2011,10 +2014,8 @@ vErrors.push(err162);
 }
 errors++;
 }
-}
-}
-else {
-const err163 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(!pattern7.test(data67)){
+const err163 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/([A-Za-z0-9._~!$&'()+,;=:@%-]+/?)*(\\*)?$"},message:"must match pattern \""+"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+/?)*(\\*)?$"+"\""};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2024,11 +2025,8 @@ vErrors.push(err163);
 errors++;
 }
 }
-if(data63.methods !== undefined){
-let data66 = data63.methods;
-if(Array.isArray(data66)){
-if(data66.length > 9){
-const err164 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/maxItems",keyword:"maxItems",params:{limit: 9},message:"must NOT have more than 9 items"};
+else {
+const err164 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2037,11 +2035,10 @@ vErrors.push(err164);
 }
 errors++;
 }
-const len13 = data66.length;
-for(let i13=0; i13<len13; i13++){
-let data67 = data66[i13];
-if(typeof data67 !== "string"){
-const err165 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods/" + i13,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+}
+else {
+const err165 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2050,8 +2047,12 @@ vErrors.push(err165);
 }
 errors++;
 }
-if(!(((((((((data67 === "GET") || (data67 === "HEAD")) || (data67 === "POST")) || (data67 === "PUT")) || (data67 === "PATCH")) || (data67 === "DELETE")) || (data67 === "OPTIONS")) || (data67 === "TRACE")) || (data67 === "CONNECT"))){
-const err166 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods/" + i13,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.rules.items.properties.methods.items.enum},message:"must be equal to one of the allowed values"};
+}
+if(data65.methods !== undefined){
+let data68 = data65.methods;
+if(Array.isArray(data68)){
+if(data68.length > 9){
+const err166 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/maxItems",keyword:"maxItems",params:{limit: 9},message:"must NOT have more than 9 items"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2060,10 +2061,11 @@ vErrors.push(err166);
 }
 errors++;
 }
-}
-}
-else {
-const err167 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len13 = data68.length;
+for(let i13=0; i13<len13; i13++){
+let data69 = data68[i13];
+if(typeof data69 !== "string"){
+const err167 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods/" + i13,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2072,9 +2074,8 @@ vErrors.push(err167);
 }
 errors++;
 }
-}
-if(typeof data63.public !== "boolean"){
-const err168 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/public",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(!(((((((((data69 === "GET") || (data69 === "HEAD")) || (data69 === "POST")) || (data69 === "PUT")) || (data69 === "PATCH")) || (data69 === "DELETE")) || (data69 === "OPTIONS")) || (data69 === "TRACE")) || (data69 === "CONNECT"))){
+const err168 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods/" + i13,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.rules.items.properties.methods.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2083,11 +2084,10 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(data63.providers !== undefined){
-let data69 = data63.providers;
-if(Array.isArray(data69)){
-if(data69.length > 16){
-const err169 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2096,12 +2096,9 @@ vErrors.push(err169);
 }
 errors++;
 }
-const len14 = data69.length;
-for(let i14=0; i14<len14; i14++){
-let data70 = data69[i14];
-if(typeof data70 === "string"){
-if(func3(data70) > 63){
-const err170 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers/" + i14,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/items/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+}
+if(typeof data65.public !== "boolean"){
+const err170 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/public",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2110,9 +2107,11 @@ vErrors.push(err170);
 }
 errors++;
 }
-}
-else {
-const err171 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers/" + i14,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data65.providers !== undefined){
+let data71 = data65.providers;
+if(Array.isArray(data71)){
+if(data71.length > 16){
+const err171 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2121,10 +2120,12 @@ vErrors.push(err171);
 }
 errors++;
 }
-}
-}
-else {
-const err172 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len14 = data71.length;
+for(let i14=0; i14<len14; i14++){
+let data72 = data71[i14];
+if(typeof data72 === "string"){
+if(func3(data72) > 63){
+const err172 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers/" + i14,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/items/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2134,11 +2135,8 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data63.requiredScopes !== undefined){
-let data71 = data63.requiredScopes;
-if(Array.isArray(data71)){
-if(data71.length > 32){
-const err173 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+else {
+const err173 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers/" + i14,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2147,12 +2145,10 @@ vErrors.push(err173);
 }
 errors++;
 }
-const len15 = data71.length;
-for(let i15=0; i15<len15; i15++){
-let data72 = data71[i15];
-if(typeof data72 === "string"){
-if(func3(data72) > 256){
-const err174 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+}
+}
+else {
+const err174 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2161,8 +2157,12 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(func3(data72) < 1){
-const err175 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data65.requiredScopes !== undefined){
+let data73 = data65.requiredScopes;
+if(Array.isArray(data73)){
+if(data73.length > 32){
+const err175 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2171,9 +2171,12 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-else {
-const err176 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len15 = data73.length;
+for(let i15=0; i15<len15; i15++){
+let data74 = data73[i15];
+if(typeof data74 === "string"){
+if(func3(data74) > 256){
+const err176 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2182,10 +2185,8 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-}
-else {
-const err177 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(func3(data74) < 1){
+const err177 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2195,9 +2196,8 @@ vErrors.push(err177);
 errors++;
 }
 }
-}
 else {
-const err178 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err178 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2209,7 +2209,7 @@ errors++;
 }
 }
 else {
-const err179 = {instancePath:instancePath+"/spec/jwt/rules",schemaPath:"#/properties/spec/properties/jwt/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err179 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2221,7 +2221,7 @@ errors++;
 }
 }
 else {
-const err180 = {instancePath:instancePath+"/spec/jwt",schemaPath:"#/properties/spec/properties/jwt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err180 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2231,23 +2231,9 @@ vErrors.push(err180);
 errors++;
 }
 }
-let data73 = data3.limits;
-if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
-if(data73.maxRequestBytes === undefined){
-data73.maxRequestBytes = "2Mi";
 }
-if(data73.maxHeaderBytes === undefined){
-data73.maxHeaderBytes = "16Ki";
-}
-if(data73.requestTimeoutSeconds === undefined){
-data73.requestTimeoutSeconds = 30;
-}
-if(data73.headersTimeoutSeconds === undefined){
-data73.headersTimeoutSeconds = 10;
-}
-for(const key16 in data73){
-if(!(((((key16 === "maxRequestBytes") || (key16 === "maxHeaderBytes")) || (key16 === "requestTimeoutSeconds")) || (key16 === "headersTimeoutSeconds")) || (key16 === "rateLimit"))){
-const err181 = {instancePath:instancePath+"/spec/limits",schemaPath:"#/properties/spec/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+else {
+const err181 = {instancePath:instancePath+"/spec/jwt/rules",schemaPath:"#/properties/spec/properties/jwt/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2257,12 +2243,9 @@ vErrors.push(err181);
 errors++;
 }
 }
-let data74 = data73.maxRequestBytes;
-const _errs167 = errors;
-let valid50 = false;
-const _errs168 = errors;
-if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err182 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err182 = {instancePath:instancePath+"/spec/jwt",schemaPath:"#/properties/spec/properties/jwt/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2271,13 +2254,24 @@ vErrors.push(err182);
 }
 errors++;
 }
-var _valid0 = _errs168 === errors;
-valid50 = valid50 || _valid0;
-if(!valid50){
-const _errs170 = errors;
-if(typeof data74 === "string"){
-if(func3(data74) > 16){
-const err183 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf/1/maxLength",keyword:"maxLength",params:{limit: 16},message:"must NOT have more than 16 characters"};
+}
+let data75 = data3.limits;
+if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
+if(data75.maxRequestBytes === undefined){
+data75.maxRequestBytes = "2Mi";
+}
+if(data75.maxHeaderBytes === undefined){
+data75.maxHeaderBytes = "16Ki";
+}
+if(data75.requestTimeoutSeconds === undefined){
+data75.requestTimeoutSeconds = 30;
+}
+if(data75.headersTimeoutSeconds === undefined){
+data75.headersTimeoutSeconds = 10;
+}
+for(const key16 in data75){
+if(!(((((key16 === "maxRequestBytes") || (key16 === "maxHeaderBytes")) || (key16 === "requestTimeoutSeconds")) || (key16 === "headersTimeoutSeconds")) || (key16 === "rateLimit"))){
+const err183 = {instancePath:instancePath+"/spec/limits",schemaPath:"#/properties/spec/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2287,8 +2281,12 @@ vErrors.push(err183);
 errors++;
 }
 }
-else {
-const err184 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data76 = data75.maxRequestBytes;
+const _errs171 = errors;
+let valid50 = false;
+const _errs172 = errors;
+if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
+const err184 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2297,11 +2295,12 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid0 = _errs170 === errors;
+var _valid0 = _errs172 === errors;
 valid50 = valid50 || _valid0;
-}
 if(!valid50){
-const err185 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const _errs174 = errors;
+if(typeof data76 !== "string"){
+const err185 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2310,23 +2309,11 @@ vErrors.push(err185);
 }
 errors++;
 }
-else {
-errors = _errs167;
-if(vErrors !== null){
-if(_errs167){
-vErrors.length = _errs167;
+var _valid0 = _errs174 === errors;
+valid50 = valid50 || _valid0;
 }
-else {
-vErrors = null;
-}
-}
-}
-let data75 = data73.maxHeaderBytes;
-const _errs173 = errors;
-let valid51 = false;
-const _errs174 = errors;
-if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
-const err186 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!valid50){
+const err186 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2335,13 +2322,23 @@ vErrors.push(err186);
 }
 errors++;
 }
-var _valid1 = _errs174 === errors;
-valid51 = valid51 || _valid1;
-if(!valid51){
-const _errs176 = errors;
-if(typeof data75 === "string"){
-if(func3(data75) > 16){
-const err187 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf/1/maxLength",keyword:"maxLength",params:{limit: 16},message:"must NOT have more than 16 characters"};
+else {
+errors = _errs171;
+if(vErrors !== null){
+if(_errs171){
+vErrors.length = _errs171;
+}
+else {
+vErrors = null;
+}
+}
+}
+let data77 = data75.maxHeaderBytes;
+const _errs177 = errors;
+let valid51 = false;
+const _errs178 = errors;
+if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
+const err187 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2350,8 +2347,11 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-else {
+var _valid1 = _errs178 === errors;
+valid51 = valid51 || _valid1;
+if(!valid51){
+const _errs180 = errors;
+if(typeof data77 !== "string"){
 const err188 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err188];
@@ -2361,7 +2361,7 @@ vErrors.push(err188);
 }
 errors++;
 }
-var _valid1 = _errs176 === errors;
+var _valid1 = _errs180 === errors;
 valid51 = valid51 || _valid1;
 }
 if(!valid51){
@@ -2375,18 +2375,18 @@ vErrors.push(err189);
 errors++;
 }
 else {
-errors = _errs173;
+errors = _errs177;
 if(vErrors !== null){
-if(_errs173){
-vErrors.length = _errs173;
+if(_errs177){
+vErrors.length = _errs177;
 }
 else {
 vErrors = null;
 }
 }
 }
-let data76 = data73.requestTimeoutSeconds;
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
+let data78 = data75.requestTimeoutSeconds;
+if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
 const err190 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err190];
@@ -2396,8 +2396,8 @@ vErrors.push(err190);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 > 3600 || isNaN(data76)){
+if((typeof data78 == "number") && (isFinite(data78))){
+if(data78 > 3600 || isNaN(data78)){
 const err191 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err191];
@@ -2407,7 +2407,7 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data76 < 1 || isNaN(data76)){
+if(data78 < 1 || isNaN(data78)){
 const err192 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err192];
@@ -2418,8 +2418,8 @@ vErrors.push(err192);
 errors++;
 }
 }
-let data77 = data73.headersTimeoutSeconds;
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
+let data79 = data75.headersTimeoutSeconds;
+if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
 const err193 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err193];
@@ -2429,8 +2429,8 @@ vErrors.push(err193);
 }
 errors++;
 }
-if((typeof data77 == "number") && (isFinite(data77))){
-if(data77 > 120 || isNaN(data77)){
+if((typeof data79 == "number") && (isFinite(data79))){
+if(data79 > 120 || isNaN(data79)){
 const err194 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120"};
 if(vErrors === null){
 vErrors = [err194];
@@ -2440,7 +2440,7 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(data77 < 1 || isNaN(data77)){
+if(data79 < 1 || isNaN(data79)){
 const err195 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err195];
@@ -2451,13 +2451,13 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data73.rateLimit !== undefined){
-let data78 = data73.rateLimit;
-if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-if(data78.by === undefined){
-data78.by = "Identity";
+if(data75.rateLimit !== undefined){
+let data80 = data75.rateLimit;
+if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
+if(data80.by === undefined){
+data80.by = "Identity";
 }
-if(data78.requestsPerSecond === undefined){
+if(data80.requestsPerSecond === undefined){
 const err196 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
 if(vErrors === null){
 vErrors = [err196];
@@ -2467,7 +2467,7 @@ vErrors.push(err196);
 }
 errors++;
 }
-for(const key17 in data78){
+for(const key17 in data80){
 if(!(((key17 === "requestsPerSecond") || (key17 === "burst")) || (key17 === "by"))){
 const err197 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -2479,9 +2479,9 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data78.requestsPerSecond !== undefined){
-let data79 = data78.requestsPerSecond;
-if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
+if(data80.requestsPerSecond !== undefined){
+let data81 = data80.requestsPerSecond;
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
 const err198 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err198];
@@ -2491,8 +2491,8 @@ vErrors.push(err198);
 }
 errors++;
 }
-if((typeof data79 == "number") && (isFinite(data79))){
-if(data79 > 1000000 || isNaN(data79)){
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 1000000 || isNaN(data81)){
 const err199 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
 if(vErrors === null){
 vErrors = [err199];
@@ -2502,7 +2502,7 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(data79 < 1 || isNaN(data79)){
+if(data81 < 1 || isNaN(data81)){
 const err200 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err200];
@@ -2514,9 +2514,9 @@ errors++;
 }
 }
 }
-if(data78.burst !== undefined){
-let data80 = data78.burst;
-if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+if(data80.burst !== undefined){
+let data82 = data80.burst;
+if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
 const err201 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err201];
@@ -2526,8 +2526,8 @@ vErrors.push(err201);
 }
 errors++;
 }
-if((typeof data80 == "number") && (isFinite(data80))){
-if(data80 > 10000000 || isNaN(data80)){
+if((typeof data82 == "number") && (isFinite(data82))){
+if(data82 > 10000000 || isNaN(data82)){
 const err202 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000000},message:"must be <= 10000000"};
 if(vErrors === null){
 vErrors = [err202];
@@ -2537,7 +2537,7 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(data80 < 1 || isNaN(data80)){
+if(data82 < 1 || isNaN(data82)){
 const err203 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err203];
@@ -2549,8 +2549,8 @@ errors++;
 }
 }
 }
-let data81 = data78.by;
-if(typeof data81 !== "string"){
+let data83 = data80.by;
+if(typeof data83 !== "string"){
 const err204 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err204];
@@ -2560,7 +2560,7 @@ vErrors.push(err204);
 }
 errors++;
 }
-if(!(((data81 === "Identity") || (data81 === "Subject")) || (data81 === "SourceIP"))){
+if(!(((data83 === "Identity") || (data83 === "Subject")) || (data83 === "SourceIP"))){
 const err205 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.limits.properties.rateLimit.properties.by.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err205];
@@ -2593,12 +2593,12 @@ vErrors.push(err207);
 }
 errors++;
 }
-let data82 = data3.egress;
-if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
-if(data82.default === undefined){
-data82.default = "Deny";
+let data84 = data3.egress;
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+if(data84.default === undefined){
+data84.default = "Deny";
 }
-for(const key18 in data82){
+for(const key18 in data84){
 if(!((key18 === "default") || (key18 === "allow"))){
 const err208 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -2610,8 +2610,8 @@ vErrors.push(err208);
 errors++;
 }
 }
-let data83 = data82.default;
-if(typeof data83 !== "string"){
+let data85 = data84.default;
+if(typeof data85 !== "string"){
 const err209 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err209];
@@ -2621,7 +2621,7 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(!((data83 === "Deny") || (data83 === "Allow"))){
+if(!((data85 === "Deny") || (data85 === "Allow"))){
 const err210 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err210];
@@ -2631,10 +2631,10 @@ vErrors.push(err210);
 }
 errors++;
 }
-if(data82.allow !== undefined){
-let data84 = data82.allow;
-if(Array.isArray(data84)){
-if(data84.length > 256){
+if(data84.allow !== undefined){
+let data86 = data84.allow;
+if(Array.isArray(data86)){
+if(data86.length > 256){
 const err211 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
 if(vErrors === null){
 vErrors = [err211];
@@ -2644,11 +2644,11 @@ vErrors.push(err211);
 }
 errors++;
 }
-const len16 = data84.length;
+const len16 = data86.length;
 for(let i16=0; i16<len16; i16++){
-let data85 = data84[i16];
-if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
-if(data85.host === undefined){
+let data87 = data86[i16];
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+if(data87.host === undefined){
 const err212 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err212];
@@ -2658,7 +2658,7 @@ vErrors.push(err212);
 }
 errors++;
 }
-if(data85.port === undefined){
+if(data87.port === undefined){
 const err213 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err213];
@@ -2668,7 +2668,7 @@ vErrors.push(err213);
 }
 errors++;
 }
-for(const key19 in data85){
+for(const key19 in data87){
 if(!(((key19 === "host") || (key19 === "port")) || (key19 === "peers"))){
 const err214 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -2680,10 +2680,10 @@ vErrors.push(err214);
 errors++;
 }
 }
-if(data85.host !== undefined){
-let data86 = data85.host;
-if(typeof data86 === "string"){
-if(func3(data86) > 253){
+if(data87.host !== undefined){
+let data88 = data87.host;
+if(typeof data88 === "string"){
+if(func3(data88) > 253){
 const err215 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err215];
@@ -2693,7 +2693,7 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(!pattern8.test(data86)){
+if(!pattern8.test(data88)){
 const err216 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"+"\""};
 if(vErrors === null){
 vErrors = [err216];
@@ -2715,9 +2715,9 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data85.port !== undefined){
-let data87 = data85.port;
-if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
+if(data87.port !== undefined){
+let data89 = data87.port;
+if(!(((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89))) && (isFinite(data89)))){
 const err218 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err218];
@@ -2727,8 +2727,8 @@ vErrors.push(err218);
 }
 errors++;
 }
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 > 65535 || isNaN(data87)){
+if((typeof data89 == "number") && (isFinite(data89))){
+if(data89 > 65535 || isNaN(data89)){
 const err219 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err219];
@@ -2738,7 +2738,7 @@ vErrors.push(err219);
 }
 errors++;
 }
-if(data87 < 1 || isNaN(data87)){
+if(data89 < 1 || isNaN(data89)){
 const err220 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err220];
@@ -2750,10 +2750,10 @@ errors++;
 }
 }
 }
-if(data85.peers !== undefined){
-let data88 = data85.peers;
-if(Array.isArray(data88)){
-if(data88.length > 32){
+if(data87.peers !== undefined){
+let data90 = data87.peers;
+if(Array.isArray(data90)){
+if(data90.length > 32){
 const err221 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err221];
@@ -2763,11 +2763,11 @@ vErrors.push(err221);
 }
 errors++;
 }
-const len17 = data88.length;
+const len17 = data90.length;
 for(let i17=0; i17<len17; i17++){
-let data89 = data88[i17];
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-for(const key20 in data89){
+let data91 = data90[i17];
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+for(const key20 in data91){
 if(!(((key20 === "namespace") || (key20 === "serviceAccount")) || (key20 === "spiffeId"))){
 const err222 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -2779,10 +2779,10 @@ vErrors.push(err222);
 errors++;
 }
 }
-if(data89.namespace !== undefined){
-let data90 = data89.namespace;
-if(typeof data90 === "string"){
-if(func3(data90) > 63){
+if(data91.namespace !== undefined){
+let data92 = data91.namespace;
+if(typeof data92 === "string"){
+if(func3(data92) > 63){
 const err223 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err223];
@@ -2792,7 +2792,7 @@ vErrors.push(err223);
 }
 errors++;
 }
-if(!pattern0.test(data90)){
+if(!pattern0.test(data92)){
 const err224 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err224];
@@ -2814,10 +2814,10 @@ vErrors.push(err225);
 errors++;
 }
 }
-if(data89.serviceAccount !== undefined){
-let data91 = data89.serviceAccount;
-if(typeof data91 === "string"){
-if(func3(data91) > 253){
+if(data91.serviceAccount !== undefined){
+let data93 = data91.serviceAccount;
+if(typeof data93 === "string"){
+if(func3(data93) > 253){
 const err226 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err226];
@@ -2827,7 +2827,7 @@ vErrors.push(err226);
 }
 errors++;
 }
-if(!pattern1.test(data91)){
+if(!pattern1.test(data93)){
 const err227 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err227];
@@ -2849,10 +2849,10 @@ vErrors.push(err228);
 errors++;
 }
 }
-if(data89.spiffeId !== undefined){
-let data92 = data89.spiffeId;
-if(typeof data92 === "string"){
-if(func3(data92) > 2048){
+if(data91.spiffeId !== undefined){
+let data94 = data91.spiffeId;
+if(typeof data94 === "string"){
+if(func3(data94) > 2048){
 const err229 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err229];
@@ -2862,7 +2862,7 @@ vErrors.push(err229);
 }
 errors++;
 }
-if(!pattern2.test(data92)){
+if(!pattern2.test(data94)){
 const err230 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
 if(vErrors === null){
 vErrors = [err230];
@@ -2943,15 +2943,15 @@ vErrors.push(err236);
 }
 errors++;
 }
-let data93 = data3.audit;
-if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
-if(data93.enabled === undefined){
-data93.enabled = true;
+let data95 = data3.audit;
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+if(data95.enabled === undefined){
+data95.enabled = true;
 }
-if(data93.includeHeaders === undefined){
-data93.includeHeaders = ["x-request-id","x-forwarded-for"];
+if(data95.includeHeaders === undefined){
+data95.includeHeaders = ["x-request-id","x-forwarded-for"];
 }
-for(const key21 in data93){
+for(const key21 in data95){
 if(!((key21 === "enabled") || (key21 === "includeHeaders"))){
 const err237 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -2963,7 +2963,7 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(typeof data93.enabled !== "boolean"){
+if(typeof data95.enabled !== "boolean"){
 const err238 = {instancePath:instancePath+"/spec/audit/enabled",schemaPath:"#/properties/spec/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err238];
@@ -2973,9 +2973,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-let data95 = data93.includeHeaders;
-if(Array.isArray(data95)){
-if(data95.length > 32){
+let data97 = data95.includeHeaders;
+if(Array.isArray(data97)){
+if(data97.length > 32){
 const err239 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err239];
@@ -2985,11 +2985,11 @@ vErrors.push(err239);
 }
 errors++;
 }
-const len18 = data95.length;
+const len18 = data97.length;
 for(let i18=0; i18<len18; i18++){
-let data96 = data95[i18];
-if(typeof data96 === "string"){
-if(func3(data96) > 128){
+let data98 = data97[i18];
+if(typeof data98 === "string"){
+if(func3(data98) > 128){
 const err240 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err240];
@@ -2999,7 +2999,7 @@ vErrors.push(err240);
 }
 errors++;
 }
-if(!pattern12.test(data96)){
+if(!pattern12.test(data98)){
 const err241 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$"},message:"must match pattern \""+"^[a-z0-9!#$%&'*+.^_`|~-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err241];
@@ -3056,9 +3056,9 @@ errors++;
 }
 }
 if(data.status !== undefined){
-let data97 = data.status;
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-for(const key22 in data97){
+let data99 = data.status;
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+for(const key22 in data99){
 if(!(((((((key22 === "observedGeneration") || (key22 === "conditions")) || (key22 === "workloads")) || (key22 === "compliance")) || (key22 === "certificates")) || (key22 === "jwks")) || (key22 === "config"))){
 const err246 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3070,9 +3070,9 @@ vErrors.push(err246);
 errors++;
 }
 }
-if(data97.observedGeneration !== undefined){
-let data98 = data97.observedGeneration;
-if(!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))){
+if(data99.observedGeneration !== undefined){
+let data100 = data99.observedGeneration;
+if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
 const err247 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err247];
@@ -3083,10 +3083,10 @@ vErrors.push(err247);
 errors++;
 }
 }
-if(data97.conditions !== undefined){
-let data99 = data97.conditions;
-if(Array.isArray(data99)){
-if(data99.length > 16){
+if(data99.conditions !== undefined){
+let data101 = data99.conditions;
+if(Array.isArray(data101)){
+if(data101.length > 16){
 const err248 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err248];
@@ -3096,11 +3096,11 @@ vErrors.push(err248);
 }
 errors++;
 }
-const len19 = data99.length;
+const len19 = data101.length;
 for(let i19=0; i19<len19; i19++){
-let data100 = data99[i19];
-if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
-if(data100.type === undefined){
+let data102 = data101[i19];
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+if(data102.type === undefined){
 const err249 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err249];
@@ -3110,7 +3110,7 @@ vErrors.push(err249);
 }
 errors++;
 }
-if(data100.status === undefined){
+if(data102.status === undefined){
 const err250 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
 if(vErrors === null){
 vErrors = [err250];
@@ -3120,7 +3120,7 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(data100.lastTransitionTime === undefined){
+if(data102.lastTransitionTime === undefined){
 const err251 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
 if(vErrors === null){
 vErrors = [err251];
@@ -3130,7 +3130,7 @@ vErrors.push(err251);
 }
 errors++;
 }
-if(data100.reason === undefined){
+if(data102.reason === undefined){
 const err252 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err252];
@@ -3140,7 +3140,7 @@ vErrors.push(err252);
 }
 errors++;
 }
-if(data100.message === undefined){
+if(data102.message === undefined){
 const err253 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
 if(vErrors === null){
 vErrors = [err253];
@@ -3150,7 +3150,7 @@ vErrors.push(err253);
 }
 errors++;
 }
-for(const key23 in data100){
+for(const key23 in data102){
 if(!((((((key23 === "type") || (key23 === "status")) || (key23 === "observedGeneration")) || (key23 === "lastTransitionTime")) || (key23 === "reason")) || (key23 === "message"))){
 const err254 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3162,10 +3162,10 @@ vErrors.push(err254);
 errors++;
 }
 }
-if(data100.type !== undefined){
-let data101 = data100.type;
-if(typeof data101 === "string"){
-if(func3(data101) > 316){
+if(data102.type !== undefined){
+let data103 = data102.type;
+if(typeof data103 === "string"){
+if(func3(data103) > 316){
 const err255 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
 if(vErrors === null){
 vErrors = [err255];
@@ -3175,7 +3175,7 @@ vErrors.push(err255);
 }
 errors++;
 }
-if(!pattern13.test(data101)){
+if(!pattern13.test(data103)){
 const err256 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err256];
@@ -3197,9 +3197,9 @@ vErrors.push(err257);
 errors++;
 }
 }
-if(data100.status !== undefined){
-let data102 = data100.status;
-if(typeof data102 !== "string"){
+if(data102.status !== undefined){
+let data104 = data102.status;
+if(typeof data104 !== "string"){
 const err258 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err258];
@@ -3209,7 +3209,7 @@ vErrors.push(err258);
 }
 errors++;
 }
-if(!(((data102 === "True") || (data102 === "False")) || (data102 === "Unknown"))){
+if(!(((data104 === "True") || (data104 === "False")) || (data104 === "Unknown"))){
 const err259 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err259];
@@ -3220,9 +3220,9 @@ vErrors.push(err259);
 errors++;
 }
 }
-if(data100.observedGeneration !== undefined){
-let data103 = data100.observedGeneration;
-if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+if(data102.observedGeneration !== undefined){
+let data105 = data102.observedGeneration;
+if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
 const err260 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err260];
@@ -3232,8 +3232,8 @@ vErrors.push(err260);
 }
 errors++;
 }
-if((typeof data103 == "number") && (isFinite(data103))){
-if(data103 < 0 || isNaN(data103)){
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 < 0 || isNaN(data105)){
 const err261 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err261];
@@ -3245,8 +3245,8 @@ errors++;
 }
 }
 }
-if(data100.lastTransitionTime !== undefined){
-if(!(typeof data100.lastTransitionTime === "string")){
+if(data102.lastTransitionTime !== undefined){
+if(!(typeof data102.lastTransitionTime === "string")){
 const err262 = {instancePath:instancePath+"/status/conditions/" + i19+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err262];
@@ -3257,10 +3257,10 @@ vErrors.push(err262);
 errors++;
 }
 }
-if(data100.reason !== undefined){
-let data105 = data100.reason;
-if(typeof data105 === "string"){
-if(func3(data105) > 1024){
+if(data102.reason !== undefined){
+let data107 = data102.reason;
+if(typeof data107 === "string"){
+if(func3(data107) > 1024){
 const err263 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err263];
@@ -3270,7 +3270,7 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(func3(data105) < 1){
+if(func3(data107) < 1){
 const err264 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err264];
@@ -3280,7 +3280,7 @@ vErrors.push(err264);
 }
 errors++;
 }
-if(!pattern14.test(data105)){
+if(!pattern14.test(data107)){
 const err265 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
 if(vErrors === null){
 vErrors = [err265];
@@ -3302,10 +3302,10 @@ vErrors.push(err266);
 errors++;
 }
 }
-if(data100.message !== undefined){
-let data106 = data100.message;
-if(typeof data106 === "string"){
-if(func3(data106) > 32768){
+if(data102.message !== undefined){
+let data108 = data102.message;
+if(typeof data108 === "string"){
+if(func3(data108) > 32768){
 const err267 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
 if(vErrors === null){
 vErrors = [err267];
@@ -3351,10 +3351,10 @@ vErrors.push(err270);
 errors++;
 }
 }
-if(data97.workloads !== undefined){
-let data107 = data97.workloads;
-if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
-for(const key24 in data107){
+if(data99.workloads !== undefined){
+let data109 = data99.workloads;
+if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
+for(const key24 in data109){
 if(!((((key24 === "selected") || (key24 === "injected")) || (key24 === "serviceAccounts")) || (key24 === "summary"))){
 const err271 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3366,9 +3366,9 @@ vErrors.push(err271);
 errors++;
 }
 }
-if(data107.selected !== undefined){
-let data108 = data107.selected;
-if(!(((typeof data108 == "number") && (!(data108 % 1) && !isNaN(data108))) && (isFinite(data108)))){
+if(data109.selected !== undefined){
+let data110 = data109.selected;
+if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
 const err272 = {instancePath:instancePath+"/status/workloads/selected",schemaPath:"#/properties/status/properties/workloads/properties/selected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err272];
@@ -3379,9 +3379,9 @@ vErrors.push(err272);
 errors++;
 }
 }
-if(data107.injected !== undefined){
-let data109 = data107.injected;
-if(!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))){
+if(data109.injected !== undefined){
+let data111 = data109.injected;
+if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
 const err273 = {instancePath:instancePath+"/status/workloads/injected",schemaPath:"#/properties/status/properties/workloads/properties/injected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err273];
@@ -3392,9 +3392,9 @@ vErrors.push(err273);
 errors++;
 }
 }
-if(data107.serviceAccounts !== undefined){
-let data110 = data107.serviceAccounts;
-if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
+if(data109.serviceAccounts !== undefined){
+let data112 = data109.serviceAccounts;
+if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
 const err274 = {instancePath:instancePath+"/status/workloads/serviceAccounts",schemaPath:"#/properties/status/properties/workloads/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err274];
@@ -3405,8 +3405,8 @@ vErrors.push(err274);
 errors++;
 }
 }
-if(data107.summary !== undefined){
-if(typeof data107.summary !== "string"){
+if(data109.summary !== undefined){
+if(typeof data109.summary !== "string"){
 const err275 = {instancePath:instancePath+"/status/workloads/summary",schemaPath:"#/properties/status/properties/workloads/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err275];
@@ -3429,10 +3429,10 @@ vErrors.push(err276);
 errors++;
 }
 }
-if(data97.compliance !== undefined){
-let data112 = data97.compliance;
-if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
-for(const key25 in data112){
+if(data99.compliance !== undefined){
+let data114 = data99.compliance;
+if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
+for(const key25 in data114){
 if(!((key25 === "profiles") || (key25 === "controls"))){
 const err277 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3444,14 +3444,14 @@ vErrors.push(err277);
 errors++;
 }
 }
-if(data112.profiles !== undefined){
-let data113 = data112.profiles;
-if(Array.isArray(data113)){
-const len20 = data113.length;
+if(data114.profiles !== undefined){
+let data115 = data114.profiles;
+if(Array.isArray(data115)){
+const len20 = data115.length;
 for(let i20=0; i20<len20; i20++){
-let data114 = data113[i20];
-if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
-for(const key26 in data114){
+let data116 = data115[i20];
+if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
+for(const key26 in data116){
 if(!((((key26 === "name") || (key26 === "status")) || (key26 === "passed")) || (key26 === "failed"))){
 const err278 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3463,8 +3463,8 @@ vErrors.push(err278);
 errors++;
 }
 }
-if(data114.name !== undefined){
-if(typeof data114.name !== "string"){
+if(data116.name !== undefined){
+if(typeof data116.name !== "string"){
 const err279 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/name",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err279];
@@ -3475,9 +3475,9 @@ vErrors.push(err279);
 errors++;
 }
 }
-if(data114.status !== undefined){
-let data116 = data114.status;
-if(typeof data116 !== "string"){
+if(data116.status !== undefined){
+let data118 = data116.status;
+if(typeof data118 !== "string"){
 const err280 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err280];
@@ -3487,7 +3487,7 @@ vErrors.push(err280);
 }
 errors++;
 }
-if(!((data116 === "Pass") || (data116 === "Fail"))){
+if(!((data118 === "Pass") || (data118 === "Fail"))){
 const err281 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err281];
@@ -3498,9 +3498,9 @@ vErrors.push(err281);
 errors++;
 }
 }
-if(data114.passed !== undefined){
-let data117 = data114.passed;
-if(!(((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117))) && (isFinite(data117)))){
+if(data116.passed !== undefined){
+let data119 = data116.passed;
+if(!(((typeof data119 == "number") && (!(data119 % 1) && !isNaN(data119))) && (isFinite(data119)))){
 const err282 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/passed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err282];
@@ -3511,9 +3511,9 @@ vErrors.push(err282);
 errors++;
 }
 }
-if(data114.failed !== undefined){
-let data118 = data114.failed;
-if(!(((typeof data118 == "number") && (!(data118 % 1) && !isNaN(data118))) && (isFinite(data118)))){
+if(data116.failed !== undefined){
+let data120 = data116.failed;
+if(!(((typeof data120 == "number") && (!(data120 % 1) && !isNaN(data120))) && (isFinite(data120)))){
 const err283 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/failed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err283];
@@ -3548,14 +3548,14 @@ vErrors.push(err285);
 errors++;
 }
 }
-if(data112.controls !== undefined){
-let data119 = data112.controls;
-if(Array.isArray(data119)){
-const len21 = data119.length;
+if(data114.controls !== undefined){
+let data121 = data114.controls;
+if(Array.isArray(data121)){
+const len21 = data121.length;
 for(let i21=0; i21<len21; i21++){
-let data120 = data119[i21];
-if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
-for(const key27 in data120){
+let data122 = data121[i21];
+if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
+for(const key27 in data122){
 if(!(((((key27 === "id") || (key27 === "profile")) || (key27 === "title")) || (key27 === "status")) || (key27 === "message"))){
 const err286 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3567,8 +3567,8 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(data120.id !== undefined){
-if(typeof data120.id !== "string"){
+if(data122.id !== undefined){
+if(typeof data122.id !== "string"){
 const err287 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/id",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err287];
@@ -3579,8 +3579,8 @@ vErrors.push(err287);
 errors++;
 }
 }
-if(data120.profile !== undefined){
-if(typeof data120.profile !== "string"){
+if(data122.profile !== undefined){
+if(typeof data122.profile !== "string"){
 const err288 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/profile",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err288];
@@ -3591,8 +3591,8 @@ vErrors.push(err288);
 errors++;
 }
 }
-if(data120.title !== undefined){
-if(typeof data120.title !== "string"){
+if(data122.title !== undefined){
+if(typeof data122.title !== "string"){
 const err289 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/title",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err289];
@@ -3603,9 +3603,9 @@ vErrors.push(err289);
 errors++;
 }
 }
-if(data120.status !== undefined){
-let data124 = data120.status;
-if(typeof data124 !== "string"){
+if(data122.status !== undefined){
+let data126 = data122.status;
+if(typeof data126 !== "string"){
 const err290 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err290];
@@ -3615,7 +3615,7 @@ vErrors.push(err290);
 }
 errors++;
 }
-if(!((data124 === "Pass") || (data124 === "Fail"))){
+if(!((data126 === "Pass") || (data126 === "Fail"))){
 const err291 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err291];
@@ -3626,8 +3626,8 @@ vErrors.push(err291);
 errors++;
 }
 }
-if(data120.message !== undefined){
-if(typeof data120.message !== "string"){
+if(data122.message !== undefined){
+if(typeof data122.message !== "string"){
 const err292 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/message",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err292];
@@ -3674,10 +3674,10 @@ vErrors.push(err295);
 errors++;
 }
 }
-if(data97.certificates !== undefined){
-let data126 = data97.certificates;
-if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
-for(const key28 in data126){
+if(data99.certificates !== undefined){
+let data128 = data99.certificates;
+if(data128 && typeof data128 == "object" && !Array.isArray(data128)){
+for(const key28 in data128){
 if(!((((key28 === "serviceAccounts") || (key28 === "nextRenewalTime")) || (key28 === "earliestExpiry")) || (key28 === "trustBundle"))){
 const err296 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3689,9 +3689,9 @@ vErrors.push(err296);
 errors++;
 }
 }
-if(data126.serviceAccounts !== undefined){
-let data127 = data126.serviceAccounts;
-if(!(((typeof data127 == "number") && (!(data127 % 1) && !isNaN(data127))) && (isFinite(data127)))){
+if(data128.serviceAccounts !== undefined){
+let data129 = data128.serviceAccounts;
+if(!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))){
 const err297 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err297];
@@ -3702,8 +3702,8 @@ vErrors.push(err297);
 errors++;
 }
 }
-if(data126.nextRenewalTime !== undefined){
-if(!(typeof data126.nextRenewalTime === "string")){
+if(data128.nextRenewalTime !== undefined){
+if(!(typeof data128.nextRenewalTime === "string")){
 const err298 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err298];
@@ -3714,8 +3714,8 @@ vErrors.push(err298);
 errors++;
 }
 }
-if(data126.earliestExpiry !== undefined){
-if(!(typeof data126.earliestExpiry === "string")){
+if(data128.earliestExpiry !== undefined){
+if(!(typeof data128.earliestExpiry === "string")){
 const err299 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err299];
@@ -3726,8 +3726,8 @@ vErrors.push(err299);
 errors++;
 }
 }
-if(data126.trustBundle !== undefined){
-if(typeof data126.trustBundle !== "string"){
+if(data128.trustBundle !== undefined){
+if(typeof data128.trustBundle !== "string"){
 const err300 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err300];
@@ -3750,10 +3750,10 @@ vErrors.push(err301);
 errors++;
 }
 }
-if(data97.jwks !== undefined){
-let data131 = data97.jwks;
-if(data131 && typeof data131 == "object" && !Array.isArray(data131)){
-for(const key29 in data131){
+if(data99.jwks !== undefined){
+let data133 = data99.jwks;
+if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
+for(const key29 in data133){
 if(!(key29 === "providers")){
 const err302 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3765,14 +3765,14 @@ vErrors.push(err302);
 errors++;
 }
 }
-if(data131.providers !== undefined){
-let data132 = data131.providers;
-if(Array.isArray(data132)){
-const len22 = data132.length;
+if(data133.providers !== undefined){
+let data134 = data133.providers;
+if(Array.isArray(data134)){
+const len22 = data134.length;
 for(let i22=0; i22<len22; i22++){
-let data133 = data132[i22];
-if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
-for(const key30 in data133){
+let data135 = data134[i22];
+if(data135 && typeof data135 == "object" && !Array.isArray(data135)){
+for(const key30 in data135){
 if(!((((key30 === "name") || (key30 === "keyIds")) || (key30 === "lastSuccessfulFetch")) || (key30 === "lastError"))){
 const err303 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3784,8 +3784,8 @@ vErrors.push(err303);
 errors++;
 }
 }
-if(data133.name !== undefined){
-if(typeof data133.name !== "string"){
+if(data135.name !== undefined){
+if(typeof data135.name !== "string"){
 const err304 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err304];
@@ -3796,12 +3796,12 @@ vErrors.push(err304);
 errors++;
 }
 }
-if(data133.keyIds !== undefined){
-let data135 = data133.keyIds;
-if(Array.isArray(data135)){
-const len23 = data135.length;
+if(data135.keyIds !== undefined){
+let data137 = data135.keyIds;
+if(Array.isArray(data137)){
+const len23 = data137.length;
 for(let i23=0; i23<len23; i23++){
-if(typeof data135[i23] !== "string"){
+if(typeof data137[i23] !== "string"){
 const err305 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds/" + i23,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err305];
@@ -3824,8 +3824,8 @@ vErrors.push(err306);
 errors++;
 }
 }
-if(data133.lastSuccessfulFetch !== undefined){
-if(!(typeof data133.lastSuccessfulFetch === "string")){
+if(data135.lastSuccessfulFetch !== undefined){
+if(!(typeof data135.lastSuccessfulFetch === "string")){
 const err307 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err307];
@@ -3836,8 +3836,8 @@ vErrors.push(err307);
 errors++;
 }
 }
-if(data133.lastError !== undefined){
-if(typeof data133.lastError !== "string"){
+if(data135.lastError !== undefined){
+if(typeof data135.lastError !== "string"){
 const err308 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err308];
@@ -3884,10 +3884,10 @@ vErrors.push(err311);
 errors++;
 }
 }
-if(data97.config !== undefined){
-let data139 = data97.config;
-if(data139 && typeof data139 == "object" && !Array.isArray(data139)){
-for(const key31 in data139){
+if(data99.config !== undefined){
+let data141 = data99.config;
+if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
+for(const key31 in data141){
 if(!((key31 === "configMap") || (key31 === "hash"))){
 const err312 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3899,8 +3899,8 @@ vErrors.push(err312);
 errors++;
 }
 }
-if(data139.configMap !== undefined){
-if(typeof data139.configMap !== "string"){
+if(data141.configMap !== undefined){
+if(typeof data141.configMap !== "string"){
 const err313 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err313];
@@ -3911,8 +3911,8 @@ vErrors.push(err313);
 errors++;
 }
 }
-if(data139.hash !== undefined){
-if(typeof data139.hash !== "string"){
+if(data141.hash !== undefined){
+if(typeof data141.hash !== "string"){
 const err314 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err314];

@@ -65,20 +65,21 @@ function validatorCode(schema: JsonSchema): string {
     formats: { 'date-time': true },
   });
   const validate = ajv.compile(schema);
-  return standaloneCode(ajv, validate);
+  return standaloneCode.default(ajv, validate);
 }
 
 const declaration = (typeName: string, typesFile: string): string =>
   `${banner} the schema.\nimport type { ${typeName} } from './${typesFile}';\n` +
-  `export interface ValidationError { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }\n` +
-  `declare const validate: { (data: unknown): data is ${typeName}; errors?: ValidationError[] | null };\n` +
-  `export default validate;\n`;
+  `declare const validate: {\n  (data: unknown): data is ${typeName};\n` +
+  `  errors?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }[] | null;\n};\n` +
+  `export = validate;\n`;
 
 /** A copy of the schema whose metadata field is typed as ObjectMeta (types only; ajv never sees tsType). */
 function withTsTypes(schema: JsonSchema): JsonSchema {
   const copy = structuredClone(schema);
   const props = copy['properties'] as Record<string, JsonSchema> | undefined;
-  if (props?.['metadata']) props['metadata'] = { ...props['metadata'], tsType: "import('../src/meta.ts').ObjectMeta" };
+  if (props?.['metadata'])
+    props['metadata'] = { ...props['metadata'], tsType: "import('../src/meta.ts').ObjectMeta" };
   return copy;
 }
 
@@ -88,7 +89,7 @@ async function render(t: Target): Promise<Map<string, string>> {
   files.set(`${t.base}.schema.json`, JSON.stringify(t.schema, null, 2) + '\n');
   files.set(`${t.base}-validator.cjs`, `${header}\n${validatorCode(t.schema)}\n`);
   files.set(`${t.base}-validator.d.cts`, declaration(t.typeName, `${t.base}-types.ts`));
-  const types = await compile(withTsTypes(t.schema) as never, t.typeName, {
+  const types = await compile(withTsTypes(t.schema), t.typeName, {
     bannerComment: header,
     ignoreMinAndMaxItems: true,
     additionalProperties: false,

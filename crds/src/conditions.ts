@@ -25,17 +25,27 @@ export function isConditionTrue(list: readonly Condition[] | undefined, type: st
 }
 
 /** Returns a new list with `input` set; lastTransitionTime changes only when the status does. */
-export function setCondition(list: readonly Condition[] | undefined, input: ConditionInput, now: Date): Condition[] {
+export function setCondition(
+  list: readonly Condition[] | undefined,
+  input: ConditionInput,
+  now: Date,
+): Condition[] {
   const existing = findCondition(list, input.type);
   const lastTransitionTime =
-    existing && existing.status === input.status ? existing.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    existing && existing.status === input.status
+      ? existing.lastTransitionTime
+      : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const next: Condition = { ...input, lastTransitionTime };
   const others = (list ?? []).filter((c) => c.type !== input.type);
   return [...others, next].sort((a, b) => a.type.localeCompare(b.type));
 }
 
 /** Sets every input in order. */
-export function setConditions(list: readonly Condition[] | undefined, inputs: readonly ConditionInput[], now: Date): Condition[] {
+export function setConditions(
+  list: readonly Condition[] | undefined,
+  inputs: readonly ConditionInput[],
+  now: Date,
+): Condition[] {
   return inputs.reduce<Condition[]>((acc, input) => setCondition(acc, input, now), [...(list ?? [])]);
 }
 
@@ -43,7 +53,10 @@ const comparable = (c: Condition): string =>
   JSON.stringify([c.type, c.status, c.reason, c.message, c.observedGeneration ?? null]);
 
 /** True when both lists say the same thing (timestamps ignored, order ignored). */
-export function conditionsEquivalent(a: readonly Condition[] | undefined, b: readonly Condition[] | undefined): boolean {
+export function conditionsEquivalent(
+  a: readonly Condition[] | undefined,
+  b: readonly Condition[] | undefined,
+): boolean {
   const left = (a ?? []).map(comparable).sort();
   const right = (b ?? []).map(comparable).sort();
   return left.length === right.length && left.every((v, i) => v === right[i]);

@@ -50,7 +50,13 @@ export const WEBHOOK_SERVING_SECRET = 'acp-webhook-serving';
 export const MUTATING_WEBHOOK_CONFIGURATION = 'acp-sidecar-injector';
 export const VALIDATING_WEBHOOK_CONFIGURATION = 'acp-policy-validator';
 
-export const CONDITION_TYPES = ['Ready', 'ConfigReady', 'CertificatesReady', 'JWKSReady', 'Compliant'] as const;
+export const CONDITION_TYPES = [
+  'Ready',
+  'ConfigReady',
+  'CertificatesReady',
+  'JWKSReady',
+  'Compliant',
+] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 export const METRIC_PREFIX = 'acp_';
@@ -100,11 +106,13 @@ export interface WorkloadIdentity {
   serviceAccount: string;
 }
 
-const SPIFFE_WORKLOAD = /^spiffe:\/\/([a-z0-9._-]+)\/ns\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/sa\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
+const SPIFFE_WORKLOAD =
+  /^spiffe:\/\/([a-z0-9._-]+)\/ns\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/sa\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
 
 /** Parses `spiffe://<td>/ns/<ns>/sa/<sa>`; null for anything else. */
 export function parseWorkloadSpiffeId(id: string): WorkloadIdentity | null {
   const m = SPIFFE_WORKLOAD.exec(id);
   if (!m) return null;
-  return { trustDomain: m[1]!, namespace: m[2]!, serviceAccount: m[4]! };
+  const [, trustDomain = '', namespace = '', , serviceAccount = ''] = m;
+  return { trustDomain, namespace, serviceAccount };
 }

@@ -19,4 +19,10 @@ export type SidecarJwtRule = SidecarJwt['rules'][number];
 export type SidecarRateLimit = NonNullable<SidecarConfig['limits']['rateLimit']>;
 
 export const SIDECAR_CONFIG_API_VERSION = 'sidecar.acp.dev/v1';
-export const COMPLIANCE_PROFILES: readonly ComplianceProfile[] = ['PCI-DSS-4.0', 'HIPAA', 'SOC2', 'GDPR', 'NIST-800-52r2'];
+export const COMPLIANCE_PROFILES: readonly ComplianceProfile[] = [
+  'PCI-DSS-4.0',
+  'HIPAA',
+  'SOC2',
+  'GDPR',
+  'NIST-800-52r2',
+];

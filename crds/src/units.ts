@@ -20,7 +20,7 @@ export function parseDurationMs(value: string): number {
   }
   let total = 0;
   for (const m of value.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) {
-    total += Number(m[1]) * (DURATION_UNITS[m[2]!] ?? 0);
+    total += Number(m[1]) * (DURATION_UNITS[m[2] ?? ''] ?? 0);
   }
   return Math.round(total);
 }
@@ -30,7 +30,12 @@ export function formatDurationMs(ms: number): string {
   if (ms === 0) return '0s';
   const parts: string[] = [];
   let rest = Math.round(ms);
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
     const n = Math.floor(rest / size);
     if (n > 0) parts.push(`${n}${unit}`);
     rest -= n * size;
@@ -50,7 +55,11 @@ export function parseByteQuantity(value: number | string): number {
     return value;
   }
   const m = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(value.trim());
-  if (!m) throw new AcpError('ACP_ERR_INVALID_QUANTITY', `"${value}" is not a byte quantity like 2Mi, 16Ki or 1048576`);
+  if (!m)
+    throw new AcpError(
+      'ACP_ERR_INVALID_QUANTITY',
+      `"${value}" is not a byte quantity like 2Mi, 16Ki or 1048576`,
+    );
   const suffix = m[2] ?? '';
   const factor = BINARY_SUFFIX[suffix] ?? DECIMAL_SUFFIX[suffix] ?? 1;
   const bytes = Number(m[1]) * factor;

@@ -5,9 +5,15 @@
 // the CRD are not evaluated here. Pure.
 import validatePolicyGenerated from '../generated/policy-validator.cjs';
 import validateSidecarConfigGenerated from '../generated/sidecar-config-validator.cjs';
-import type { ValidationError } from '../generated/policy-validator.cjs';
 import type { ApiCompliancePolicy } from '../generated/policy-types.ts';
 import type { SidecarConfig } from '../generated/sidecar-config-types.ts';
+
+interface ValidationError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
 
 export interface FieldError {
   /** The field, as a dotted path: spec.tls.minVersion, spec.jwt.providers[0].issuer. */
@@ -31,11 +37,20 @@ function describe(e: ValidationError): FieldError {
   const p = e.params;
   switch (e.keyword) {
     case 'additionalProperties':
-      return { field: base ? `${base}.${String(p['additionalProperty'])}` : String(p['additionalProperty']), message: 'unknown field' };
+      return {
+        field: base ? `${base}.${String(p['additionalProperty'])}` : String(p['additionalProperty']),
+        message: 'unknown field',
+      };
     case 'required':
-      return { field: base ? `${base}.${String(p['missingProperty'])}` : String(p['missingProperty']), message: 'required field is missing' };
+      return {
+        field: base ? `${base}.${String(p['missingProperty'])}` : String(p['missingProperty']),
+        message: 'required field is missing',
+      };
     case 'enum':
-      return { field: base, message: `must be one of ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+      return {
+        field: base,
+        message: `must be one of ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
     default:
       return { field: base, message: e.message ?? e.keyword };
   }

@@ -1,0 +1,11 @@
+// The test package: the real control plane for tests (one per run) and the
+// helpers tests use to reach it.
+export {
+  useCluster,
+  kubectl,
+  helm,
+  createNamespace,
+  type TestCluster,
+  type ExecResult,
+} from '../harness/cluster.ts';
+export { freePort } from '../harness/ports.ts';
