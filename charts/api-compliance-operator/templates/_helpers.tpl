@@ -1,0 +1,9 @@
+{{/* Common labels and names for every object of the chart. */}}
+{{- define "acp.name" -}}api-compliance-operator{{- end -}}
+{{- define "acp.image" -}}{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}{{- end -}}
+{{- define "acp.labels" -}}
+app.kubernetes.io/name: {{ include "acp.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
