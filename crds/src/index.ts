@@ -7,4 +7,5 @@ export * from './conditions.ts';
 export * from './units.ts';
 export * from './validate.ts';
 export * from './types.ts';
+export * from './selector.ts';
 export type { ObjectMeta, OwnerReference } from './meta.ts';

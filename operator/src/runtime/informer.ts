@@ -1,0 +1,167 @@
+// An informer: lists a resource, keeps a local cache current through a
+// watch, and tells handlers what changed. Restarts after any error with
+// backoff (client-node's informer stops on errors other than 410), relists
+// on 410 Gone, resumes from bookmarks, and exposes `synced` so readiness
+// can wait for the first complete list.
+import type { Logger } from 'pino';
+import { errorMessage } from '@acp/crds';
+import type { KubeClient } from '../kube/client.ts';
+import { isGone } from '../kube/errors.ts';
+import { keyOf, resourcePath, type KubeObject, type Resource } from '../kube/resources.ts';
+import { backoffDelay } from './backoff.ts';
+import type { Clock } from './clock.ts';
+
+export type ChangeType = 'add' | 'update' | 'delete';
+export type ChangeHandler<T> = (obj: T, type: ChangeType, old?: T) => void;
+
+export interface InformerOptions {
+  client: KubeClient;
+  resource: Resource;
+  logger: Logger;
+  clock: Clock;
+  namespace?: string;
+  labelSelector?: string;
+  onError?: (resource: string) => void;
+}
+
+export class Informer<T extends KubeObject> {
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: ChangeHandler<T>[] = [];
+  private readonly opts: InformerOptions;
+  private abort = new AbortController();
+  private stopped = false;
+  private failures = 0;
+  private resolveSynced!: () => void;
+  /** Resolves after the first complete list. */
+  readonly synced: Promise<void>;
+  private hasSynced = false;
+
+  constructor(opts: InformerOptions) {
+    this.opts = opts;
+    this.synced = new Promise((r) => (this.resolveSynced = r));
+  }
+
+  onChange(handler: ChangeHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get isSynced(): boolean {
+    return this.hasSynced;
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.cache.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  list(namespace?: string): T[] {
+    const all = [...this.cache.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  start(): void {
+    void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+  }
+
+  private emit(obj: T, type: ChangeType, old?: T): void {
+    for (const h of this.handlers) h(obj, type, old);
+  }
+
+  private path(): string {
+    return resourcePath(this.opts.resource, this.opts.namespace);
+  }
+
+  private query(): Record<string, string> {
+    return this.opts.labelSelector ? { labelSelector: this.opts.labelSelector } : {};
+  }
+
+  /** Lists everything (paginated) and reconciles the cache with it; returns the list's resourceVersion. */
+  private async relist(): Promise<string> {
+    const seen = new Map<string, T>();
+    let cont: string | undefined;
+    let rv: string;
+    do {
+      const page = await this.opts.client.list<T>(this.path(), {
+        ...this.query(),
+        limit: 500,
+        continue: cont,
+      });
+      for (const item of page.items) seen.set(keyOf(item), item);
+      rv = page.metadata.resourceVersion;
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    for (const [key, old] of this.cache) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.emit(old, 'delete');
+      }
+    }
+    for (const [key, obj] of seen) {
+      const old = this.cache.get(key);
+      this.cache.set(key, obj);
+      if (!old) this.emit(obj, 'add');
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit(obj, 'update', old);
+    }
+    if (!this.hasSynced) {
+      this.hasSynced = true;
+      this.resolveSynced();
+    }
+    return rv;
+  }
+
+  private apply(type: string, obj: T): void {
+    const key = keyOf(obj);
+    const old = this.cache.get(key);
+    if (type === 'DELETED') {
+      this.cache.delete(key);
+      this.emit(old ?? obj, 'delete');
+      return;
+    }
+    this.cache.set(key, obj);
+    this.emit(obj, old ? 'update' : 'add', old);
+  }
+
+  private async run(): Promise<void> {
+    let rv = '';
+    while (!this.stopped) {
+      try {
+        if (!rv) rv = await this.relist();
+        await this.opts.client.watch<T>(
+          this.path(),
+          rv,
+          (e) => {
+            rv = e.object.metadata.resourceVersion ?? rv;
+            if (e.type !== 'BOOKMARK') this.apply(e.type, e.object);
+          },
+          this.abort.signal,
+          this.query(),
+        );
+        this.failures = 0;
+      } catch (e) {
+        rv = '';
+        if (this.stopped) return;
+        if (isGone(e)) {
+          this.opts.logger.info(
+            { resource: this.opts.resource.plural },
+            'watch expired (410 Gone), relisting',
+          );
+          rv = '';
+          continue;
+        }
+        this.failures++;
+        this.opts.onError?.(this.opts.resource.plural);
+        const delay = backoffDelay(this.failures, { baseMs: 500, maxMs: 30_000 }, Math.random());
+        this.opts.logger.warn(
+          { resource: this.opts.resource.plural, err: errorMessage(e), retryInMs: delay },
+          'informer failed; restarting',
+        );
+        rv = '';
+        await new Promise<void>((r) => this.opts.clock.setTimer(r, delay));
+      }
+    }
+  }
+}
