@@ -127,7 +127,7 @@ export class LeaderElector {
     if (held) this.lastRenew = now;
     if (held && !this.leading) {
       this.leading = true;
-      this.o.logger.info({ identity: this.o.identity, lease: this.o.name }, 'became leader');
+      this.o.logger.info({ lease: this.o.name }, 'became leader');
       this.o.onTransition?.(true);
       this.o.onStartedLeading();
     } else if (this.leading && !this.canWrite()) {

@@ -1,0 +1,149 @@
+// The operator's configuration, parsed by a pure function from flags and
+// environment (flags win). Every bad value is an ACP_ERR_CONFIG error that
+// names the flag.
+import {
+  AcpError,
+  DEFAULT_OPERATOR_NAMESPACE,
+  DEFAULT_TRUST_DOMAIN,
+  parseDurationMs,
+  type KeyAlgorithm,
+} from '@acp/crds';
+import { KEY_ALGORITHMS } from './pki/keys.ts';
+
+export interface OperatorConfig {
+  namespace: string;
+  trustDomain: string;
+  /** A user CA Secret in `namespace`; undefined = the operator's own root in acp-ca. */
+  caSecretName: string | undefined;
+  caKeyAlgorithm: KeyAlgorithm;
+  caLifetimeMs: number;
+  /** How long to wait after every trust bundle holds a new root before issuing from it (kubelet sync). */
+  bundlePropagationMs: number;
+  /** notBefore backdating of workload certificates (clock skew). */
+  certBackdateMs: number;
+  metricsPort: number;
+  metricsHost: string;
+  leaderElection: boolean;
+  leaseName: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  workers: number;
+  logLevel: string;
+  kubeconfig: string | undefined;
+}
+
+type Source = Record<string, string | undefined>;
+
+const FLAGS: Record<string, { env: string; help: string }> = {
+  namespace: { env: 'ACP_NAMESPACE', help: "the operator's own namespace" },
+  'trust-domain': { env: 'ACP_TRUST_DOMAIN', help: 'SPIFFE trust domain' },
+  'ca-secret': { env: 'ACP_CA_SECRET', help: 'a user CA Secret (tls.crt, tls.key, ca.crt) in the namespace' },
+  'ca-key-algorithm': { env: 'ACP_CA_KEY_ALGORITHM', help: "key algorithm of the operator's own root" },
+  'ca-lifetime': { env: 'ACP_CA_LIFETIME', help: "lifetime of the operator's own root" },
+  'bundle-propagation': {
+    env: 'ACP_BUNDLE_PROPAGATION',
+    help: 'wait after a trust bundle change before issuing from a new CA',
+  },
+  'cert-backdate': { env: 'ACP_CERT_BACKDATE', help: 'notBefore backdating of workload certificates' },
+  'metrics-port': { env: 'ACP_METRICS_PORT', help: 'port of /metrics, /healthz, /readyz' },
+  'metrics-host': { env: 'ACP_METRICS_HOST', help: 'address to bind /metrics, /healthz, /readyz' },
+  'leader-elect': { env: 'ACP_LEADER_ELECT', help: 'use leader election (true|false)' },
+  'lease-name': { env: 'ACP_LEASE_NAME', help: 'name of the leader-election Lease' },
+  identity: { env: 'POD_NAME', help: 'this replica in leader election' },
+  'lease-duration': { env: 'ACP_LEASE_DURATION', help: 'leader election lease duration' },
+  'renew-deadline': { env: 'ACP_RENEW_DEADLINE', help: 'leader election renew deadline' },
+  'retry-period': { env: 'ACP_RETRY_PERIOD', help: 'leader election retry period' },
+  workers: { env: 'ACP_WORKERS', help: 'workers per controller' },
+  'log-level': { env: 'ACP_LOG_LEVEL', help: 'pino log level' },
+  kubeconfig: { env: 'KUBECONFIG', help: 'kubeconfig file (in-cluster config when unset)' },
+};
+
+export const USAGE = Object.entries(FLAGS)
+  .map(([flag, { env, help }]) => `  --${flag.padEnd(20)} ${help} (env ${env})`)
+  .join('\n');
+
+const bad = (flag: string, message: string): AcpError =>
+  new AcpError('ACP_ERR_CONFIG', `--${flag}: ${message}`, { flag });
+
+/** Collects --flag value / --flag=value pairs; an unknown flag is an error. */
+export function parseFlags(argv: readonly string[]): Source {
+  const out: Source = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m?.[1]) throw new AcpError('ACP_ERR_CONFIG', `unexpected argument "${arg}"\n${USAGE}`);
+    const flag = m[1];
+    if (!(flag in FLAGS)) throw new AcpError('ACP_ERR_CONFIG', `unknown flag --${flag}\n${USAGE}`);
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw bad(flag, 'needs a value');
+    out[flag] = value;
+  }
+  return out;
+}
+
+function durationOf(flag: string, value: string, min: number): number {
+  let ms: number;
+  try {
+    ms = parseDurationMs(value);
+  } catch {
+    throw bad(flag, `"${value}" is not a duration like 30s, 10m or 24h`);
+  }
+  if (ms < min) throw bad(flag, `must be at least ${min}ms`);
+  return ms;
+}
+
+function intOf(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw bad(flag, `"${value}" must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function parseOperatorConfig(argv: readonly string[], env: Source): OperatorConfig {
+  const flags = parseFlags(argv);
+  const get = (flag: string, fallback: string): string =>
+    flags[flag] ?? env[FLAGS[flag]?.env ?? ''] ?? fallback;
+  const namespace = get('namespace', DEFAULT_OPERATOR_NAMESPACE);
+  if (!DNS_LABEL.test(namespace)) throw bad('namespace', `"${namespace}" is not a namespace name`);
+  const trustDomain = get('trust-domain', DEFAULT_TRUST_DOMAIN);
+  if (!/^[a-z0-9._-]+$/.test(trustDomain))
+    throw bad(
+      'trust-domain',
+      `"${trustDomain}" is not a SPIFFE trust domain (lower case letters, digits, . _ -)`,
+    );
+  const caKeyAlgorithm = get('ca-key-algorithm', 'ECDSA-P256') as KeyAlgorithm;
+  if (!KEY_ALGORITHMS.includes(caKeyAlgorithm))
+    throw bad('ca-key-algorithm', `must be one of ${KEY_ALGORITHMS.join(', ')}`);
+  const leaderElect = get('leader-elect', 'true');
+  if (leaderElect !== 'true' && leaderElect !== 'false') throw bad('leader-elect', 'must be true or false');
+  const caSecret = get('ca-secret', '');
+  const config: OperatorConfig = {
+    namespace,
+    trustDomain,
+    caSecretName: caSecret === '' ? undefined : caSecret,
+    caKeyAlgorithm,
+    caLifetimeMs: durationOf('ca-lifetime', get('ca-lifetime', '87600h'), 24 * 3_600_000),
+    bundlePropagationMs: durationOf('bundle-propagation', get('bundle-propagation', '2m'), 0),
+    certBackdateMs: durationOf('cert-backdate', get('cert-backdate', '5m'), 0),
+    metricsPort: intOf('metrics-port', get('metrics-port', '8080'), 0, 65535),
+    metricsHost: get('metrics-host', '0.0.0.0'),
+    leaderElection: leaderElect === 'true',
+    leaseName: get('lease-name', 'acp-operator'),
+    identity: get('identity', env['HOSTNAME'] ?? 'acp-operator'),
+    leaseDurationMs: durationOf('lease-duration', get('lease-duration', '10s'), 1000),
+    renewDeadlineMs: durationOf('renew-deadline', get('renew-deadline', '7s'), 500),
+    retryPeriodMs: durationOf('retry-period', get('retry-period', '2s'), 100),
+    workers: intOf('workers', get('workers', '4'), 1, 64),
+    logLevel: get('log-level', 'info'),
+    kubeconfig: get('kubeconfig', '') || undefined,
+  };
+  if (config.renewDeadlineMs >= config.leaseDurationMs)
+    throw bad('renew-deadline', 'must be shorter than --lease-duration');
+  if (config.retryPeriodMs >= config.renewDeadlineMs)
+    throw bad('retry-period', 'must be shorter than --renew-deadline');
+  return config;
+}

@@ -1,0 +1,202 @@
+// Reconciles one workload identity (key: namespace/serviceAccount): gather
+// from the caches (pods, policies, the identity Secret) -> planIdentity
+// (pure) -> one write (create or replace the Secret with optimistic
+// concurrency, or delete it). Emits CertificateIssued, CertificateRenewed,
+// CertificateRestored (tampered or unreadable Secret) and
+// CertificateIssueFailed, and the expiry metric.
+import {
+  API_VERSION,
+  errorMessage,
+  identitySecretName,
+  isAcpError,
+  KIND,
+  spiffeId,
+  type ApiCompliancePolicy,
+} from '@acp/crds';
+import type { KubeClient } from '../kube/client.ts';
+import { isAlreadyExists } from '../kube/errors.ts';
+import {
+  RESOURCES,
+  resourcePath,
+  splitKey,
+  type KubeObject,
+  type Pod,
+  type Secret,
+} from '../kube/resources.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { Reconciler, ReconcileResult } from '../runtime/controller.ts';
+import type { EventRecorder } from '../runtime/events.ts';
+import type { Informer } from '../runtime/informer.ts';
+import type { CaSnapshot } from './ca-state.ts';
+import { identityDemand, serviceAccountOf } from './demand.ts';
+import { inspectIdentitySecret } from './inspect.ts';
+import type { IdentityMetrics } from './metrics.ts';
+import { planIdentity, type IssueReason } from './plan.ts';
+import { identitySecret } from './secret.ts';
+
+export type PolicyObject = ApiCompliancePolicy & KubeObject;
+
+export interface WorkloadControllerDeps {
+  client: KubeClient;
+  pods: Informer<Pod>;
+  policies: Informer<PolicyObject>;
+  secrets: Informer<Secret>;
+  snapshot: () => CaSnapshot;
+  trustDomain: string;
+  backdateMs: number;
+  clock: Clock;
+  events: EventRecorder;
+  metrics: IdentityMetrics;
+}
+
+const EVENT_REASON: Record<IssueReason, { reason: string; type: 'Normal' | 'Warning' }> = {
+  Missing: { reason: 'CertificateIssued', type: 'Normal' },
+  Renewal: { reason: 'CertificateRenewed', type: 'Normal' },
+  Expired: { reason: 'CertificateRenewed', type: 'Warning' },
+  IssuerChanged: { reason: 'CertificateRenewed', type: 'Normal' },
+  KeyAlgorithmChanged: { reason: 'CertificateRenewed', type: 'Normal' },
+  LifetimeChanged: { reason: 'CertificateRenewed', type: 'Normal' },
+  Tampered: { reason: 'CertificateRestored', type: 'Warning' },
+};
+
+export function workloadReconciler(deps: WorkloadControllerDeps): Reconciler {
+  const policyTarget = (namespace: string, name: string): Parameters<EventRecorder['record']>[0] => {
+    const p = deps.policies.get(namespace, name);
+    return {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      namespace,
+      name,
+      ...(p?.metadata.uid ? { uid: p.metadata.uid } : {}),
+    };
+  };
+
+  return async (key, ctx): Promise<ReconcileResult | undefined> => {
+    const { namespace, name: sa } = splitKey(key);
+    const snapshot = deps.snapshot();
+    const pods = deps.pods.list(namespace).filter((p) => serviceAccountOf(p) === sa);
+    const demand = identityDemand(namespace, pods, deps.policies.list(namespace)).get(sa);
+    const secretName = identitySecretName(sa);
+    const secret = deps.secrets.get(namespace, secretName);
+    const expected = spiffeId(deps.trustDomain, namespace, sa);
+    const plan = planIdentity({
+      demand,
+      existing: secret ? inspectIdentitySecret(secret, snapshot.trustedIssuers) : undefined,
+      expectedSpiffeId: expected,
+      signerFingerprint: snapshot.signerFingerprint,
+      trustedFingerprints: snapshot.trustedIssuers.map((c) => c.fingerprint256),
+      now: deps.clock.now(),
+    });
+    const path = resourcePath(RESOURCES.secret, namespace, secretName);
+    if (plan.action === 'none') return undefined;
+    if (plan.action === 'delete') {
+      await deps.client.delete(path, { resourceVersion: secret?.metadata.resourceVersion ?? '' });
+      deps.metrics.certificateExpiry.remove({ namespace, service_account: sa });
+      ctx.logger.info({ serviceAccount: sa }, 'deleted the identity Secret: no selected pods use it');
+      return undefined;
+    }
+    if (plan.action === 'keep') {
+      deps.metrics.certificateExpiry.set({ namespace, service_account: sa }, plan.notAfter.getTime() / 1000);
+      return { requeueAfterMs: Math.max(1000, plan.renewAt.getTime() - deps.clock.now().getTime()) };
+    }
+    if (!demand) return undefined;
+    const target = policyTarget(namespace, demand.policies[0] ?? '');
+    if (!snapshot.ready || !snapshot.signer) {
+      if (snapshot.reason !== 'CAPending') ctx.logger.warn({ reason: snapshot.reason }, 'not issuing: no usable mesh CA');
+      return { requeueAfterMs: 30_000 };
+    }
+    try {
+      const issued = await snapshot.signer.issue({
+        uriSans: [expected],
+        keyAlgorithm: demand.settings.keyAlgorithm,
+        lifetimeMs: demand.settings.lifetimeMs,
+        backdateMs: deps.backdateMs,
+        usages: ['serverAuth', 'clientAuth'],
+        now: deps.clock.now(),
+      });
+      const body = identitySecret({
+        namespace,
+        serviceAccount: sa,
+        spiffeId: expected,
+        issued,
+        chainPem: snapshot.signer.chainPem,
+        bundlePem: snapshot.bundleRootsPem.join(''),
+        settings: demand.settings,
+        issuerFingerprint: snapshot.signerFingerprint,
+        ...(secret?.metadata.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}),
+      });
+      await writeSecret(deps.client, path, body, secret !== undefined);
+      deps.metrics.issued.inc({ reason: plan.reason, key_algorithm: demand.settings.keyAlgorithm });
+      deps.metrics.certificateExpiry.set(
+        { namespace, service_account: sa },
+        issued.notAfter.getTime() / 1000,
+      );
+      const e = EVENT_REASON[plan.reason];
+      deps.events.record(
+        target,
+        e.type,
+        e.reason,
+        'Issue',
+        `${expected}: ${plan.reason} (${plan.detail}); valid until ${issued.notAfter.toISOString()}`,
+      );
+      ctx.logger.info(
+        {
+          serviceAccount: sa,
+          reason: plan.reason,
+          detail: plan.detail,
+          notAfter: issued.notAfter.toISOString(),
+          serial: issued.serialNumber,
+        },
+        'issued workload certificate',
+      );
+      const renewIn = issued.notAfter.getTime() - demand.settings.renewBeforeMs - deps.clock.now().getTime();
+      return { requeueAfterMs: Math.max(1000, renewIn) };
+    } catch (e) {
+      const code = isAcpError(e) ? e.code : 'ACP_ERR_INTERNAL';
+      if (
+        code === 'ACP_ERR_NOT_LEADER' ||
+        code === 'ACP_ERR_KUBE_CONFLICT' ||
+        code === 'ACP_ERR_KUBE_ALREADY_EXISTS'
+      )
+        throw e;
+      deps.metrics.issueFailures.inc({ code });
+      deps.events.record(
+        target,
+        'Warning',
+        'CertificateIssueFailed',
+        'Issue',
+        `${expected}: ${errorMessage(e)}`,
+      );
+      throw e;
+    }
+  };
+}
+
+/**
+ * One write of the whole Secret: replace (with the cached resourceVersion)
+ * or create. A Secret that exists but is missing from the cache (its labels
+ * were removed) is read and replaced.
+ */
+async function writeSecret(client: KubeClient, path: string, body: Secret, cached: boolean): Promise<void> {
+  if (cached) {
+    await client.replace(path, body);
+    return;
+  }
+  try {
+    await client.create(path.slice(0, path.lastIndexOf('/')), body);
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+    const current = await client.get<Secret>(path);
+    await client.replace(path, {
+      ...body,
+      metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion ?? '' },
+    });
+  }
+}
+
+/** The identity keys (namespace/serviceAccount) a pod change affects. */
+export function podKeys(pod: Pod, old?: Pod): string[] {
+  const keys = new Set([`${pod.metadata.namespace ?? ''}/${serviceAccountOf(pod)}`]);
+  if (old) keys.add(`${old.metadata.namespace ?? ''}/${serviceAccountOf(old)}`);
+  return [...keys];
+}

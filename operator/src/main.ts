@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// The operator process: parses its configuration, connects to the
+// apiserver (KUBECONFIG or in-cluster), starts informers, leader election,
+// the controllers and the /metrics /healthz /readyz endpoint, and shuts
+// down gracefully on SIGTERM/SIGINT. Everything is created here and passed
+// in; nothing below reads globals.
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { errorMessage } from '@acp/crds';
+import { parseOperatorConfig, USAGE } from './config.ts';
+import { KubeClient } from './kube/client.ts';
+import { RESOURCES, type ConfigMap, type Pod, type Secret } from './kube/resources.ts';
+import { createIdentityMetrics } from './identity/metrics.ts';
+import { MANAGED_SELECTOR, setupIdentity } from './identity/setup.ts';
+import type { PolicyObject } from './identity/workload-controller.ts';
+import { systemClock } from './runtime/clock.ts';
+import { createEventRecorder } from './runtime/events.ts';
+import { startHttpServer } from './runtime/http.ts';
+import { Informer } from './runtime/informer.ts';
+import { LeaderElector } from './runtime/leader.ts';
+import { Manager } from './runtime/manager.ts';
+import { createRuntimeMetrics } from './runtime/metrics.ts';
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`usage: acp-operator [flags]\n${USAGE}\n`);
+    return;
+  }
+  const config = parseOperatorConfig(process.argv.slice(2), {
+    ...process.env,
+    HOSTNAME: process.env['HOSTNAME'] ?? `${hostname()}-${process.pid}`,
+  });
+  const logger = pino({ level: config.logLevel, base: { component: 'operator', identity: config.identity } });
+  const clock = systemClock;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'acp_operator_process_' });
+  const runtimeMetrics = createRuntimeMetrics(registry);
+  const identityMetrics = createIdentityMetrics(registry);
+
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromCluster();
+  const onRequest = (verb: string, code: number): void =>
+    runtimeMetrics.apiRequests.inc({ verb, code: String(code) });
+  const base = await KubeClient.fromKubeConfig(kc, {
+    onRequest,
+    userAgent: `acp-operator/${config.identity}`,
+  });
+
+  let elector: LeaderElector | undefined;
+  const client = base.withOptions({ canWrite: () => (elector ? elector.canWrite() : true) });
+  const informer = <T extends { metadata: object }>(
+    resource: (typeof RESOURCES)[keyof typeof RESOURCES],
+    opts: { namespace?: string; labelSelector?: string } = {},
+  ): Informer<T & PolicyObject> =>
+    new Informer({
+      client: base,
+      resource,
+      logger,
+      clock,
+      ...opts,
+      onError: (r) => runtimeMetrics.informerErrors.inc({ resource: r }),
+    });
+  const informers = {
+    pods: informer<Pod>(RESOURCES.pod) as unknown as Informer<Pod>,
+    policies: informer<PolicyObject>(RESOURCES.policy),
+    secrets: informer<Secret>(RESOURCES.secret, {
+      labelSelector: MANAGED_SELECTOR,
+    }) as unknown as Informer<Secret>,
+    configMaps: informer<ConfigMap>(RESOURCES.configMap, {
+      labelSelector: MANAGED_SELECTOR,
+    }) as unknown as Informer<ConfigMap>,
+    caSecrets: informer<Secret>(RESOURCES.secret, {
+      namespace: config.namespace,
+    }) as unknown as Informer<Secret>,
+  };
+  const events = createEventRecorder({ client, clock, logger, instance: config.identity });
+  const identity = setupIdentity({
+    client,
+    config,
+    informers,
+    clock,
+    logger,
+    events,
+    runtimeMetrics,
+    metrics: identityMetrics,
+  });
+
+  const manager = new Manager({
+    logger,
+    informers: Object.values(informers) as never,
+    controllers: identity.controllers,
+    leaderElection: config.leaderElection,
+    onLeading: () => identity.enqueueAll(),
+  });
+  if (config.leaderElection) {
+    elector = new LeaderElector({
+      client: base,
+      namespace: config.namespace,
+      name: config.leaseName,
+      identity: config.identity,
+      clock,
+      logger,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+      onTransition: (leading) => runtimeMetrics.leader.set(leading ? 1 : 0),
+      onStartedLeading: () => manager.startControllers(),
+      onStoppedLeading: () => {
+        logger.fatal('leadership lost; exiting so a fresh process rejoins the election');
+        void manager.stop().finally(() => process.exit(1));
+      },
+    });
+  }
+  const server = await startHttpServer({
+    host: config.metricsHost,
+    port: config.metricsPort,
+    registry,
+    ready: () => manager.synced,
+  });
+  const address = server.address();
+  logger.info(
+    {
+      namespace: config.namespace,
+      trustDomain: config.trustDomain,
+      metrics: typeof address === 'object' ? address?.port : address,
+      leaderElection: config.leaderElection,
+    },
+    'operator starting',
+  );
+  await manager.start();
+  elector?.start();
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    void manager
+      .stop(() => elector?.release() ?? Promise.resolve())
+      .then(() => server.close())
+      .then(() => base.close())
+      .finally(() => {
+        logger.flush();
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`acp-operator: ${errorMessage(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+// Records Kubernetes Events (events.k8s.io/v1) about objects, so
+// `kubectl describe` and `kubectl get events` show what the operator did
+// and why. Reasons are stable CamelCase codes; a failure to record is
+// logged, never fatal. The caller decides when something is worth an Event
+// (state changes only).
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { errorMessage } from '@acp/crds';
+import type { KubeClient } from '../kube/client.ts';
+import { RESOURCES, resourcePath, type KubeObject } from '../kube/resources.ts';
+import type { Clock } from './clock.ts';
+import { microTime } from './leader.ts';
+
+export interface EventTarget {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorder {
+  record(target: EventTarget, type: EventType, reason: string, action: string, note: string): void;
+}
+
+export function targetOf(obj: KubeObject, apiVersion: string, kind: string): EventTarget {
+  return {
+    apiVersion,
+    kind,
+    namespace: obj.metadata.namespace ?? '',
+    name: obj.metadata.name ?? '',
+    ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
+  };
+}
+
+export function createEventRecorder(opts: {
+  client: KubeClient;
+  clock: Clock;
+  logger: Logger;
+  instance: string;
+  onRecord?: (type: EventType, reason: string) => void;
+}): EventRecorder {
+  return {
+    record(target, type, reason, action, note) {
+      const body = {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace: target.namespace },
+        eventTime: microTime(opts.clock.now()),
+        reportingController: 'acp.dev/operator',
+        reportingInstance: opts.instance.slice(0, 128),
+        action,
+        reason,
+        type,
+        note: note.slice(0, 1024),
+        regarding: {
+          apiVersion: target.apiVersion,
+          kind: target.kind,
+          namespace: target.namespace,
+          name: target.name,
+          ...(target.uid ? { uid: target.uid } : {}),
+        },
+      };
+      opts.onRecord?.(type, reason);
+      opts.client.create(resourcePath(RESOURCES.event, target.namespace), body).catch((e: unknown) => {
+        opts.logger.warn(
+          { err: errorMessage(e), reason, target: `${target.namespace}/${target.name}` },
+          'could not record event',
+        );
+      });
+    },
+  };
+}

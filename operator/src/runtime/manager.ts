@@ -1,0 +1,53 @@
+// Runs the operator's parts together: informers (on every replica, so a
+// standby takes over with warm caches), leader election, and the
+// controllers (on the leader only). Graceful shutdown: stop taking work,
+// finish reconciles in flight, release the lease, stop the watches.
+import type { Logger } from 'pino';
+import type { Controller } from './controller.ts';
+import type { Informer } from './informer.ts';
+import type { KubeObject } from '../kube/resources.ts';
+
+export interface ManagerOptions {
+  logger: Logger;
+  informers: Informer<KubeObject>[];
+  controllers: Controller[];
+  /** With leader election the controllers start only when startControllers() is called. */
+  leaderElection: boolean;
+  /** Called once leading, after caches synced: enqueue everything that exists. */
+  onLeading: () => void;
+}
+
+export class Manager {
+  private readonly o: ManagerOptions;
+  private started = false;
+
+  constructor(o: ManagerOptions) {
+    this.o = o;
+  }
+
+  get synced(): boolean {
+    return this.o.informers.every((i) => i.isSynced);
+  }
+
+  async start(): Promise<void> {
+    for (const i of this.o.informers) i.start();
+    await Promise.all(this.o.informers.map((i) => i.synced));
+    this.o.logger.info({ informers: this.o.informers.length }, 'caches synced');
+    if (!this.o.leaderElection) this.startControllers();
+  }
+
+  /** Starts the controllers (leader election calls this on becoming leader). */
+  startControllers(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const c of this.o.controllers) c.start();
+    this.o.onLeading();
+  }
+
+  /** Stops the controllers (waiting for reconciles in flight), then runs `beforeInformersStop`, then stops the watches. */
+  async stop(beforeInformersStop?: () => Promise<void>): Promise<void> {
+    await Promise.all(this.o.controllers.map((c) => c.stop()));
+    await beforeInformersStop?.();
+    for (const i of this.o.informers) i.stop();
+  }
+}
