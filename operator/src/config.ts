@@ -32,6 +32,8 @@ export interface OperatorConfig {
   workers: number;
   logLevel: string;
   kubeconfig: string | undefined;
+  /** Only these namespaces are watched and reconciled (besides the operator's own); empty = all. */
+  watchNamespaces: string[];
 }
 
 type Source = Record<string, string | undefined>;
@@ -58,6 +60,10 @@ const FLAGS: Record<string, { env: string; help: string }> = {
   workers: { env: 'ACP_WORKERS', help: 'workers per controller' },
   'log-level': { env: 'ACP_LOG_LEVEL', help: 'pino log level' },
   kubeconfig: { env: 'KUBECONFIG', help: 'kubeconfig file (in-cluster config when unset)' },
+  'watch-namespaces': {
+    env: 'ACP_WATCH_NAMESPACES',
+    help: 'comma-separated namespaces to reconcile (default: all)',
+  },
 };
 
 export const USAGE = Object.entries(FLAGS)
@@ -140,7 +146,13 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
     workers: intOf('workers', get('workers', '4'), 1, 64),
     logLevel: get('log-level', 'info'),
     kubeconfig: get('kubeconfig', '') || undefined,
+    watchNamespaces: get('watch-namespaces', '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
   };
+  for (const n of config.watchNamespaces)
+    if (!DNS_LABEL.test(n)) throw bad('watch-namespaces', `"${n}" is not a namespace name`);
   if (config.renewDeadlineMs >= config.leaseDurationMs)
     throw bad('renew-deadline', 'must be shorter than --lease-duration');
   if (config.retryPeriodMs >= config.renewDeadlineMs)

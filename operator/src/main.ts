@@ -11,7 +11,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage } from '@acp/crds';
 import { parseOperatorConfig, USAGE } from './config.ts';
 import { KubeClient } from './kube/client.ts';
-import { RESOURCES, type ConfigMap, type Pod, type Secret } from './kube/resources.ts';
+import { RESOURCES, type ConfigMap, type KubeObject, type Pod, type Secret } from './kube/resources.ts';
 import { createIdentityMetrics } from './identity/metrics.ts';
 import { MANAGED_SELECTOR, setupIdentity } from './identity/setup.ts';
 import type { PolicyObject } from './identity/workload-controller.ts';
@@ -51,6 +51,9 @@ async function main(): Promise<void> {
 
   let elector: LeaderElector | undefined;
   const client = base.withOptions({ canWrite: () => (elector ? elector.canWrite() : true) });
+  const watched = new Set(config.watchNamespaces);
+  const filter =
+    watched.size === 0 ? undefined : (o: KubeObject): boolean => watched.has(o.metadata.namespace ?? '');
   const informer = <T extends { metadata: object }>(
     resource: (typeof RESOURCES)[keyof typeof RESOURCES],
     opts: { namespace?: string; labelSelector?: string } = {},
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
       logger,
       clock,
       ...opts,
+      ...(filter && !opts.namespace ? { filter } : {}),
       onError: (r) => runtimeMetrics.informerErrors.inc({ resource: r }),
     });
   const informers = {

@@ -102,7 +102,8 @@ export function workloadReconciler(deps: WorkloadControllerDeps): Reconciler {
     if (!demand) return undefined;
     const target = policyTarget(namespace, demand.policies[0] ?? '');
     if (!snapshot.ready || !snapshot.signer) {
-      if (snapshot.reason !== 'CAPending') ctx.logger.warn({ reason: snapshot.reason }, 'not issuing: no usable mesh CA');
+      if (snapshot.reason !== 'CAPending')
+        ctx.logger.warn({ reason: snapshot.reason }, 'not issuing: no usable mesh CA');
       return { requeueAfterMs: 30_000 };
     }
     try {

@@ -21,6 +21,8 @@ export interface InformerOptions {
   clock: Clock;
   namespace?: string;
   labelSelector?: string;
+  /** Objects for which this returns false are ignored (not cached, no events). */
+  filter?: (obj: KubeObject) => boolean;
   onError?: (resource: string) => void;
 }
 
@@ -90,7 +92,7 @@ export class Informer<T extends KubeObject> {
         limit: 500,
         continue: cont,
       });
-      for (const item of page.items) seen.set(keyOf(item), item);
+      for (const item of page.items) if (this.accepts(item)) seen.set(keyOf(item), item);
       rv = page.metadata.resourceVersion;
       cont = page.metadata.continue || undefined;
     } while (cont);
@@ -113,7 +115,12 @@ export class Informer<T extends KubeObject> {
     return rv;
   }
 
+  private accepts(obj: KubeObject): boolean {
+    return this.opts.filter ? this.opts.filter(obj) : true;
+  }
+
   private apply(type: string, obj: T): void {
+    if (!this.accepts(obj)) return;
     const key = keyOf(obj);
     const old = this.cache.get(key);
     if (type === 'DELETED') {
