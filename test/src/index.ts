@@ -9,3 +9,11 @@ export {
   type ExecResult,
 } from '../harness/cluster.ts';
 export { freePort } from '../harness/ports.ts';
+export {
+  installOperatorRbac,
+  serviceAccountKubeconfig,
+  startOperator,
+  eventually,
+  type OperatorProcess,
+  type OperatorOptions,
+} from '../harness/operator.ts';
