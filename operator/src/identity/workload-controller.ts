@@ -79,14 +79,16 @@ export function workloadReconciler(deps: WorkloadControllerDeps): Reconciler {
     const secretName = identitySecretName(sa);
     const secret = deps.secrets.get(namespace, secretName);
     const expected = spiffeId(deps.trustDomain, namespace, sa);
-    const plan = planIdentity({
-      demand,
-      existing: secret ? inspectIdentitySecret(secret, snapshot.trustedIssuers) : undefined,
-      expectedSpiffeId: expected,
-      signerFingerprint: snapshot.signerFingerprint,
-      trustedFingerprints: snapshot.trustedIssuers.map((c) => c.fingerprint256),
-      now: deps.clock.now(),
-    });
+    const planFor = (s: Secret | undefined): ReturnType<typeof planIdentity> =>
+      planIdentity({
+        demand,
+        existing: s ? inspectIdentitySecret(s, snapshot.trustedIssuers) : undefined,
+        expectedSpiffeId: expected,
+        signerFingerprint: snapshot.signerFingerprint,
+        trustedFingerprints: snapshot.trustedIssuers.map((c) => c.fingerprint256),
+        now: deps.clock.now(),
+      });
+    const plan = planFor(secret);
     const path = resourcePath(RESOURCES.secret, namespace, secretName);
     if (plan.action === 'none') return undefined;
     if (plan.action === 'delete') {
@@ -126,7 +128,11 @@ export function workloadReconciler(deps: WorkloadControllerDeps): Reconciler {
         issuerFingerprint: snapshot.signerFingerprint,
         ...(secret?.metadata.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}),
       });
-      await writeSecret(deps.client, path, body, secret !== undefined);
+      const stillNeeded = (live: Secret): boolean => planFor(live).action === 'issue';
+      if (!(await writeSecret(deps.client, path, body, secret !== undefined, stillNeeded))) {
+        ctx.logger.debug({ serviceAccount: sa }, 'the identity Secret was already current (cache behind)');
+        return undefined;
+      }
       deps.metrics.issued.inc({ reason: plan.reason, key_algorithm: demand.settings.keyAlgorithm });
       deps.metrics.certificateExpiry.set(
         { namespace, service_account: sa },
@@ -174,24 +180,35 @@ export function workloadReconciler(deps: WorkloadControllerDeps): Reconciler {
 }
 
 /**
- * One write of the whole Secret: replace (with the cached resourceVersion)
- * or create. A Secret that exists but is missing from the cache (its labels
- * were removed) is read and replaced.
+ * One write of the whole Secret: replace (with the cached resourceVersion;
+ * a stale cache gets 409 and a retry) or create. When create finds the
+ * Secret already there (the cache lags behind our own write, or its labels
+ * were removed), the live object decides: if it is fine, nothing is
+ * written; otherwise it is replaced.
  */
-async function writeSecret(client: KubeClient, path: string, body: Secret, cached: boolean): Promise<void> {
+async function writeSecret(
+  client: KubeClient,
+  path: string,
+  body: Secret,
+  cached: boolean,
+  stillNeeded: (live: Secret) => boolean,
+): Promise<boolean> {
   if (cached) {
     await client.replace(path, body);
-    return;
+    return true;
   }
   try {
     await client.create(path.slice(0, path.lastIndexOf('/')), body);
+    return true;
   } catch (e) {
     if (!isAlreadyExists(e)) throw e;
-    const current = await client.get<Secret>(path);
+    const live = await client.get<Secret>(path);
+    if (!stillNeeded(live)) return false;
     await client.replace(path, {
       ...body,
-      metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion ?? '' },
+      metadata: { ...body.metadata, resourceVersion: live.metadata.resourceVersion ?? '' },
     });
+    return true;
   }
 }
 
