@@ -31,7 +31,7 @@ import {
 } from './ca-secrets.ts';
 import type { Secret } from '../kube/resources.ts';
 import type { IdentityMetrics } from './metrics.ts';
-import { stepRotation, type RotationStep } from './rotation.ts';
+import { stepRotation, type RotationInput, type RotationStep } from './rotation.ts';
 
 const DAY = 86_400_000;
 const EXPIRY_WARNING_MS = 60 * DAY;
@@ -49,6 +49,7 @@ export interface CaControllerDeps {
   /** The longest workload certificate lifetime policies ask for now. */
   maxLifetimeMs: () => number;
   publish: (snapshot: CaSnapshot) => void;
+  logger?: Logger;
 }
 
 class CaProblem extends Error {
@@ -214,6 +215,30 @@ export function caReconciler(deps: CaControllerDeps): Reconciler {
     }
   }
 
+  function rotationInput(
+    record: CaRecord,
+    requested: boolean,
+    current: CaMaterial,
+    next: CaMaterial | undefined,
+  ): RotationInput {
+    const leaves = deps.storedLeaves();
+    const oldLeaves = leaves.filter((l) => l.issuer === current.fingerprint);
+    return {
+      state: record.rotation,
+      requested,
+      preparedNext: next?.fingerprint,
+      allBundlesHaveNext: next ? deps.allBundlesHold(next.fingerprint) : false,
+      allLeavesFromNext: next !== undefined && leaves.every((l) => l.issuer === next.fingerprint),
+      latestOldLeafNotAfter: oldLeaves.reduce<Date | undefined>(
+        (m, l) => (!m || l.notAfter > m ? l.notAfter : m),
+        undefined,
+      ),
+      maxLifetimeMs: deps.maxLifetimeMs(),
+      propagationMs: config.bundlePropagationMs,
+      now: clock.now(),
+    };
+  }
+
   async function ownCa(record: CaRecord): Promise<{ snapshot: CaSnapshot; recheckMs?: number }> {
     const { secret } = await ownRootSecret(record);
     const current = validated(CA_SECRET_NAME, caSourceOf(secret));
@@ -231,26 +256,14 @@ export function caReconciler(deps: CaControllerDeps): Reconciler {
       await store.deleteSecret(CA_NEXT_SECRET_NAME);
       next = undefined;
     }
-    const leaves = deps.storedLeaves();
-    const step = stepRotation({
-      state: record.rotation,
-      requested,
-      preparedNext: next?.fingerprint,
-      allBundlesHaveNext: next ? deps.allBundlesHold(next.fingerprint) : false,
-      allLeavesFromNext: next !== undefined && leaves.every((l) => l.issuer === next.fingerprint),
-      latestOldLeafNotAfter: leaves
-        .filter((l) => l.issuer === current.fingerprint)
-        .reduce<Date | undefined>((m, l) => (!m || l.notAfter > m ? l.notAfter : m), undefined),
-      maxLifetimeMs: deps.maxLifetimeMs(),
-      propagationMs: config.bundlePropagationMs,
-      now: clock.now(),
-    });
+    const step = stepRotation(rotationInput(record, requested, current, next));
     if (step.action === 'complete') {
       if (!nextSecret || !next)
         throw new CaProblem('CAInvalid', `rotation in progress but ${CA_NEXT_SECRET_NAME} is missing`);
       await promote(record, secret, nextSecret, next);
       return { snapshot: buildSnapshot(signing(next), undefined, 'current', record.retiring, clock.now()) };
     }
+    deps.logger?.debug({ step: step.action, phase: record.rotation?.phase }, 'rotation step');
     const recheckMs = await applyStep(record, step);
     const issuing = record.rotation?.phase === 'Issuing' ? 'next' : 'current';
     const snapshot = buildSnapshot(

@@ -119,6 +119,7 @@ export function setupIdentity(deps: {
     name: 'mesh-ca',
     reconcile: caReconciler({
       store: new CaStore(deps.client, config.namespace),
+      logger,
       config,
       clock,
       events: deps.events,
@@ -133,11 +134,11 @@ export function setupIdentity(deps: {
             ? [{ issuer, notAfter: new Date(notAfter) }]
             : [];
         }),
-      maxLifetimeMs: () =>
-        Math.max(
-          86_400_000,
-          ...inf.policies.list().map((p: ApiCompliancePolicy) => certSettings(p).lifetimeMs),
-        ),
+      maxLifetimeMs: () => {
+        // With no policies, assume the default lifetime (24h).
+        const lifetimes = inf.policies.list().map((p: ApiCompliancePolicy) => certSettings(p).lifetimeMs);
+        return lifetimes.length > 0 ? Math.max(...lifetimes) : 86_400_000;
+      },
       publish: (next) => {
         const changed =
           next.signerFingerprint !== snapshot.signerFingerprint ||
