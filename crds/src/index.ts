@@ -8,6 +8,7 @@ export * from './conditions.ts';
 export * from './units.ts';
 export * from './validate.ts';
 export * from './quantity.ts';
+export * from './headers.ts';
 export * from './crd.ts';
 export * from './cel/index.ts';
 export * from './types.ts';
