@@ -32,7 +32,7 @@ function providerKeys(p: JwtProviderSpec, o: JwtCompileOptions): Jwk[] {
     if (o.missingJwks === 'empty') return [];
     throw new AcpError(
       POLICY_ERRORS.jwksMissing,
-      `provider ${p.name}: no keys for jwksUri ${p.jwksUri ?? ''} (not fetched yet)`,
+      `provider ${p.name}: no keys were supplied for jwksUri ${p.jwksUri ?? ''}`,
       { provider: p.name },
     );
   }
