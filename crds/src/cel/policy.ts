@@ -3,7 +3,9 @@
 // the CRD's CEL rules and list-type promises (compileCrdRules). As in the
 // apiserver, the rules are not evaluated on an object whose fields have the
 // wrong type or an unsupported enum value (they could not be typed), and
-// the result then says so. Pure.
+// the result then says so; next to other schema errors they are evaluated
+// on the object as given (ajv returns the defaulted copy only when valid).
+// Pure.
 import type { ApiCompliancePolicy } from '../../generated/policy-types.ts';
 import { validatePolicy, type FieldError, type ValidationResult } from '../validate.ts';
 import type { CrdRuleValidator } from './rules.ts';
