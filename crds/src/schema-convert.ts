@@ -3,7 +3,7 @@
 // json-schema-to-typescript turns into types. Pure; no I/O.
 //
 // What changes: x-kubernetes-* extensions are dropped (CEL rules are
-// evaluated separately, see cel.ts), int-or-string keeps its anyOf,
+// evaluated separately, see cel/rules.ts), int-or-string keeps its anyOf,
 // objects with declared properties become closed (additionalProperties:
 // false, matching `kubectl apply --validate=strict`) unless they preserve
 // unknown fields, and `metadata` stays open.

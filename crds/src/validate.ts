@@ -19,6 +19,8 @@ export interface FieldError {
   /** The field, as a dotted path: spec.tls.minVersion, spec.jwt.providers[0].issuer. */
   field: string;
   message: string;
+  /** The JSON-schema keyword that failed (enum, type, pattern...), when the error comes from the schema. */
+  keyword?: string;
 }
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
@@ -66,7 +68,7 @@ function summarize(errors: readonly ValidationError[]): FieldError[] {
     const key = `${fe.field}\u0000${fe.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push(fe);
+    out.push({ ...fe, keyword: e.keyword });
   }
   return out;
 }

@@ -27,7 +27,9 @@ import {
 } from './identity-fixtures.ts';
 
 function dumpOperatorLogs(o: OperatorProcess): void {
-  for (const l of o.logs()) if (l['level'] !== 30 || /CA|rotation|snapshot/.test(String(l['msg']))) process.stderr.write(JSON.stringify(l) + '\n');
+  for (const l of o.logs())
+    if (l['level'] !== 30 || /CA|rotation|snapshot/.test(String(l['msg'])))
+      process.stderr.write(JSON.stringify(l) + '\n');
 }
 
 const fingerprints = (pem: string): string[] =>

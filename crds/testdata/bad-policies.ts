@@ -1,0 +1,229 @@
+// Bad ApiCompliancePolicies the real apiserver refuses, shared by the
+// integration test on a real kube-apiserver (test/integration/
+// crd-validation.test.ts) and the offline validator's parity test
+// (crds/src/cel/parity.test.ts): each case is a mutation of a valid base
+// policy, the field the error must name, and a fragment of the
+// apiserver's message. Test data only.
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
+
+export type Policy = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec: Record<string, any>;
+};
+
+export function base(name: string): Policy {
+  return {
+    apiVersion: 'compliance.acp.dev/v1alpha1',
+    kind: 'ApiCompliancePolicy',
+    metadata: { name },
+    spec: {
+      selector: { matchLabels: { app: 'api' } },
+      upstream: { port: 8080 },
+      jwt: {
+        providers: [
+          {
+            name: 'corp',
+            issuer: 'https://idp.example.com/',
+            audiences: ['api'],
+            jwksUri: 'https://idp.example.com/jwks',
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** [case, mutation, field the message must name, fragment of the apiserver's message] */
+export const BAD: [string, (s: Record<string, any>) => void, string, string][] = [
+  [
+    'TLS 1.0 as the floor',
+    (s) => (s.tls = { minVersion: 'TLS1.0' }),
+    'spec.tls.minVersion',
+    'Unsupported value',
+  ],
+  [
+    'TLS 1.1 as the floor',
+    (s) => (s.tls = { minVersion: 'TLS1.1' }),
+    'spec.tls.minVersion',
+    'Unsupported value',
+  ],
+  [
+    'a CBC cipher suite',
+    (s) => (s.tls = { cipherSuites: ['TLS_AES_256_GCM_SHA384', 'ECDHE-RSA-AES256-SHA384'] }),
+    'spec.tls.cipherSuites[1]',
+    'Unsupported value',
+  ],
+  [
+    'an AES-128 suite',
+    (s) => (s.tls = { cipherSuites: ['TLS_AES_128_GCM_SHA256'] }),
+    'spec.tls.cipherSuites[0]',
+    'Unsupported value',
+  ],
+  [
+    'TLS 1.2 suites with a TLS 1.3 floor',
+    (s) =>
+      (s.tls = {
+        minVersion: 'TLS1.3',
+        cipherSuites: ['TLS_AES_256_GCM_SHA384', 'ECDHE-RSA-AES256-GCM-SHA384'],
+      }),
+    'spec.tls.cipherSuites',
+    'minVersion is TLS1.3',
+  ],
+  [
+    'a TLS 1.2 floor without TLS 1.2 suites',
+    (s) => (s.tls = { minVersion: 'TLS1.2', cipherSuites: ['TLS_AES_256_GCM_SHA384'] }),
+    'spec.tls.cipherSuites',
+    'no TLS 1.2 suite',
+  ],
+  [
+    'maxRequestBytes 0',
+    (s) => (s.limits = { maxRequestBytes: 0 }),
+    'spec.limits.maxRequestBytes',
+    'between 1Ki and 10Mi',
+  ],
+  [
+    'maxRequestBytes 100Mi',
+    (s) => (s.limits = { maxRequestBytes: '100Mi' }),
+    'spec.limits.maxRequestBytes',
+    'between 1Ki and 10Mi',
+  ],
+  [
+    'maxRequestBytes that is not a quantity',
+    (s) => (s.limits = { maxRequestBytes: 'lots' }),
+    'spec.limits.maxRequestBytes',
+    'between 1Ki and 10Mi',
+  ],
+  [
+    'an http jwksUri',
+    (s) => (s.jwt.providers[0].jwksUri = 'http://idp.example.com/jwks'),
+    'spec.jwt.providers[0].jwksUri',
+    'https',
+  ],
+  [
+    'both jwks and jwksUri',
+    (s) => (s.jwt.providers[0].jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }] }),
+    'spec.jwt.providers[0]',
+    'exactly one of jwksUri and jwks',
+  ],
+  [
+    'neither jwks nor jwksUri',
+    (s) => delete s.jwt.providers[0].jwksUri,
+    'spec.jwt.providers[0]',
+    'exactly one of jwksUri and jwks',
+  ],
+  [
+    'a rule naming an undefined provider',
+    (s) => (s.jwt.rules = [{ paths: ['/x'], providers: ['nobody'] }]),
+    'spec.jwt.rules',
+    'must be defined in jwt.providers',
+  ],
+  [
+    'two providers with the same name',
+    (s) => s.jwt.providers.push({ ...s.jwt.providers[0] }),
+    'spec.jwt.providers[1]',
+    'Duplicate value',
+  ],
+  [
+    'an HMAC algorithm',
+    (s) => (s.jwt.providers[0].algorithms = ['HS256']),
+    'spec.jwt.providers[0].algorithms[0]',
+    'Unsupported value',
+  ],
+  [
+    'a private key in inline jwks',
+    (s) => {
+      delete s.jwt.providers[0].jwksUri;
+      s.jwt.providers[0].jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'secret' }] };
+    },
+    'spec.jwt.providers[0].jwks.keys[0]',
+    'public keys only',
+  ],
+  [
+    'a public rule that requires scopes',
+    (s) => (s.jwt.rules = [{ paths: ['/x'], public: true, requiredScopes: ['a'] }]),
+    'spec.jwt.rules[0]',
+    'public rule cannot',
+  ],
+  [
+    'renewBefore equal to lifetime',
+    (s) => (s.certificates = { lifetime: '1h', renewBefore: '1h' }),
+    'spec.certificates.renewBefore',
+    'shorter than lifetime',
+  ],
+  [
+    'renewBefore longer than lifetime',
+    (s) => (s.certificates = { lifetime: '1h', renewBefore: '2h' }),
+    'spec.certificates.renewBefore',
+    'shorter than lifetime',
+  ],
+  [
+    'a 30s certificate lifetime',
+    (s) => (s.certificates = { lifetime: '30s' }),
+    'spec.certificates.lifetime',
+    'between 1m and 2160h',
+  ],
+  [
+    'a lifetime that is not a duration',
+    (s) => (s.certificates = { lifetime: '1 day' }),
+    'spec.certificates.lifetime',
+    'should match',
+  ],
+  [
+    'a negative rate',
+    (s) => (s.limits = { rateLimit: { requestsPerSecond: -1 } }),
+    'spec.limits.rateLimit.requestsPerSecond',
+    'should be greater than or equal to 1',
+  ],
+  [
+    'a zero burst',
+    (s) => (s.limits = { rateLimit: { requestsPerSecond: 5, burst: 0 } }),
+    'spec.limits.rateLimit.burst',
+    'should be greater than or equal to 1',
+  ],
+  [
+    'a malformed selector (In without values)',
+    (s) => (s.selector = { matchExpressions: [{ key: 'app', operator: 'In' }] }),
+    'spec.selector.matchExpressions[0].values',
+    'must be non-empty',
+  ],
+  [
+    'a selector with an unknown operator',
+    (s) => (s.selector = { matchExpressions: [{ key: 'app', operator: 'Like', values: ['a'] }] }),
+    'spec.selector.matchExpressions[0].operator',
+    'Unsupported value',
+  ],
+  ['an unknown mode', (s) => (s.mode = 'Monitor'), 'spec.mode', 'Unsupported value'],
+  [
+    'an upstream port taken by the sidecar',
+    (s) => (s.upstream = { port: 8443 }),
+    'spec.upstream.port',
+    "sidecar's ports",
+  ],
+  [
+    'a peer with a namespace but no serviceAccount',
+    (s) => (s.mtls = { allowedPeers: [{ namespace: 'shop' }] }),
+    'spec.mtls.allowedPeers[0]',
+    'either {namespace, serviceAccount} or {spiffeId}',
+  ],
+  [
+    'a peer SPIFFE ID that is not spiffe://',
+    (s) => (s.mtls = { allowedPeers: [{ spiffeId: 'https://x/ns/a/sa/b' }] }),
+    'spec.mtls.allowedPeers[0].spiffeId',
+    'should match',
+  ],
+  [
+    'logging the Authorization header',
+    (s) => (s.audit = { includeHeaders: ['authorization'] }),
+    'spec.audit.includeHeaders',
+    'credentials are never logged',
+  ],
+  [
+    'an HSTS preload without a year of max-age',
+    (s) => (s.tls = { hsts: { maxAgeSeconds: 600, preload: true } }),
+    'spec.tls.hsts',
+    'preload requires',
+  ],
+  ['an unknown field', (s) => (s.tlsVersion = '1.2'), 'spec.tlsVersion', 'unknown field'],
+];

@@ -1,0 +1,192 @@
+// The `acp` commands as pure functions: parsed arguments and the contents
+// of the input files in, what to print and the exit code out. They call
+// the same modules as the operator (validation, compilation, compliance),
+// never a copy; main.ts only does the reading and writing.
+import {
+  errorMessage,
+  isAcpError,
+  validatePolicy,
+  validatePolicyWithRules,
+  type ApiCompliancePolicy,
+  type CrdRuleValidator,
+  type FieldError,
+} from '@acp/crds';
+import { complianceCondition, evaluateCompliance } from '../compliance/evaluate.ts';
+import { jwksUriProviders, type JwksInput } from '../policy/compile-jwt.ts';
+import { compilePolicy } from '../policy/compile.ts';
+import { POLICY_ERRORS } from '../policy/errors.ts';
+import { canonicalJson } from '../policy/hash.ts';
+import { semanticErrors } from '../policy/semantic.ts';
+import type { CliArgs } from './args.ts';
+import { readPolicyDocuments, type InputFile, type PolicyDocument } from './documents.ts';
+import { formatComplianceJson, formatComplianceTable, formatInvalid, type CheckedPolicy } from './format.ts';
+
+export interface CliContext {
+  /** The CRD's CEL rules, compiled from the CRD manifest. */
+  rules: CrdRuleValidator;
+  /** The text of each --jwks file, by provider name. */
+  jwksFiles: Readonly<Record<string, { file: string; text: string }>>;
+}
+
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  exitCode: 0 | 1 | 2;
+}
+
+interface ValidPolicy {
+  doc: PolicyDocument;
+  policy: ApiCompliancePolicy;
+}
+
+interface Loaded {
+  valid: ValidPolicy[];
+  /** Invalid policies, as printed. */
+  invalid: string[];
+  /** Documents that could not be read, files with no policy, bad --jwks files. */
+  problems: string[];
+  notes: string[];
+  jwks: Record<string, JwksInput>;
+}
+
+/** Schema + CEL rules (what the apiserver checks), then what the operator checks. */
+export function checkDocument(
+  doc: PolicyDocument,
+  rules: CrdRuleValidator,
+): { ok: true; policy: ApiCompliancePolicy } | { ok: false; errors: FieldError[] } {
+  const r = validatePolicyWithRules(doc.value, rules);
+  if (r.ok) {
+    const errors = semanticErrors(r.value);
+    return errors.length === 0 ? { ok: true, policy: r.value } : { ok: false, errors };
+  }
+  // A policy that only breaks CEL rules is still well-formed: report what the operator would refuse too.
+  const structural = validatePolicy(doc.value);
+  return { ok: false, errors: structural.ok ? [...r.errors, ...semanticErrors(structural.value)] : r.errors };
+}
+
+function parseJwksFiles(
+  ctx: CliContext,
+  valid: readonly ValidPolicy[],
+  problems: string[],
+): Record<string, JwksInput> {
+  const known = new Set(valid.flatMap((v) => jwksUriProviders(v.policy.spec.jwt).map((p) => p.name)));
+  const out: Record<string, JwksInput> = {};
+  for (const [provider, { file, text }] of Object.entries(ctx.jwksFiles)) {
+    if (!known.has(provider)) {
+      problems.push(`--jwks ${provider}=${file}: no policy has a jwksUri provider named ${provider}`);
+      continue;
+    }
+    try {
+      out[provider] = JSON.parse(text) as JwksInput;
+    } catch (e) {
+      problems.push(`--jwks ${provider}=${file}: not JSON: ${errorMessage(e)}`);
+    }
+  }
+  return out;
+}
+
+function load(args: CliArgs, files: readonly InputFile[], ctx: CliContext): Loaded {
+  const set = readPolicyDocuments(files, args.namespace);
+  const valid: ValidPolicy[] = [];
+  const invalid: string[] = [];
+  for (const doc of set.policies) {
+    const r = checkDocument(doc, ctx.rules);
+    if (r.ok) valid.push({ doc, policy: r.policy });
+    else invalid.push(formatInvalid(doc.source, doc.label, r.errors));
+  }
+  const problems = [...set.errors];
+  if (set.policies.length === 0 && set.errors.length === 0) {
+    problems.push(`no ApiCompliancePolicy found in ${files.map((f) => f.name).join(', ')}`);
+  }
+  const jwks = parseJwksFiles(ctx, valid, problems);
+  return { valid, invalid, problems, notes: set.skipped.map((s) => `skipped ${s}`), jwks };
+}
+
+const lines = (list: readonly string[]): string =>
+  list.map((l) => (l.endsWith('\n') ? l : `${l}\n`)).join('');
+
+export function runValidate(args: CliArgs, files: readonly InputFile[], ctx: CliContext): CliResult {
+  const l = load(args, files, ctx);
+  const ok = l.valid.map((v) => `${v.doc.source}: ${v.doc.label} is valid`);
+  const failed = l.invalid.length + l.problems.length > 0;
+  return {
+    stdout: lines([...ok, ...l.invalid]),
+    stderr: lines([...l.notes, ...l.problems]),
+    exitCode: failed ? 1 : 0,
+  };
+}
+
+export function runCompile(args: CliArgs, files: readonly InputFile[], ctx: CliContext): CliResult {
+  const l = load(args, files, ctx);
+  const errors = [...l.invalid, ...l.problems];
+  const warnings: string[] = [];
+  const configs: unknown[] = [];
+  for (const { doc, policy } of l.valid) {
+    try {
+      configs.push(
+        compilePolicy(policy, {
+          trustDomain: args.trustDomain,
+          jwks: l.jwks,
+          missingJwks: args.allowMissingJwks ? 'empty' : 'error',
+        }),
+      );
+    } catch (e) {
+      errors.push(`${doc.source}: ${doc.label}: ${errorMessage(e)}${hintFor(e)}`);
+      continue;
+    }
+    for (const p of jwksUriProviders(policy.spec.jwt).filter((p) => !(p.name in l.jwks))) {
+      warnings.push(
+        `warning: ${doc.source}: provider ${p.name} (${p.jwksUri}) compiled with no keys: every token from it is refused`,
+      );
+    }
+  }
+  if (errors.length > 0) return { stdout: '', stderr: lines([...l.notes, ...errors]), exitCode: 1 };
+  const out = configs.length === 1 ? configs[0] : configs;
+  return { stdout: `${canonicalJson(out, 2)}\n`, stderr: lines([...l.notes, ...warnings]), exitCode: 0 };
+}
+
+function hintFor(e: unknown): string {
+  if (!isAcpError(e) || e.code !== POLICY_ERRORS.jwksMissing) return '';
+  const provider = typeof e.details['provider'] === 'string' ? e.details['provider'] : 'NAME';
+  return ` (pass --jwks ${provider}=keys.json, or --allow-missing-jwks to compile it with no keys)`;
+}
+
+export function runCheck(args: CliArgs, files: readonly InputFile[], ctx: CliContext): CliResult {
+  const l = load(args, files, ctx);
+  const errors = [...l.invalid, ...l.problems];
+  const checked: CheckedPolicy[] = [];
+  for (const { doc, policy } of l.valid) {
+    try {
+      const config = compilePolicy(policy, {
+        trustDomain: args.trustDomain,
+        jwks: l.jwks,
+        missingJwks: 'empty',
+      });
+      const options = args.profiles.length > 0 ? { profiles: args.profiles } : {};
+      const report = evaluateCompliance(config, policy, options);
+      checked.push({ source: doc.source, label: doc.label, report, condition: complianceCondition(report) });
+    } catch (e) {
+      errors.push(`${doc.source}: ${doc.label}: ${errorMessage(e)}`);
+    }
+  }
+  const failing = checked.some((c) => c.report.controls.some((x) => x.status === 'Fail'));
+  const stdout =
+    args.output === 'json' ? formatComplianceJson(checked) : checked.map(formatComplianceTable).join('\n');
+  return {
+    stdout,
+    stderr: lines([...l.notes, ...errors]),
+    exitCode: errors.length > 0 || failing ? 1 : 0,
+  };
+}
+
+/** Runs the command the arguments name. */
+export function runCli(args: CliArgs, files: readonly InputFile[], ctx: CliContext): CliResult {
+  switch (args.command) {
+    case 'validate':
+      return runValidate(args, files, ctx);
+    case 'compile':
+      return runCompile(args, files, ctx);
+    case 'check':
+      return runCheck(args, files, ctx);
+  }
+}

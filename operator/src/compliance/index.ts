@@ -1,0 +1,18 @@
+// Compliance evaluation: the controls of PCI-DSS 4.0, HIPAA, SOC 2, GDPR
+// and NIST SP 800-52r2 as pure checks over a compiled sidecar config.
+export {
+  evaluateCompliance,
+  complianceCondition,
+  COMPLIANT_REASONS,
+  type EvaluateOptions,
+} from './evaluate.ts';
+export { PROFILE_CONTROLS } from './profiles.ts';
+export type {
+  ComplianceInput,
+  ComplianceReport,
+  ControlDefinition,
+  ControlResult,
+  ControlStatus,
+  Finding,
+  ProfileSummary,
+} from './types.ts';
