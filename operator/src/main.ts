@@ -113,8 +113,8 @@ async function main(): Promise<void> {
       onTransition: (leading) => runtimeMetrics.leader.set(leading ? 1 : 0),
       onStartedLeading: () => manager.startControllers(),
       onStoppedLeading: () => {
-        logger.fatal('leadership lost; exiting so a fresh process rejoins the election');
-        void manager.stop().finally(() => process.exit(1));
+        logger.error('leadership lost: controllers stopped; rejoining the election');
+        void manager.stopControllers();
       },
     });
   }

@@ -30,9 +30,13 @@ export interface KubeClientOptions {
   /** Called for every request with its verb and outcome (metrics). */
   onRequest?: (verb: string, code: number) => void;
   userAgent?: string;
+  /** Abort a request (not a watch) that has not completed after this long; default 30 s. */
+  requestTimeoutMs?: number;
 }
 
 type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+const WATCH_IDLE_MS = 330_000;
 
 export class KubeClient {
   readonly server: string;
@@ -110,7 +114,9 @@ export class KubeClient {
         ...(body === undefined ? {} : { 'content-type': contentType ?? 'application/json' }),
       },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      signal: opts.signal
+        ? AbortSignal.any([opts.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)])
+        : AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000),
     });
     this.opts.onRequest?.(verb, res.statusCode);
     const text = await res.body.text();
@@ -185,6 +191,9 @@ export class KubeClient {
     signal: AbortSignal,
     query: RequestOptions['query'] = {},
   ): Promise<void> {
+    // The server ends a watch after timeoutSeconds; a stream silent for longer is dead (partition, frozen peer).
+    const idle = new AbortController();
+    let idleTimer = setTimeout(() => idle.abort(new Error('watch stream idle')), WATCH_IDLE_MS);
     const res = await request(
       this.url(path, {
         ...query,
@@ -197,7 +206,7 @@ export class KubeClient {
         method: 'GET',
         dispatcher: this.dispatcher,
         headers: { ...this.headers, accept: 'application/json' },
-        signal,
+        signal: AbortSignal.any([signal, idle.signal]),
       },
     );
     this.opts.onRequest?.('WATCH', res.statusCode);
@@ -205,6 +214,8 @@ export class KubeClient {
       throw this.error(res.statusCode, await res.body.text(), res.headers['retry-after']);
     let buffered = '';
     for await (const chunk of res.body) {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => idle.abort(new Error('watch stream idle')), WATCH_IDLE_MS);
       buffered += (chunk as Buffer).toString('utf8');
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -219,6 +230,7 @@ export class KubeClient {
         onEvent(event);
       }
     }
+    clearTimeout(idleTimer);
   }
 
   async close(): Promise<void> {

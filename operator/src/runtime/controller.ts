@@ -34,20 +34,28 @@ export interface ControllerOptions {
 
 export class Controller {
   readonly name: string;
-  readonly queue: WorkQueue;
+  private queueInstance: WorkQueue;
   private readonly o: ControllerOptions;
   private running: Promise<void>[] = [];
 
   constructor(o: ControllerOptions) {
     this.o = o;
     this.name = o.name;
-    this.queue = new WorkQueue({
-      clock: o.clock,
+    this.queueInstance = this.newQueue();
+  }
+
+  private newQueue(): WorkQueue {
+    return new WorkQueue({
+      clock: this.o.clock,
       hooks: {
-        depth: (n) => o.metrics.queueDepth.set({ controller: o.name }, n),
-        added: () => o.metrics.queueAdds.inc({ controller: o.name }),
+        depth: (n) => this.o.metrics.queueDepth.set({ controller: this.o.name }, n),
+        added: () => this.o.metrics.queueAdds.inc({ controller: this.o.name }),
       },
     });
+  }
+
+  get queue(): WorkQueue {
+    return this.queueInstance;
   }
 
   enqueue(key: string): void {
@@ -61,36 +69,39 @@ export class Controller {
 
   /** Stops taking keys and waits for the reconciles in flight. */
   async stop(): Promise<void> {
-    this.queue.shutDown();
+    this.queueInstance.shutDown();
     await Promise.all(this.running);
     this.running = [];
+    // A stopped controller can be started again (leadership regained) with a fresh queue.
+    this.queueInstance = this.newQueue();
   }
 
   private async worker(): Promise<void> {
+    const queue = this.queueInstance;
     for (;;) {
-      const key = await this.queue.get();
+      const key = await queue.get();
       if (key === undefined) return;
-      await this.process(key);
-      this.queue.done(key);
+      await this.process(queue, key);
+      queue.done(key);
     }
   }
 
-  private async process(key: string): Promise<void> {
+  private async process(queue: WorkQueue, key: string): Promise<void> {
     const reconcileId = randomUUID();
     const logger = this.o.logger.child({ controller: this.name, key, reconcileId });
     const end = this.o.metrics.reconcileDuration.startTimer({ controller: this.name });
     try {
       const result = await this.o.reconcile(key, { logger, reconcileId });
       end({ result: 'success' });
-      this.queue.forget(key);
-      if (result?.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      queue.forget(key);
+      if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
     } catch (e) {
       const code = isAcpError(e) ? e.code : 'ACP_ERR_INTERNAL';
       end({ result: 'error' });
       this.o.metrics.reconcileErrors.inc({ controller: this.name, code });
       if (code === 'ACP_ERR_NOT_LEADER') return;
       const retryAfterMs = e instanceof KubeError && e.status === 429 ? e.retryAfterMs : undefined;
-      const delay = this.queue.addRateLimited(key, retryAfterMs);
+      const delay = queue.addRateLimited(key, retryAfterMs);
       logger.warn({ err: errorMessage(e), code, retryInMs: delay }, 'reconcile failed; will retry');
     }
   }

@@ -42,7 +42,12 @@ export class LeaderElector {
   private stopped = false;
 
   constructor(opts: LeaderElectionOptions) {
-    this.o = { leaseDurationMs: 10_000, renewDeadlineMs: 7_000, retryPeriodMs: 2_000, ...opts };
+    const o = { leaseDurationMs: 10_000, renewDeadlineMs: 7_000, retryPeriodMs: 2_000, ...opts };
+    // A lease request that hangs (apiserver frozen) must not stall the renew loop.
+    this.o = {
+      ...o,
+      client: o.client.withOptions({ requestTimeoutMs: Math.max(1000, Math.floor(o.renewDeadlineMs / 2)) }),
+    };
   }
 
   /** True while this replica holds the lease and renewed it within the renew deadline. */

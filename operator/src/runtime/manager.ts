@@ -44,6 +44,13 @@ export class Manager {
     this.o.onLeading();
   }
 
+  /** Leadership lost: stop the controllers (their writes are refused already); startControllers() resumes. */
+  async stopControllers(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await Promise.all(this.o.controllers.map((c) => c.stop()));
+  }
+
   /** Stops the controllers (waiting for reconciles in flight), then runs `beforeInformersStop`, then stops the watches. */
   async stop(beforeInformersStop?: () => Promise<void>): Promise<void> {
     await Promise.all(this.o.controllers.map((c) => c.stop()));
