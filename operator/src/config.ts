@@ -34,6 +34,13 @@ export interface OperatorConfig {
   kubeconfig: string | undefined;
   /** Only these namespaces are watched and reconciled (besides the operator's own); empty = all. */
   watchNamespaces: string[];
+  /** Namespaces allowed to reach the sidecar admin port, as key=value[,key=value]. */
+  monitoringNamespaceSelector: string;
+  /** Extra CA (PEM file) trusted for jwksUri fetches, besides the system roots. */
+  jwksCaFile: string | undefined;
+  jwksTimeoutMs: number;
+  jwksMaxBytes: number;
+  jwksMaxKeys: number;
 }
 
 type Source = Record<string, string | undefined>;
@@ -150,7 +157,25 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
       .split(',')
       .map((n) => n.trim())
       .filter(Boolean),
+    monitoringNamespaceSelector: get(
+      'monitoring-namespace-selector',
+      'kubernetes.io/metadata.name=monitoring',
+    ),
+    jwksCaFile: get('jwks-ca-file', '') || undefined,
+    jwksTimeoutMs: durationOf('jwks-timeout', get('jwks-timeout', '5s'), 100),
+    jwksMaxBytes: intOf('jwks-max-bytes', get('jwks-max-bytes', '1048576'), 1024, 16 * 1048576),
+    jwksMaxKeys: intOf('jwks-max-keys', get('jwks-max-keys', '32'), 1, 1000),
   };
+  if (
+    !/^([A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)(,[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)*$/.test(
+      config.monitoringNamespaceSelector,
+    )
+  ) {
+    throw bad(
+      'monitoring-namespace-selector',
+      `"${config.monitoringNamespaceSelector}" is not key=value[,key=value]`,
+    );
+  }
   for (const n of config.watchNamespaces)
     if (!DNS_LABEL.test(n)) throw bad('watch-namespaces', `"${n}" is not a namespace name`);
   if (config.renewDeadlineMs >= config.leaseDurationMs)

@@ -22,6 +22,9 @@ import { Informer } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader.ts';
 import { Manager } from './runtime/manager.ts';
 import { createRuntimeMetrics } from './runtime/metrics.ts';
+import type { NetworkPolicy } from './reconcile/children.ts';
+import { createPolicyMetrics } from './reconcile/metrics.ts';
+import { setupPolicies } from './reconcile/setup.ts';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
   collectDefaultMetrics({ register: registry, prefix: 'acp_operator_process_' });
   const runtimeMetrics = createRuntimeMetrics(registry);
   const identityMetrics = createIdentityMetrics(registry);
+  const policyMetrics = createPolicyMetrics(registry);
 
   const kc = new KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
@@ -79,6 +83,9 @@ async function main(): Promise<void> {
     caSecrets: informer<Secret>(RESOURCES.secret, {
       namespace: config.namespace,
     }) as unknown as Informer<Secret>,
+    networkPolicies: informer<NetworkPolicy>(RESOURCES.networkPolicy, {
+      labelSelector: MANAGED_SELECTOR,
+    }) as unknown as Informer<NetworkPolicy>,
   };
   const events = createEventRecorder({ client, clock, logger, instance: config.identity });
   const identity = setupIdentity({
@@ -91,13 +98,28 @@ async function main(): Promise<void> {
     runtimeMetrics,
     metrics: identityMetrics,
   });
+  const policies = setupPolicies({
+    client,
+    config,
+    informers: informers,
+    snapshot: identity.snapshot,
+    onSnapshotChange: identity.onSnapshotChange,
+    clock,
+    logger,
+    events,
+    runtimeMetrics,
+    metrics: policyMetrics,
+  });
 
   const manager = new Manager({
     logger,
     informers: Object.values(informers) as never,
-    controllers: identity.controllers,
+    controllers: [...identity.controllers, policies.controller],
     leaderElection: config.leaderElection,
-    onLeading: () => identity.enqueueAll(),
+    onLeading: () => {
+      identity.enqueueAll();
+      policies.enqueueAll();
+    },
   });
   if (config.leaderElection) {
     elector = new LeaderElector({
@@ -145,6 +167,7 @@ async function main(): Promise<void> {
     void manager
       .stop(() => elector?.release() ?? Promise.resolve())
       .then(() => server.close())
+      .then(() => policies.jwks.stop())
       .then(() => base.close())
       .finally(() => {
         logger.flush();

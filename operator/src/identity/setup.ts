@@ -1,5 +1,4 @@
-// Wires the identity controllers (CA, workload identities, trust bundles,
-// certificate status) to the shared informers: which object changes
+// Wires the identity controllers (CA, workload identities, trust bundles) to the shared informers: which object changes
 // enqueue which keys. Event handlers only enqueue; reconcilers read the
 // caches (level-based).
 import type { Logger } from 'pino';
@@ -25,7 +24,6 @@ import { certSettings, serviceAccountOf } from './demand.ts';
 import { ANNOTATIONS } from './inspect.ts';
 import type { IdentityMetrics } from './metrics.ts';
 import { IDENTITY_COMPONENT } from './secret.ts';
-import { certificateStatusReconciler } from './status-controller.ts';
 import { podKeys, workloadReconciler, type PolicyObject } from './workload-controller.ts';
 
 export interface IdentityInformers {
@@ -44,6 +42,8 @@ export interface IdentitySetup {
   /** Enqueues every key that exists (on becoming leader). */
   enqueueAll: () => void;
   snapshot: () => CaSnapshot;
+  /** Called after the CA snapshot changed (the policy controller refreshes certificate status). */
+  onSnapshotChange: (listener: () => void) => void;
 }
 
 const CA_KEY = 'ca';
@@ -66,6 +66,7 @@ export function setupIdentity(deps: {
 }): IdentitySetup {
   const { informers: inf, clock, logger, config } = deps;
   let snapshot: CaSnapshot = EMPTY_SNAPSHOT;
+  const snapshotListeners: (() => void)[] = [];
   const common = { logger, clock, metrics: deps.runtimeMetrics, workers: config.workers };
   const identityKeys = (): string[] => [
     ...new Set([
@@ -98,19 +99,6 @@ export function setupIdentity(deps: {
       policies: inf.policies,
       configMaps: inf.configMaps,
       snapshot: () => snapshot,
-    }),
-  });
-  const status = new Controller({
-    ...common,
-    name: 'certificate-status',
-    reconcile: certificateStatusReconciler({
-      client: deps.client,
-      pods: inf.pods,
-      policies: inf.policies,
-      secrets: inf.secrets,
-      snapshot: () => snapshot,
-      trustDomain: config.trustDomain,
-      clock,
     }),
   });
   const ca = new Controller({
@@ -157,32 +145,23 @@ export function setupIdentity(deps: {
         );
         for (const k of identityKeys()) identities.enqueue(k);
         for (const ns of namespacesWithPolicies(inf.policies)) bundles.enqueue(ns);
-        for (const p of inf.policies.list())
-          status.enqueue(`${p.metadata.namespace ?? ''}/${p.metadata.name ?? ''}`);
+        for (const l of snapshotListeners) l();
       },
     }),
   });
 
-  const policiesOf = (ns: string): void => {
-    for (const p of inf.policies.list(ns)) status.enqueue(`${ns}/${p.metadata.name ?? ''}`);
-  };
   inf.pods.onChange((pod, _t, old) => {
     for (const k of podKeys(pod, old)) identities.enqueue(k);
-    policiesOf(pod.metadata.namespace ?? '');
   });
   inf.policies.onChange((p) => {
     const ns = p.metadata.namespace ?? '';
     for (const k of identityKeys()) if (k.startsWith(`${ns}/`)) identities.enqueue(k);
     bundles.enqueue(ns);
-    policiesOf(ns);
     ca.enqueue(CA_KEY);
   });
   inf.secrets.onChange((s) => {
     const key = identityKeyOfSecret(s);
-    if (key) {
-      identities.enqueue(key);
-      policiesOf(s.metadata.namespace ?? '');
-    }
+    if (key) identities.enqueue(key);
   });
   inf.caSecrets.onChange(() => ca.enqueue(CA_KEY));
   inf.configMaps.onChange((cm) => {
@@ -193,14 +172,13 @@ export function setupIdentity(deps: {
   });
 
   return {
-    controllers: [ca, identities, bundles, status],
+    controllers: [ca, identities, bundles],
+    onSnapshotChange: (l) => snapshotListeners.push(l),
     snapshot: () => snapshot,
     enqueueAll: () => {
       ca.enqueue(CA_KEY);
       for (const k of identityKeys()) identities.enqueue(k);
       for (const ns of namespacesWithPolicies(inf.policies)) bundles.enqueue(ns);
-      for (const p of inf.policies.list())
-        status.enqueue(`${p.metadata.namespace ?? ''}/${p.metadata.name ?? ''}`);
     },
   };
 }

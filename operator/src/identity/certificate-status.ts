@@ -1,33 +1,15 @@
-// Reconciles the certificate part of a policy's status (key:
-// namespace/name): the CertificatesReady condition and status.certificates
-// (service accounts with a current certificate, next renewal, earliest
-// expiry, trust bundle), computed from the caches and written with
-// server-side apply under its own field manager, only when it changed.
-import {
-  API_VERSION,
-  conditionsEquivalent,
-  findCondition,
-  identitySecretName,
-  KIND,
-  setCondition,
-  spiffeId,
-  TRUST_BUNDLE_CONFIGMAP,
-  type ConditionInput,
-  type PolicyStatus,
-} from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
-import { RESOURCES, resourcePath, splitKey, type Pod, type Secret } from '../kube/resources.ts';
-import type { Clock } from '../runtime/clock.ts';
-import type { Reconciler } from '../runtime/controller.ts';
-import type { Informer } from '../runtime/informer.ts';
-import { sameJson } from '../runtime/json.ts';
+// The certificate part of a policy's status, as a pure function of the
+// caches: the CertificatesReady condition and status.certificates (service
+// accounts with a current certificate, next renewal, earliest expiry,
+// trust bundle). The policy controller writes it with the rest of the
+// status, in one write.
+import { spiffeId, TRUST_BUNDLE_CONFIGMAP, type ConditionInput, type PolicyStatus } from '@acp/crds';
+import type { Pod, Secret } from '../kube/resources.ts';
 import type { CaSnapshot } from './ca-state.ts';
 import { identityDemand } from './demand.ts';
 import { inspectIdentitySecret, type InspectedIdentity } from './inspect.ts';
 import { renewAt } from './plan.ts';
 import type { PolicyObject } from './workload-controller.ts';
-
-export const IDENTITY_FIELD_MANAGER = 'acp-operator-identity';
 
 export interface CertificateStatus {
   condition: ConditionInput;
@@ -122,53 +104,5 @@ export function certificateStatus(i: Inputs): CertificateStatus {
     condition: conditionFor(i.snapshot, demands.length, pending, i.policy.metadata.generation ?? 0),
     certificates,
     requeueAfterMs: next ? Math.max(1000, next.getTime() - i.now.getTime() + 1000) : undefined,
-  };
-}
-
-export interface StatusControllerDeps {
-  client: KubeClient;
-  pods: Informer<Pod>;
-  policies: Informer<PolicyObject>;
-  secrets: Informer<Secret>;
-  snapshot: () => CaSnapshot;
-  trustDomain: string;
-  clock: Clock;
-}
-
-export function certificateStatusReconciler(deps: StatusControllerDeps): Reconciler {
-  return async (key) => {
-    const { namespace, name } = splitKey(key);
-    const policy = deps.policies.get(namespace, name);
-    if (!policy) return undefined;
-    const now = deps.clock.now();
-    const s = certificateStatus({
-      policy,
-      pods: deps.pods.list(namespace),
-      policies: deps.policies.list(namespace),
-      secret: (sa) => deps.secrets.get(namespace, identitySecretName(sa)),
-      snapshot: deps.snapshot(),
-      trustDomain: deps.trustDomain,
-      now,
-    });
-    const status = policy.status ?? {};
-    const existing = findCondition(status.conditions, 'CertificatesReady');
-    const conditions = setCondition(existing ? [existing] : [], s.condition, now);
-    const unchanged =
-      existing !== undefined &&
-      conditionsEquivalent([existing], conditions) &&
-      sameJson(status.certificates ?? {}, s.certificates);
-    if (!unchanged) {
-      await deps.client.apply(
-        resourcePath(RESOURCES.policy, namespace, name, 'status'),
-        {
-          apiVersion: API_VERSION,
-          kind: KIND,
-          metadata: { name, namespace },
-          status: { conditions, certificates: s.certificates },
-        },
-        IDENTITY_FIELD_MANAGER,
-      );
-    }
-    return s.requeueAfterMs === undefined ? undefined : { requeueAfterMs: s.requeueAfterMs };
   };
 }

@@ -1,0 +1,171 @@
+// Reconciles one ApiCompliancePolicy (key: namespace/name): gather from
+// the caches -> planPolicy (pure) -> apply only what differs (the compiled
+// ConfigMap, the NetworkPolicy, the status, by server-side apply), record
+// the Events of state changes, update metrics. A deleted policy's
+// children are removed explicitly (the test apiserver has no garbage
+// collector; in clusters their ownerReferences do it too).
+import {
+  API_VERSION,
+  COMPLIANCE_PROFILES,
+  identitySecretName,
+  KIND,
+  networkPolicyName,
+  policyConfigMapName,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+} from '@acp/crds';
+import type { KubeClient } from '../kube/client.ts';
+import { isNotFound } from '../kube/errors.ts';
+import {
+  RESOURCES,
+  resourcePath,
+  splitKey,
+  type ConfigMap,
+  type Pod,
+  type Secret,
+} from '../kube/resources.ts';
+import type { CaSnapshot } from '../identity/ca-state.ts';
+import { certificateStatus } from '../identity/certificate-status.ts';
+import type { PolicyObject } from '../identity/workload-controller.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { Reconciler } from '../runtime/controller.ts';
+import type { EventRecorder } from '../runtime/events.ts';
+import type { Informer } from '../runtime/informer.ts';
+import { sameJson } from '../runtime/json.ts';
+import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
+import type { LabelSelector, NetworkPolicy } from './children.ts';
+import type { JwksCache } from './jwks-cache.ts';
+import type { PolicyMetrics } from './metrics.ts';
+import { planPolicy, type PolicyPlan } from './plan.ts';
+
+export const POLICY_FIELD_MANAGER = 'acp-operator';
+
+export interface PolicyControllerDeps {
+  client: KubeClient;
+  policies: Informer<PolicyObject>;
+  pods: Informer<Pod>;
+  secrets: Informer<Secret>;
+  configMaps: Informer<ConfigMap>;
+  networkPolicies: Informer<NetworkPolicy>;
+  jwks: JwksCache;
+  snapshot: () => CaSnapshot;
+  trustDomain: string;
+  monitoring: LabelSelector;
+  clock: Clock;
+  events: EventRecorder;
+  metrics: PolicyMetrics;
+}
+
+const ours = (o: { metadata: { labels?: Record<string, string> } } | undefined): boolean =>
+  o?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
+
+async function deleteIfOurs(
+  client: KubeClient,
+  path: string,
+  obj: { metadata: { labels?: Record<string, string> } } | undefined,
+): Promise<void> {
+  if (!ours(obj)) return;
+  try {
+    await client.delete(path);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+interface Children {
+  cm: ConfigMap | undefined;
+  np: NetworkPolicy | undefined;
+  cmPath: string;
+  npPath: string;
+}
+
+async function applyChildren(deps: PolicyControllerDeps, plan: PolicyPlan, c: Children): Promise<void> {
+  if (plan.configMap) {
+    const data = (o: ConfigMap | undefined): string | undefined => o?.data?.['sidecar.json'];
+    const hash = (o: ConfigMap | undefined): string | undefined =>
+      o?.metadata.annotations?.[CONFIG_HASH_ANNOTATION];
+    if (!ours(c.cm) || data(c.cm) !== data(plan.configMap) || hash(c.cm) !== hash(plan.configMap)) {
+      await deps.client.apply(c.cmPath, plan.configMap, POLICY_FIELD_MANAGER);
+      deps.metrics.writes.inc({ kind: 'ConfigMap' });
+    }
+  }
+  if (plan.networkPolicy && !(ours(c.np) && sameJson(c.np?.spec, plan.networkPolicy.spec))) {
+    await deps.client.apply(c.npPath, plan.networkPolicy, POLICY_FIELD_MANAGER);
+    deps.metrics.writes.inc({ kind: 'NetworkPolicy' });
+  }
+}
+
+export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
+  const forget = (namespace: string, name: string): void => {
+    deps.metrics.ready.remove({ namespace, policy: name });
+    for (const profile of COMPLIANCE_PROFILES)
+      deps.metrics.compliant.remove({ namespace, policy: name, profile });
+  };
+
+  return async (key, ctx) => {
+    const { namespace, name } = splitKey(key);
+    const children: Children = {
+      cm: deps.configMaps.get(namespace, policyConfigMapName(name)),
+      np: deps.networkPolicies.get(namespace, networkPolicyName(name)),
+      cmPath: resourcePath(RESOURCES.configMap, namespace, policyConfigMapName(name)),
+      npPath: resourcePath(RESOURCES.networkPolicy, namespace, networkPolicyName(name)),
+    };
+    const policy = deps.policies.get(namespace, name);
+    if (!policy) {
+      deps.jwks.unsubscribe(key);
+      await deleteIfOurs(deps.client, children.cmPath, children.cm);
+      await deleteIfOurs(deps.client, children.npPath, children.np);
+      forget(namespace, name);
+      return undefined;
+    }
+    const now = deps.clock.now();
+    const pods = deps.pods.list(namespace);
+    const policiesInNamespace = deps.policies.list(namespace);
+    const certificates = certificateStatus({
+      policy,
+      pods,
+      policies: policiesInNamespace,
+      secret: (sa) => deps.secrets.get(namespace, identitySecretName(sa)),
+      snapshot: deps.snapshot(),
+      trustDomain: deps.trustDomain,
+      now,
+    });
+    const plan = planPolicy({
+      policy,
+      policiesInNamespace,
+      pods,
+      jwks: (uri) => deps.jwks.state(uri),
+      certificates,
+      existingConfigMap: children.cm,
+      trustDomain: deps.trustDomain,
+      monitoring: deps.monitoring,
+      now,
+    });
+    deps.jwks.subscribe(key, plan.jwksWanted);
+    await applyChildren(deps, plan, children);
+    if (!sameJson(policy.status ?? {}, plan.status)) {
+      await deps.client.apply(
+        resourcePath(RESOURCES.policy, namespace, name, 'status'),
+        { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status: plan.status },
+        POLICY_FIELD_MANAGER,
+      );
+      deps.metrics.writes.inc({ kind: 'Status' });
+    }
+    const target = {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      namespace,
+      name,
+      ...(policy.metadata.uid ? { uid: policy.metadata.uid } : {}),
+    };
+    for (const e of plan.events) deps.events.record(target, e.type, e.reason, 'Reconcile', e.note);
+    deps.metrics.ready.set({ namespace, policy: name }, plan.ready ? 1 : 0);
+    for (const p of plan.compliance?.profiles ?? [])
+      deps.metrics.compliant.set({ namespace, policy: name, profile: p.name }, p.status === 'Pass' ? 1 : 0);
+    if (plan.events.length > 0)
+      ctx.logger.info({ events: plan.events.map((e) => e.reason) }, 'policy state changed');
+    return certificates.requeueAfterMs === undefined
+      ? undefined
+      : { requeueAfterMs: certificates.requeueAfterMs };
+  };
+}
