@@ -68,3 +68,28 @@ describe('parseOperatorConfig', () => {
     );
   }
 });
+
+describe('parseOperatorConfig: policy flags', () => {
+  it('knows every documented flag', () => {
+    const c = parseOperatorConfig(
+      [
+        '--jwks-timeout=2s',
+        '--jwks-max-bytes=65536',
+        '--jwks-max-keys=8',
+        '--jwks-ca-file=/x.pem',
+        '--monitoring-namespace-selector=team=obs',
+      ],
+      {},
+    );
+    assert.equal(c.jwksTimeoutMs, 2000);
+    assert.equal(c.jwksMaxBytes, 65536);
+    assert.equal(c.jwksMaxKeys, 8);
+    assert.equal(c.jwksCaFile, '/x.pem');
+    assert.equal(c.monitoringNamespaceSelector, 'team=obs');
+  });
+  it('refuses a monitoring selector that is not key=value', () =>
+    assert.throws(
+      () => parseOperatorConfig(['--monitoring-namespace-selector=obs'], {}),
+      /--monitoring-namespace-selector: "obs" is not key=value/,
+    ));
+});

@@ -71,6 +71,14 @@ const FLAGS: Record<string, { env: string; help: string }> = {
     env: 'ACP_WATCH_NAMESPACES',
     help: 'comma-separated namespaces to reconcile (default: all)',
   },
+  'monitoring-namespace-selector': {
+    env: 'ACP_MONITORING_NAMESPACE_SELECTOR',
+    help: 'key=value labels of namespaces that may scrape the sidecar admin port',
+  },
+  'jwks-ca-file': { env: 'ACP_JWKS_CA_FILE', help: 'extra CA bundle (PEM) for jwksUri fetches' },
+  'jwks-timeout': { env: 'ACP_JWKS_TIMEOUT', help: 'timeout of one jwksUri fetch' },
+  'jwks-max-bytes': { env: 'ACP_JWKS_MAX_BYTES', help: 'largest JWKS body accepted' },
+  'jwks-max-keys': { env: 'ACP_JWKS_MAX_KEYS', help: 'most keys accepted in one JWKS' },
 };
 
 export const USAGE = Object.entries(FLAGS)

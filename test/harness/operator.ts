@@ -122,6 +122,9 @@ export async function startOperator(o: OperatorOptions): Promise<OperatorProcess
     const parts = partial.split('\n');
     partial = parts.pop() ?? '';
     for (const l of parts) {
+      // ACP_DEBUG_LOGS=1 shows the operator's log lines that are not info (and errors) on stderr.
+      if (process.env['ACP_DEBUG_LOGS'] && !l.includes('"level":30'))
+        process.stderr.write(`[${o.identity}] ${l}\n`);
       try {
         lines.push(JSON.parse(l) as Record<string, unknown>);
       } catch {

@@ -89,7 +89,12 @@ function modulusBits(n: string): number {
 function base64Member(key: RawKey, member: string, index: number): string {
   const value = str(key, member);
   if (value === undefined || !BASE64URL.test(value)) {
-    fail(POLICY_ERRORS.jwksInvalidKey, index, key, `member "${member}" must be a base64url string`);
+    // YAML 1.1 (kubectl) reads an unquoted `y:` key as the boolean true.
+    const hint =
+      member === 'y' && value === undefined && 'true' in key
+        ? ' (quote the key in YAML: "y": ..., since YAML 1.1 reads y as true)'
+        : '';
+    fail(POLICY_ERRORS.jwksInvalidKey, index, key, `member "${member}" must be a base64url string${hint}`);
   }
   return value;
 }
