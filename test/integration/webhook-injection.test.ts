@@ -90,7 +90,7 @@ describe('sidecar injection webhook on a real apiserver', () => {
       const r = await create(policy(name, ns, labels));
       assert.equal(r.code, 0, r.stderr);
     }
-    await eventually('the policies are in the cache', async () =>
+    await eventually('the policies are in the cache', () =>
       [optedIn, plain].every((ns) => fx.webhook!.view.policiesIn(ns).length === 1),
     );
   });
@@ -208,10 +208,7 @@ describe('sidecar injection webhook on a real apiserver', () => {
     const second = await create(policy('second', ns, { tier: 'web' }));
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, /overlaps ApiCompliancePolicy "first"/);
-    await eventually(
-      'both policies are in the cache',
-      async () => fx.webhook!.view.policiesIn(ns).length === 2,
-    );
+    await eventually('both policies are in the cache', () => fx.webhook!.view.policiesIn(ns).length === 2);
     assert.equal((await create(pod('both', ns, { labels: { app: 'shop', tier: 'web' } }))).code, 0);
     assert.deepEqual(status(await get(ns, 'both')), {
       policy: 'first',
@@ -228,7 +225,7 @@ describe('sidecar injection webhook on a real apiserver', () => {
       fx.labels({ 'acp.dev/injection': 'enabled', 'pod-security.kubernetes.io/enforce': 'restricted' }),
     );
     assert.equal((await create(policy('shop', ns, { app: 'shop' }))).code, 0);
-    await eventually('the policy is in the cache', async () => fx.webhook!.view.policiesIn(ns).length === 1);
+    await eventually('the policy is in the cache', () => fx.webhook!.view.policiesIn(ns).length === 1);
     const r = await create(pod('strict', ns));
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /violate PodSecurity/);
@@ -266,7 +263,7 @@ describe('sidecar injection webhook on a real apiserver', () => {
       );
       // The apiserver's ServiceAccount cache may not have the new account yet: retry on that error only.
       let sys = await create(pod(`acp-test-${fx.scope}`, 'kube-system'));
-      await eventually('kube-system/default is known to the ServiceAccount plugin', async () => {
+      await eventually('kube-system/default is known to the ServiceAccount plugin', () => {
         if (!/serviceaccount "default" not found/.test(sys.stderr)) return true;
         sys = await create(pod(`acp-test-${fx.scope}`, 'kube-system'));
         return false;
