@@ -263,7 +263,7 @@ describe('sidecar injection webhook on a real apiserver', () => {
       );
       // The apiserver's ServiceAccount cache may not have the new account yet: retry on that error only.
       let sys = await create(pod(`acp-test-${fx.scope}`, 'kube-system'));
-      await eventually('kube-system/default is known to the ServiceAccount plugin', () => {
+      await eventually('kube-system/default is known to the ServiceAccount plugin', async () => {
         if (!/serviceaccount "default" not found/.test(sys.stderr)) return true;
         sys = await create(pod(`acp-test-${fx.scope}`, 'kube-system'));
         return false;

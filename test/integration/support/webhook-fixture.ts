@@ -201,7 +201,7 @@ export async function webhookFixture(
 /** Waits until `check` returns true (polling; never a timing assertion). */
 export async function eventually(
   what: string,
-  check: () => Promise<boolean>,
+  check: () => boolean | Promise<boolean>,
   timeoutMs = 60_000,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
