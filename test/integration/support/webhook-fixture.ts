@@ -30,6 +30,8 @@ export interface WebhookFixture {
   validating: string;
   port: number;
   webhook: RunningWebhook | undefined;
+  /** The flags the webhook runs with (for `node webhooks/src/main.ts` in the benchmark). */
+  args: string[];
   /** Labels for a namespace in this fixture's scope (plus any others). */
   labels(extra?: Record<string, string>): Record<string, string>;
   start(): Promise<RunningWebhook>;
@@ -144,20 +146,18 @@ export async function webhookFixture(
       .join('---\n'),
   );
   const kc = await tokenKubeConfig(cluster, operatorNamespace);
-  const config = parseConfig(
-    [
-      `--port=${port}`,
-      '--host=127.0.0.1',
-      '--metrics-port=0',
-      `--namespace=${operatorNamespace}`,
-      `--mutating-configuration=${mutating}`,
-      `--validating-configuration=${validating}`,
-      '--ip-san=127.0.0.1',
-      `--propagation=${options.propagation ?? '1s'}`,
-      `--retire-grace=${options.retireGrace ?? '1s'}`,
-    ],
-    {},
-  );
+  const args = [
+    `--port=${port}`,
+    '--host=127.0.0.1',
+    '--metrics-port=0',
+    `--namespace=${operatorNamespace}`,
+    `--mutating-configuration=${mutating}`,
+    `--validating-configuration=${validating}`,
+    '--ip-san=127.0.0.1',
+    `--propagation=${options.propagation ?? '1s'}`,
+    `--retire-grace=${options.retireGrace ?? '1s'}`,
+  ];
+  const config = parseConfig(args, {});
   const fixture: WebhookFixture = {
     scope,
     operatorNamespace,
@@ -165,6 +165,7 @@ export async function webhookFixture(
     validating,
     port,
     webhook: undefined,
+    args,
     labels: (extra = {}) => ({ [SCOPE_LABEL]: scope, ...extra }),
     async start() {
       const webhook = await startWebhook({

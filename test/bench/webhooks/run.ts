@@ -1,0 +1,217 @@
+// Benchmark of the admission webhooks (not part of `npm test`; run with
+// `npm run bench:webhooks`). Two measurements, each repeated in rounds and
+// quoted as medians because the machine is shared and noisy:
+// 1. the webhook alone: AdmissionReview latency p50/p99 under 50
+//    concurrent keep-alive HTTPS requests (the real express app and TLS in
+//    a child process; this process only generates load);
+// 2. pod creations per second through a real kube-apiserver with the
+//    webhook in the path (namespace opted in; `node webhooks/src/main.ts`
+//    as a child process) versus without it (a namespace it never matches),
+//    alternating rounds in the same run.
+// Flags: --requests N (per latency round, default 10000), --pods N (per
+// apiserver round, default 200), --rounds N (default 5), --concurrency N
+// (apiserver, default 10), --skip-apiserver.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const argv = process.argv.slice(2);
+const flag = (name: string, fallback: number): number => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : fallback;
+};
+const REQUESTS = flag('requests', 10_000);
+const PODS = flag('pods', 200);
+const ROUNDS = flag('rounds', 5);
+const CONCURRENCY = flag('concurrency', 10);
+const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = re.exec(buf);
+      if (m) resolve(m);
+    });
+    child.on('exit', (code) => reject(new Error(`child exited with ${code}: ${buf}`)));
+  });
+}
+
+async function latencyRound(
+  port: number,
+  ca: string,
+  body: string,
+): Promise<{ p50: number; p99: number; rps: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 50, ca });
+  const times: number[] = [];
+  let next = 0;
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/inject',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+            times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const worker = async (): Promise<void> => {
+    while (next++ < REQUESTS) await one();
+  };
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: 50 }, worker));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99), rps: times.length / seconds };
+}
+
+async function webhookAlone(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
+  const caFile = join(dir, 'ca.crt');
+  const server = spawn(process.execPath, [join(import.meta.dirname, 'static-server.ts'), caFile], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = Number((await waitForLine(server, /PORT (\d+)/))[1]);
+    const ca = readFileSync(caFile, 'utf8');
+    const pod = parse(readFileSync(join(root, 'webhooks', 'testdata', 'basic.yaml'), 'utf8')) as unknown;
+    const body = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'bench',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        namespace: 'shop',
+        operation: 'CREATE',
+        object: pod,
+      },
+    });
+    await latencyRound(port, ca, body); // warm-up
+    const rounds = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const r = await latencyRound(port, ca, body);
+      rounds.push(r);
+      out(
+        `  latency round ${i + 1}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rps.toFixed(0)} req/s`,
+      );
+    }
+    out(
+      `webhook alone, 50 concurrent, ${REQUESTS} requests x ${ROUNDS}: median p50 ${median(rounds.map((r) => r.p50)).toFixed(2)} ms, ` +
+        `median p99 ${median(rounds.map((r) => r.p99)).toFixed(2)} ms, median ${median(rounds.map((r) => r.rps)).toFixed(0)} req/s`,
+    );
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
+
+async function throughputRounds(): Promise<void> {
+  process.env['CI'] = '';
+  const { useCluster, createNamespace, kubectl } = await import('../../src/index.ts');
+  const { webhookFixture, eventually } = await import('../../integration/support/webhook-fixture.ts');
+  const cluster = await useCluster();
+  const fx = await webhookFixture(cluster);
+  const inject = await createNamespace(
+    cluster,
+    'bench-inject',
+    fx.labels({ 'acp.dev/injection': 'enabled' }),
+  );
+  const plain = await createNamespace(cluster, 'bench-plain', fx.labels());
+  const webhook = spawn(
+    process.execPath,
+    [join(root, 'webhooks', 'src', 'main.ts'), ...fx.args, '--log-level=warn'],
+    {
+      cwd: root,
+      env: { ...process.env, KUBECONFIG: cluster.kubeconfig },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  try {
+    const policy = {
+      apiVersion: 'compliance.acp.dev/v1alpha1',
+      kind: 'ApiCompliancePolicy',
+      metadata: { name: 'bench', namespace: inject },
+      spec: { selector: { matchLabels: { app: 'bench' } }, upstream: { port: 8080 } },
+    };
+    await eventually(
+      'the webhook admits policies',
+      async () => (await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(policy))).code === 0,
+    );
+    let n = 0;
+    const podBody = (namespace: string) => ({
+      metadata: { name: `bench-${n++}`, namespace, labels: { app: 'bench' } },
+      spec: { containers: [{ name: 'app', image: 'bench:1' }] },
+    });
+    await eventually('pods are injected', async () => {
+      const p = await cluster.core.createNamespacedPod({ namespace: inject, body: podBody(inject) });
+      return (p.spec?.initContainers ?? []).some((c) => c.name === 'acp-sidecar');
+    });
+    const round = async (namespace: string): Promise<number> => {
+      let left = PODS;
+      const started = process.hrtime.bigint();
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (left-- > 0) await cluster.core.createNamespacedPod({ namespace, body: podBody(namespace) });
+        }),
+      );
+      return PODS / (Number(process.hrtime.bigint() - started) / 1e9);
+    };
+    await round(plain);
+    await round(inject); // warm-up both paths
+    const withHook: number[] = [];
+    const without: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const order = i % 2 === 0 ? [inject, plain] : [plain, inject];
+      for (const ns of order) {
+        const rate = await round(ns);
+        (ns === inject ? withHook : without).push(rate);
+        out(
+          `  round ${i + 1} ${ns === inject ? 'with webhook   ' : 'without webhook'}: ${rate.toFixed(1)} pods/s`,
+        );
+      }
+    }
+    const a = median(without);
+    const b = median(withHook);
+    out(
+      `apiserver, ${CONCURRENCY} concurrent creates, ${PODS} pods x ${ROUNDS} alternating rounds: median ${a.toFixed(1)} pods/s without, ` +
+        `${b.toFixed(1)} pods/s with the webhook: ${(a / b).toFixed(2)}x slower with injection`,
+    );
+  } finally {
+    webhook.kill('SIGTERM');
+    await fx.cleanup();
+  }
+}
+
+out(`# acp webhook benchmark (${new Date().toISOString()}, node ${process.version})`);
+await webhookAlone();
+if (!argv.includes('--skip-apiserver')) await throughputRounds();
+process.exit(0);

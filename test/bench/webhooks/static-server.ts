@@ -1,0 +1,52 @@
+// The admission server alone, for the latency benchmark: the real express
+// app and HTTPS listener with fixed caches (one namespace, one policy), no
+// cluster. Prints `PORT <n>` when listening; the CA goes to the file named
+// by the first argument.
+import { writeFileSync } from 'node:fs';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { createRootCa, createSigner } from '@acp/operator/pki';
+import { createApp, listenHttps } from '../../../webhooks/src/server.ts';
+import { createMetrics } from '../../../webhooks/src/runtime/metrics.ts';
+import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
+
+const caFile = process.argv[2] ?? '/dev/null';
+const now = new Date();
+const root = await createRootCa({
+  commonName: 'bench',
+  keyAlgorithm: 'ECDSA-P256',
+  lifetimeMs: 86_400_000,
+  now,
+});
+const leaf = await createSigner(root.certPem, root.keyPem).issue({
+  ipSans: ['127.0.0.1'],
+  keyAlgorithm: 'ECDSA-P256',
+  lifetimeMs: 86_400_000,
+  backdateMs: 60_000,
+  usages: ['serverAuth'],
+  now,
+});
+writeFileSync(caFile, root.certPem);
+const registry = new Registry();
+const app = createApp({
+  log: pino({ level: 'warn' }),
+  metrics: createMetrics(registry),
+  registry,
+  notReady: () => undefined,
+  inject: {
+    config: DEFAULT_INJECTION_CONFIG,
+    excludedNamespaces: new Set(['kube-system', 'kube-node-lease', 'acp-system']),
+    policiesIn: () => [
+      {
+        name: 'payments',
+        creationTimestamp: '2024-01-01T00:00:00Z',
+        selector: { matchLabels: { app: 'payments' } },
+      },
+    ],
+    namespaceLabels: () => ({ 'acp.dev/injection': 'enabled' }),
+  },
+  validate: { excludedNamespaces: new Set(), policiesIn: () => [] },
+});
+const listener = await listenHttps(app, { port: 0, host: '127.0.0.1', cert: leaf });
+process.stdout.write(`PORT ${listener.port}\n`);
+process.on('SIGTERM', () => void listener.close().then(() => process.exit(0)));
