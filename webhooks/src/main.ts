@@ -25,11 +25,13 @@ async function main(): Promise<void> {
       ? (parse(readFileSync(config.injectionConfigFile, 'utf8')) as unknown)
       : undefined,
   );
-  const log = pino({
-    level: config.logLevel,
-    base: { component: 'acp-webhook' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  // Asynchronous, buffered stdout: a synchronous write per admission would sit on the hot path.
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const log = pino(
+    { level: config.logLevel, base: { component: 'acp-webhook' }, timestamp: pino.stdTimeFunctions.isoTime },
+    destination,
+  );
+  process.on('exit', () => destination.flushSync());
   const kc = new KubeConfig();
   kc.loadFromDefault();
   const registry = new Registry();
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => {
       log.info({ signal: sig }, 'stopping');
+      destination.flushSync();
       webhook.stop().then(
         () => process.exit(0),
         () => process.exit(1),

@@ -3,14 +3,18 @@
 // quoted as medians because the machine is shared and noisy:
 // 1. the webhook alone: AdmissionReview latency p50/p99 under 50
 //    concurrent keep-alive HTTPS requests (the real express app and TLS in
-//    a child process; this process only generates load);
+//    a child process; this process only generates load), closed loop (as
+//    fast as it answers: a saturation test) and open loop (a fixed rate);
+//    plus the server's CPU time per admission, which noise disturbs least;
 // 2. pod creations per second through a real kube-apiserver with the
 //    webhook in the path (namespace opted in; `node webhooks/src/main.ts`
 //    as a child process) versus without it (a namespace it never matches),
 //    alternating rounds in the same run.
 // Flags: --requests N (per latency round, default 10000), --pods N (per
 // apiserver round, default 200), --rounds N (default 5), --concurrency N
-// (apiserver, default 10), --skip-apiserver.
+// (apiserver, default 10), --rate N (open-loop requests/s, default 1000),
+// --skip-apiserver, --profile DIR (a CPU profile
+// of the latency server).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -28,6 +32,7 @@ const REQUESTS = flag('requests', 10_000);
 const PODS = flag('pods', 200);
 const ROUNDS = flag('rounds', 5);
 const CONCURRENCY = flag('concurrency', 10);
+const RATE = flag('rate', 1000);
 const out = (s: string): boolean => process.stdout.write(`${s}\n`);
 
 const median = (xs: number[]): number => {
@@ -37,6 +42,12 @@ const median = (xs: number[]): number => {
 };
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/** CPU time (user + system) of a process so far, in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
 
 function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -50,17 +61,22 @@ function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> 
   });
 }
 
-async function latencyRound(
-  port: number,
-  ca: string,
-  body: string,
-): Promise<{ p50: number; p99: number; rps: number }> {
+interface LatencyResult {
+  p50: number;
+  p99: number;
+  rps: number;
+}
+
+/**
+ * Sends REQUESTS AdmissionReviews over 50 keep-alive HTTPS connections.
+ * Closed loop (rate 0): 50 always in flight, as fast as the server answers.
+ * Open loop (rate R): R requests/s are started on schedule, at most 50 in flight.
+ */
+async function latencyRound(port: number, ca: string, body: string, rate = 0): Promise<LatencyResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 50, ca });
   const times: number[] = [];
-  let next = 0;
-  const one = (): Promise<void> =>
+  const one = (t0: bigint): Promise<void> =>
     new Promise((resolve, reject) => {
-      const t0 = process.hrtime.bigint();
       const req = request(
         {
           host: '127.0.0.1',
@@ -82,10 +98,18 @@ async function latencyRound(
       req.on('error', reject);
       req.end(body);
     });
-  const worker = async (): Promise<void> => {
-    while (next++ < REQUESTS) await one();
-  };
   const started = process.hrtime.bigint();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < REQUESTS) {
+      const due = rate > 0 ? started + BigInt(Math.round((next / rate) * 1e9)) : 0n;
+      next++;
+      const wait = Number(due - process.hrtime.bigint()) / 1e6;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // Latency counts from when the request was due, so a late start is not hidden.
+      await one(rate > 0 ? due : process.hrtime.bigint());
+    }
+  };
   await Promise.all(Array.from({ length: 50 }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   agent.destroy();
@@ -96,10 +120,17 @@ async function latencyRound(
 async function webhookAlone(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
   const caFile = join(dir, 'ca.crt');
-  const server = spawn(process.execPath, [join(import.meta.dirname, 'static-server.ts'), caFile], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const profile = argv.includes('--profile')
+    ? ['--cpu-prof', `--cpu-prof-dir=${argv[argv.indexOf('--profile') + 1]}`]
+    : [];
+  const server = spawn(
+    process.execPath,
+    [...profile, join(import.meta.dirname, 'static-server.ts'), caFile],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     const port = Number((await waitForLine(server, /PORT (\d+)/))[1]);
     const ca = readFileSync(caFile, 'utf8');
@@ -117,20 +148,33 @@ async function webhookAlone(): Promise<void> {
       },
     });
     await latencyRound(port, ca, body); // warm-up
-    const rounds = [];
+    const closed: (LatencyResult & { cpuUs: number })[] = [];
+    const open: LatencyResult[] = [];
     for (let i = 0; i < ROUNDS; i++) {
+      const cpu0 = cpuMs(server.pid!);
       const r = await latencyRound(port, ca, body);
-      rounds.push(r);
+      const cpuUs = ((cpuMs(server.pid!) - cpu0) * 1000) / REQUESTS;
+      closed.push({ ...r, cpuUs });
+      const o = await latencyRound(port, ca, body, RATE);
+      open.push(o);
       out(
-        `  latency round ${i + 1}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rps.toFixed(0)} req/s`,
+        `  round ${i + 1}: closed loop p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rps.toFixed(0)} req/s, ` +
+          `server CPU ${cpuUs.toFixed(0)} us/request; open loop at ${RATE}/s p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms`,
       );
     }
+    const med = (xs: LatencyResult[], k: keyof LatencyResult): string =>
+      median(xs.map((x) => x[k])).toFixed(2);
     out(
-      `webhook alone, 50 concurrent, ${REQUESTS} requests x ${ROUNDS}: median p50 ${median(rounds.map((r) => r.p50)).toFixed(2)} ms, ` +
-        `median p99 ${median(rounds.map((r) => r.p99)).toFixed(2)} ms, median ${median(rounds.map((r) => r.rps)).toFixed(0)} req/s`,
+      `webhook alone, 50 concurrent (closed loop), ${REQUESTS} requests x ${ROUNDS}: median p50 ${med(closed, 'p50')} ms, ` +
+        `median p99 ${med(closed, 'p99')} ms, median ${med(closed, 'rps')} req/s, ` +
+        `median server CPU ${median(closed.map((r) => r.cpuUs)).toFixed(0)} us/request`,
+    );
+    out(
+      `webhook alone, open loop at ${RATE} req/s (at most 50 in flight): median p50 ${med(open, 'p50')} ms, median p99 ${med(open, 'p99')} ms`,
     );
   } finally {
     server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
   }
 }
 

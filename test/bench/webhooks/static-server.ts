@@ -1,7 +1,7 @@
 // The admission server alone, for the latency benchmark: the real express
 // app and HTTPS listener with fixed caches (one namespace, one policy), no
-// cluster. Prints `PORT <n>` when listening; the CA goes to the file named
-// by the first argument.
+// cluster, logging like main.ts. Prints `PORT <n>` when listening; the CA
+// goes to the file named by the first argument.
 import { writeFileSync } from 'node:fs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -29,7 +29,8 @@ const leaf = await createSigner(root.certPem, root.keyPem).issue({
 writeFileSync(caFile, root.certPem);
 const registry = new Registry();
 const app = createApp({
-  log: pino({ level: 'warn' }),
+  // As in production: one info line per admission, written asynchronously (here to /dev/null).
+  log: pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 })),
   metrics: createMetrics(registry),
   registry,
   notReady: () => undefined,

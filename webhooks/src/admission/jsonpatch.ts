@@ -4,7 +4,10 @@
 // shorter length are added at their index or removed from the end, last
 // first, so every operation is valid when applied in order). Keys are
 // escaped per RFC 6901 (`~` -> `~0`, then `/` -> `~1`). `undefined`
-// members are absent, as in JSON. Pure.
+// members are absent, as in JSON. The values in the operations are those
+// of `mutated` itself, not copies (serialize the patch before changing
+// `mutated`): a deep copy per admission was a tenth of the webhook's CPU.
+// Pure.
 
 export type PatchOperation =
   | { op: 'add'; path: string; value: unknown }
@@ -20,20 +23,13 @@ export function unescapePathToken(token: string): string {
   return token.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** A deep copy with `undefined` members dropped (what JSON.stringify would send). */
-function plain(value: unknown): Json {
-  return JSON.parse(JSON.stringify(value) ?? 'null') as Json;
-}
 
 function diffArrays(a: unknown[], b: unknown[], path: string, out: PatchOperation[]): void {
   const common = Math.min(a.length, b.length);
   for (let i = 0; i < common; i++) diffValues(a[i], b[i], `${path}/${i}`, out);
-  for (let i = common; i < b.length; i++) out.push({ op: 'add', path: `${path}/${i}`, value: plain(b[i]) });
+  for (let i = common; i < b.length; i++) out.push({ op: 'add', path: `${path}/${i}`, value: b[i] });
   for (let i = a.length - 1; i >= common; i--) out.push({ op: 'remove', path: `${path}/${i}` });
 }
 
@@ -52,7 +48,7 @@ function diffObjects(
     const bv = b[key];
     if (bv === undefined) continue;
     const p = `${path}/${escapePathToken(key)}`;
-    if (!Object.hasOwn(a, key) || a[key] === undefined) out.push({ op: 'add', path: p, value: plain(bv) });
+    if (!Object.hasOwn(a, key) || a[key] === undefined) out.push({ op: 'add', path: p, value: bv });
     else diffValues(a[key], bv, p, out);
   }
 }
@@ -62,7 +58,7 @@ function diffValues(a: unknown, b: unknown, path: string, out: PatchOperation[])
   if (isObject(a) && isObject(b)) return diffObjects(a, b, path, out);
   if (a === b) return;
   // null vs {} or [] (e.g. `annotations: null`), or a scalar change: replace the whole value.
-  out.push({ op: 'replace', path, value: plain(b) });
+  out.push({ op: 'replace', path, value: b });
 }
 
 /** The operations that turn `original` into `mutated`; empty when they are equal as JSON. */

@@ -30,20 +30,26 @@ export interface Injection {
   matched: readonly PolicyRef[];
 }
 
-/** The pod with the sidecar injected. Does not change its argument. */
+/**
+ * The pod with the sidecar injected. Does not change its argument: every
+ * changed level is a new object, unchanged parts are shared (no deep copy
+ * on the hot path).
+ */
 export function injectSidecar(original: Pod, injection: Injection, config: InjectionConfig): Pod {
-  const pod = structuredClone(original);
   const app = (c: Container): Container => (config.proxyEnv ? withProxyEnv(c) : c);
-  const initContainers = (pod.spec.initContainers ?? []).map(app);
-  pod.spec = {
-    ...pod.spec,
-    initContainers: [sidecarContainer(config), ...initContainers],
-    containers: pod.spec.containers.map(app),
-    volumes: [
-      ...(pod.spec.volumes ?? []),
-      identityVolume(serviceAccountOf(pod)),
-      configVolume(injection.policy.name),
-    ],
+  const spec = original.spec;
+  const pod: Pod = {
+    ...original,
+    spec: {
+      ...spec,
+      initContainers: [sidecarContainer(config), ...(spec.initContainers ?? []).map(app)],
+      containers: spec.containers.map(app),
+      volumes: [
+        ...(spec.volumes ?? []),
+        identityVolume(serviceAccountOf(original)),
+        configVolume(injection.policy.name),
+      ],
+    },
   };
   const status: InjectionStatus = {
     policy: injection.policy.name,
@@ -58,7 +64,7 @@ export function injectSidecar(original: Pod, injection: Injection, config: Injec
 
 /** The pod with the skip reason recorded in its status annotation. Does not change its argument. */
 export function markSkipped(original: Pod, reason: SkipReason): Pod {
-  return withAnnotation(structuredClone(original), formatStatus({ skipReason: reason }));
+  return withAnnotation(original, formatStatus({ skipReason: reason }));
 }
 
 /** True when the pod carries the sidecar (in init containers or, hand-written, in containers). */
