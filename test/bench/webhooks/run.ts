@@ -245,9 +245,11 @@ async function throughputRounds(): Promise<void> {
     }
     const a = median(without);
     const b = median(withHook);
+    // Each round pairs one run of each side, back to back: the ratio within a pair is what drifts least.
+    const paired = median(withHook.map((w, k) => without[k]! / w));
     out(
       `apiserver, ${CONCURRENCY} concurrent creates, ${PODS} pods x ${ROUNDS} alternating rounds: median ${a.toFixed(1)} pods/s without, ` +
-        `${b.toFixed(1)} pods/s with the webhook: ${(a / b).toFixed(2)}x slower with injection`,
+        `${b.toFixed(1)} pods/s with the webhook: ${(a / b).toFixed(2)}x slower with injection (median of paired rounds ${paired.toFixed(2)}x)`,
     );
   } finally {
     webhook.kill('SIGTERM');
