@@ -17,6 +17,7 @@ describe('admission server over HTTPS', () => {
   let listener: HttpsListener;
   let ca: string;
   let notReady: string | undefined;
+  const known = new Set<string>();
   const registry = new Registry();
 
   const send = (method: string, path: string, body?: string | Buffer): Promise<Reply> =>
@@ -84,6 +85,11 @@ describe('admission server over HTTPS', () => {
       metrics: createMetrics(registry),
       registry,
       notReady: () => notReady,
+      lookupNamespace: (ns) => {
+        if (ns === 'missing') return Promise.reject(new Error('namespaces "missing" not found'));
+        known.add(ns);
+        return Promise.resolve();
+      },
       inject: {
         config: DEFAULT_INJECTION_CONFIG,
         excludedNamespaces: new Set(['kube-system']),
@@ -94,7 +100,8 @@ describe('admission server over HTTPS', () => {
             selector: { matchLabels: { app: 'api' } },
           },
         ],
-        namespaceLabels: () => ({ 'acp.dev/injection': 'enabled' }),
+        namespaceLabels: (ns) =>
+          ns === 'shop' || known.has(ns) ? { 'acp.dev/injection': 'enabled' } : undefined,
       },
       validate: { excludedNamespaces: new Set(['kube-system']), policiesIn: () => [] },
     });
@@ -175,6 +182,20 @@ describe('admission server over HTTPS', () => {
       assert.match(r.body.response.status.message, message);
     });
   }
+
+  it('looks up a namespace the cache does not know yet instead of skipping its pod', async () => {
+    const r = await send('POST', '/inject', review({ ...podRequest('u-10'), namespace: 'fresh' }));
+    assert.equal(r.body.response.allowed, true);
+    assert.equal(r.body.response.patchType, 'JSONPatch');
+    assert.ok(known.has('fresh'));
+  });
+
+  it('refuses the pod when the unknown namespace cannot be looked up', async () => {
+    const r = await send('POST', '/inject', review({ ...podRequest('u-11'), namespace: 'missing' }));
+    assert.equal(r.body.response.allowed, false);
+    assert.equal(r.body.response.status.code, 503);
+    assert.match(r.body.response.status.message, /namespace missing is not known yet/);
+  });
 
   it('still serves after every malformed request', async () => {
     assert.equal((await send('POST', '/inject', review(podRequest('u-7')))).body.response.allowed, true);

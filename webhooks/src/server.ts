@@ -25,6 +25,12 @@ export interface AppDeps {
   validate: ValidateDeps;
   /** Why the webhook cannot answer yet (caches not synced, no certificate), or undefined when ready. */
   notReady(): string | undefined;
+  /**
+   * Fetches a namespace the cache does not know yet (created an instant
+   * before the pod) so its opt-in label is not missed; rejects when it
+   * cannot (the pod is then refused, never created unprotected).
+   */
+  lookupNamespace?: (namespace: string) => Promise<void>;
   /** Largest accepted request body (default 6 MiB; the apiserver's own limit is 3 MiB per object). */
   maxBodyBytes?: number;
 }
@@ -77,8 +83,28 @@ function record(
   }
 }
 
+const notReadyAdmission = (uid: string, why: string): Admission => ({
+  response: deny(uid, 503, `the ACP webhook is not ready: ${why}`, 'ServiceUnavailable'),
+  outcome: { kind: 'error', code: 'ACP_ERR_WEBHOOK_NOT_READY', message: why },
+});
+
+async function admit(deps: AppDeps, webhook: WebhookName, request: AdmissionRequest): Promise<Admission> {
+  const notReady = deps.notReady();
+  if (notReady) return notReadyAdmission(request.uid, notReady);
+  if (webhook === 'validate') return admitPolicy(request, deps.validate);
+  const ns = request.namespace;
+  if (ns && deps.lookupNamespace && deps.inject.namespaceLabels(ns) === undefined) {
+    try {
+      await deps.lookupNamespace(ns);
+    } catch (e) {
+      return notReadyAdmission(request.uid, `namespace ${ns} is not known yet: ${errorMessage(e)}`);
+    }
+  }
+  return admitPod(request, deps.inject);
+}
+
 function handler(deps: AppDeps, webhook: WebhookName) {
-  return (req: Request, res: Response): void => {
+  return async (req: Request, res: Response): Promise<void> => {
     const started = process.hrtime.bigint();
     const decoded = decodeReview(req.body);
     if (!decoded.ok) {
@@ -90,15 +116,7 @@ function handler(deps: AppDeps, webhook: WebhookName) {
       return;
     }
     const request = decoded.request;
-    const notReady = deps.notReady();
-    const admission: Admission = notReady
-      ? {
-          response: deny(request.uid, 503, `the ACP webhook is not ready: ${notReady}`, 'ServiceUnavailable'),
-          outcome: { kind: 'error', code: 'ACP_ERR_WEBHOOK_NOT_READY', message: notReady },
-        }
-      : webhook === 'inject'
-        ? admitPod(request, deps.inject)
-        : admitPolicy(request, deps.validate);
+    const admission = await admit(deps, webhook, request);
     record(deps, webhook, request, admission, Number(process.hrtime.bigint() - started) / 1e9);
     res.status(200).json(review(admission.response));
   };

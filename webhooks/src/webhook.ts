@@ -94,6 +94,7 @@ export async function startWebhook(deps: WebhookDeps): Promise<RunningWebhook> {
     metrics,
     registry,
     notReady,
+    lookupNamespace: (ns) => view.lookupNamespace(ns),
     inject: {
       config: deps.injection,
       excludedNamespaces,

@@ -21,6 +21,8 @@ import { ResilientInformer, type CachingInformer } from './informer.ts';
 export interface ClusterView {
   policiesIn(namespace: string): readonly PolicyRef[];
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+  /** GETs a namespace the informer has not delivered yet and remembers its labels until it does. */
+  lookupNamespace(namespace: string): Promise<void>;
   synced(): boolean;
   whenSynced(): Promise<void>;
   start(): void;
@@ -60,13 +62,23 @@ export function createClusterView(opts: ClusterViewOptions): ClusterView {
     clock: opts.clock,
     ...(opts.onRestart ? { onRestart: opts.onRestart } : {}),
   });
+  // Namespaces fetched ahead of the informer; the informer's copy wins as soon as it has one.
+  const early = new Map<string, Record<string, string>>();
   return {
     policiesIn: (namespace) =>
       policies
         .list(namespace)
         .map(toPolicyRef)
         .filter((p): p is PolicyRef => p !== undefined),
-    namespaceLabels: (namespace) => namespaces.get(namespace)?.metadata?.labels,
+    namespaceLabels: (namespace) => {
+      const ns = namespaces.get(namespace);
+      return ns ? (ns.metadata?.labels ?? {}) : early.get(namespace);
+    },
+    lookupNamespace: async (namespace) => {
+      const ns = await core.readNamespace({ name: namespace });
+      if (early.size > 1000) early.clear();
+      early.set(namespace, ns.metadata?.labels ?? {});
+    },
     synced: () => policies.synced && namespaces.synced,
     whenSynced: async () => {
       await Promise.all([policies.whenSynced(), namespaces.whenSynced()]);
