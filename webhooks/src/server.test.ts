@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { createRootCa, createSigner } from '@acp/operator/pki';
 import { DEFAULT_INJECTION_CONFIG } from './inject/config.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import { createApp, listenHttps, type HttpsListener } from './server.ts';
+import { loopbackCertificate } from './testing/certs.ts';
 import { silentLogger } from './testing/fakes.ts';
 
 interface Reply {
@@ -64,22 +64,8 @@ describe('admission server over HTTPS', () => {
   });
 
   before(async () => {
-    const now = new Date();
-    const root = await createRootCa({
-      commonName: 'test',
-      keyAlgorithm: 'ECDSA-P256',
-      lifetimeMs: 3_600_000,
-      now,
-    });
-    const leaf = await createSigner(root.certPem, root.keyPem).issue({
-      ipSans: ['127.0.0.1'],
-      keyAlgorithm: 'ECDSA-P256',
-      lifetimeMs: 3_600_000,
-      backdateMs: 60_000,
-      usages: ['serverAuth'],
-      now,
-    });
-    ca = root.certPem;
+    const leaf = await loopbackCertificate(3_600_000);
+    ca = leaf.caPem;
     const app = createApp({
       log: silentLogger(),
       metrics: createMetrics(registry),

@@ -5,28 +5,14 @@
 import { writeFileSync } from 'node:fs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { createRootCa, createSigner } from '@acp/operator/pki';
 import { createApp, listenHttps } from '../../../webhooks/src/server.ts';
 import { createMetrics } from '../../../webhooks/src/runtime/metrics.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
+import { loopbackCertificate } from '../../../webhooks/src/testing/certs.ts';
 
 const caFile = process.argv[2] ?? '/dev/null';
-const now = new Date();
-const root = await createRootCa({
-  commonName: 'bench',
-  keyAlgorithm: 'ECDSA-P256',
-  lifetimeMs: 86_400_000,
-  now,
-});
-const leaf = await createSigner(root.certPem, root.keyPem).issue({
-  ipSans: ['127.0.0.1'],
-  keyAlgorithm: 'ECDSA-P256',
-  lifetimeMs: 86_400_000,
-  backdateMs: 60_000,
-  usages: ['serverAuth'],
-  now,
-});
-writeFileSync(caFile, root.certPem);
+const leaf = await loopbackCertificate();
+writeFileSync(caFile, leaf.caPem);
 const registry = new Registry();
 const app = createApp({
   // As in production: one info line per admission, written asynchronously (here to /dev/null).
