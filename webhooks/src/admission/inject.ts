@@ -10,6 +10,7 @@ import { injectSidecar, markSkipped } from '../inject/mutate.ts';
 import type { Pod } from '../inject/pod.ts';
 import { diff } from './jsonpatch.ts';
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from './review.ts';
+import { isObject } from '../json.ts';
 
 export interface InjectDeps {
   config: InjectionConfig;
@@ -38,9 +39,6 @@ const ANNOTATED_SKIPS: ReadonlySet<SkipReason> = new Set([
   'volume_conflict',
   'no_matching_policy',
 ]);
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The request's object as a Pod, or why it is not one. */
 export function decodePod(request: AdmissionRequest): Pod | string {

@@ -4,6 +4,7 @@
 // error response that echoes the request's uid when it has one. Pure.
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+import { isObject } from '../json.ts';
 
 export interface GroupVersionKind {
   group: string;
@@ -45,9 +46,6 @@ export type Decoded =
   | { ok: false; uid: string; code: number; reason: string; message: string };
 
 const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function gvk(v: unknown): GroupVersionKind | undefined {
   if (!isObject(v)) return undefined;

@@ -7,14 +7,12 @@ import { toSelector, type LabelSelector } from '../policy/selector.ts';
 import { checkPolicy, type PolicyView } from '../policy/validate.ts';
 import { allow, deny, type AdmissionRequest } from './review.ts';
 import type { Admission } from './inject.ts';
+import { isObject } from '../json.ts';
 
 export interface ValidateDeps {
   excludedNamespaces: ReadonlySet<string>;
   policiesIn(namespace: string): readonly PolicyView[];
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 interface DecodedPolicy {
   name: string;

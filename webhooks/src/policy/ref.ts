@@ -3,9 +3,7 @@
 // are ignored rather than trusted. Pure.
 import type { PolicyRef } from '../inject/decide.ts';
 import { toSelector } from './selector.ts';
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObject } from '../json.ts';
 
 function timestamp(v: unknown): string {
   if (typeof v === 'string') return v;
