@@ -27,7 +27,7 @@ const app = createApp({
       {
         name: 'payments',
         creationTimestamp: '2024-01-01T00:00:00Z',
-        selector: { matchLabels: { app: 'payments' } },
+        selector: { matchLabels: { app: 'bench' } },
       },
     ],
     namespaceLabels: () => ({ 'acp.dev/injection': 'enabled' }),

@@ -47,7 +47,13 @@ async function must(cluster: TestCluster, args: string[], input?: string): Promi
   return r.stdout;
 }
 
-async function render(cluster: TestCluster, namespace: string, template: string): Promise<Doc[]> {
+async function render(
+  cluster: TestCluster,
+  namespace: string,
+  template: string,
+  set: readonly string[] = [],
+): Promise<Doc[]> {
+  const sets = set.flatMap((v) => ['--set', v]);
   const r = await helm(cluster, [
     'template',
     't',
@@ -56,6 +62,7 @@ async function render(cluster: TestCluster, namespace: string, template: string)
     namespace,
     '-s',
     `templates/${template}`,
+    ...sets,
   ]);
   if (r.code !== 0) throw new Error(`helm template: ${r.stderr}`);
   return parseAllDocuments(r.stdout)
@@ -110,6 +117,8 @@ export interface FixtureOptions {
   /** Serving-certificate waits (default 1 s each: rotation tests wait for them, never assert on time). */
   propagation?: string;
   retireGrace?: string;
+  /** Chart values for the rendered webhook configurations (`webhook.reinvocationPolicy=Never`). */
+  helmSet?: string[];
 }
 
 export async function webhookFixture(
@@ -132,7 +141,7 @@ export async function webhookFixture(
     validating,
   );
   await must(cluster, ['apply', '-f', '-'], roles.map((d) => stringify(d)).join('---\n'));
-  const configs = await render(cluster, operatorNamespace, 'webhook-configurations.yaml');
+  const configs = await render(cluster, operatorNamespace, 'webhook-configurations.yaml', options.helmSet);
   const [m, v] = [
     configs.find((d) => d.kind === 'MutatingWebhookConfiguration'),
     configs.find((d) => d.kind === 'ValidatingWebhookConfiguration'),

@@ -3,10 +3,12 @@
 // managedFields cleared) -> encode. Pure: the caches are read through the
 // snapshot functions passed in; the caller records metrics and logs.
 // A dry-run request gets exactly the same patch: nothing here has side
-// effects to skip.
+// effects to skip. An already injected pod (re-submission, or a
+// reinvocation after a later webhook or plugin changed it) only gets the
+// proxy variables on containers added since: usually an empty patch.
 import { decide, type PolicyRef, type SkipReason } from '../inject/decide.ts';
 import type { InjectionConfig } from '../inject/config.ts';
-import { injectSidecar, markSkipped } from '../inject/mutate.ts';
+import { completeProxyEnv, injectSidecar, markSkipped } from '../inject/mutate.ts';
 import type { Pod } from '../inject/pod.ts';
 import { diff } from './jsonpatch.ts';
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from './review.ts';
@@ -83,7 +85,12 @@ export function admitPod(request: AdmissionRequest, deps: InjectDeps): Admission
     excludedNamespaces: deps.excludedNamespaces,
   });
   if (!decision.inject) {
-    const mutated = ANNOTATED_SKIPS.has(decision.reason) ? markSkipped(pod, decision.reason) : pod;
+    const mutated =
+      decision.reason === 'already_injected'
+        ? completeProxyEnv(pod, deps.config)
+        : ANNOTATED_SKIPS.has(decision.reason)
+          ? markSkipped(pod, decision.reason)
+          : pod;
     return {
       response: allow(request.uid, diff(pod, mutated)),
       outcome: { kind: 'skipped', reason: decision.reason, message: decision.message },

@@ -67,6 +67,25 @@ export function markSkipped(original: Pod, reason: SkipReason): Pod {
   return withAnnotation(original, formatStatus({ skipReason: reason }));
 }
 
+/**
+ * An injected pod whose app containers all carry the proxy variables. A
+ * later mutating webhook may add a container after the injection; on
+ * reinvocation it gets them too. Unchanged (same object) when none is missing.
+ */
+export function completeProxyEnv(pod: Pod, config: InjectionConfig): Pod {
+  if (!config.proxyEnv) return pod;
+  const app = (c: Container): Container => (c.name === SIDECAR_CONTAINER_NAME ? c : withProxyEnv(c));
+  const spec = pod.spec;
+  return {
+    ...pod,
+    spec: {
+      ...spec,
+      containers: spec.containers.map(app),
+      ...(spec.initContainers ? { initContainers: spec.initContainers.map(app) } : {}),
+    },
+  };
+}
+
 /** True when the pod carries the sidecar (in init containers or, hand-written, in containers). */
 export function hasSidecar(pod: Pod): boolean {
   return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].some(
