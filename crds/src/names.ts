@@ -50,6 +50,22 @@ export const WEBHOOK_SERVING_SECRET = 'acp-webhook-serving';
 export const MUTATING_WEBHOOK_CONFIGURATION = 'acp-sidecar-injector';
 export const VALIDATING_WEBHOOK_CONFIGURATION = 'acp-policy-validator';
 
+/** The webhook's Service in the operator's namespace (DNS SANs of the serving certificate). */
+export const WEBHOOK_SERVICE_NAME = 'acp-webhook';
+/** HTTP paths of the admission server. */
+export const WEBHOOK_PATHS = { inject: '/inject', validatePolicy: '/validate-policy' } as const;
+/** Entry names inside the two webhook configurations (fully qualified, as the API requires). */
+export const WEBHOOK_NAMES = {
+  injectNamespace: 'namespace.inject.acp.dev',
+  injectPod: 'pod.inject.acp.dev',
+  validatePolicy: 'policy.validate.acp.dev',
+} as const;
+/** Namespaces the injector never touches (besides the operator's own). */
+export const SYSTEM_NAMESPACES = ['kube-system', 'kube-node-lease'] as const;
+/** The pod volumes the injector adds: the projected identity (Secret + trust bundle) and the policy's config. */
+export const IDENTITY_VOLUME = 'acp-identity';
+export const CONFIG_VOLUME = 'acp-config';
+
 export const CONDITION_TYPES = [
   'Ready',
   'ConfigReady',

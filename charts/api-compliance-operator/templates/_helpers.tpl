@@ -7,3 +7,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
+{{/* Webhook: namespaces the injector never matches. */}}
+{{- define "acp.webhook.excludedNamespaces" -}}
+{{- $ns := list "kube-system" "kube-node-lease" .Release.Namespace -}}
+{{- concat $ns .Values.webhook.excludedNamespaces | uniq | toJson -}}
+{{- end -}}
+{{- define "acp.webhook.labels" -}}
+{{ include "acp.labels" . }}
+app.kubernetes.io/component: webhook
+{{- end -}}
+{{- define "acp.webhook.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "acp.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: webhook
+{{- end -}}

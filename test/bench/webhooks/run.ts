@@ -1,0 +1,353 @@
+// Benchmark of the admission webhooks (not part of `npm test`; run with
+// `npm run bench:webhooks`). Two measurements, each repeated in rounds and
+// quoted as medians because the machine is shared and noisy:
+// 1. the webhook alone: AdmissionReview latency p50/p99 under 50
+//    concurrent keep-alive HTTPS requests (the real express app and TLS in
+//    a child process; this process only generates load), closed loop (as
+//    fast as it answers: a saturation test) and open loop (a fixed rate);
+//    plus the server's CPU time per admission, which noise disturbs least;
+// 2. pod creations per second through a real kube-apiserver with the
+//    webhook in the path (namespace opted in; `node webhooks/src/main.ts`
+//    as a child process) versus without it (a namespace it never matches),
+//    alternating rounds in the same run.
+// Flags: --requests N (per latency round, default 10000), --pods N (per
+// apiserver round, default 200), --rounds N (default 5), --concurrency N
+// (apiserver, default 10), --rate N (open-loop requests/s, default 1000),
+// --pod typical|minimal (the app pod: app-pod.yaml, or one bare container),
+// --reinvocation IfNeeded|Never (the chart value webhook.reinvocationPolicy),
+// --webhook-nice N (CPU priority of the webhook process, e.g. -10), --skip-latency, --skip-apiserver, --profile DIR (a CPU profile
+// of the latency server).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { Agent, request, type RequestOptions } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const argv = process.argv.slice(2);
+const flag = (name: string, fallback: number): number => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : fallback;
+};
+const REQUESTS = flag('requests', 10_000);
+const PODS = flag('pods', 200);
+const ROUNDS = flag('rounds', 5);
+const CONCURRENCY = flag('concurrency', 10);
+const RATE = flag('rate', 1000);
+const REINVOCATION = argv.includes('--reinvocation') ? argv[argv.indexOf('--reinvocation') + 1] : 'IfNeeded';
+const POD = argv.includes('--pod') ? argv[argv.indexOf('--pod') + 1] : 'typical';
+if (POD !== 'typical' && POD !== 'minimal') throw new Error('--pod is typical or minimal');
+interface PodTemplate {
+  metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+const TEMPLATE: PodTemplate =
+  POD === 'typical'
+    ? (parse(readFileSync(join(import.meta.dirname, 'app-pod.yaml'), 'utf8')) as PodTemplate)
+    : { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'app', image: 'bench:1' }] } };
+const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/** CPU time (user + system) of a process so far, in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = re.exec(buf);
+      if (m) resolve(m);
+    });
+    child.on('exit', (code) => reject(new Error(`child exited with ${code}: ${buf}`)));
+  });
+}
+
+interface LatencyResult {
+  p50: number;
+  p99: number;
+  rps: number;
+}
+
+/**
+ * Sends REQUESTS AdmissionReviews over 50 keep-alive HTTPS connections.
+ * Closed loop (rate 0): 50 always in flight, as fast as the server answers.
+ * Open loop (rate R): R requests/s are started on schedule, at most 50 in flight.
+ */
+async function latencyRound(port: number, ca: string, body: string, rate = 0): Promise<LatencyResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 50, ca });
+  const times: number[] = [];
+  const one = (t0: bigint): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/inject',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+            times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const started = process.hrtime.bigint();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < REQUESTS) {
+      const due = rate > 0 ? started + BigInt(Math.round((next / rate) * 1e9)) : 0n;
+      next++;
+      const wait = Number(due - process.hrtime.bigint()) / 1e6;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // Latency counts from when the request was due, so a late start is not hidden.
+      await one(rate > 0 ? due : process.hrtime.bigint());
+    }
+  };
+  await Promise.all(Array.from({ length: 50 }, worker));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99), rps: times.length / seconds };
+}
+
+async function webhookAlone(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
+  const caFile = join(dir, 'ca.crt');
+  const profile = argv.includes('--profile')
+    ? ['--cpu-prof', `--cpu-prof-dir=${argv[argv.indexOf('--profile') + 1]}`]
+    : [];
+  const server = spawn(
+    process.execPath,
+    [...profile, join(import.meta.dirname, 'static-server.ts'), caFile],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  try {
+    const port = Number((await waitForLine(server, /PORT (\d+)/))[1]);
+    const ca = readFileSync(caFile, 'utf8');
+    const pod = { ...TEMPLATE, metadata: { ...TEMPLATE.metadata, name: 'bench', namespace: 'shop' } };
+    const body = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'bench',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        namespace: 'shop',
+        operation: 'CREATE',
+        object: pod,
+      },
+    });
+    await latencyRound(port, ca, body); // warm-up
+    const closed: (LatencyResult & { cpuUs: number })[] = [];
+    const open: LatencyResult[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const cpu0 = cpuMs(server.pid!);
+      const r = await latencyRound(port, ca, body);
+      const cpuUs = ((cpuMs(server.pid!) - cpu0) * 1000) / REQUESTS;
+      closed.push({ ...r, cpuUs });
+      const o = await latencyRound(port, ca, body, RATE);
+      open.push(o);
+      out(
+        `  round ${i + 1}: closed loop p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rps.toFixed(0)} req/s, ` +
+          `server CPU ${cpuUs.toFixed(0)} us/request; open loop at ${RATE}/s p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms`,
+      );
+    }
+    const med = (xs: LatencyResult[], k: keyof LatencyResult): string =>
+      median(xs.map((x) => x[k])).toFixed(2);
+    out(
+      `webhook alone, 50 concurrent (closed loop), ${REQUESTS} requests x ${ROUNDS}: median p50 ${med(closed, 'p50')} ms, ` +
+        `median p99 ${med(closed, 'p99')} ms, median ${med(closed, 'rps')} req/s, ` +
+        `median server CPU ${median(closed.map((r) => r.cpuUs)).toFixed(0)} us/request`,
+    );
+    out(
+      `webhook alone, open loop at ${RATE} req/s (at most 50 in flight): median p50 ${med(open, 'p50')} ms, median p99 ${med(open, 'p99')} ms`,
+    );
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+}
+
+async function throughputRounds(): Promise<void> {
+  process.env['CI'] = '';
+  const { useCluster, createNamespace, kubectl } = await import('../../src/index.ts');
+  const { webhookFixture, eventually } = await import('../../integration/support/webhook-fixture.ts');
+  const cluster = await useCluster();
+  const fx = await webhookFixture(cluster, { helmSet: [`webhook.reinvocationPolicy=${REINVOCATION}`] });
+  const inject = await createNamespace(
+    cluster,
+    'bench-inject',
+    fx.labels({ 'acp.dev/injection': 'enabled' }),
+  );
+  const plain = await createNamespace(cluster, 'bench-plain', fx.labels());
+  // --webhook-nice N: run the webhook at another CPU priority, to see how much of its latency is
+  // waiting for a core that kube-apiserver and etcd hold on this small machine.
+  const nice = argv.includes('--webhook-nice')
+    ? ['nice', '-n', argv[argv.indexOf('--webhook-nice') + 1] ?? '0']
+    : [];
+  const command = [
+    ...nice,
+    process.execPath,
+    join(root, 'webhooks', 'src', 'main.ts'),
+    ...fx.args,
+    '--log-level=warn',
+  ];
+  const webhook = spawn(command[0]!, command.slice(1), {
+    cwd: root,
+    env: { ...process.env, KUBECONFIG: cluster.kubeconfig },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  try {
+    const policy = {
+      apiVersion: 'compliance.acp.dev/v1alpha1',
+      kind: 'ApiCompliancePolicy',
+      metadata: { name: 'bench', namespace: inject },
+      spec: { selector: { matchLabels: { app: 'bench' } }, upstream: { port: 8080 } },
+    };
+    await eventually(
+      'the webhook admits policies',
+      async () => (await kubectl(cluster, ['apply', '-f', '-'], JSON.stringify(policy))).code === 0,
+    );
+    let n = 0;
+    const podBody = (namespace: string, spec: unknown = TEMPLATE.spec) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { ...TEMPLATE.metadata, name: `bench-${n++}`, namespace },
+      spec,
+    });
+    let injectedSpec: Record<string, any> | undefined;
+    await eventually('pods are injected', async () => {
+      const p = await cluster.core.createNamespacedPod({ namespace: inject, body: podBody(inject) as V1Pod });
+      if (!(p.spec?.initContainers ?? []).some((c) => c.name === 'acp-sidecar')) return false;
+      // The same pod as stored (less the ServiceAccount plugin's token volume): the third arm.
+      const raw = await kubectl(cluster, ['get', 'pod', p.metadata!.name!, '-n', inject, '-o', 'json']);
+      const spec = (JSON.parse(raw.stdout) as { spec: Record<string, any> }).spec;
+      const token = (name: string) => name.startsWith('kube-api-access-');
+      for (const c of [...spec['initContainers'], ...spec['containers']]) {
+        c.volumeMounts = (c.volumeMounts ?? []).filter((m: { name: string }) => !token(m.name));
+      }
+      spec['volumes'] = spec['volumes'].filter((v: { name: string }) => !token(v.name));
+      delete spec['nodeName'];
+      injectedSpec = spec;
+      return true;
+    });
+    // A lean client (raw HTTPS, response bodies discarded) so the bench process parses nothing.
+    const tls: RequestOptions = {};
+    await cluster.kc.applyToHTTPSOptions(tls);
+    const api = new URL(cluster.server);
+    const agent = new Agent({
+      keepAlive: true,
+      maxSockets: CONCURRENCY,
+      ca: tls.ca,
+      cert: tls.cert,
+      key: tls.key,
+    });
+    const post = (namespace: string, body: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const req = request(
+          {
+            hostname: api.hostname,
+            port: api.port,
+            path: `/api/v1/namespaces/${namespace}/pods`,
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () =>
+              res.statusCode === 201 ? resolve() : reject(new Error(`status ${res.statusCode}`)),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    type Arm = 'with webhook' | 'without webhook' | 'pre-injected, no webhook';
+    const arms: Record<Arm, { namespace: string; spec?: unknown; rates: number[] }> = {
+      'with webhook': { namespace: inject, rates: [] },
+      'without webhook': { namespace: plain, rates: [] },
+      'pre-injected, no webhook': { namespace: plain, spec: injectedSpec, rates: [] },
+    };
+    const round = async (arm: Arm): Promise<number> => {
+      const { namespace, spec } = arms[arm];
+      let left = PODS;
+      const started = process.hrtime.bigint();
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (left-- > 0) await post(namespace, JSON.stringify(podBody(namespace, spec ?? undefined)));
+        }),
+      );
+      return PODS / (Number(process.hrtime.bigint() - started) / 1e9);
+    };
+    const names = Object.keys(arms) as Arm[];
+    for (const arm of names) await round(arm); // warm-up
+    for (let i = 0; i < ROUNDS; i++) {
+      for (let k = 0; k < names.length; k++) {
+        const arm = names[(i + k) % names.length]!;
+        const rate = await round(arm);
+        arms[arm].rates.push(rate);
+        out(`  round ${i + 1} ${arm.padEnd(24)}: ${rate.toFixed(1)} pods/s`);
+      }
+    }
+    agent.destroy();
+    // What the apiserver itself measured for its calls to the webhook (all rounds, warm-up included).
+    const metrics = (await kubectl(cluster, ['get', '--raw', '/metrics'])).stdout;
+    const series = (suffix: string): number =>
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith(`apiserver_admission_webhook_admission_duration_seconds_${suffix}{`))
+        .filter((l) => l.includes('name="namespace.inject.acp.dev"'))
+        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    const calls = series('count');
+    out(
+      `  the apiserver called the webhook ${calls} times for ${n} pods (reinvocation ${REINVOCATION}), ` +
+        `mean ${((series('sum') / Math.max(1, calls)) * 1000).toFixed(2)} ms per call as the apiserver measured it`,
+    );
+    const w = arms['with webhook'].rates;
+    const wo = arms['without webhook'].rates;
+    const pre = arms['pre-injected, no webhook'].rates;
+    // Rounds hold one run of each arm back to back: the ratio within a round is what drifts least.
+    const paired = (a: number[], b: number[]): string => median(a.map((x, k) => x / b[k]!)).toFixed(2);
+    out(
+      `apiserver, ${CONCURRENCY} concurrent creates, ${PODS} pods x ${ROUNDS} rotating rounds: median ${median(wo).toFixed(1)} pods/s without the webhook, ` +
+        `${median(w).toFixed(1)} with it: ${paired(wo, w)}x slower with injection (median of per-round ratios); ` +
+        `the same injected pod created without the webhook: ${median(pre).toFixed(1)} pods/s, so the webhook call itself costs ${paired(pre, w)}x ` +
+        `and the bigger pod ${paired(wo, pre)}x`,
+    );
+  } finally {
+    webhook.kill('SIGTERM');
+    await fx.cleanup();
+  }
+}
+
+out(
+  `# acp webhook benchmark (${new Date().toISOString()}, node ${process.version}, --pod ${POD}, --reinvocation ${REINVOCATION})`,
+);
+if (!argv.includes('--skip-latency')) await webhookAlone();
+if (!argv.includes('--skip-apiserver')) await throughputRounds();
+process.exit(0);

@@ -1,0 +1,110 @@
+// The pod admission pipeline: decode (the pod in the request) -> decide
+// (pure, reason code) -> mutate (pure) -> diff (original vs mutated, with
+// managedFields cleared) -> encode. Pure: the caches are read through the
+// snapshot functions passed in; the caller records metrics and logs.
+// A dry-run request gets exactly the same patch: nothing here has side
+// effects to skip. An already injected pod (re-submission, or a
+// reinvocation after a later webhook or plugin changed it) only gets the
+// proxy variables on containers added since: usually an empty patch.
+import { decide, type PolicyRef, type SkipReason } from '../inject/decide.ts';
+import type { InjectionConfig } from '../inject/config.ts';
+import { completeProxyEnv, injectSidecar, markSkipped } from '../inject/mutate.ts';
+import type { Pod } from '../inject/pod.ts';
+import { diff } from './jsonpatch.ts';
+import { allow, deny, type AdmissionRequest, type AdmissionResponse } from './review.ts';
+import { isObject } from '../json.ts';
+
+export interface InjectDeps {
+  config: InjectionConfig;
+  excludedNamespaces: ReadonlySet<string>;
+  policiesIn(namespace: string): readonly PolicyRef[];
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+}
+
+export type Outcome =
+  | { kind: 'injected'; policy: string; matched: number }
+  | { kind: 'skipped'; reason: SkipReason; message: string }
+  | { kind: 'allowed'; warnings: number }
+  | { kind: 'refused'; message: string }
+  | { kind: 'error'; code: string; message: string };
+
+export interface Admission {
+  response: AdmissionResponse;
+  outcome: Outcome;
+}
+
+/** Skips that leave a note on the pod. Skips before opt-in is known, or on pods we must not change, leave it untouched. */
+const ANNOTATED_SKIPS: ReadonlySet<SkipReason> = new Set([
+  'opted_out',
+  'host_network',
+  'port_conflict',
+  'volume_conflict',
+  'no_matching_policy',
+]);
+
+/** The request's object as a Pod, or why it is not one. */
+export function decodePod(request: AdmissionRequest): Pod | string {
+  const { kind, resource } = request;
+  if (kind.group !== '' || kind.kind !== 'Pod' || resource.resource !== 'pods' || request.subResource) {
+    return `this webhook admits pods, not ${kind.kind}${request.subResource ? `/${request.subResource}` : ''}`;
+  }
+  const obj = request.object;
+  if (!isObject(obj) || !isObject(obj['spec'])) return 'the request carries no pod';
+  const containers = obj['spec']['containers'];
+  if (!Array.isArray(containers) || !containers.every((c) => isObject(c) && typeof c['name'] === 'string')) {
+    return 'the pod has no valid spec.containers';
+  }
+  if (obj['metadata'] !== undefined && !isObject(obj['metadata'])) return 'the pod has invalid metadata';
+  return obj as unknown as Pod;
+}
+
+function withoutManagedFields(pod: Pod): Pod {
+  if (!pod.metadata || pod.metadata.managedFields === undefined) return pod;
+  const metadata = { ...pod.metadata };
+  delete metadata.managedFields;
+  return { ...pod, metadata };
+}
+
+const error = (uid: string, code: string, message: string): Admission => ({
+  response: deny(uid, 400, message, 'BadRequest'),
+  outcome: { kind: 'error', code, message },
+});
+
+/** Admits one pod request. */
+export function admitPod(request: AdmissionRequest, deps: InjectDeps): Admission {
+  const decoded = decodePod(request);
+  if (typeof decoded === 'string') return error(request.uid, 'ACP_ERR_ADMISSION_NOT_A_POD', decoded);
+  const pod = withoutManagedFields(decoded);
+  const namespace = request.namespace ?? pod.metadata?.namespace ?? '';
+  const decision = decide({
+    operation: request.operation,
+    namespace,
+    namespaceLabels: deps.namespaceLabels(namespace),
+    pod,
+    policies: deps.policiesIn(namespace),
+    excludedNamespaces: deps.excludedNamespaces,
+  });
+  if (!decision.inject) {
+    const mutated =
+      decision.reason === 'already_injected'
+        ? completeProxyEnv(pod, deps.config)
+        : ANNOTATED_SKIPS.has(decision.reason)
+          ? markSkipped(pod, decision.reason)
+          : pod;
+    return {
+      response: allow(request.uid, diff(pod, mutated)),
+      outcome: { kind: 'skipped', reason: decision.reason, message: decision.message },
+    };
+  }
+  const mutated = injectSidecar(pod, decision, deps.config);
+  const warnings =
+    decision.matched.length > 1
+      ? [
+          `the pod is selected by ${decision.matched.length} ApiCompliancePolicies (${decision.matched.map((p) => p.name).join(', ')}); the oldest, ${decision.policy.name}, applies`,
+        ]
+      : [];
+  return {
+    response: allow(request.uid, diff(pod, mutated), warnings),
+    outcome: { kind: 'injected', policy: decision.policy.name, matched: decision.matched.length },
+  };
+}
