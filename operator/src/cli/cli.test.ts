@@ -100,10 +100,20 @@ describe('acp validate', () => {
     assert.match(r.stderr, /broken\.yaml: not valid YAML/);
   });
 
+  it('reads YAML as kubectl does (1.1): a bare y key of an EC JWK is the boolean true, with a hint', () => {
+    const text = readFileSync(join(examplesDir, 'pci-dss-payments.yaml'), 'utf8').replace('"y": ', 'y: ');
+    const r = acp(['validate', '-f', writeTmp('bare-y.yaml', text)]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      /member "y" must be a base64url string \(quote the key in YAML: "y": \.\.\., since YAML 1\.1 reads y as true\)/,
+    );
+  });
+
   it('exits 1 on a file without any policy', () => {
     const r = acp(['validate', '-f', writeTmp('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\n')]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /no ApiCompliancePolicy found/);
+    assert.match(r.stdout + r.stderr, /no ApiCompliancePolicy found/);
   });
 });
 

@@ -48,7 +48,8 @@ function withNamespace(value: Record<string, unknown>, namespace: string): Recor
 export function readPolicyDocuments(files: readonly InputFile[], namespace: string): DocumentSet {
   const out: DocumentSet = { policies: [], errors: [], skipped: [] };
   for (const file of files) {
-    const docs = parseAllDocuments(file.text);
+    // YAML 1.1, as kubectl reads it: a bare y/n/on/off is a boolean there, so `acp validate` sees what the apiserver will.
+    const docs = parseAllDocuments(file.text, { version: '1.1' });
     const list = Array.isArray(docs) ? docs : [];
     list.forEach((doc, i) => {
       const source = list.length > 1 ? `${file.name}#${i + 1}` : file.name;

@@ -89,10 +89,11 @@ function modulusBits(n: string): number {
 function base64Member(key: RawKey, member: string, index: number): string {
   const value = str(key, member);
   if (value === undefined || !BASE64URL.test(value)) {
-    // YAML 1.1 (kubectl) reads an unquoted `y:` key as the boolean true.
+    // YAML 1.1 (kubectl) reads an unquoted `y:` key as the boolean true and `n:` as false.
+    const asBool = member === 'y' ? 'true' : member === 'n' ? 'false' : undefined;
     const hint =
-      member === 'y' && value === undefined && 'true' in key
-        ? ' (quote the key in YAML: "y": ..., since YAML 1.1 reads y as true)'
+      value === undefined && asBool !== undefined && asBool in key
+        ? ` (quote the key in YAML: "${member}": ..., since YAML 1.1 reads ${member} as ${asBool})`
         : '';
     fail(POLICY_ERRORS.jwksInvalidKey, index, key, `member "${member}" must be a base64url string${hint}`);
   }
