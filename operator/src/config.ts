@@ -41,6 +41,8 @@ export interface OperatorConfig {
   jwksTimeoutMs: number;
   jwksMaxBytes: number;
   jwksMaxKeys: number;
+  /** Every this long the leader re-reconciles every object (0 = never). */
+  resyncPeriodMs: number;
 }
 
 type Source = Record<string, string | undefined>;
@@ -79,6 +81,7 @@ const FLAGS: Record<string, { env: string; help: string }> = {
   'jwks-timeout': { env: 'ACP_JWKS_TIMEOUT', help: 'timeout of one jwksUri fetch' },
   'jwks-max-bytes': { env: 'ACP_JWKS_MAX_BYTES', help: 'largest JWKS body accepted' },
   'jwks-max-keys': { env: 'ACP_JWKS_MAX_KEYS', help: 'most keys accepted in one JWKS' },
+  'resync-period': { env: 'ACP_RESYNC_PERIOD', help: 're-reconcile everything this often (0s disables)' },
 };
 
 export const USAGE = Object.entries(FLAGS)
@@ -173,6 +176,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
     jwksTimeoutMs: durationOf('jwks-timeout', get('jwks-timeout', '5s'), 100),
     jwksMaxBytes: intOf('jwks-max-bytes', get('jwks-max-bytes', '1048576'), 1024, 16 * 1048576),
     jwksMaxKeys: intOf('jwks-max-keys', get('jwks-max-keys', '32'), 1, 1000),
+    resyncPeriodMs: durationOf('resync-period', get('resync-period', '10m'), 0),
   };
   if (
     !/^([A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)(,[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)*$/.test(

@@ -116,6 +116,8 @@ async function main(): Promise<void> {
     informers: Object.values(informers) as never,
     controllers: [...identity.controllers, policies.controller],
     leaderElection: config.leaderElection,
+    resyncPeriodMs: config.resyncPeriodMs,
+    clock,
     onLeading: () => {
       identity.enqueueAll();
       policies.enqueueAll();
@@ -153,6 +155,8 @@ async function main(): Promise<void> {
       trustDomain: config.trustDomain,
       metrics: typeof address === 'object' ? address?.port : address,
       leaderElection: config.leaderElection,
+      resyncPeriodMs: config.resyncPeriodMs,
+      clock,
     },
     'operator starting',
   );

@@ -236,6 +236,11 @@ describe('operator: an invalid user CA', () => {
     const id = await eventually('an identity from the user CA', () => readIdentity(cluster, ns, 'api'));
     assert.match(opensslVerify(id.certPem, file('ca.crt')), /OK/);
     assert.equal(id.leaf.issuer, 'CN=Corp Mesh CA');
+    const soon = await eventually('a CAExpiringSoon Warning for a CA with 30 days left', async () =>
+      (await eventReasons(cluster, env.operatorNamespace)).find((e) => e.reason === 'CAExpiringSoon'),
+    );
+    assert.equal(soon.type, 'Warning');
+    assert.match(await operator.metrics(), /acp_operator_ca_expiring_soon 1/);
   });
 
   it('refuses a user CA that is not a CA, keeps existing certificates and issues nothing from it', async () => {

@@ -4,6 +4,7 @@
 // finish reconciles in flight, release the lease, stop the watches.
 import type { Logger } from 'pino';
 import type { Controller } from './controller.ts';
+import type { Clock } from './clock.ts';
 import type { Informer } from './informer.ts';
 import type { KubeObject } from '../kube/resources.ts';
 
@@ -13,8 +14,11 @@ export interface ManagerOptions {
   controllers: Controller[];
   /** With leader election the controllers start only when startControllers() is called. */
   leaderElection: boolean;
-  /** Called once leading, after caches synced: enqueue everything that exists. */
+  /** Called once leading, after caches synced, and on every resync: enqueue everything that exists. */
   onLeading: () => void;
+  /** Re-reconcile everything this often while leading (a level-based safety net); 0 disables. */
+  resyncPeriodMs?: number;
+  clock?: Clock;
 }
 
 export class Manager {
@@ -42,17 +46,33 @@ export class Manager {
     this.started = true;
     for (const c of this.o.controllers) c.start();
     this.o.onLeading();
+    this.scheduleResync();
+  }
+
+  private cancelResync: (() => void) | undefined;
+
+  private scheduleResync(): void {
+    const period = this.o.resyncPeriodMs ?? 0;
+    if (!this.o.clock || period <= 0) return;
+    this.cancelResync = this.o.clock.setTimer(() => {
+      if (!this.started) return;
+      this.o.logger.debug('resync: reconciling everything');
+      this.o.onLeading();
+      this.scheduleResync();
+    }, period);
   }
 
   /** Leadership lost: stop the controllers (their writes are refused already); startControllers() resumes. */
   async stopControllers(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    this.cancelResync?.();
     await Promise.all(this.o.controllers.map((c) => c.stop()));
   }
 
   /** Stops the controllers (waiting for reconciles in flight), then runs `beforeInformersStop`, then stops the watches. */
   async stop(beforeInformersStop?: () => Promise<void>): Promise<void> {
+    this.cancelResync?.();
     await Promise.all(this.o.controllers.map((c) => c.stop()));
     await beforeInformersStop?.();
     for (const i of this.o.informers) i.stop();
