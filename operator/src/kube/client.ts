@@ -75,6 +75,8 @@ export class KubeClient {
       },
       keepAliveTimeout: 30_000,
       connections: 32,
+      // HTTP/1.1: undici's HTTP/2 client surfaced the apiserver's GOAWAY as an uncaught socket error.
+      allowH2: false,
     });
     const headers: Record<string, string> = {
       'user-agent': opts.userAgent ?? 'acp-operator',
@@ -105,19 +107,29 @@ export class KubeClient {
     if (verb !== 'GET' && this.opts.canWrite && !this.opts.canWrite()) {
       throw new AcpError('ACP_ERR_NOT_LEADER', `refusing to ${verb} ${path}: this replica is not the leader`);
     }
-    const res = await request(this.url(path, opts.query), {
-      method: verb,
-      dispatcher: this.dispatcher,
-      headers: {
-        ...this.headers,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': contentType ?? 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      signal: opts.signal
-        ? AbortSignal.any([opts.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)])
-        : AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000),
-    });
+    const send = (): ReturnType<typeof request> =>
+      request(this.url(path, opts.query), {
+        method: verb,
+        dispatcher: this.dispatcher,
+        headers: {
+          ...this.headers,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': contentType ?? 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+        signal: opts.signal
+          ? AbortSignal.any([opts.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)])
+          : AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000),
+      });
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await send();
+    } catch (e) {
+      // A kept-alive connection the server closed before answering: send once more on a new one.
+      // (Creates may then meet AlreadyExists, which every caller handles.)
+      if ((e as { code?: string }).code !== 'UND_ERR_SOCKET') throw e;
+      res = await send();
+    }
     this.opts.onRequest?.(verb, res.statusCode);
     const text = await res.body.text();
     if (res.statusCode >= 400) throw this.error(res.statusCode, text, res.headers['retry-after']);

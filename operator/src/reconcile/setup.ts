@@ -11,7 +11,9 @@ import type { KubeClient } from '../kube/client.ts';
 import type { ConfigMap, KubeObject, Pod, Secret } from '../kube/resources.ts';
 import type { CaSnapshot } from '../identity/ca-state.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
+import { labelValue, matchesSelector, POLICY_LABEL } from '@acp/crds';
 import type { Clock } from '../runtime/clock.ts';
+import { sameJson } from '../runtime/json.ts';
 import { Controller } from '../runtime/controller.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Informer } from '../runtime/informer.ts';
@@ -93,23 +95,35 @@ export function setupPolicies(deps: {
   const namespace = (ns: string): void => {
     for (const p of inf.policies.list(ns)) c.enqueue(keyOf(p));
   };
-  inf.policies.onChange((p) => {
+  // A policy's verdict depends on the other policies of its namespace only through their
+  // selectors and ages (conflicts): a new, deleted or re-selected policy wakes the namespace;
+  // anything else (its own status write included) only itself.
+  inf.policies.onChange((p, type, old) => {
     c.enqueue(keyOf(p));
-    namespace(p.metadata.namespace ?? '');
+    if (type !== 'update' || !sameJson(p.spec.selector, old?.spec.selector))
+      namespace(p.metadata.namespace ?? '');
   });
-  for (const i of [inf.pods, inf.secrets, inf.configMaps, inf.networkPolicies] as Informer<KubeObject>[]) {
-    i.onChange((o) => namespace(o.metadata.namespace ?? ''));
-  }
-  // A deleted policy's children: enqueue the policy the child names so its cleanup runs.
-  inf.configMaps.onChange((o, type) => {
-    if (
-      type !== 'delete' &&
-      o.metadata.labels?.['acp.dev/policy'] &&
-      !inf.policies.get(o.metadata.namespace, o.metadata.labels['acp.dev/policy'])
-    ) {
-      c.enqueue(`${o.metadata.namespace ?? ''}/${o.metadata.labels['acp.dev/policy']}`);
-    }
+  const selecting = (pod: Pod | undefined): void => {
+    if (!pod) return;
+    for (const p of inf.policies.list(pod.metadata.namespace))
+      if (matchesSelector(p.spec.selector, pod.metadata.labels)) c.enqueue(keyOf(p));
+  };
+  inf.pods.onChange((pod, _type, old) => {
+    selecting(pod);
+    selecting(old);
   });
+  inf.secrets.onChange((s) => namespace(s.metadata.namespace ?? ''));
+  // A child names its policy in a label: that policy alone (also when the policy is gone: cleanup).
+  const owner = (o: KubeObject): void => {
+    const name = o.metadata.labels?.[POLICY_LABEL];
+    if (!name) return;
+    const policy = inf.policies
+      .list(o.metadata.namespace)
+      .find((p) => labelValue(p.metadata.name ?? '') === name);
+    c.enqueue(`${o.metadata.namespace ?? ''}/${policy?.metadata.name ?? name}`);
+  };
+  inf.configMaps.onChange(owner);
+  inf.networkPolicies.onChange(owner);
   deps.onSnapshotChange(() => {
     for (const p of inf.policies.list()) c.enqueue(keyOf(p));
   });

@@ -1,0 +1,118 @@
+// Shared pieces of the operator benchmarks: a private control plane, the
+// operator as a process, /proc readings of its CPU time and peak memory,
+// and the operator's own request counters from /metrics.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ensureBinaries } from '../../harness/binaries.ts';
+import { startControlPlane, stopControlPlane, type ControlPlaneState } from '../../harness/controlplane.ts';
+import { applyCrd } from '../../harness/crd.ts';
+import { startOperator, type OperatorProcess } from '../../harness/operator.ts';
+import { KubeClient } from '../../../operator/src/kube/client.ts';
+
+export interface Bench {
+  state: ControlPlaneState;
+  client: KubeClient;
+  close: () => Promise<void>;
+}
+
+export async function privateCluster(): Promise<Bench> {
+  const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
+  const binaries = ensureBinaries();
+  const state = await startControlPlane({ dir: join(dir, 'cp'), binaries, ownerPid: process.pid });
+  applyCrd(state.kubeconfig, binaries.kubectl);
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  const client = await KubeClient.fromKubeConfig(kc, { requestTimeoutMs: 120_000 });
+  return {
+    state,
+    client,
+    close: async () => {
+      await client.close();
+      stopControlPlane(state);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `work` over items with at most `n` in flight. */
+export async function pool<T>(
+  items: readonly T[],
+  n: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await work(item);
+      }
+    }),
+  );
+}
+
+export interface ProcStats {
+  cpuSeconds: number;
+  peakRssMb: number;
+  rssMb: number;
+}
+
+export function procStats(pid: number): ProcStats {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpuSeconds: ticks / 100, peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
+}
+
+/** Sums acp_operator_apiserver_requests_total by verb. */
+export async function requestsByVerb(op: OperatorProcess): Promise<Record<string, number>> {
+  const text = await op.metrics();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(
+    /^acp_operator_apiserver_requests_total\{verb="([A-Z]+)",code="\d+"\} (\d+)/gm,
+  )) {
+    out[m[1] ?? ''] = (out[m[1] ?? ''] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
+export async function counter(op: OperatorProcess, name: string): Promise<Record<string, number>> {
+  const text = await op.metrics();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\d+)`, 'gm')))
+    out[m[1] ?? ''] = Number(m[2]);
+  return out;
+}
+
+export async function startBenchOperator(
+  bench: Bench,
+  namespace: string,
+  watch: string[],
+  args: string[] = [],
+): Promise<OperatorProcess> {
+  await bench.client.create('/api/v1/namespaces', { metadata: { name: namespace } }).catch(() => undefined);
+  const op = await startOperator({
+    kubeconfig: bench.state.kubeconfig,
+    namespace,
+    watchNamespaces: watch,
+    identity: 'bench-op',
+    args: ['--leader-elect=false', ...args],
+  });
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`http://127.0.0.1:${op.metricsPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return op;
+    if (op.process.exitCode !== null || i > 600)
+      throw new Error(`the operator did not become ready: ${JSON.stringify(op.logs().slice(-5))}`);
+    await sleep(100);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const seconds = (ms: number): string => (ms / 1000).toFixed(1);
