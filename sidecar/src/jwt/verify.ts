@@ -52,7 +52,10 @@ const jwtError = (code: string, message: string): AcpError => new AcpError(code,
 /** Maps a jose (or other) failure to a stable ACP_ERR_JWT_* error. */
 export function mapJoseError(e: unknown): AcpError {
   if (e instanceof AcpError) return e;
-  if (e instanceof errors.JWTExpired) return jwtError('ACP_ERR_JWT_EXPIRED', 'token expired');
+  if (e instanceof errors.JWTExpired) {
+    if (e.claim === 'iat') return jwtError('ACP_ERR_JWT_TOO_OLD', 'token older than the maximum age');
+    return jwtError('ACP_ERR_JWT_EXPIRED', 'token expired');
+  }
   if (e instanceof errors.JWTClaimValidationFailed) {
     if (e.reason === 'missing') return jwtError('ACP_ERR_JWT_CLAIM_MISSING', `missing claim ${e.claim}`);
     if (e.claim === 'iss') return jwtError('ACP_ERR_JWT_ISSUER', 'unexpected issuer');
