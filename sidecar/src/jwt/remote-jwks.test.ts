@@ -19,9 +19,9 @@ describe('createRemoteJwks', () => {
   const setup = (body: () => string, t = { now: 0 }) => {
     const errors: unknown[] = [];
     let fetches = 0;
-    const fetchImpl = (async () => {
+    const fetchImpl = (() => {
       fetches++;
-      return new Response(body(), { status: 200 });
+      return Promise.resolve(new Response(body(), { status: 200 }));
     }) as typeof fetch;
     const remote = createRemoteJwks(settings, {
       fetch: fetchImpl,

@@ -112,11 +112,11 @@ describe('jwtLayer', () => {
       async () => ({ url: '/v1/x', headers: { authorization: `Bearer ${await idp.sign({})}` } }),
       'next',
     ],
-    ['lets a public path through without a token', async () => ({ url: '/public/x' }), 'next'],
-    ['refuses a missing token', async () => ({ url: '/v1/x' }), 'ACP_ERR_JWT_MISSING'],
+    ['lets a public path through without a token', () => Promise.resolve({ url: '/public/x' }), 'next'],
+    ['refuses a missing token', () => Promise.resolve({ url: '/v1/x' }), 'ACP_ERR_JWT_MISSING'],
     [
       'refuses a non-bearer Authorization header',
-      async () => ({ url: '/v1/x', headers: { authorization: 'Basic YTpi' } }),
+      () => Promise.resolve({ url: '/v1/x', headers: { authorization: 'Basic YTpi' } }),
       'ACP_ERR_JWT_MISSING',
     ],
     [

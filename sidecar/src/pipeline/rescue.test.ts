@@ -16,7 +16,7 @@ function setup(thrown: unknown, async = false) {
   const recorder = createRecorder({ audit: log, metrics, nowMs: () => 5 });
   const handler = rescueLayer({ recorder, log })(() =>
     async
-      ? Promise.reject(thrown)
+      ? Promise.reject(thrown instanceof Error ? thrown : new Error(String(thrown)))
       : (() => {
           throw thrown;
         })(),
