@@ -146,6 +146,13 @@ export function createInbound(deps: InboundDeps): Inbound {
       socket.destroy();
       return;
     }
+    if (err.code?.startsWith('ERR_SSL_')) {
+      const code = handshakeFailureCode(err);
+      deps.metrics.tlsFailure(code);
+      connRecord(socket as Duplex & { remoteAddress?: string }, 0, code);
+      socket.destroy();
+      return;
+    }
     const [status, reason] = PARSER_STATUS[err.code ?? ''] ?? [400, 'ACP_ERR_BAD_REQUEST'];
     deps.metrics.request('deny', reason, 0);
     connRecord(socket as Duplex & { remoteAddress?: string }, status, reason, conns.get(socket)?.peerId);
