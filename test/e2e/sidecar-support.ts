@@ -130,14 +130,20 @@ export async function startSidecar(
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const metrics = async (): Promise<string> =>
     (await fetch(`http://127.0.0.1:${ports.admin}/metrics`)).text();
-  await waitFor('the sidecar to be ready', async () => {
-    if (proc.exitCode !== null) throw new Error(`sidecar exited: ${err}`);
-    const r = await fetch(`http://127.0.0.1:${ports.admin}/readyz`);
-    return r.status === 200 ? true : undefined;
-  }).catch((e: unknown) => {
+  const died = exited.then((code) => {
+    throw new Error(`sidecar exited with ${code}`);
+  });
+  await Promise.race([
+    died,
+    waitFor('the sidecar to be ready', async () => {
+      const r = await fetch(`http://127.0.0.1:${ports.admin}/readyz`);
+      return r.status === 200 ? true : undefined;
+    }),
+  ]).catch((e: unknown) => {
     proc.kill('SIGKILL');
     throw new Error(`${String(e)}\nstderr: ${err}\nstdout: ${out}`);
   });
+  died.catch(() => undefined);
   return {
     dir,
     pki,
