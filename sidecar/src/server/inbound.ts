@@ -103,7 +103,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       ...listenerTlsOptions(p0.config, deps.credentials(), deps.ticketKey()),
       ALPNProtocols: ['http/1.1'],
       maxHeaderSize: p0.config.limits.maxHeaderBytes,
-      headersTimeout: p0.config.limits.headersTimeoutMs,
+      headersTimeout: Math.min(p0.config.limits.headersTimeoutMs, p0.config.limits.requestTimeoutMs),
       requestTimeout: p0.config.limits.requestTimeoutMs,
       connectionsCheckingInterval: 500,
       keepAliveTimeout: 5000,
@@ -183,7 +183,11 @@ export function createInbound(deps: InboundDeps): Inbound {
       s.requestCert = true;
       s.rejectUnauthorized = opts.rejectUnauthorized;
       s.maxHeaderSize = policy.config.limits.maxHeaderBytes;
-      server.headersTimeout = policy.config.limits.headersTimeoutMs;
+      // Node requires headersTimeout <= requestTimeout.
+      server.headersTimeout = Math.min(
+        policy.config.limits.headersTimeoutMs,
+        policy.config.limits.requestTimeoutMs,
+      );
       server.requestTimeout = policy.config.limits.requestTimeoutMs;
     },
   };
