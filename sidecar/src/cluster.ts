@@ -79,6 +79,8 @@ export async function runPrimary(opts: CliOptions): Promise<void> {
 export async function runWorker(common: SidecarOptions): Promise<Sidecar> {
   const index = Number(process.env['ACP_WORKER_INDEX'] ?? '0');
   const tickets = createTicketKeys();
+  // Constructing one installs prom-client's worker-side listener that answers the primary.
+  new AggregatorRegistry();
   AggregatorRegistry.setRegistries([common.registry]);
   const sidecar = await startSidecar({
     ...common,

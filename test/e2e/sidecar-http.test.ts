@@ -179,7 +179,10 @@ describe('sidecar e2e: HTTP', () => {
   it('aborts the client connection when the app resets mid-response (never a complete 200)', async () => {
     const r = await curl(s, '/reset');
     assert.notEqual(r.exit, 0, 'curl reports a transfer error');
-    assert.match(r.stderr, /transfer closed|end of response|partial|empty reply|\(18\)|\(52\)|\(56\)|\(92\)/i);
+    assert.match(
+      r.stderr,
+      /transfer closed|end of response|partial|empty reply|\(18\)|\(52\)|\(56\)|\(92\)/i,
+    );
   });
 });
 

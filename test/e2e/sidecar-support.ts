@@ -68,6 +68,7 @@ export function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined> | T | undefined,
   tries = 400,
+  stop: () => boolean = () => false,
 ): Promise<T> {
   return new Promise((done, fail) => {
     let n = 0;
@@ -80,7 +81,8 @@ export function waitFor<T>(
         );
     };
     const again = (): void => {
-      if (++n > tries) fail(new Error(`gave up waiting for ${what}`));
+      if (stop()) fail(new Error(`stopped waiting for ${what}`));
+      else if (++n > tries) fail(new Error(`gave up waiting for ${what}`));
       else setTimeout(tick, 50);
     };
     tick();
@@ -89,7 +91,7 @@ export function waitFor<T>(
 
 export async function startSidecar(
   mutate: (c: SidecarConfig) => void = () => undefined,
-  opts: { args?: string[]; env?: NodeJS.ProcessEnv; pki?: Pki } = {},
+  opts: { args?: string[]; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; pki?: Pki } = {},
 ): Promise<RunningSidecar> {
   const dir = mkdtempSync(join(tmpdir(), 'acp-sidecar-e2e-'));
   const pki = opts.pki ?? makePki(join(dir, 'pki'));
@@ -114,6 +116,7 @@ export async function startSidecar(
   const proc = spawn(
     process.execPath,
     [
+      ...(opts.nodeArgs ?? []),
       join(root, 'sidecar/src/main.ts'),
       '--config',
       join(configDir, 'sidecar.json'),
@@ -135,12 +138,19 @@ export async function startSidecar(
   });
   await Promise.race([
     died,
-    waitFor('the sidecar to be ready', async () => {
-      const r = await fetch(`http://127.0.0.1:${ports.admin}/readyz`);
-      return r.status === 200 ? true : undefined;
-    }),
-  ]).catch((e: unknown) => {
+    waitFor(
+      'the sidecar to be ready',
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${ports.admin}/readyz`);
+        return r.status === 200 ? true : undefined;
+      },
+      400,
+      () => proc.exitCode !== null || proc.signalCode !== null,
+    ),
+  ]).catch(async (e: unknown) => {
     proc.kill('SIGKILL');
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`${String(e)}\nstderr: ${err}\nstdout: ${out}`);
   });
   died.catch(() => undefined);
