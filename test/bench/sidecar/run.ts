@@ -314,16 +314,18 @@ const base = {
 const direct = median(directP99);
 say(`direct to the upstream (plain HTTP): p99 ${direct.toFixed(2)} ms at 2000 req/s`);
 say(
-  '| proxy | keep-alive req/s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | peak RSS (MB) |',
+  '| proxy | keep-alive req/s | x nginx | req per proxy CPU-s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | handshakes per proxy CPU-s | x nginx | peak RSS (MB) |',
 );
-say('| --- | --- | --- | --- | --- | --- | --- | --- |');
+say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const t of TARGETS) {
   const ss = samples.get(t.name) ?? [];
   const rps = median(ss.map((s) => s.rps));
   const p99 = median(ss.map((s) => s.p99ms));
   const hs = median(ss.map((s) => s.hs));
+  const rpc = median(ss.map((s) => s.rpsPerCpu));
+  const hpc = median(ss.map((s) => s.hsPerCpu));
   say(
-    `| ${t.name} | ${rps.toFixed(0)} | ${(rps / base.rps).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 - direct).toFixed(2)} | ${hs.toFixed(0)} | ${(hs / base.hs).toFixed(2)} | ${Math.max(...ss.map((s) => s.rss)).toFixed(1)} |`,
+    `| ${t.name} | ${rps.toFixed(0)} | ${(rps / base.rps).toFixed(2)} | ${rpc.toFixed(0)} | ${(rpc / base.rpc).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 - direct).toFixed(2)} | ${hs.toFixed(0)} | ${(hs / base.hs).toFixed(2)} | ${hpc.toFixed(0)} | ${(hpc / base.hpc).toFixed(2)} | ${Math.max(...ss.map((s) => s.rss)).toFixed(1)} |`,
   );
 }
 
