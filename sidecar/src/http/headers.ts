@@ -86,13 +86,16 @@ export function upstreamRequestHeaders(raw: readonly string[], v: UpstreamHeader
 
 type HeaderBag = Record<string, string | string[] | undefined>;
 
+const HOP_BY_HOP_LIST = [...HOP_BY_HOP];
+
 /** Removes hop-by-hop headers (and those named in Connection) from an app response, in place. */
 export function stripResponseHopByHop(headers: HeaderBag): HeaderBag {
   const connection = headers['connection'];
   if (connection !== undefined) {
     for (const t of String(connection).split(',')) Reflect.deleteProperty(headers, t.trim().toLowerCase());
   }
-  for (const name of Object.keys(headers)) if (HOP_BY_HOP.has(name)) Reflect.deleteProperty(headers, name);
+  // A fixed list of `in` checks: cheaper than walking every header of every response.
+  for (const name of HOP_BY_HOP_LIST) if (name in headers) Reflect.deleteProperty(headers, name);
   return headers;
 }
 
