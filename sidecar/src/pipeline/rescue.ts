@@ -47,7 +47,12 @@ export function sendOwnResponse(
   }
   const body = JSON.stringify({ error: code, requestId: ctx.requestId });
   // A request whose body we did not read (or a broken one) must not leave bytes for the next request.
-  const close = status === 400 || status === 408 || status === 413 || !ctx.req.complete;
+  const h = ctx.req.headers;
+  const unreadBody =
+    !ctx.req.complete &&
+    ((h['content-length'] !== undefined && h['content-length'] !== '0') ||
+      h['transfer-encoding'] !== undefined);
+  const close = status === 400 || status === 408 || status === 413 || unreadBody;
   res.writeHead(status, {
     ...headers,
     'strict-transport-security': ctx.policy.hsts,

@@ -259,6 +259,16 @@ const samples = new Map<string, Sample[]>();
 const directP99: number[] = [];
 
 say(`# sidecar benchmark: ${ROUNDS} rounds x ${SECONDS}s, dir ${dir}`);
+for (const port of Object.values(PORTS)) {
+  const taken = await new Promise<boolean>((r) => {
+    const sock = connect(port, '127.0.0.1', () => {
+      sock.destroy();
+      r(true);
+    });
+    sock.on('error', () => r(false));
+  });
+  if (taken) throw new Error(`port ${port} is already in use: stop whatever listens there first`);
+}
 const upstream = startProc(['taskset', '-c', '1', 'nginx', '-c', join(dir, 'upstream.conf')], 'upstream.out');
 await sleep(500);
 for (let round = 0; round < ROUNDS; round++) {
