@@ -1,0 +1,61 @@
+// The sidecar's stable reason codes (ACP_ERR_*) and the one table that maps
+// each to an HTTP status. Codes appear in responses, audit records and
+// metric labels alike; the table is the only place that says which status a
+// denial gets. Pure.
+
+export const CODE_STATUS = {
+  ACP_ERR_BAD_REQUEST: 400,
+  ACP_ERR_PATH_NOT_CANONICAL: 400,
+  ACP_ERR_JWT_MISSING: 401,
+  ACP_ERR_JWT_MALFORMED: 401,
+  ACP_ERR_JWT_EXPIRED: 401,
+  ACP_ERR_JWT_NOT_YET_VALID: 401,
+  ACP_ERR_JWT_TOO_OLD: 401,
+  ACP_ERR_JWT_ISSUER: 401,
+  ACP_ERR_JWT_AUDIENCE: 401,
+  ACP_ERR_JWT_ALGORITHM: 401,
+  ACP_ERR_JWT_SIGNATURE: 401,
+  ACP_ERR_JWT_UNKNOWN_KID: 401,
+  ACP_ERR_JWT_CLAIM_MISSING: 401,
+  ACP_ERR_JWT_PROVIDER: 401,
+  ACP_ERR_JWT_SCOPE: 403,
+  ACP_ERR_PEER_NOT_ALLOWED: 403,
+  ACP_ERR_EGRESS_DENIED: 403,
+  ACP_ERR_REQUEST_TIMEOUT: 408,
+  ACP_ERR_BODY_TOO_LARGE: 413,
+  ACP_ERR_RATE_LIMITED: 429,
+  ACP_ERR_HEADERS_TOO_LARGE: 431,
+  ACP_ERR_INTERNAL: 500,
+  ACP_ERR_UPSTREAM_UNAVAILABLE: 502,
+  ACP_ERR_EGRESS_PEER_MISMATCH: 502,
+  ACP_ERR_SHUTTING_DOWN: 503,
+  ACP_ERR_UPSTREAM_TIMEOUT: 504,
+} as const satisfies Record<string, number>;
+
+export type DenyCode = keyof typeof CODE_STATUS;
+
+/** Status for a code; anything not in the table is an unexpected error (500). */
+export function statusForCode(code: string): number {
+  return (CODE_STATUS as Record<string, number | undefined>)[code] ?? 500;
+}
+
+/**
+ * Codes that never reach the HTTP pipeline: a connection refused during or
+ * right after the TLS handshake (metric label `reason` of
+ * acp_sidecar_tls_handshake_failures_total, and the audit record's reason).
+ */
+export const TLS_CODES = [
+  'ACP_ERR_TLS_PROTOCOL_VERSION',
+  'ACP_ERR_TLS_NO_SHARED_CIPHER',
+  'ACP_ERR_TLS_NO_CLIENT_CERT',
+  'ACP_ERR_TLS_BAD_CLIENT_CERT',
+  'ACP_ERR_TLS_HANDSHAKE',
+  'ACP_ERR_PEER_CERT_NO_URI_SAN',
+  'ACP_ERR_PEER_CERT_MULTIPLE_URI_SANS',
+  'ACP_ERR_PEER_CERT_SPIFFE_IN_DNS_SAN',
+  'ACP_ERR_PEER_CERT_NOT_SPIFFE',
+  'ACP_ERR_PEER_CERT_TRUST_DOMAIN',
+  'ACP_ERR_PEER_CERT_IS_CA',
+  'ACP_ERR_PEER_CERT_NO_CLIENT_AUTH',
+] as const;
+export type TlsCode = (typeof TLS_CODES)[number];

@@ -1,0 +1,105 @@
+// Header hygiene for both directions, as pure functions over Node's flat
+// raw header arrays: drops hop-by-hop headers and every header named in
+// `Connection`, drops what a client must not be able to set (X-Forwarded-*,
+// Forwarded, X-Real-IP, X-Forwarded-Client-Cert, x-acp-*, X-Request-ID),
+// and appends the values the sidecar vouches for. Also decides the request
+// id: a well-formed incoming X-Request-ID is kept (it correlates hops and is
+// no security claim), anything else is replaced by a fresh UUID.
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) plus the legacy ones proxies still see. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+]);
+
+/** Headers only the sidecar may set towards the app. */
+function isSidecarOwned(lower: string): boolean {
+  return (
+    lower.startsWith('x-forwarded-') ||
+    lower.startsWith('x-acp-') ||
+    lower === 'forwarded' ||
+    lower === 'x-real-ip' ||
+    lower === 'x-request-id' ||
+    lower === 'content-length'
+  );
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@-]{8,128}$/;
+
+/** The incoming X-Request-ID when it is well-formed (8-128 of [A-Za-z0-9._:@-]), else undefined. */
+export function acceptRequestId(value: string | undefined): string | undefined {
+  return value !== undefined && REQUEST_ID.test(value) ? value : undefined;
+}
+
+function connectionTokens(raw: readonly string[]): Set<string> | null {
+  let tokens: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] ?? '').toLowerCase() !== 'connection') continue;
+    for (const t of (raw[i + 1] ?? '').split(',')) {
+      const name = t.trim().toLowerCase();
+      if (name) (tokens ??= new Set()).add(name);
+    }
+  }
+  return tokens;
+}
+
+export interface UpstreamHeaderValues {
+  requestId: string;
+  clientAddress: string;
+  /** The verified peer SPIFFE ID, when the caller presented a certificate. */
+  peerId: string | undefined;
+  /** This sidecar's own SPIFFE ID (the `By` of X-Forwarded-Client-Cert). */
+  selfId: string | undefined;
+  /** Headers from forwarded JWT claims (already validated names and values). */
+  claimHeaders: readonly (readonly [string, string])[] | undefined;
+  /** Body length to announce, when the sidecar buffered or knows it. */
+  contentLength: number | undefined;
+}
+
+/** The headers sent to the app: the client's minus hop-by-hop and sidecar-owned ones, plus the sidecar's. */
+export function upstreamRequestHeaders(raw: readonly string[], v: UpstreamHeaderValues): string[] {
+  const named = connectionTokens(raw);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || isSidecarOwned(lower) || named?.has(lower)) continue;
+    out.push(name, raw[i + 1] ?? '');
+  }
+  if (v.contentLength !== undefined) out.push('content-length', String(v.contentLength));
+  out.push('x-request-id', v.requestId, 'x-forwarded-for', v.clientAddress, 'x-forwarded-proto', 'https');
+  if (v.peerId !== undefined) {
+    out.push('x-acp-peer-id', v.peerId);
+    out.push('x-forwarded-client-cert', v.selfId ? `By=${v.selfId};URI=${v.peerId}` : `URI=${v.peerId}`);
+  }
+  if (v.claimHeaders) for (const [k, val] of v.claimHeaders) out.push(k, val);
+  return out;
+}
+
+type HeaderBag = Record<string, string | string[] | undefined>;
+
+const HOP_BY_HOP_LIST = [...HOP_BY_HOP];
+
+/** Removes hop-by-hop headers (and those named in Connection) from an app response, in place. */
+export function stripResponseHopByHop(headers: HeaderBag): HeaderBag {
+  const connection = headers['connection'];
+  if (connection !== undefined) {
+    for (const t of String(connection).split(',')) Reflect.deleteProperty(headers, t.trim().toLowerCase());
+  }
+  // A fixed list of `in` checks: cheaper than walking every header of every response.
+  for (const name of HOP_BY_HOP_LIST) if (name in headers) Reflect.deleteProperty(headers, name);
+  return headers;
+}
+
+/** True for a header value safe to emit (visible ASCII and tab/space only). */
+export function isSafeHeaderValue(value: string): boolean {
+  return value.length <= 4096 && /^[\t\x20-\x7e]*$/.test(value);
+}

@@ -1,0 +1,75 @@
+// Layer: request body size. A Content-Length above limits.maxRequestBytes
+// is a 413 before a byte of the body is read; such a body is streamed to the
+// app otherwise (the HTTP parser enforces the length). A chunked body is read
+// completely first, up to the limit, and forwarded with a Content-Length, so
+// the app never sees a partial body: crossing the limit is a 413 and the
+// connection is closed. In Audit mode an oversized body is recorded and
+// still forwarded, up to the hard cap of 10 MiB.
+import { AcpError } from '@acp/crds';
+import { refuse } from '../pipeline/rescue.ts';
+import type { Layer, RequestContext } from '../pipeline/types.ts';
+
+const HARD_CAP = 10 * 1024 * 1024;
+
+function tooLarge(max: number): AcpError {
+  return new AcpError('ACP_ERR_BODY_TOO_LARGE', `request body exceeds ${max} bytes`);
+}
+
+/** Reads a chunked body up to `max` bytes (Enforce) or the hard cap (Audit). */
+function readBody(ctx: RequestContext, max: number): Promise<Buffer> {
+  const cap = ctx.policy.enforce ? max : HARD_CAP;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let over = false;
+    const req = ctx.req;
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > max && !over) over = true;
+      if (total > cap) {
+        req.off('data', onData);
+        req.pause();
+        reject(tooLarge(max));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (total > cap) return;
+      if (over) {
+        try {
+          refuse(ctx, tooLarge(max));
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
+      }
+      resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, total));
+    });
+    req.once('error', () => reject(new AcpError('ACP_ERR_BAD_REQUEST', 'client aborted the request body')));
+  });
+}
+
+export const bodyLimitLayer: Layer = (next) => (ctx) => {
+  const max = ctx.policy.config.limits.maxRequestBytes;
+  const headers = ctx.req.headers;
+  const cl = headers['content-length'];
+  if (cl !== undefined) {
+    const length = Number(cl);
+    if (length > max) {
+      refuse(ctx, tooLarge(max));
+      if (length > HARD_CAP) throw tooLarge(max);
+    }
+    ctx.bodyLength = length;
+    ctx.bytesIn = length;
+    return next(ctx);
+  }
+  if (headers['transfer-encoding'] === undefined) return next(ctx);
+  return readBody(ctx, max).then((body) => {
+    ctx.body = body;
+    ctx.bodyLength = body.length;
+    ctx.bytesIn = body.length;
+    return next(ctx);
+  });
+};

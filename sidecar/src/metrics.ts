@@ -1,0 +1,92 @@
+// The sidecar's Prometheus metrics (prefix acp_sidecar_), registered on the
+// registry passed in (no global registry). Label children are cached so the
+// per-request cost is a map lookup and an add.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Decision } from './pipeline/types.ts';
+
+export interface Metrics {
+  readonly registry: Registry;
+  request(decision: Decision, reason: string, seconds: number): void;
+  tlsFailure(reason: string): void;
+  jwtFailure(reason: string): void;
+  rateLimited(): void;
+  certificateExpiry(notAfterMs: number): void;
+  reload(kind: 'config' | 'credentials', result: 'success' | 'failure' | 'unchanged'): void;
+  setReady(ready: boolean): void;
+}
+
+export const METRIC_NAMES = {
+  requests: 'acp_sidecar_requests_total',
+  duration: 'acp_sidecar_request_duration_seconds',
+  tlsFailures: 'acp_sidecar_tls_handshake_failures_total',
+  jwtFailures: 'acp_sidecar_jwt_failures_total',
+  rateLimited: 'acp_sidecar_rate_limited_total',
+  certExpiry: 'acp_sidecar_certificate_expiry_timestamp_seconds',
+  reloads: 'acp_sidecar_config_reloads_total',
+  ready: 'acp_sidecar_ready',
+} as const;
+
+export function createMetrics(registry: Registry): Metrics {
+  const requests = new Counter({
+    name: METRIC_NAMES.requests,
+    help: 'Requests by decision (allow, deny, would_deny, error) and reason code',
+    labelNames: ['decision', 'reason'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: METRIC_NAMES.duration,
+    help: 'Time from request headers to the end of the response, seconds',
+    labelNames: ['decision'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const tls = new Counter({
+    name: METRIC_NAMES.tlsFailures,
+    help: 'TLS handshakes and client certificates refused, by reason code',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const jwt = new Counter({
+    name: METRIC_NAMES.jwtFailures,
+    help: 'Bearer tokens refused, by reason code',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const rate = new Counter({
+    name: METRIC_NAMES.rateLimited,
+    help: 'Requests over the rate limit (denied, or would be in Audit mode)',
+    registers: [registry],
+  });
+  const expiry = new Gauge({
+    name: METRIC_NAMES.certExpiry,
+    help: 'notAfter of the serving certificate in force, unix seconds',
+    registers: [registry],
+  });
+  const reloads = new Counter({
+    name: METRIC_NAMES.reloads,
+    help: 'Reloads of the config or the credentials, by result (a failure keeps the last good one)',
+    labelNames: ['kind', 'result'],
+    registers: [registry],
+  });
+  const ready = new Gauge({ name: METRIC_NAMES.ready, help: '1 when serving', registers: [registry] });
+  const reqChildren = new Map<string, Counter.Internal>();
+  const durChildren = new Map<string, Histogram.Internal<'decision'>>();
+  return {
+    registry,
+    request(decision, reason, seconds) {
+      const key = `${decision}\u0000${reason}`;
+      let c = reqChildren.get(key);
+      if (!c) reqChildren.set(key, (c = requests.labels(decision, reason)));
+      c.inc();
+      let h = durChildren.get(decision);
+      if (!h) durChildren.set(decision, (h = duration.labels(decision)));
+      h.observe(seconds);
+    },
+    tlsFailure: (reason) => tls.labels(reason).inc(),
+    jwtFailure: (reason) => jwt.labels(reason).inc(),
+    rateLimited: () => rate.inc(),
+    certificateExpiry: (ms) => expiry.set(Math.floor(ms / 1000)),
+    reload: (kind, result) => reloads.labels(kind, result).inc(),
+    setReady: (r) => ready.set(r ? 1 : 0),
+  };
+}

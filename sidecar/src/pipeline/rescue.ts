@@ -1,0 +1,98 @@
+// The ONE place that turns errors into responses: an AcpError becomes the
+// status of its code (codes.ts) with a small JSON body naming the code and
+// the request id; anything else is logged and becomes a 500. Every response
+// the sidecar writes itself carries HSTS and X-Request-ID. Also `refuse`,
+// which layers call to deny: it throws in Enforce mode and, in Audit mode,
+// records the would-be denial and lets the request through.
+import type { Logger } from 'pino';
+import type { AcpError } from '@acp/crds';
+import { isAcpError } from '@acp/crds';
+import { statusForCode } from '../codes.ts';
+import type { Recorder } from './recorder.ts';
+import type { Handler, Layer, RequestContext } from './types.ts';
+
+/** Denies (Enforce) or records the would-be denial and continues (Audit). */
+export function refuse(ctx: RequestContext, error: AcpError): void {
+  if (ctx.policy.enforce) throw error;
+  (ctx.wouldDeny ??= []).push(error.code);
+}
+
+function extraHeaders(error: AcpError, status: number): Record<string, string> {
+  const h: Record<string, string> = {};
+  const d = error.details;
+  if (status === 401) {
+    h['www-authenticate'] =
+      error.code === 'ACP_ERR_JWT_MISSING'
+        ? 'Bearer realm="acp"'
+        : `Bearer realm="acp", error="invalid_token", error_description="${error.code}"`;
+  }
+  if (error.code === 'ACP_ERR_JWT_SCOPE' && typeof d['scope'] === 'string') {
+    h['www-authenticate'] = `Bearer realm="acp", error="insufficient_scope", scope="${d['scope']}"`;
+  }
+  if (typeof d['retryAfterSeconds'] === 'number') h['retry-after'] = String(d['retryAfterSeconds']);
+  return h;
+}
+
+/** Writes a response of the sidecar's own (an error), unless headers already went out. */
+export function sendOwnResponse(
+  ctx: RequestContext,
+  status: number,
+  code: string,
+  headers: Record<string, string>,
+): void {
+  const res = ctx.res;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: code, requestId: ctx.requestId });
+  // A request whose body we did not read (or a broken one) must not leave bytes for the next request.
+  const h = ctx.req.headers;
+  const unreadBody =
+    !ctx.req.complete &&
+    ((h['content-length'] !== undefined && h['content-length'] !== '0') ||
+      h['transfer-encoding'] !== undefined);
+  const close = status === 400 || status === 408 || status === 413 || unreadBody;
+  res.writeHead(status, {
+    ...headers,
+    'strict-transport-security': ctx.policy.hsts,
+    'x-request-id': ctx.requestId,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...(close ? { connection: 'close' } : {}),
+  });
+  res.end(body);
+  ctx.bytesOut = Buffer.byteLength(body);
+}
+
+export interface RescueDeps {
+  recorder: Recorder;
+  log: Logger;
+}
+
+export function rescueLayer(deps: RescueDeps): Layer {
+  const fail = (ctx: RequestContext, e: unknown): void => {
+    if (ctx.done) return;
+    if (isAcpError(e)) {
+      const status = statusForCode(e.code);
+      if (status === 500) deps.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error');
+      sendOwnResponse(ctx, status, e.code, extraHeaders(e, status));
+      deps.recorder.finish(ctx, status, status >= 500 ? 'error' : 'deny', e.code);
+      return;
+    }
+    deps.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error');
+    sendOwnResponse(ctx, 500, 'ACP_ERR_INTERNAL', {});
+    deps.recorder.finish(ctx, 500, 'error', 'ACP_ERR_INTERNAL');
+  };
+  return (next: Handler): Handler =>
+    (ctx) => {
+      try {
+        const r = next(ctx);
+        if (r) return r.catch((e: unknown) => fail(ctx, e));
+      } catch (e) {
+        fail(ctx, e);
+      }
+      return undefined;
+    };
+}

@@ -1,0 +1,52 @@
+// The request pipeline's shapes: the per-request context every layer reads
+// and writes, a handler, and a layer `(next) => handler`. A handler either
+// finishes the response itself, calls `next`, or throws an AcpError for the
+// rescue (rescue.ts) to turn into a response. Types only.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Policy } from '../config/policy.ts';
+
+/** What the TLS layer learned about the connection, computed once per connection. */
+export interface ConnectionInfo {
+  /** The verified caller SPIFFE ID, or undefined (Permissive mode, no certificate). */
+  readonly peerId: string | undefined;
+  readonly remoteAddress: string;
+}
+
+export type Decision = 'allow' | 'deny' | 'would_deny' | 'error';
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The config snapshot in force when the request started. */
+  readonly policy: Policy;
+  readonly conn: ConnectionInfo;
+  readonly startMs: number;
+  requestId: string;
+  /** The canonical path (the raw one only when Audit mode let a refused path through). */
+  path: string;
+  query: string;
+  subject: string | undefined;
+  claimHeaders: readonly (readonly [string, string])[] | undefined;
+  /** Audit mode: the codes of the controls that would have denied. */
+  wouldDeny: string[] | undefined;
+  /** Body length to announce upstream (known Content-Length or buffered size). */
+  bodyLength: number | undefined;
+  /** A body the sidecar read fully before forwarding (chunked requests). */
+  body: Buffer | undefined;
+  bytesIn: number;
+  bytesOut: number;
+  done: boolean;
+}
+
+export type Handler = (ctx: RequestContext) => void | Promise<void>;
+export type Layer = (next: Handler) => Handler;
+
+/** Composes layers outermost first: compose([a, b], h) = a(b(h)). Done once, not per request. */
+export function compose(layers: readonly Layer[], last: Handler): Handler {
+  let h = last;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i];
+    if (layer) h = layer(h);
+  }
+  return h;
+}

@@ -1,0 +1,194 @@
+// The inbound mTLS listener (8443): an HTTPS server whose TLS settings come
+// from the snapshot in force (swapped with setSecureContext on reload, so
+// existing connections keep theirs), the caller's identity computed once
+// per connection right after the handshake (a refused certificate closes
+// the connection before any HTTP is read), HTTP parser errors answered by
+// the sidecar itself with HSTS (400, 408, 431), and each request handed to
+// the composed pipeline with a fresh context.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { Policy } from '../config/policy.ts';
+import { acceptRequestId } from '../http/headers.ts';
+import type { Metrics } from '../metrics.ts';
+import type { ConnectionInfo, Handler, RequestContext } from '../pipeline/types.ts';
+import type { Credentials } from '../tls/credentials.ts';
+import { handshakeFailureCode } from '../tls/handshake-errors.ts';
+import { listenerTlsOptions } from '../tls/options.ts';
+import { peerIdentity } from '../tls/peer-identity.ts';
+
+export interface InboundDeps {
+  policy: () => Policy;
+  credentials: () => Credentials;
+  ticketKey: () => Buffer;
+  handler: Handler;
+  metrics: Metrics;
+  audit: Logger;
+  nowMs: () => number;
+}
+
+export interface Inbound {
+  readonly server: Server;
+  /** Installs the TLS material and server limits of the current snapshot for new connections. */
+  applySnapshot(): void;
+}
+
+function remoteAddress(socket: { remoteAddress?: string | undefined }): string {
+  const a = socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+const PARSER_STATUS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'ACP_ERR_HEADERS_TOO_LARGE'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'ACP_ERR_REQUEST_TIMEOUT'],
+  ERR_HTTP_HEADERS_TIMEOUT: [408, 'ACP_ERR_REQUEST_TIMEOUT'],
+};
+
+const REASON_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+export function createInbound(deps: InboundDeps): Inbound {
+  const conns = new WeakMap<Duplex, ConnectionInfo>();
+  const connRecord = (
+    socket: { remoteAddress?: string | undefined },
+    status: number,
+    reason: string,
+    peer?: string,
+  ): void => {
+    if (!deps.policy().config.audit.enabled) return;
+    deps.audit.info({
+      type: 'audit',
+      client: remoteAddress(socket),
+      peer: peer ?? null,
+      status,
+      decision: 'deny',
+      reason,
+    });
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const policy = deps.policy();
+    const conn = conns.get(req.socket) ?? { peerId: undefined, remoteAddress: remoteAddress(req.socket) };
+    const incoming = req.headers['x-request-id'];
+    const ctx: RequestContext = {
+      req,
+      res,
+      policy,
+      conn,
+      startMs: deps.nowMs(),
+      requestId: acceptRequestId(typeof incoming === 'string' ? incoming : undefined) ?? randomUUID(),
+      path: '',
+      query: '',
+      subject: undefined,
+      claimHeaders: undefined,
+      wouldDeny: undefined,
+      bodyLength: undefined,
+      body: undefined,
+      bytesIn: 0,
+      bytesOut: 0,
+      done: false,
+    };
+    void deps.handler(ctx);
+  };
+
+  const p0 = deps.policy();
+  const server = createServer(
+    {
+      ...listenerTlsOptions(p0.config, deps.credentials(), deps.ticketKey()),
+      ALPNProtocols: ['http/1.1'],
+      maxHeaderSize: p0.config.limits.maxHeaderBytes,
+      headersTimeout: Math.min(p0.config.limits.headersTimeoutMs, p0.config.limits.requestTimeoutMs),
+      requestTimeout: p0.config.limits.requestTimeoutMs,
+      connectionsCheckingInterval: 500,
+      keepAliveTimeout: 5000,
+    },
+    onRequest,
+  );
+
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const policy = deps.policy();
+    const address = remoteAddress(socket);
+    const cert = socket.getPeerX509Certificate();
+    if (!cert) {
+      conns.set(socket, { peerId: undefined, remoteAddress: address });
+      return;
+    }
+    if (!socket.authorized) {
+      deps.metrics.tlsFailure('ACP_ERR_TLS_BAD_CLIENT_CERT');
+      connRecord(socket, 0, 'ACP_ERR_TLS_BAD_CLIENT_CERT');
+      socket.destroy();
+      return;
+    }
+    const id = peerIdentity(cert, policy.config.trustDomain);
+    if (!id.ok) {
+      deps.metrics.tlsFailure(id.code);
+      connRecord(socket, 0, id.code);
+      socket.destroy();
+      return;
+    }
+    conns.set(socket, { peerId: id.spiffeId, remoteAddress: address });
+  });
+
+  server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    const code = handshakeFailureCode(err);
+    deps.metrics.tlsFailure(code);
+    connRecord(socket, 0, code);
+  });
+
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !(socket as TLSSocket).encrypted) {
+      socket.destroy();
+      return;
+    }
+    if (err.code?.startsWith('ERR_SSL_')) {
+      const code = handshakeFailureCode(err);
+      deps.metrics.tlsFailure(code);
+      connRecord(socket as Duplex & { remoteAddress?: string }, 0, code);
+      socket.destroy();
+      return;
+    }
+    const [status, reason] = PARSER_STATUS[err.code ?? ''] ?? [400, 'ACP_ERR_BAD_REQUEST'];
+    deps.metrics.request('deny', reason, 0);
+    connRecord(socket as Duplex & { remoteAddress?: string }, status, reason, conns.get(socket)?.peerId);
+    const written = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
+    if (socket.writable && written === 0) {
+      const body = JSON.stringify({ error: reason });
+      socket.end(
+        `HTTP/1.1 ${status} ${REASON_TEXT[status] ?? 'Error'}\r\nstrict-transport-security: ${deps.policy().hsts}\r\n` +
+          `content-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      );
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    socket.destroy();
+  });
+
+  return {
+    server,
+    applySnapshot() {
+      const policy = deps.policy();
+      const opts = listenerTlsOptions(policy.config, deps.credentials(), deps.ticketKey());
+      server.setSecureContext(opts);
+      const s = server as Server & {
+        requestCert: boolean;
+        rejectUnauthorized: boolean;
+        maxHeaderSize: number;
+      };
+      s.requestCert = true;
+      s.rejectUnauthorized = opts.rejectUnauthorized;
+      s.maxHeaderSize = policy.config.limits.maxHeaderBytes;
+      // Node requires headersTimeout <= requestTimeout.
+      server.headersTimeout = Math.min(
+        policy.config.limits.headersTimeoutMs,
+        policy.config.limits.requestTimeoutMs,
+      );
+      server.requestTimeout = policy.config.limits.requestTimeoutMs;
+    },
+  };
+}

@@ -1,0 +1,370 @@
+// The sidecar benchmark (not part of npm test): nginx, haproxy, the
+// sidecar with JWT off and with JWT on (one reused ES256 token), side by
+// side in one run with the same policy (configs.ts). The proxy under test
+// is pinned to core 0; the load generator (oha, openssl s_time) and the
+// upstream to core 1. Rounds alternate the order; medians and ratios to
+// nginx are printed with the exact commands. Run: npm run bench:sidecar
+// (after test/bench/sidecar/install.sh). Env: BENCH_SECONDS, BENCH_ROUNDS.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { TestPki } from '../../../sidecar/src/testing/pki.ts';
+import { PORTS, proxyHaproxy, proxyNginx, sidecarConfig, upstreamNginx } from './configs.ts';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '..', '..', '..');
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const OHA = join(
+  process.env['ACP_CACHE_DIR'] ?? join(process.env['HOME'] ?? '/root', '.cache/acp'),
+  'bench-bin/bin/oha',
+);
+const CLIENT_ID = 'spiffe://cluster.local/ns/bench/sa/client';
+const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
+const commands = new Set<string>();
+const say = (s: string): boolean => process.stdout.write(`${s}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// --- material ---------------------------------------------------------------
+const pki = new TestPki(join(dir, 'pki'));
+const ca = pki.root('ca');
+const server = pki.workload('server', 'spiffe://cluster.local/ns/bench/sa/proxy', 'ca', 'localhost');
+const client = pki.workload('client', CLIENT_ID);
+writeFileSync(join(dir, 'ca.crt'), ca.cert);
+writeFileSync(join(dir, 'server.crt'), server.cert);
+writeFileSync(join(dir, 'server.key'), server.key);
+writeFileSync(join(dir, 'server.pem'), server.cert + server.key);
+mkdirSync(join(dir, 'identity'));
+writeFileSync(join(dir, 'identity/tls.crt'), server.cert);
+writeFileSync(join(dir, 'identity/tls.key'), server.key);
+writeFileSync(join(dir, 'identity/ca.crt'), ca.cert);
+const keys = await generateKeyPair('ES256', { extractable: true });
+const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'bench-1', alg: 'ES256' };
+const now = Math.floor(Date.now() / 1000);
+const token = await new SignJWT({ sub: 'bench-client', scope: 'read' })
+  .setProtectedHeader({ alg: 'ES256', kid: 'bench-1' })
+  .setIssuer('https://idp.bench/')
+  .setAudience('bench')
+  .setIssuedAt(now)
+  .setExpirationTime(now + 7200)
+  .sign(keys.privateKey);
+writeFileSync(join(dir, 'sidecar-nojwt.json'), JSON.stringify(sidecarConfig(null, CLIENT_ID)));
+writeFileSync(join(dir, 'sidecar-jwt.json'), JSON.stringify(sidecarConfig({ keys: [jwk] }, CLIENT_ID)));
+for (const [name, text] of [
+  ['upstream.conf', upstreamNginx(dir)],
+  ['nginx.conf', proxyNginx(dir)],
+  ['haproxy.cfg', proxyHaproxy(dir)],
+] as const) {
+  writeFileSync(join(dir, name), text);
+}
+mkdirSync(join(dir, 'up-tmp'));
+mkdirSync(join(dir, 'nx-tmp'));
+
+// --- processes ----------------------------------------------------------------
+interface Target {
+  name: string;
+  port: number;
+  start: (cores: string, extra?: string[]) => ChildProcess;
+  auth: boolean;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGTERM');
+});
+
+function startProc(cmd: string[], logName: string): ChildProcess {
+  commands.add(cmd.join(' '));
+  const out = join(dir, logName);
+  return spawn('sh', ['-c', `exec ${cmd.map((c) => `'${c}'`).join(' ')} >>'${out}' 2>&1`], {
+    stdio: 'ignore',
+  });
+}
+
+const node = process.execPath;
+const sidecar =
+  (config: string) =>
+  (cores: string, extra: string[] = []): ChildProcess =>
+    startProc(
+      [
+        'taskset',
+        '-c',
+        cores,
+        node,
+        ...extra.filter((e) => e.startsWith('--cpu-prof')),
+        join(root, 'sidecar/src/main.ts'),
+        '--config',
+        join(dir, config),
+        '--identity-dir',
+        join(dir, 'identity'),
+        '--host',
+        '127.0.0.1',
+        ...extra.filter((e) => !e.startsWith('--cpu-prof')),
+      ],
+      `${config}.log`,
+    );
+const TARGETS: Target[] = [
+  {
+    name: 'nginx',
+    port: PORTS.nginx,
+    auth: false,
+    start: (c) => startProc(['taskset', '-c', c, 'nginx', '-c', join(dir, 'nginx.conf')], 'nginx.out'),
+  },
+  {
+    name: 'haproxy',
+    port: PORTS.haproxy,
+    auth: false,
+    start: (c) =>
+      startProc(['taskset', '-c', c, 'haproxy', '-db', '-f', join(dir, 'haproxy.cfg')], 'haproxy.out'),
+  },
+  { name: 'sidecar-jwt-off', port: PORTS.sidecar, auth: false, start: sidecar('sidecar-nojwt.json') },
+  { name: 'sidecar-jwt-on', port: PORTS.sidecar, auth: true, start: sidecar('sidecar-jwt.json') },
+];
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const open = await new Promise<boolean>((r) => {
+      const sock = connect(port, '127.0.0.1', () => {
+        sock.destroy();
+        r(true);
+      });
+      sock.on('error', () => r(false));
+    });
+    if (open) return;
+    await sleep(100);
+  }
+  throw new Error(`port ${port} never came up`);
+}
+
+async function stopProc(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  await exited;
+}
+
+/** Peak RSS (VmHWM) of a process and its children, MB. */
+async function peakRssMb(pid: number): Promise<number> {
+  const { stdout } = await run('sh', [
+    '-c',
+    `for p in ${pid} $(pgrep -P ${pid}); do grep VmHWM /proc/$p/status; done`,
+  ]).catch(() => ({ stdout: '' }));
+  return [...stdout.matchAll(/VmHWM:\s+(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0) / 1024;
+}
+
+/** CPU seconds (user + system) used so far by a process and its children (nginx: master + worker). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const { stdout } = await run('sh', [
+    '-c',
+    `for p in ${pid} $(pgrep -P ${pid}); do cat /proc/$p/stat; done`,
+  ]).catch(() => ({ stdout: '' }));
+  let ticks = 0;
+  for (const line of stdout.split('\n')) {
+    const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11] ?? 0) + Number(f[12] ?? 0);
+  }
+  return ticks / 100;
+}
+
+// --- measurements ---------------------------------------------------------------
+async function oha(
+  url: string,
+  args: string[],
+  auth: boolean,
+  cores = '1',
+): Promise<{ rps: number; p99ms: number; ok: number; total: number }> {
+  const tls = url.startsWith('https')
+    ? ['--cacert', ca.certPath, '--cert', client.certPath, '--key', client.keyPath]
+    : [];
+  const cmd = [
+    'taskset',
+    '-c',
+    cores,
+    OHA,
+    '--no-tui',
+    '--output-format',
+    'json',
+    ...(args.includes('-z') ? [] : ['-z', `${SECONDS}s`]),
+    ...args,
+    ...tls,
+    ...(auth ? ['-H', `Authorization: Bearer ${token}`] : []),
+    url,
+  ];
+  commands.add(cmd.join(' ').replace(token, '<ES256 token>'));
+  const { stdout } = await run(cmd[0]!, cmd.slice(1), { maxBuffer: 64 * 1024 * 1024 });
+  const j = JSON.parse(stdout) as {
+    summary: { requestsPerSec: number };
+    latencyPercentiles: { p99: number };
+    statusCodeDistribution: Record<string, number>;
+  };
+  const total = Object.values(j.statusCodeDistribution).reduce((a, b) => a + b, 0);
+  return {
+    rps: j.summary.requestsPerSec,
+    p99ms: j.latencyPercentiles.p99 * 1000,
+    ok: j.statusCodeDistribution['200'] ?? 0,
+    total,
+  };
+}
+
+async function handshakes(port: number): Promise<number> {
+  const one = async (): Promise<number> => {
+    const cmd = [
+      'taskset',
+      '-c',
+      '1',
+      'openssl',
+      's_time',
+      '-connect',
+      `127.0.0.1:${port}`,
+      '-new',
+      '-tls1_3',
+      '-time',
+      String(Math.max(4, SECONDS - 2)),
+      '-cert',
+      client.certPath,
+      '-key',
+      client.keyPath,
+      '-CAfile',
+      ca.certPath,
+    ];
+    commands.add(`${cmd.join(' ')}   (x8 in parallel)`);
+    const { stdout } = await run(cmd[0]!, cmd.slice(1));
+    const m = /(\d+) connections in (\d+) real seconds/.exec(stdout);
+    return m ? Number(m[1]) / Number(m[2]) : 0;
+  };
+  const r = await Promise.all(Array.from({ length: 8 }, one));
+  return r.reduce((a, b) => a + b, 0);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+interface Sample {
+  rps: number;
+  p99ms: number;
+  hs: number;
+  rss: number;
+  errors: number;
+  rpsPerCpu: number;
+  hsPerCpu: number;
+}
+const samples = new Map<string, Sample[]>();
+const directP99: number[] = [];
+
+say(`# sidecar benchmark: ${ROUNDS} rounds x ${SECONDS}s, dir ${dir}`);
+for (const port of Object.values(PORTS)) {
+  const taken = await new Promise<boolean>((r) => {
+    const sock = connect(port, '127.0.0.1', () => {
+      sock.destroy();
+      r(true);
+    });
+    sock.on('error', () => r(false));
+  });
+  if (taken) throw new Error(`port ${port} is already in use: stop whatever listens there first`);
+}
+const upstream = startProc(['taskset', '-c', '1', 'nginx', '-c', join(dir, 'upstream.conf')], 'upstream.out');
+await sleep(500);
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? TARGETS : [...TARGETS].reverse();
+  directP99.push(
+    (
+      await oha(
+        `http://127.0.0.1:${PORTS.upstream}/`,
+        ['-c', '16', '-q', '2000', '--latency-correction'],
+        false,
+      )
+    ).p99ms,
+  );
+  for (const t of order) {
+    const p = t.start('0');
+    await waitPort(t.port);
+    const url = `https://localhost:${t.port}/`;
+    await oha(url, ['-c', '64', '-z', '2s'], t.auth); // warm-up (JIT, pools)
+    const pid = p.pid ?? 0;
+    const c0 = await cpuSeconds(pid);
+    const ka = await oha(url, ['-c', '64'], t.auth);
+    const c1 = await cpuSeconds(pid);
+    const lat = await oha(url, ['-c', '16', '-q', '2000', '--latency-correction'], t.auth);
+    const c2 = await cpuSeconds(pid);
+    const hs = await handshakes(t.port);
+    const c3 = await cpuSeconds(pid);
+    const rss = await peakRssMb(p.pid ?? 0);
+    await stopProc(p);
+    const s: Sample = {
+      rps: ka.rps,
+      p99ms: lat.p99ms,
+      hs,
+      rss,
+      errors: ka.total - ka.ok + (lat.total - lat.ok),
+      rpsPerCpu: ka.total / Math.max(0.01, c1 - c0),
+      hsPerCpu: (hs * Math.max(4, SECONDS - 2)) / Math.max(0.01, c3 - c2),
+    };
+    (samples.get(t.name) ?? samples.set(t.name, []).get(t.name)!).push(s);
+    say(
+      `round ${round + 1} ${t.name}: ${s.rps.toFixed(0)} req/s keep-alive (${s.rpsPerCpu.toFixed(0)} per proxy CPU-s), p99 ${s.p99ms.toFixed(2)} ms at 2000 req/s, ${s.hs.toFixed(0)} TLS1.3 full handshakes/s (${s.hsPerCpu.toFixed(0)} per proxy CPU-s), peak RSS ${s.rss.toFixed(1)} MB, non-200 ${s.errors}`,
+    );
+  }
+}
+
+say('\n## medians (proxy pinned to core 0; oha/s_time and the upstream on core 1)');
+const nginx = samples.get('nginx') ?? [];
+const base = {
+  rps: median(nginx.map((s) => s.rps)),
+  hs: median(nginx.map((s) => s.hs)),
+  rpc: median(nginx.map((s) => s.rpsPerCpu)),
+  hpc: median(nginx.map((s) => s.hsPerCpu)),
+};
+const direct = median(directP99);
+say(`direct to the upstream (plain HTTP): p99 ${direct.toFixed(2)} ms at 2000 req/s`);
+say(
+  '| proxy | keep-alive req/s | x nginx | req per proxy CPU-s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | handshakes per proxy CPU-s | x nginx | peak RSS (MB) |',
+);
+say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const t of TARGETS) {
+  const ss = samples.get(t.name) ?? [];
+  const rps = median(ss.map((s) => s.rps));
+  const p99 = median(ss.map((s) => s.p99ms));
+  const hs = median(ss.map((s) => s.hs));
+  const rpc = median(ss.map((s) => s.rpsPerCpu));
+  const hpc = median(ss.map((s) => s.hsPerCpu));
+  say(
+    `| ${t.name} | ${rps.toFixed(0)} | ${(rps / base.rps).toFixed(2)} | ${rpc.toFixed(0)} | ${(rpc / base.rpc).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 - direct).toFixed(2)} | ${hs.toFixed(0)} | ${(hs / base.hs).toFixed(2)} | ${hpc.toFixed(0)} | ${(hpc / base.hpc).toFixed(2)} | ${Math.max(...ss.map((s) => s.rss)).toFixed(1)} |`,
+  );
+}
+
+if (process.env['BENCH_WORKERS'] !== '0') {
+  say('\n## workers (sidecar JWT on; proxy, oha and upstream all unpinned on both cores)');
+  const jwtOn = TARGETS[3]!;
+  for (const workers of [1, 2, 1, 2]) {
+    const p = jwtOn.start('0,1', ['--workers', String(workers)]);
+    await waitPort(jwtOn.port);
+    await oha(`https://localhost:${jwtOn.port}/`, ['-c', '64', '-z', '2s'], true, '0,1');
+    const r = await oha(`https://localhost:${jwtOn.port}/`, ['-c', '64'], true, '0,1');
+    await stopProc(p);
+    say(`workers=${workers}: ${r.rps.toFixed(0)} req/s`);
+  }
+}
+
+if (process.env['BENCH_PROFILE'] !== '0') {
+  const profDir = join(dir, 'profile');
+  const p = TARGETS[3]!.start('0', ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+  await waitPort(PORTS.sidecar);
+  await oha(`https://localhost:${PORTS.sidecar}/`, ['-c', '64'], true);
+  await stopProc(p);
+  say(
+    `\nCPU profile (JWT on, keep-alive load) written to ${profDir}; summarize: node test/bench/sidecar/profile.ts ${profDir}`,
+  );
+}
+await stopProc(upstream);
+say('\n## commands');
+for (const c of commands) say(`    ${c}`);
+say(
+  `\naudit/access logs: ${readFileSync(join(dir, 'sidecar-jwt.json.log'), 'utf8').split('\n').length - 1} sidecar lines in ${dir}`,
+);

@@ -1,0 +1,76 @@
+// End-to-end: the outbound proxy (127.0.0.1:15001 in a pod). The app of
+// sidecar A calls through A's proxy; A originates mTLS with its workload
+// certificate to sidecar B and checks B's SPIFFE ID against the egress
+// entry's peers. Unlisted destinations are refused (egress default Deny).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { OTHER_ID, SERVER_ID, startSidecar, type RunningSidecar } from './sidecar-support.ts';
+
+async function viaProxy(a: RunningSidecar, url: string): Promise<{ status: number; body: string }> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((done) => {
+    const p = spawn('curl', [
+      '-sS',
+      '--max-time',
+      '20',
+      '-x',
+      `http://127.0.0.1:${a.ports.outbound}`,
+      '-w',
+      '\n%{http_code}',
+      url,
+    ]);
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('close', () => {
+      const i = out.lastIndexOf('\n');
+      done({ status: Number(out.slice(i + 1)), body: out.slice(0, i) });
+    });
+  });
+}
+
+describe('sidecar e2e: outbound proxy', () => {
+  let b: RunningSidecar;
+  let a: RunningSidecar;
+  before(async () => {
+    b = await startSidecar();
+    a = await startSidecar(
+      (c) => {
+        c.egress.allow = [{ host: '127.0.0.1', port: b.ports.inbound, peers: [OTHER_ID] }];
+      },
+      { pki: b.pki },
+    );
+  });
+  after(async () => {
+    await a.stop();
+    await b.stop();
+  });
+
+  it('refuses a peer whose SPIFFE ID is not the expected one with 502, and sends it nothing', async () => {
+    const r = await viaProxy(a, `http://127.0.0.1:${b.ports.inbound}/from-a`);
+    assert.equal(r.status, 502);
+    assert.match(r.body, /ACP_ERR_EGRESS_PEER_MISMATCH/);
+    assert.equal(b.app.requests.length, 0, 'nothing reached the app behind the wrong peer');
+  });
+  it('refuses a destination that is not in egress.allow with 403', async () => {
+    const r = await viaProxy(a, 'http://127.0.0.1:9/x');
+    assert.equal(r.status, 403);
+    assert.match(r.body, /ACP_ERR_EGRESS_DENIED/);
+  });
+  it('reaches the peer when its SPIFFE ID matches', async () => {
+    a.writeConfig(
+      (c) => (c.egress.allow = [{ host: '127.0.0.1', port: b.ports.inbound, peers: [SERVER_ID] }]),
+    );
+    let r = await viaProxy(a, `http://127.0.0.1:${b.ports.inbound}/from-a`);
+    for (let i = 0; i < 100 && r.status !== 200; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      r = await viaProxy(a, `http://127.0.0.1:${b.ports.inbound}/from-a`);
+    }
+    assert.equal(r.status, 200);
+    assert.equal(b.app.requests.at(-1)?.url, '/from-a');
+    assert.equal(
+      b.app.requests.at(-1)?.headers['x-acp-peer-id'],
+      SERVER_ID,
+      'B saw A by its workload identity',
+    );
+  });
+});
