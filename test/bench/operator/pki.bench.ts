@@ -45,7 +45,7 @@ async function peerIssuer(alg: KeyAlgorithm): Promise<() => Promise<unknown>> {
           hash: 'SHA-256',
         };
   return async () => {
-    const keys = (await subtle.generateKey(params, true, ['sign', 'verify']));
+    const keys = await subtle.generateKey(params, true, ['sign', 'verify']);
     const cert = await x509.X509CertificateGenerator.create(
       {
         subject: '',
