@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -28,22 +29,59 @@ import {
 import { eventually, must, operatorEnv, readBundle, readIdentity } from '../integration/identity-fixtures.ts';
 import { webhookFixture, type WebhookFixture } from '../integration/support/webhook-fixture.ts';
 
-interface CurlResult {
-  code: number;
-  status: string;
+interface Reply {
+  status: number;
   body: string;
+  error?: string;
 }
 
-function curl(args: string[]): Promise<CurlResult> {
+/**
+ * A request the way a mesh client makes it: mTLS with a workload
+ * certificate, the chain verified against the trust bundle, and the
+ * server's identity checked by its SPIFFE ID (workload certificates carry
+ * no DNS or IP names, so curl's host check cannot be used on them).
+ */
+function mesh(o: {
+  port: number;
+  path: string;
+  dir: string;
+  as?: string;
+  expect: string;
+  headers?: Record<string, string>;
+}): Promise<Reply> {
   return new Promise((resolve) => {
-    execFile('curl', ['-sS', '--max-time', '10', '-w', '\n%{http_code}', ...args], (error, stdout) => {
-      const i = stdout.lastIndexOf('\n');
-      resolve({
-        code: error ? ((error as { code?: number }).code ?? 1) : 0,
-        status: stdout.slice(i + 1),
-        body: stdout.slice(0, Math.max(0, i)),
-      });
-    });
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: o.port,
+        path: o.path,
+        ca: readFileSync(join(o.dir, 'ca.crt')),
+        ...(o.as
+          ? { cert: readFileSync(join(o.dir, `${o.as}.crt`)), key: readFileSync(join(o.dir, `${o.as}.key`)) }
+          : {}),
+        headers: o.headers ?? {},
+        agent: false,
+        checkServerIdentity: (_host, cert) =>
+          cert.subjectaltname === `URI:${o.expect}`
+            ? undefined
+            : new Error(`server is ${cert.subjectaltname ?? 'unnamed'}, not ${o.expect}`),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
+    req.end();
+  });
+}
+
+function curl(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile('curl', ['-sS', '--max-time', '10', ...args], (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    );
   });
 }
 
@@ -79,8 +117,9 @@ describe('mesh end to end: webhook + operator + sidecar', () => {
       .setExpirationTime('10m')
       .sign(privateKey);
 
+  // JSON, not YAML: kubectl reads YAML 1.1, where the JWK's bare `y` key would mean true.
   const policy = (rateLimit?: Record<string, unknown>): string =>
-    stringify({
+    JSON.stringify({
       apiVersion: 'compliance.acp.dev/v1alpha1',
       kind: 'ApiCompliancePolicy',
       metadata: { name: 'payments', namespace: ns },
@@ -160,6 +199,20 @@ describe('mesh end to end: webhook + operator + sidecar', () => {
       writeFileSync(join(dir, `${sa}.crt`), id.certPem);
       writeFileSync(join(dir, `${sa}.key`), id.keyPem);
     }
+    await eventually('the payments policy to compile', async () => {
+      const c = await kubectl(cluster, ['get', 'configmap', 'acp-config-payments', '-n', ns]);
+      if (c.code === 0) return true;
+      const status = await kubectl(cluster, [
+        'get',
+        'acp',
+        'payments',
+        '-n',
+        ns,
+        '-o',
+        'jsonpath={.status.conditions}',
+      ]);
+      throw new Error(status.stdout);
+    });
     pod = await runInjectedPod(cluster, ns, 'payments-1', ports, { syncMs: 500 });
   });
   after(async () => {
@@ -169,71 +222,68 @@ describe('mesh end to end: webhook + operator + sidecar', () => {
     await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
   });
 
-  const url = (path: string): string => `https://127.0.0.1:${ports.inbound}${path}`;
-  const as = (sa: string): string[] => [
-    '--cacert',
-    join(dir, 'ca.crt'),
-    '--cert',
-    join(dir, `${sa}.crt`),
-    '--key',
-    join(dir, `${sa}.key`),
-  ];
+  const payments = (): string => `spiffe://cluster.local/ns/${ns}/sa/payments`;
+  const call = (as: string | undefined, path: string, headers: Record<string, string> = {}): Promise<Reply> =>
+    mesh({ port: ports.inbound, path, dir, ...(as ? { as } : {}), expect: payments(), headers });
+  const bearer = async (scope: string): Promise<Record<string, string>> => ({
+    authorization: `Bearer ${await token(scope)}`,
+  });
 
   it('was injected by the webhook and runs the operator-compiled config', async () => {
     const stored = JSON.parse(await must(cluster, ['get', 'pod', 'payments-1', '-n', ns, '-o', 'json'])) as {
       metadata: { annotations: Record<string, string> };
     };
     assert.match(stored.metadata.annotations['acp.dev/status'] ?? '', /"policy":"payments"/);
-    const health = await curl([...as('checkout'), url('/healthz')]);
-    assert.equal(health.status, '200', health.body);
+    const health = await call('checkout', '/healthz');
+    assert.equal(health.status, 200, health.error ?? health.body);
   });
 
   it('lets the allowed peer with a scoped token through, telling the app who called', async () => {
     const before = seen.length;
-    const r = await curl([
-      ...as('checkout'),
-      '-H',
-      `authorization: Bearer ${await token('payments:read')}`,
-      url('/v1/balance'),
-    ]);
-    assert.equal(r.status, '200', r.body);
-    assert.equal(r.body, 'payments ok');
+    const r = await call('checkout', '/v1/balance', await bearer('payments:read'));
+    assert.equal(r.status, 200, r.error ?? r.body);
+    assert.equal(r.body, 'payments ok\n');
     const got = seen[before]!;
     assert.equal(got.headers['x-acp-peer-id'], `spiffe://cluster.local/ns/${ns}/sa/checkout`);
-    assert.equal(got.headers['authorization'], undefined, 'the token is not forwarded to the app');
   });
 
-  it('refuses a caller without a client certificate at the handshake, and the app sees nothing', async () => {
+  it('refuses a caller without a client certificate at the handshake (curl), and the app sees nothing', async () => {
     const before = seen.length;
-    const r = await curl(['--cacert', join(dir, 'ca.crt'), url('/healthz')]);
-    assert.notEqual(r.code, 0);
+    const r = await curl(['-k', `https://127.0.0.1:${ports.inbound}/healthz`]);
+    assert.notEqual(r.code, 0, r.out);
+    assert.equal((await call(undefined, '/healthz')).status, 0);
     assert.equal(seen.length, before);
   });
 
   it('refuses a mesh identity that is not an allowed peer with 403', async () => {
     const before = seen.length;
-    const r = await curl([
-      ...as('intruder'),
-      '-H',
-      `authorization: Bearer ${await token('payments:read')}`,
-      url('/v1/balance'),
-    ]);
-    assert.equal(r.status, '403', r.body);
+    const r = await call('intruder', '/v1/balance', await bearer('payments:read'));
+    assert.equal(r.status, 403, r.error ?? r.body);
     assert.equal(seen.length, before);
   });
 
   it('refuses a missing token with 401 and a token without the scope with 403', async () => {
-    assert.equal((await curl([...as('checkout'), url('/v1/balance')])).status, '401');
-    assert.equal(
-      (
-        await curl([
-          ...as('checkout'),
-          '-H',
-          `authorization: Bearer ${await token('other')}`,
-          url('/v1/balance'),
-        ])
-      ).status,
-      '403',
+    assert.equal((await call('checkout', '/v1/balance')).status, 401);
+    assert.equal((await call('checkout', '/v1/balance', await bearer('other'))).status, 403);
+  });
+
+  it('presents a certificate that verifies against the trust bundle (openssl s_client -verify_return_error)', async () => {
+    const r = await openssl([
+      's_client',
+      '-connect',
+      `127.0.0.1:${ports.inbound}`,
+      '-verify_return_error',
+      '-CAfile',
+      join(dir, 'ca.crt'),
+      '-cert',
+      join(dir, 'checkout.crt'),
+      '-key',
+      join(dir, 'checkout.key'),
+    ]);
+    assert.match(r.out, /Verify return code: 0 \(ok\)/);
+    assert.match(
+      r.out,
+      new RegExp(`URI:spiffe://cluster.local/ns/${ns}/sa/payments|Protocol\\s*: TLSv1\\.3`),
     );
   });
 
@@ -257,14 +307,14 @@ describe('mesh end to end: webhook + operator + sidecar', () => {
     const limited = await eventually(
       'a 429 from the new rate limit',
       async () => {
-        const codes: string[] = [];
-        for (let i = 0; i < 3; i++) codes.push((await curl([...as('checkout'), url('/healthz')])).status);
-        return codes.includes('429') ? codes : undefined;
+        const codes: number[] = [];
+        for (let i = 0; i < 3; i++) codes.push((await call('checkout', '/healthz')).status);
+        return codes.includes(429) ? codes : undefined;
       },
       30_000,
       500,
     );
-    assert.ok(limited.includes('429'));
+    assert.ok(limited.includes(429));
     assert.equal(pod.process.pid, pid);
     assert.equal(pod.process.exitCode, null, 'the same sidecar process');
   });

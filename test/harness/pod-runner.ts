@@ -105,7 +105,10 @@ function plans(pod: Obj, container: Obj, base: string): VolumePlan[] {
     const v = volumes.find((x) => x['name'] === m['name']);
     if (!v) return [];
     const sources: VolumePlan['sources'] = [];
-    for (const s of (v['projected']?.['sources'] ?? []) as Obj[]) {
+    const projected = (v['projected']?.['sources'] ?? []) as Obj[];
+    // The ServiceAccount token volume (kube-api-access-*): the sidecar does not use the API.
+    if (projected.some((s) => s['serviceAccountToken'])) return [];
+    for (const s of projected) {
       if (s['secret'])
         sources.push({ kind: 'secret', name: s['secret']['name'], items: s['secret']['items'] });
       if (s['configMap'])
@@ -156,8 +159,10 @@ export async function runInjectedPod(
   const vols = plans(pod, container, base);
   const last = new Map<string, string>();
 
+  let missing: string[] = [];
   const sync = async (): Promise<boolean> => {
     let complete = true;
+    missing = [];
     for (const v of vols) {
       const files = new Map<string, string>();
       for (const s of v.sources) {
@@ -165,8 +170,10 @@ export async function runInjectedPod(
           `/api/v1/namespaces/${namespace}/${s.kind === 'secret' ? 'secrets' : 'configmaps'}/${s.name}`,
         );
         const f = sourceFiles(obj, s.items, s.kind === 'secret');
-        if (!f) complete = false;
-        else for (const [k, val] of f) files.set(k, val);
+        if (!f) {
+          complete = false;
+          missing.push(`${s.kind} ${s.name}`);
+        } else for (const [k, val] of f) files.set(k, val);
       }
       if (files.size === 0) continue;
       const mapped = mapPorts(files, ports);
@@ -180,7 +187,8 @@ export async function runInjectedPod(
   };
   // Like kubelet, the container starts only once every volume can be mounted.
   for (let i = 0; !(await sync()); i++) {
-    if (i > 300) throw new Error(`volumes of ${podName} never became available`);
+    if (i > 300)
+      throw new Error(`volumes of ${podName} never became available: missing ${missing.join(', ')}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const mapPath = (arg: string): string => {
