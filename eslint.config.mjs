@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'crds/generated/**', 'test/tools/**'] },
+  { ignores: ['**/node_modules/**', 'dist/**', 'crds/generated/**', 'test/tools/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

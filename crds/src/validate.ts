@@ -1,77 +1,14 @@
-// Schema validation of the two documents the packages exchange, with errors
-// that name the field: an ApiCompliancePolicy (the CRD's structural schema,
-// defaults applied like the apiserver applies them) and a SidecarConfig.
-// Uses the ajv validators generated from the schema sources. CEL rules of
-// the CRD are not evaluated here. Pure.
+// Schema validation of an ApiCompliancePolicy: the CRD's structural schema,
+// defaults applied like the apiserver applies them, with errors that name
+// the field, using the ajv validator generated from the schema source. CEL
+// rules of the CRD are not evaluated here. Also re-exports the sidecar
+// config validator and the field-error helpers. Pure.
 import validatePolicyGenerated from '../generated/policy-validator.cjs';
-import validateSidecarConfigGenerated from '../generated/sidecar-config-validator.cjs';
 import type { ApiCompliancePolicy } from '../generated/policy-types.ts';
-import type { SidecarConfig } from '../generated/sidecar-config-types.ts';
+import { summarize, type ValidationResult } from './field-errors.ts';
 
-interface ValidationError {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: Record<string, unknown>;
-}
-
-export interface FieldError {
-  /** The field, as a dotted path: spec.tls.minVersion, spec.jwt.providers[0].issuer. */
-  field: string;
-  message: string;
-  /** The JSON-schema keyword that failed (enum, type, pattern...), when the error comes from the schema. */
-  keyword?: string;
-}
-
-export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
-
-/** Turns an ajv instancePath (/spec/jwt/providers/0/issuer) into spec.jwt.providers[0].issuer. */
-export function fieldPath(instancePath: string): string {
-  return instancePath
-    .split('/')
-    .slice(1)
-    .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
-}
-
-function describe(e: ValidationError): FieldError {
-  const base = fieldPath(e.instancePath);
-  const p = e.params;
-  switch (e.keyword) {
-    case 'additionalProperties':
-      return {
-        field: base ? `${base}.${String(p['additionalProperty'])}` : String(p['additionalProperty']),
-        message: 'unknown field',
-      };
-    case 'required':
-      return {
-        field: base ? `${base}.${String(p['missingProperty'])}` : String(p['missingProperty']),
-        message: 'required field is missing',
-      };
-    case 'enum':
-      return {
-        field: base,
-        message: `must be one of ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
-      };
-    default:
-      return { field: base, message: e.message ?? e.keyword };
-  }
-}
-
-/** Keeps the most specific error per field (ajv reports anyOf branches too). */
-function summarize(errors: readonly ValidationError[]): FieldError[] {
-  const seen = new Set<string>();
-  const out: FieldError[] = [];
-  for (const e of errors) {
-    if (e.keyword === 'anyOf' || e.keyword === 'if') continue;
-    const fe = describe(e);
-    const key = `${fe.field}\u0000${fe.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ ...fe, keyword: e.keyword });
-  }
-  return out;
-}
+export { fieldPath, formatFieldErrors, type FieldError, type ValidationResult } from './field-errors.ts';
+export { validateSidecarConfig } from './validate-sidecar-config.ts';
 
 /**
  * Validates an ApiCompliancePolicy against the CRD's structural schema and
@@ -82,15 +19,4 @@ export function validatePolicy(input: unknown): ValidationResult<ApiCompliancePo
   const copy: unknown = structuredClone(input);
   if (validatePolicyGenerated(copy)) return { ok: true, value: copy };
   return { ok: false, errors: summarize(validatePolicyGenerated.errors ?? []) };
-}
-
-/** Validates a compiled sidecar configuration (the operator -> sidecar contract). */
-export function validateSidecarConfig(input: unknown): ValidationResult<SidecarConfig> {
-  const copy: unknown = structuredClone(input);
-  if (validateSidecarConfigGenerated(copy)) return { ok: true, value: copy };
-  return { ok: false, errors: summarize(validateSidecarConfigGenerated.errors ?? []) };
-}
-
-export function formatFieldErrors(errors: readonly FieldError[]): string {
-  return errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
 }

@@ -4,7 +4,7 @@
 // refuse to run with --insecure-http-parser (in execArgv or NODE_OPTIONS)
 // or NODE_TLS_REJECT_UNAUTHORIZED=0.
 import { join } from 'node:path';
-import { AcpError, CONFIG_DIR, CONFIG_FILE, IDENTITY_DIR } from '@acp/crds';
+import { AcpError, CONFIG_DIR, CONFIG_FILE, IDENTITY_DIR } from '@acp/crds/sidecar';
 
 export interface CliOptions {
   configPath: string;

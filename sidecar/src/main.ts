@@ -7,7 +7,7 @@
 import cluster from 'node:cluster';
 import { Registry } from 'prom-client';
 import pino from 'pino';
-import { errorMessage, isAcpError } from '@acp/crds';
+import { errorMessage, isAcpError } from '@acp/crds/sidecar';
 import { checkRuntime, parseArgs, type CliOptions } from './cli.ts';
 import { runPrimary, runWorker } from './cluster.ts';
 import { startSidecar } from './runtime.ts';

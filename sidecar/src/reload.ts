@@ -7,7 +7,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { AcpError, errorMessage } from '@acp/crds';
+import { AcpError, errorMessage } from '@acp/crds/sidecar';
 import type { Metrics } from './metrics.ts';
 import { readCredentialFiles, type CredentialFiles } from './tls/credentials.ts';
 

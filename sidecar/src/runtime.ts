@@ -8,7 +8,6 @@
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:net';
-import { Pool } from 'undici';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { compilePolicy, parseConfig, type Policy } from './config/policy.ts';
@@ -29,6 +28,7 @@ import { createInbound } from './server/inbound.ts';
 import { createOutbound } from './server/outbound.ts';
 import { readCredentialFiles, validateCredentials, type Credentials } from './tls/credentials.ts';
 import { createTicketKeys, type TicketKeySource } from './tls/ticket-keys.ts';
+import { UpstreamPool } from './upstream/pool.ts';
 
 export interface SidecarOptions {
   configPath: string;
@@ -97,15 +97,18 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   let ready = false;
   let draining = false;
 
-  const pools = new Map<number, Pool>();
-  const pool = (port: number, connectTimeoutMs: number): Pool => {
+  const pools = new Map<number, UpstreamPool>();
+  const pool = (port: number, connectTimeoutMs: number): UpstreamPool => {
     let p = pools.get(port);
     if (!p) {
-      p = new Pool(`http://127.0.0.1:${port}`, {
-        connections: 128,
-        pipelining: 1,
-        keepAliveTimeout: 4000,
-        connect: { timeout: connectTimeoutMs },
+      p = new UpstreamPool({
+        host: '127.0.0.1',
+        port,
+        maxConnections: 128,
+        connectTimeoutMs,
+        keepAliveMs: 4000,
+        maxHeadBytes: 64 * 1024,
+        nowMs: o.nowMs,
       });
       pools.set(port, p);
     }

@@ -91,7 +91,14 @@ export function waitFor<T>(
 
 export async function startSidecar(
   mutate: (c: SidecarConfig) => void = () => undefined,
-  opts: { args?: string[]; nodeArgs?: string[]; env?: NodeJS.ProcessEnv; pki?: Pki } = {},
+  opts: {
+    args?: string[];
+    nodeArgs?: string[];
+    env?: NodeJS.ProcessEnv;
+    pki?: Pki;
+    /** The entry script (default: the TypeScript source, sidecar/src/main.ts). */
+    entry?: string;
+  } = {},
 ): Promise<RunningSidecar> {
   const dir = mkdtempSync(join(tmpdir(), 'acp-sidecar-e2e-'));
   const pki = opts.pki ?? makePki(join(dir, 'pki'));
@@ -117,7 +124,7 @@ export async function startSidecar(
     process.execPath,
     [
       ...(opts.nodeArgs ?? []),
-      join(root, 'sidecar/src/main.ts'),
+      opts.entry ?? join(root, 'sidecar/src/main.ts'),
       '--config',
       join(configDir, 'sidecar.json'),
       '--identity-dir',

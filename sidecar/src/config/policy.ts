@@ -5,7 +5,7 @@
 // request started; a reload swaps in a new one atomically. `parseConfig`
 // is pure over the file text; compilePolicy gets the few stateful parts
 // (remote JWKS fetchers that outlive a snapshot, the clock) passed in.
-import { AcpError, formatFieldErrors, validateSidecarConfig, type SidecarConfig } from '@acp/crds';
+import { AcpError, formatFieldErrors, validateSidecarConfig, type SidecarConfig } from '@acp/crds/sidecar';
 import { createHash } from 'node:crypto';
 import { createRateLimiter, type RateLimiter } from '../limits/rate-limiter.ts';
 import type { RemoteJwks, RemoteJwksSettings } from '../jwt/remote-jwks.ts';

@@ -4,7 +4,7 @@
 // wins. Patterns: "/exact", "/prefix/*" (anything below the prefix, at any
 // depth), and "*" inside a pattern for exactly one segment ("/v1/*/items").
 // Matching runs on the canonical path. Pure.
-import type { SidecarConfig } from '@acp/crds';
+import type { SidecarConfig } from '@acp/crds/sidecar';
 
 type JwtConfig = NonNullable<SidecarConfig['jwt']>;
 type RuleConfig = JwtConfig['rules'][number];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptRequestId, stripResponseHopByHop, upstreamRequestHeaders } from './headers.ts';
+import { acceptRequestId, clientResponseHeaders, requestHead, upstreamRequestHeaders } from './headers.ts';
 
 const values = {
   requestId: 'req-12345678',
@@ -94,14 +94,50 @@ describe('acceptRequestId', () => {
   }
 });
 
-describe('stripResponseHopByHop', () => {
+describe('clientResponseHeaders', () => {
   it('removes hop-by-hop headers and those named in Connection from an app response', () => {
-    const h = stripResponseHopByHop({
-      connection: 'x-internal',
-      'x-internal': '1',
-      'transfer-encoding': 'chunked',
-      'content-type': 'a',
-    });
-    assert.deepEqual(h, { 'content-type': 'a' });
+    const h = clientResponseHeaders([
+      'Connection',
+      'X-Internal',
+      'x-internal',
+      '1',
+      'Transfer-Encoding',
+      'chunked',
+      'Keep-Alive',
+      'timeout=5',
+      'Content-Type',
+      'a',
+    ]);
+    assert.deepEqual(h, ['Content-Type', 'a']);
+  });
+  it('drops what the sidecar sets itself: Content-Length, HSTS and X-Request-ID', () => {
+    const h = clientResponseHeaders([
+      'Content-Length',
+      '3',
+      'Strict-Transport-Security',
+      'max-age=0',
+      'X-Request-ID',
+      'app',
+      'X-A',
+      'b',
+    ]);
+    assert.deepEqual(h, ['X-A', 'b']);
+  });
+  it('keeps repeated headers such as Set-Cookie in order', () => {
+    assert.deepEqual(clientResponseHeaders(['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']), [
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+    ]);
+  });
+});
+
+describe('requestHead', () => {
+  it('writes the request line, each header on its own line and the empty line', () => {
+    assert.equal(
+      requestHead('GET', '/a?b', ['host', 'x', 'x-a', '1']),
+      'GET /a?b HTTP/1.1\r\nhost: x\r\nx-a: 1\r\n\r\n',
+    );
   });
 });

@@ -84,19 +84,35 @@ export function upstreamRequestHeaders(raw: readonly string[], v: UpstreamHeader
   return out;
 }
 
-type HeaderBag = Record<string, string | string[] | undefined>;
+/** The request head sent to the app: request line, the given flat header list, the empty line. */
+export function requestHead(method: string, target: string, headers: readonly string[]): string {
+  let head = `${method} ${target} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i] ?? ''}: ${headers[i + 1] ?? ''}\r\n`;
+  return `${head}\r\n`;
+}
 
-const HOP_BY_HOP_LIST = [...HOP_BY_HOP];
+/**
+ * Response headers the sidecar replaces or frames itself: Content-Length
+ * (re-sent from the parsed framing), and the two it sets on every
+ * response, Strict-Transport-Security and X-Request-ID.
+ */
+const RESPONSE_OWNED = new Set(['content-length', 'strict-transport-security', 'x-request-id']);
 
-/** Removes hop-by-hop headers (and those named in Connection) from an app response, in place. */
-export function stripResponseHopByHop(headers: HeaderBag): HeaderBag {
-  const connection = headers['connection'];
-  if (connection !== undefined) {
-    for (const t of String(connection).split(',')) Reflect.deleteProperty(headers, t.trim().toLowerCase());
+/**
+ * The app's response headers (flat [name, value, ...]) as the client gets
+ * them: without hop-by-hop headers, those named in `Connection`, and those
+ * in RESPONSE_OWNED.
+ */
+export function clientResponseHeaders(raw: readonly string[]): string[] {
+  const named = connectionTokens(raw);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || RESPONSE_OWNED.has(lower) || named?.has(lower)) continue;
+    out.push(name, raw[i + 1] ?? '');
   }
-  // A fixed list of `in` checks: cheaper than walking every header of every response.
-  for (const name of HOP_BY_HOP_LIST) if (name in headers) Reflect.deleteProperty(headers, name);
-  return headers;
+  return out;
 }
 
 /** True for a header value safe to emit (visible ASCII and tab/space only). */

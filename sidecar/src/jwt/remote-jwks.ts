@@ -5,7 +5,7 @@
 // it had (and the embedded keys stay in force). fetch and clock are passed in.
 import { createLocalJWKSet, errors } from 'jose';
 import type { JWK, JWTVerifyGetKey } from 'jose';
-import { AcpError, errorMessage } from '@acp/crds';
+import { AcpError, errorMessage } from '@acp/crds/sidecar';
 
 export interface RemoteJwksSettings {
   uri: string;

@@ -7,7 +7,7 @@
 // per token until expiry (token-cache.ts).
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import { AcpError, type SidecarConfig } from '@acp/crds';
+import { AcpError, type SidecarConfig } from '@acp/crds/sidecar';
 import { isSafeHeaderValue } from '../http/headers.ts';
 import type { RemoteJwks } from './remote-jwks.ts';
 import { createTokenCache, type TokenCache } from './token-cache.ts';

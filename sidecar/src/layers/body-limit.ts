@@ -5,7 +5,7 @@
 // the app never sees a partial body: crossing the limit is a 413 and the
 // connection is closed. In Audit mode an oversized body is recorded and
 // still forwarded, up to the hard cap of 10 MiB.
-import { AcpError } from '@acp/crds';
+import { AcpError } from '@acp/crds/sidecar';
 import { refuse } from '../pipeline/rescue.ts';
 import type { Layer, RequestContext } from '../pipeline/types.ts';
 

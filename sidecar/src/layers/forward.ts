@@ -1,42 +1,30 @@
 // The last handler: forwards an admitted request to the app on
-// 127.0.0.1:upstream.port over a keep-alive pool (undici dispatch: no
-// streams or Agent on the hot path) and relays the response with HSTS and
-// X-Request-ID. App refused or failed before answering -> 502, app slower
-// than limits.requestTimeoutMs to answer -> 504; a failure after the status
-// line went out aborts the client connection (a truncated 200 is never
-// passed off as complete). The client leaving aborts the upstream request.
-import type { Dispatcher } from 'undici';
-import type { IncomingHttpHeaders } from 'node:http';
-import { AcpError } from '@acp/crds';
-import { stripResponseHopByHop, upstreamRequestHeaders } from '../http/headers.ts';
+// 127.0.0.1:upstream.port over the keep-alive pool (upstream/pool.ts) and
+// relays the response with HSTS and X-Request-ID. The request head is one
+// string (client headers minus hop-by-hop and sidecar-owned ones, plus the
+// sidecar's); a small response goes out as one write (head and body held
+// until the body is complete or a second piece arrives). App refused or
+// failed before answering -> 502, app slower than limits.requestTimeoutMs
+// -> 504, malformed response -> 502; a failure after the status line
+// aborts the client connection (a truncated 200 is never passed off as
+// complete). The client leaving aborts the upstream exchange.
+import type { AcpError } from '@acp/crds/sidecar';
+import { clientResponseHeaders, requestHead, upstreamRequestHeaders } from '../http/headers.ts';
 import type { Recorder } from '../pipeline/recorder.ts';
 import type { Handler, RequestContext } from '../pipeline/types.ts';
+import type { Exchange, UpstreamHandler, UpstreamPool } from '../upstream/pool.ts';
 
 export interface ForwardDeps {
   /** The pool to the app for the snapshot's upstream port. */
-  upstream: (ctx: RequestContext) => Dispatcher;
+  upstream: (ctx: RequestContext) => UpstreamPool;
   recorder: Recorder;
   selfId: () => string | undefined;
   /** True while draining: responses ask the client to close. */
   draining: () => boolean;
 }
 
-/** Maps a failure that happened before the app's status line to the error the client gets. */
-export function upstreamError(e: Error & { code?: string }): AcpError {
-  const code = e.code ?? '';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new AcpError('ACP_ERR_UPSTREAM_TIMEOUT', 'the app did not answer in time', {}, { cause: e });
-  }
-  return new AcpError(
-    'ACP_ERR_UPSTREAM_UNAVAILABLE',
-    `the app could not be reached (${code || e.name})`,
-    {},
-    { cause: e },
-  );
-}
-
-class ForwardHandler implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | null = null;
+class Relay implements UpstreamHandler {
+  exchange: Exchange | null = null;
   private status = 0;
   private pending: Buffer | null = null;
   private readonly ctx: RequestContext;
@@ -51,33 +39,28 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.reject = reject;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.ctx.res.destroyed) controller.abort(new Error('client closed'));
-  }
-
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return;
+  onHead(status: number, headers: string[], contentLength: number | undefined): void {
     const ctx = this.ctx;
-    this.status = statusCode;
-    const h = stripResponseHopByHop(headers);
-    h['strict-transport-security'] = ctx.policy.hsts;
-    h['x-request-id'] = ctx.requestId;
-    if (this.deps.draining()) h['connection'] = 'close';
-    ctx.res.writeHead(statusCode, h);
+    this.status = status;
+    const h = clientResponseHeaders(headers);
+    if (contentLength !== undefined) h.push('content-length', String(contentLength));
+    h.push('strict-transport-security', ctx.policy.hsts, 'x-request-id', ctx.requestId);
+    if (this.deps.draining()) h.push('connection', 'close');
+    ctx.res.writeHead(status, h);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onBody(chunk: Buffer): void {
     this.ctx.bytesOut += chunk.length;
     const prev = this.pending;
     this.pending = chunk;
     if (prev && !this.ctx.res.write(prev)) {
-      controller.pause();
-      this.ctx.res.once('drain', () => controller.resume());
+      const ex = this.exchange;
+      ex?.pause();
+      this.ctx.res.once('drain', () => ex?.resume());
     }
   }
 
-  onResponseEnd(): void {
+  onEnd(): void {
     const ctx = this.ctx;
     if (this.pending) ctx.res.end(this.pending);
     else ctx.res.end();
@@ -86,25 +69,23 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.resolve();
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+  onError(error: AcpError, afterHead: boolean): void {
     const ctx = this.ctx;
-    if (ctx.res.headersSent || this.status !== 0) {
+    if (afterHead || ctx.res.headersSent) {
       ctx.res.destroy();
       this.deps.recorder.finish(ctx, this.status, 'error', 'ACP_ERR_UPSTREAM_RESET');
       this.resolve();
       return;
     }
-    if (ctx.res.destroyed) {
-      this.deps.recorder.finish(ctx, 499, 'error', 'ACP_ERR_CLIENT_CLOSED');
-      this.resolve();
-      return;
-    }
-    this.reject(upstreamError(error));
+    this.reject(error);
   }
 
+  /** The client connection closed before the response was complete. */
   clientClosed(): void {
-    if (this.ctx.done || !this.controller || this.controller.aborted) return;
-    this.controller.abort(new Error('client closed'));
+    if (this.ctx.done) return;
+    this.exchange?.abort();
+    this.deps.recorder.finish(this.ctx, 499, 'error', 'ACP_ERR_CLIENT_CLOSED');
+    this.resolve();
   }
 }
 
@@ -112,8 +93,8 @@ export function forwardHandler(deps: ForwardDeps): Handler {
   return (ctx) =>
     new Promise<void>((resolve, reject) => {
       const req = ctx.req;
-      const handler = new ForwardHandler(ctx, deps, resolve, reject);
-      ctx.res.once('close', () => handler.clientClosed());
+      const relay = new Relay(ctx, deps, resolve, reject);
+      ctx.res.once('close', () => relay.clientClosed());
       const length = ctx.bodyLength;
       const headers = upstreamRequestHeaders(req.rawHeaders, {
         requestId: ctx.requestId,
@@ -123,17 +104,18 @@ export function forwardHandler(deps: ForwardDeps): Handler {
         claimHeaders: ctx.claimHeaders,
         contentLength: length,
       });
-      const timeout = ctx.policy.config.limits.requestTimeoutMs;
-      deps.upstream(ctx).dispatch(
+      const pool = deps.upstream(ctx);
+      if (req.headers.host === undefined)
+        headers.push('host', `127.0.0.1:${ctx.policy.config.upstream.port}`);
+      const method = req.method ?? 'GET';
+      relay.exchange = pool.request(
         {
-          path: ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path,
-          method: req.method ?? 'GET',
-          headers,
+          method,
+          head: requestHead(method, ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path, headers),
           body: ctx.body ?? (length !== undefined && length > 0 ? req : null),
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
+          timeoutMs: ctx.policy.config.limits.requestTimeoutMs,
         },
-        handler,
+        relay,
       );
     });
 }

@@ -5,7 +5,7 @@
 // (`scope` string or `scp` array). Failures: 401 with WWW-Authenticate, 403
 // ACP_ERR_JWT_SCOPE for missing scopes; counted by reason. A cached token
 // (verify.ts) keeps this layer synchronous.
-import { AcpError } from '@acp/crds';
+import { AcpError } from '@acp/crds/sidecar';
 import { matchRule, type CompiledRule } from '../config/rules.ts';
 import type { VerifiedToken } from '../jwt/verify.ts';
 import type { Metrics } from '../metrics.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import type { SidecarConfig } from '@acp/crds';
+import type { SidecarConfig } from '@acp/crds/sidecar';
 import { createMetrics } from '../metrics.ts';
 import type { Handler, Layer, RequestContext } from '../pipeline/types.ts';
 import { baseConfig } from '../testing/fixtures.ts';

@@ -1,7 +1,7 @@
 // Layer: canonical path. Every later layer (JWT rules) and the forwarder use
 // ctx.path, the one canonical form; an ambiguous target is a 400
 // (ACP_ERR_PATH_NOT_CANONICAL). In Audit mode the raw path goes through.
-import { AcpError } from '@acp/crds';
+import { AcpError } from '@acp/crds/sidecar';
 import { canonicalizeTarget } from '../http/canonical-path.ts';
 import { refuse } from '../pipeline/rescue.ts';
 import type { Layer } from '../pipeline/types.ts';

@@ -2,7 +2,7 @@
 // layer, once per connection) must be in mtls.allowedPeers when that list
 // is not empty; a caller without a certificate (Permissive mode) passes
 // only when the list is empty. Otherwise 403 ACP_ERR_PEER_NOT_ALLOWED.
-import { AcpError } from '@acp/crds';
+import { AcpError } from '@acp/crds/sidecar';
 import { refuse } from '../pipeline/rescue.ts';
 import type { Layer } from '../pipeline/types.ts';
 

@@ -2,7 +2,7 @@
 // address (limits.rateLimit.by), falling back Subject -> Identity ->
 // SourceIP when the caller has no such attribute. Never keyed on a client
 // header. Over the limit: 429 ACP_ERR_RATE_LIMITED with Retry-After.
-import { AcpError } from '@acp/crds';
+import { AcpError } from '@acp/crds/sidecar';
 import type { Metrics } from '../metrics.ts';
 import { refuse } from '../pipeline/rescue.ts';
 import type { Handler, Layer, RequestContext } from '../pipeline/types.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { AcpError } from '@acp/crds';
+import { AcpError } from '@acp/crds/sidecar';
 import { createMetrics } from '../metrics.ts';
 import { baseConfig } from '../testing/fixtures.ts';
 import { fakeContext, policyOf } from '../testing/context.ts';

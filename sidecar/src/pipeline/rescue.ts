@@ -5,8 +5,8 @@
 // which layers call to deny: it throws in Enforce mode and, in Audit mode,
 // records the would-be denial and lets the request through.
 import type { Logger } from 'pino';
-import type { AcpError } from '@acp/crds';
-import { isAcpError } from '@acp/crds';
+import type { AcpError } from '@acp/crds/sidecar';
+import { isAcpError } from '@acp/crds/sidecar';
 import { statusForCode } from '../codes.ts';
 import type { Recorder } from './recorder.ts';
 import type { Handler, Layer, RequestContext } from './types.ts';

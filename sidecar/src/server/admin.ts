@@ -3,7 +3,7 @@
 // 503 while starting or draining) and /metrics (Prometheus text from the
 // registry passed in). Plain HTTP; nothing else is served.
 import { createServer, type Server } from 'node:http';
-import { ADMIN_PATHS } from '@acp/crds';
+import { ADMIN_PATHS } from '@acp/crds/sidecar';
 import type { Registry } from 'prom-client';
 
 export interface AdminDeps {

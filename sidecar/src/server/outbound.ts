@@ -8,13 +8,15 @@
 // CONNECT tunnels, which only such entries allow). Denied: 403
 // ACP_ERR_EGRESS_DENIED; wrong server identity: 502
 // ACP_ERR_EGRESS_PEER_MISMATCH. First version: HTTP/1.1, no retries.
+// undici is loaded on the first proxied request, so a sidecar whose app
+// never calls out does not carry it (~25 MB of RSS).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import type { Logger } from 'pino';
-import { AcpError, type SidecarConfig } from '@acp/crds';
+import { AcpError, type SidecarConfig } from '@acp/crds/sidecar';
 import { statusForCode } from '../codes.ts';
 import { upstreamRequestHeaders } from '../http/headers.ts';
 import type { Credentials } from '../tls/credentials.ts';
@@ -64,7 +66,9 @@ function respond(res: ServerResponse, code: string, message: string): void {
 
 export function createOutbound(deps: OutboundDeps): { server: Server; close(): Promise<void> } {
   const pools = new Map<string, Pool>();
-  const poolFor = (rule: EgressRule): Dispatcher => {
+  let undici: Promise<{ Pool: typeof Pool }> | null = null;
+  const poolFor = async (rule: EgressRule): Promise<Dispatcher> => {
+    const { Pool } = await (undici ??= import('undici'));
     const creds = deps.credentials();
     const tls = rule.peers.length > 0;
     const key = `${tls ? 'https' : 'http'}://${rule.host}:${rule.port}|${tls ? creds.fingerprint : ''}|${rule.peers.join(',')}`;
@@ -124,12 +128,14 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
     const hasBody =
       req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     poolFor(rule)
-      .request({
-        path: `${url.pathname}${url.search}`,
-        method: req.method ?? 'GET',
-        headers,
-        body: hasBody ? req : null,
-      })
+      .then((pool) =>
+        pool.request({
+          path: `${url.pathname}${url.search}`,
+          method: req.method ?? 'GET',
+          headers,
+          body: hasBody ? req : null,
+        }),
+      )
       .then(
         (up) => {
           res.writeHead(up.statusCode, up.headers as Record<string, string | string[]>);

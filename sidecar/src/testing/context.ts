@@ -3,7 +3,7 @@
 // records what the sidecar wrote, for table tests of single layers.
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SidecarConfig } from '@acp/crds';
+import type { SidecarConfig } from '@acp/crds/sidecar';
 import { compilePolicy, type Policy } from '../config/policy.ts';
 import type { RequestContext } from '../pipeline/types.ts';
 

@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import type { SidecarConfig } from '@acp/crds';
+import type { SidecarConfig } from '@acp/crds/sidecar';
 
 export const TRUST_DOMAIN = 'cluster.local';
 export const SERVER_ID = 'spiffe://cluster.local/ns/payments/sa/payments';

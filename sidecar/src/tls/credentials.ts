@@ -7,7 +7,7 @@
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AcpError, IDENTITY_FILES, errorMessage } from '@acp/crds';
+import { AcpError, IDENTITY_FILES, errorMessage } from '@acp/crds/sidecar';
 import { parseSubjectAltName } from './peer-identity.ts';
 
 export interface CredentialFiles {

@@ -6,7 +6,7 @@
 // verified; Permissive: optional, verified when present). Pure.
 import { constants } from 'node:crypto';
 import type { SecureContextOptions } from 'node:tls';
-import type { SidecarConfig } from '@acp/crds';
+import type { SidecarConfig } from '@acp/crds/sidecar';
 import type { Credentials } from './credentials.ts';
 
 export const ECDH_GROUPS = 'X25519:P-256:P-384';

@@ -5,7 +5,7 @@
 // clientAuth extended key usage. Also the SAN-string parser (Node quotes
 // values holding separators as JSON strings). Pure over X509Certificate.
 import type { X509Certificate } from 'node:crypto';
-import { parseWorkloadSpiffeId } from '@acp/crds';
+import { parseWorkloadSpiffeId } from '@acp/crds/sidecar';
 import type { TlsCode } from '../codes.ts';
 
 export interface SanEntry {
