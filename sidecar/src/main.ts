@@ -10,13 +10,14 @@ import pino from 'pino';
 import { errorMessage, isAcpError } from '@acp/crds/sidecar';
 import { checkRuntime, parseArgs, type CliOptions } from './cli.ts';
 import { runPrimary, runWorker } from './cluster.ts';
+import { createAuditLog } from './pipeline/audit.ts';
 import { startSidecar } from './runtime.ts';
 
 function loggers(level: string) {
   const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
   const base = { base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' };
   const log = pino({ ...base, level }, dest);
-  const audit = pino({ ...base, level: 'info' }, dest);
+  const audit = createAuditLog(dest, Date.now);
   // Buffered for throughput; written out at least every second and on exit.
   setInterval(() => dest.flush(), 1000).unref();
   return { log, audit, flush: () => dest.flushSync() };

@@ -19,6 +19,7 @@ import { pathLayer } from './layers/path.ts';
 import { peerLayer } from './layers/peer.ts';
 import { rateLimitLayer } from './layers/rate-limit.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import type { AuditLog } from './pipeline/audit.ts';
 import { createRecorder } from './pipeline/recorder.ts';
 import { rescueLayer } from './pipeline/rescue.ts';
 import { compose, type Handler } from './pipeline/types.ts';
@@ -34,7 +35,7 @@ export interface SidecarOptions {
   configPath: string;
   identityDir: string;
   log: Logger;
-  audit: Logger;
+  audit: AuditLog;
   /** Flushes buffered audit records (called last on stop). */
   flushAudit: () => void;
   registry: Registry;

@@ -28,6 +28,8 @@ export interface Policy {
   readonly jwt: JwtPolicy | null;
   readonly rateLimiter: RateLimiter | null;
   readonly auditHeaders: readonly string[];
+  /** `"namespace/name@generation"` of the policy as a JSON string, for audit records. */
+  readonly auditPolicyJson: string;
 }
 
 export interface PolicyDeps {
@@ -94,5 +96,8 @@ export function compilePolicy(config: SidecarConfig, text: string, deps: PolicyD
     auditHeaders: config.audit.includeHeaders
       .map((h) => h.toLowerCase())
       .filter((h) => !['authorization', 'cookie', 'proxy-authorization', 'set-cookie'].includes(h)),
+    auditPolicyJson: JSON.stringify(
+      `${config.policy.namespace}/${config.policy.name}@${config.policy.generation}`,
+    ),
   };
 }

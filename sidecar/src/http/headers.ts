@@ -42,7 +42,8 @@ export function acceptRequestId(value: string | undefined): string | undefined {
 function connectionTokens(raw: readonly string[]): Set<string> | null {
   let tokens: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] ?? '').toLowerCase() !== 'connection') continue;
+    const name = raw[i] ?? '';
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     for (const t of (raw[i + 1] ?? '').split(',')) {
       const name = t.trim().toLowerCase();
       if (name) (tokens ??= new Set()).add(name);
@@ -99,18 +100,18 @@ export function requestHead(method: string, target: string, headers: readonly st
 const RESPONSE_OWNED = new Set(['content-length', 'strict-transport-security', 'x-request-id']);
 
 /**
- * The app's response headers (flat [name, value, ...]) as the client gets
- * them: without hop-by-hop headers, those named in `Connection`, and those
- * in RESPONSE_OWNED.
+ * The app's response headers (flat [name, value, ...], names in lower case
+ * as the response parser gives them) as the client gets them: without
+ * hop-by-hop headers, those named in `Connection`, and those in
+ * RESPONSE_OWNED.
  */
-export function clientResponseHeaders(raw: readonly string[]): string[] {
-  const named = connectionTokens(raw);
+export function clientResponseHeaders(lowerCased: readonly string[]): string[] {
+  const named = connectionTokens(lowerCased);
   const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? '';
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || RESPONSE_OWNED.has(lower) || named?.has(lower)) continue;
-    out.push(name, raw[i + 1] ?? '');
+  for (let i = 0; i < lowerCased.length; i += 2) {
+    const name = lowerCased[i] ?? '';
+    if (HOP_BY_HOP.has(name) || RESPONSE_OWNED.has(name) || named?.has(name)) continue;
+    out.push(name, lowerCased[i + 1] ?? '');
   }
   return out;
 }

@@ -1,9 +1,9 @@
-// Records the outcome of each request once: the audit record (one pino
-// JSON line per decision, never Authorization or cookies) and the request
-// metrics. Every path that ends a request (forwarded, denied, failed,
-// aborted) goes through `finish`, which ignores a second call.
-import type { Logger } from 'pino';
+// Records the outcome of each request once: the audit record (one JSON
+// line per decision, never Authorization or cookies; audit.ts) and the
+// request metrics. Every path that ends a request (forwarded, denied,
+// failed, aborted) goes through `finish`, which ignores a second call.
 import type { Metrics } from '../metrics.ts';
+import type { AuditLog } from './audit.ts';
 import type { Decision, RequestContext } from './types.ts';
 
 export interface Recorder {
@@ -11,18 +11,19 @@ export interface Recorder {
 }
 
 export interface RecorderDeps {
-  audit: Logger;
+  audit: AuditLog;
   metrics: Metrics;
   nowMs: () => number;
 }
 
-function auditHeaders(ctx: RequestContext): Record<string, string> | undefined {
+/** The configured audit headers present on the request (the policy never lists credentials). */
+function auditHeaders(ctx: RequestContext): [string, string][] | undefined {
   const names = ctx.policy.auditHeaders;
   if (names.length === 0) return undefined;
-  const out: Record<string, string> = {};
+  const out: [string, string][] = [];
   for (const n of names) {
     const v = ctx.req.headers[n];
-    if (v !== undefined) out[n] = Array.isArray(v) ? v.join(', ') : v;
+    if (v !== undefined) out.push([n, Array.isArray(v) ? v.join(', ') : v]);
   }
   return out;
 }
@@ -38,23 +39,21 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       const finalReason = decision === 'allow' && wd ? (wd[0] ?? reason) : reason;
       deps.metrics.request(finalDecision, finalReason, latencyMs / 1000);
       if (!ctx.policy.config.audit.enabled) return;
-      const p = ctx.policy.config.policy;
-      deps.audit.info({
-        type: 'audit',
+      deps.audit.request({
         requestId: ctx.requestId,
-        peer: ctx.conn.peerId ?? null,
-        subject: ctx.subject ?? null,
+        peer: ctx.conn.peerId,
+        subject: ctx.subject,
         client: ctx.conn.remoteAddress,
-        method: ctx.req.method,
+        method: ctx.req.method ?? '',
         path: ctx.path,
         status,
         decision: finalDecision,
         reason: finalReason,
-        ...(wd ? { wouldDeny: wd } : {}),
+        wouldDeny: wd,
         latencyMs: Math.round(latencyMs * 1000) / 1000,
         bytesIn: ctx.bytesIn,
         bytesOut: ctx.bytesOut,
-        policy: `${p.namespace}/${p.name}@${p.generation}`,
+        policyJson: ctx.policy.auditPolicyJson,
         headers: auditHeaders(ctx),
       });
     },

@@ -6,6 +6,7 @@ import { AcpError } from '@acp/crds/sidecar';
 import { createMetrics } from '../metrics.ts';
 import { baseConfig } from '../testing/fixtures.ts';
 import { fakeContext, policyOf } from '../testing/context.ts';
+import { createAuditLog } from './audit.ts';
 import { createRecorder } from './recorder.ts';
 import { rescueLayer } from './rescue.ts';
 
@@ -13,7 +14,11 @@ function setup(thrown: unknown, async = false) {
   const lines: string[] = [];
   const log = pino({ base: null }, { write: (l: string) => lines.push(l) });
   const metrics = createMetrics(new Registry());
-  const recorder = createRecorder({ audit: log, metrics, nowMs: () => 5 });
+  const recorder = createRecorder({
+    audit: createAuditLog({ write: (l: string) => lines.push(l) }, () => 5),
+    metrics,
+    nowMs: () => 5,
+  });
   const handler = rescueLayer({ recorder, log })(() =>
     async
       ? Promise.reject(thrown instanceof Error ? thrown : new Error(String(thrown)))

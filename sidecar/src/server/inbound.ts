@@ -10,10 +10,10 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { Logger } from 'pino';
 import type { Policy } from '../config/policy.ts';
 import { acceptRequestId } from '../http/headers.ts';
 import type { Metrics } from '../metrics.ts';
+import type { AuditLog } from '../pipeline/audit.ts';
 import type { ConnectionInfo, Handler, RequestContext } from '../pipeline/types.ts';
 import type { Credentials } from '../tls/credentials.ts';
 import { handshakeFailureCode } from '../tls/handshake-errors.ts';
@@ -26,7 +26,7 @@ export interface InboundDeps {
   ticketKey: () => Buffer;
   handler: Handler;
   metrics: Metrics;
-  audit: Logger;
+  audit: AuditLog;
   nowMs: () => number;
 }
 
@@ -62,8 +62,7 @@ export function createInbound(deps: InboundDeps): Inbound {
     peer?: string,
   ): void => {
     if (!deps.policy().config.audit.enabled) return;
-    deps.audit.info({
-      type: 'audit',
+    deps.audit.record({
       client: remoteAddress(socket),
       peer: peer ?? null,
       status,

@@ -15,9 +15,9 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import type { Dispatcher, Pool } from 'undici';
-import type { Logger } from 'pino';
 import { AcpError, type SidecarConfig } from '@acp/crds/sidecar';
 import { statusForCode } from '../codes.ts';
+import type { AuditLog } from '../pipeline/audit.ts';
 import { upstreamRequestHeaders } from '../http/headers.ts';
 import type { Credentials } from '../tls/credentials.ts';
 import { parseSubjectAltName } from '../tls/peer-identity.ts';
@@ -27,7 +27,7 @@ type EgressRule = SidecarConfig['egress']['allow'][number];
 export interface OutboundDeps {
   config: () => SidecarConfig;
   credentials: () => Credentials;
-  audit: Logger;
+  audit: AuditLog;
 }
 
 /** The allow entry for host:port, a default-allow pseudo entry, or null (denied). */
@@ -94,7 +94,7 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
 
   const record = (req: IncomingMessage, target: string, status: number, reason: string): void => {
     if (deps.config().audit.enabled) {
-      deps.audit.info({ type: 'audit', direction: 'outbound', method: req.method, target, status, reason });
+      deps.audit.record({ direction: 'outbound', method: req.method, target, status, reason });
     }
   };
 

@@ -14,7 +14,7 @@
 import { AcpError } from '@acp/crds/sidecar';
 
 export interface ResponseSink {
-  /** The final response head: status and the flat [name, value, ...] list as received. */
+  /** The final response head: status and the flat [name, value, ...] list, names in lower case. */
   onHead(status: number, headers: string[], contentLength: number | undefined): void;
   onBody(chunk: Buffer): void;
   /** The message is complete; `keepAlive`: the connection may carry another request. */
@@ -71,7 +71,7 @@ function parseHead(text: string): Head {
     if (!TOKEN.test(name)) throw protocolError('bad header name');
     const value = trimOws(line.slice(colon + 1));
     if (BAD_VALUE.test(value)) throw protocolError(`bad value of header ${name}`);
-    headers.push(name, value);
+    headers.push(name.toLowerCase(), value);
   }
   return { status: Number(m[2]), http11: m[1] === '1', headers };
 }
@@ -97,7 +97,7 @@ function framing(head: Head): Framing {
   const f: Framing = { contentLength: undefined, chunked: false, close: !head.http11 };
   const h = head.headers;
   for (let i = 0; i < h.length; i += 2) {
-    const name = (h[i] ?? '').toLowerCase();
+    const name = h[i] ?? '';
     const value = h[i + 1] ?? '';
     if (name === 'content-length') f.contentLength = contentLengthOf(value, f.contentLength);
     else if (name === 'transfer-encoding') {
