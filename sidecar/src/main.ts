@@ -1,6 +1,7 @@
 // The process entry point (`node sidecar/src/main.ts --config FILE
 // --identity-dir DIR`): refuses insecure runtimes and bad flags, creates the
-// loggers (pino JSON on stdout, buffered, flushed on exit), and runs one
+// loggers (pino JSON and audit lines on stdout through one buffered
+// LineSink, flushed at least every second and on exit), and runs one
 // sidecar in this process or, with --workers N, a cluster primary and N
 // workers. SIGTERM/SIGINT drain and exit 0; a failure to start prints the
 // reason and exits 1.
@@ -10,17 +11,19 @@ import pino from 'pino';
 import { errorMessage, isAcpError } from '@acp/crds/sidecar';
 import { checkRuntime, parseArgs, type CliOptions } from './cli.ts';
 import { runPrimary, runWorker } from './cluster.ts';
+import { LineSink } from './line-sink.ts';
 import { createAuditLog } from './pipeline/audit.ts';
 import { startSidecar } from './runtime.ts';
 
 function loggers(level: string) {
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const sink = new LineSink(1, {
+    onError: (e) => process.stderr.write(`acp-sidecar: stdout is gone, log lines are lost: ${e.message}\n`),
+  });
   const base = { base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' };
-  const log = pino({ ...base, level }, dest);
-  const audit = createAuditLog(dest, Date.now);
-  // Buffered for throughput; written out at least every second and on exit.
-  setInterval(() => dest.flush(), 1000).unref();
-  return { log, audit, flush: () => dest.flushSync() };
+  const log = pino({ ...base, level }, sink);
+  const audit = createAuditLog(sink, Date.now);
+  process.on('exit', () => sink.end());
+  return { log, audit, flush: () => sink.flushSync() };
 }
 
 function fail(message: string): never {

@@ -1,8 +1,10 @@
 // The sidecar's Prometheus metrics (prefix acp_sidecar_), registered on the
-// registry passed in (no global registry). Label children are cached so the
-// per-request cost is a map lookup and an add.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+// registry passed in (no global registry). The two per-request ones are
+// light collectors (request-metrics.ts) whose label children are cached,
+// so the per-request cost is two map lookups and two adds.
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Decision } from './pipeline/types.ts';
+import { LightCounter, LightHistogram, type CounterChild, type HistogramChild } from './request-metrics.ts';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -27,19 +29,17 @@ export const METRIC_NAMES = {
 } as const;
 
 export function createMetrics(registry: Registry): Metrics {
-  const requests = new Counter({
-    name: METRIC_NAMES.requests,
-    help: 'Requests by decision (allow, deny, would_deny, error) and reason code',
-    labelNames: ['decision', 'reason'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: METRIC_NAMES.duration,
-    help: 'Time from request headers to the end of the response, seconds',
-    labelNames: ['decision'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
+  const requests = new LightCounter(
+    registry,
+    METRIC_NAMES.requests,
+    'Requests by decision (allow, deny, would_deny, error) and reason code',
+  );
+  const duration = new LightHistogram(
+    registry,
+    METRIC_NAMES.duration,
+    'Time from request headers to the end of the response, seconds',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
   const tls = new Counter({
     name: METRIC_NAMES.tlsFailures,
     help: 'TLS handshakes and client certificates refused, by reason code',
@@ -69,17 +69,18 @@ export function createMetrics(registry: Registry): Metrics {
     registers: [registry],
   });
   const ready = new Gauge({ name: METRIC_NAMES.ready, help: '1 when serving', registers: [registry] });
-  const reqChildren = new Map<string, Counter.Internal>();
-  const durChildren = new Map<string, Histogram.Internal<'decision'>>();
+  const reqChildren = new Map<string, Map<string, CounterChild>>();
+  const durChildren = new Map<string, HistogramChild>();
   return {
     registry,
     request(decision, reason, seconds) {
-      const key = `${decision}\u0000${reason}`;
-      let c = reqChildren.get(key);
-      if (!c) reqChildren.set(key, (c = requests.labels(decision, reason)));
-      c.inc();
+      let byReason = reqChildren.get(decision);
+      if (!byReason) reqChildren.set(decision, (byReason = new Map<string, CounterChild>()));
+      let c = byReason.get(reason);
+      if (!c) byReason.set(reason, (c = requests.child({ decision, reason })));
+      c.value++;
       let h = durChildren.get(decision);
-      if (!h) durChildren.set(decision, (h = duration.labels(decision)));
+      if (!h) durChildren.set(decision, (h = duration.child({ decision })));
       h.observe(seconds);
     },
     tlsFailure: (reason) => tls.labels(reason).inc(),
