@@ -21,7 +21,7 @@ import { rateLimitLayer } from './layers/rate-limit.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { AuditLog } from './pipeline/audit.ts';
 import { createRecorder } from './pipeline/recorder.ts';
-import { rescueLayer } from './pipeline/rescue.ts';
+import { createRescue } from './pipeline/rescue.ts';
 import { compose, type Handler } from './pipeline/types.ts';
 import { readConfigText, startReloader, type Reloader } from './reload.ts';
 import { createAdminServer, registryMetrics } from './server/admin.ts';
@@ -117,20 +117,15 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   };
 
   const recorder = createRecorder({ audit: o.audit, metrics, nowMs: o.nowMs });
+  const rescue = createRescue({ recorder, log: o.log });
   const handler: Handler = compose(
-    [
-      rescueLayer({ recorder, log: o.log }),
-      pathLayer,
-      peerLayer,
-      jwtLayer(metrics),
-      rateLimitLayer(metrics, o.nowMs),
-      bodyLimitLayer,
-    ],
+    [rescue.layer, pathLayer, peerLayer, jwtLayer(metrics), rateLimitLayer(metrics, o.nowMs), bodyLimitLayer],
     forwardHandler({
       upstream: (ctx) => pool(ctx.policy.config.upstream.port, ctx.policy.config.upstream.connectTimeoutMs),
       recorder,
       selfId: () => credentials.selfId,
       draining: () => draining,
+      fail: rescue.fail,
     }),
   );
   const tickets = o.ticketKeys ?? createTicketKeys();

@@ -27,7 +27,8 @@ export interface Policy {
   readonly allowedPeers: ReadonlySet<string> | null;
   readonly jwt: JwtPolicy | null;
   readonly rateLimiter: RateLimiter | null;
-  readonly auditHeaders: readonly string[];
+  /** Request headers copied into audit records (lower case; never credentials). */
+  readonly auditHeaders: ReadonlySet<string>;
   /** `"namespace/name@generation"` of the policy as a JSON string, for audit records. */
   readonly auditPolicyJson: string;
 }
@@ -93,9 +94,11 @@ export function compilePolicy(config: SidecarConfig, text: string, deps: PolicyD
     allowedPeers: config.mtls.allowedPeers.length > 0 ? new Set(config.mtls.allowedPeers) : null,
     jwt: compileJwt(config, deps),
     rateLimiter: rl ? createRateLimiter(rl) : null,
-    auditHeaders: config.audit.includeHeaders
-      .map((h) => h.toLowerCase())
-      .filter((h) => !['authorization', 'cookie', 'proxy-authorization', 'set-cookie'].includes(h)),
+    auditHeaders: new Set(
+      config.audit.includeHeaders
+        .map((h) => h.toLowerCase())
+        .filter((h) => !['authorization', 'cookie', 'proxy-authorization', 'set-cookie'].includes(h)),
+    ),
     auditPolicyJson: JSON.stringify(
       `${config.policy.namespace}/${config.policy.name}@${config.policy.generation}`,
     ),

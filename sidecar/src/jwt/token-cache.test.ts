@@ -42,4 +42,14 @@ describe('createTokenCache', () => {
     assert.equal(c.bytes, 4);
     assert.equal(c.get('same', 1500), 2);
   });
+  it('serves the last token again only while it is cached', () => {
+    const c = createTokenCache<number>(1);
+    c.set('a', 1, 1000);
+    assert.equal(c.get('a', 0), 1);
+    c.set('b', 2, 1000);
+    assert.equal(c.get('a', 0), undefined, 'evicted, so not served from the last-token memo either');
+    assert.equal(c.get('b', 0), 2);
+    assert.equal(c.get('b', 1000), undefined);
+    assert.equal(c.get('b', 0), undefined, 'expired, so forgotten');
+  });
 });

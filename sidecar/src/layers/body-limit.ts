@@ -53,8 +53,7 @@ function readBody(ctx: RequestContext, max: number): Promise<Buffer> {
 
 export const bodyLimitLayer: Layer = (next) => (ctx) => {
   const max = ctx.policy.config.limits.maxRequestBytes;
-  const headers = ctx.req.headers;
-  const cl = headers['content-length'];
+  const cl = ctx.headers.contentLength;
   if (cl !== undefined) {
     const length = Number(cl);
     if (length > max) {
@@ -65,7 +64,7 @@ export const bodyLimitLayer: Layer = (next) => (ctx) => {
     ctx.bytesIn = length;
     return next(ctx);
   }
-  if (headers['transfer-encoding'] === undefined) return next(ctx);
+  if (ctx.headers.transferEncoding === undefined) return next(ctx);
   return readBody(ctx, max).then((body) => {
     ctx.body = body;
     ctx.bodyLength = body.length;

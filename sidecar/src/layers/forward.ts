@@ -5,9 +5,10 @@
 // sidecar's); a small response goes out as one write (head and body held
 // until the body is complete or a second piece arrives). App refused or
 // failed before answering -> 502, app slower than limits.requestTimeoutMs
-// -> 504, malformed response -> 502; a failure after the status line
-// aborts the client connection (a truncated 200 is never passed off as
-// complete). The client leaving aborts the upstream exchange.
+// -> 504, malformed response -> 502 (handed to the rescue: no promise per
+// request); a failure after the status line aborts the client connection
+// (a truncated 200 is never passed off as complete). The client leaving
+// aborts the upstream exchange.
 import type { AcpError } from '@acp/crds/sidecar';
 import { clientResponseHeaders, requestHead, upstreamRequestHeaders } from '../http/headers.ts';
 import type { Recorder } from '../pipeline/recorder.ts';
@@ -21,6 +22,8 @@ export interface ForwardDeps {
   selfId: () => string | undefined;
   /** True while draining: responses ask the client to close. */
   draining: () => boolean;
+  /** The rescue: answers a failure before the app's status line (502, 504). */
+  fail: (ctx: RequestContext, e: AcpError) => void;
 }
 
 class Relay implements UpstreamHandler {
@@ -29,14 +32,10 @@ class Relay implements UpstreamHandler {
   private pending: Buffer | null = null;
   private readonly ctx: RequestContext;
   private readonly deps: ForwardDeps;
-  private readonly resolve: () => void;
-  private readonly reject: (e: unknown) => void;
 
-  constructor(ctx: RequestContext, deps: ForwardDeps, resolve: () => void, reject: (e: unknown) => void) {
+  constructor(ctx: RequestContext, deps: ForwardDeps) {
     this.ctx = ctx;
     this.deps = deps;
-    this.resolve = resolve;
-    this.reject = reject;
   }
 
   onHead(status: number, headers: string[], contentLength: number | undefined): void {
@@ -66,7 +65,6 @@ class Relay implements UpstreamHandler {
     else ctx.res.end();
     this.pending = null;
     this.deps.recorder.finish(ctx, this.status, 'allow', 'ACP_OK');
-    this.resolve();
   }
 
   onError(error: AcpError, afterHead: boolean): void {
@@ -74,10 +72,9 @@ class Relay implements UpstreamHandler {
     if (afterHead || ctx.res.headersSent) {
       ctx.res.destroy();
       this.deps.recorder.finish(ctx, this.status, 'error', 'ACP_ERR_UPSTREAM_RESET');
-      this.resolve();
       return;
     }
-    this.reject(error);
+    this.deps.fail(ctx, error);
   }
 
   /** The client connection closed before the response was complete. */
@@ -85,37 +82,33 @@ class Relay implements UpstreamHandler {
     if (this.ctx.done) return;
     this.exchange?.abort();
     this.deps.recorder.finish(this.ctx, 499, 'error', 'ACP_ERR_CLIENT_CLOSED');
-    this.resolve();
   }
 }
 
 export function forwardHandler(deps: ForwardDeps): Handler {
-  return (ctx) =>
-    new Promise<void>((resolve, reject) => {
-      const req = ctx.req;
-      const relay = new Relay(ctx, deps, resolve, reject);
-      ctx.res.once('close', () => relay.clientClosed());
-      const length = ctx.bodyLength;
-      const headers = upstreamRequestHeaders(req.rawHeaders, {
-        requestId: ctx.requestId,
-        clientAddress: ctx.conn.remoteAddress,
-        peerId: ctx.conn.peerId,
-        selfId: deps.selfId(),
-        claimHeaders: ctx.claimHeaders,
-        contentLength: length,
-      });
-      const pool = deps.upstream(ctx);
-      if (req.headers.host === undefined)
-        headers.push('host', `127.0.0.1:${ctx.policy.config.upstream.port}`);
-      const method = req.method ?? 'GET';
-      relay.exchange = pool.request(
-        {
-          method,
-          head: requestHead(method, ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path, headers),
-          body: ctx.body ?? (length !== undefined && length > 0 ? req : null),
-          timeoutMs: ctx.policy.config.limits.requestTimeoutMs,
-        },
-        relay,
-      );
+  return (ctx) => {
+    const req = ctx.req;
+    const relay = new Relay(ctx, deps);
+    ctx.res.once('close', () => relay.clientClosed());
+    const length = ctx.bodyLength;
+    const headers = upstreamRequestHeaders(req.rawHeaders, {
+      requestId: ctx.requestId,
+      clientAddress: ctx.conn.remoteAddress,
+      peerId: ctx.conn.peerId,
+      selfId: deps.selfId(),
+      claimHeaders: ctx.claimHeaders,
+      contentLength: length,
     });
+    if (!ctx.headers.hasHost) headers.push('host', `127.0.0.1:${ctx.policy.config.upstream.port}`);
+    const method = req.method ?? 'GET';
+    relay.exchange = deps.upstream(ctx).request(
+      {
+        method,
+        head: requestHead(method, ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path, headers),
+        body: ctx.body ?? (length !== undefined && length > 0 ? req : null),
+        timeoutMs: ctx.policy.config.limits.requestTimeoutMs,
+      },
+      relay,
+    );
+  };
 }

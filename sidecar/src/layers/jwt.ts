@@ -46,7 +46,7 @@ export function jwtLayer(metrics: Metrics): Layer {
       if (!jwt) return next(ctx);
       const rule = matchRule(jwt.rules, ctx.req.method ?? 'GET', ctx.path);
       if (rule?.public) return next(ctx);
-      const token = bearerToken(ctx.req.headers.authorization);
+      const token = bearerToken(ctx.headers.authorization);
       if (token === undefined) {
         failed(ctx, new AcpError('ACP_ERR_JWT_MISSING', 'bearer token required'));
         return next(ctx);

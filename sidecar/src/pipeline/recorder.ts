@@ -16,18 +16,6 @@ export interface RecorderDeps {
   nowMs: () => number;
 }
 
-/** The configured audit headers present on the request (the policy never lists credentials). */
-function auditHeaders(ctx: RequestContext): [string, string][] | undefined {
-  const names = ctx.policy.auditHeaders;
-  if (names.length === 0) return undefined;
-  const out: [string, string][] = [];
-  for (const n of names) {
-    const v = ctx.req.headers[n];
-    if (v !== undefined) out.push([n, Array.isArray(v) ? v.join(', ') : v]);
-  }
-  return out;
-}
-
 export function createRecorder(deps: RecorderDeps): Recorder {
   return {
     finish(ctx, status, decision, reason) {
@@ -54,7 +42,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         bytesIn: ctx.bytesIn,
         bytesOut: ctx.bytesOut,
         policyJson: ctx.policy.auditPolicyJson,
-        headers: auditHeaders(ctx),
+        headers: ctx.headers.audit,
       });
     },
   };

@@ -47,11 +47,10 @@ export function sendOwnResponse(
   }
   const body = JSON.stringify({ error: code, requestId: ctx.requestId });
   // A request whose body we did not read (or a broken one) must not leave bytes for the next request.
-  const h = ctx.req.headers;
+  const h = ctx.headers;
   const unreadBody =
     !ctx.req.complete &&
-    ((h['content-length'] !== undefined && h['content-length'] !== '0') ||
-      h['transfer-encoding'] !== undefined);
+    ((h.contentLength !== undefined && h.contentLength !== '0') || h.transferEncoding !== undefined);
   const close = status === 400 || status === 408 || status === 413 || unreadBody;
   res.writeHead(status, {
     ...headers,
@@ -71,7 +70,13 @@ export interface RescueDeps {
   log: Logger;
 }
 
-export function rescueLayer(deps: RescueDeps): Layer {
+export interface Rescue {
+  readonly layer: Layer;
+  /** Answers a request that failed outside a layer's call (the upstream leg reports here). */
+  readonly fail: (ctx: RequestContext, e: unknown) => void;
+}
+
+export function createRescue(deps: RescueDeps): Rescue {
   const fail = (ctx: RequestContext, e: unknown): void => {
     if (ctx.done) return;
     if (isAcpError(e)) {
@@ -85,7 +90,8 @@ export function rescueLayer(deps: RescueDeps): Layer {
     sendOwnResponse(ctx, 500, 'ACP_ERR_INTERNAL', {});
     deps.recorder.finish(ctx, 500, 'error', 'ACP_ERR_INTERNAL');
   };
-  return (next: Handler): Handler =>
+  const layer: Layer =
+    (next: Handler): Handler =>
     (ctx) => {
       try {
         const r = next(ctx);
@@ -95,4 +101,9 @@ export function rescueLayer(deps: RescueDeps): Layer {
       }
       return undefined;
     };
+  return { layer, fail };
+}
+
+export function rescueLayer(deps: RescueDeps): Layer {
+  return createRescue(deps).layer;
 }

@@ -4,6 +4,7 @@
 // rescue (rescue.ts) to turn into a response. Types only.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Policy } from '../config/policy.ts';
+import type { RequestHeaders } from '../http/request-headers.ts';
 
 /** What the TLS layer learned about the connection, computed once per connection. */
 export interface ConnectionInfo {
@@ -20,6 +21,8 @@ export interface RequestContext {
   /** The config snapshot in force when the request started. */
   readonly policy: Policy;
   readonly conn: ConnectionInfo;
+  /** What the layers read from the request headers (one pass over rawHeaders). */
+  readonly headers: RequestHeaders;
   readonly startMs: number;
   requestId: string;
   /** The canonical path (the raw one only when Audit mode let a refused path through). */

@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Policy } from '../config/policy.ts';
 import { acceptRequestId } from '../http/headers.ts';
+import { scanRequestHeaders } from '../http/request-headers.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AuditLog } from '../pipeline/audit.ts';
 import type { ConnectionInfo, Handler, RequestContext } from '../pipeline/types.ts';
@@ -74,14 +75,15 @@ export function createInbound(deps: InboundDeps): Inbound {
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const policy = deps.policy();
     const conn = conns.get(req.socket) ?? { peerId: undefined, remoteAddress: remoteAddress(req.socket) };
-    const incoming = req.headers['x-request-id'];
+    const headers = scanRequestHeaders(req.rawHeaders, policy.auditHeaders);
     const ctx: RequestContext = {
       req,
       res,
       policy,
       conn,
+      headers,
       startMs: deps.nowMs(),
-      requestId: acceptRequestId(typeof incoming === 'string' ? incoming : undefined) ?? randomUUID(),
+      requestId: acceptRequestId(headers.requestId) ?? randomUUID(),
       path: '',
       query: '',
       subject: undefined,

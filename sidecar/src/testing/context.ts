@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SidecarConfig } from '@acp/crds/sidecar';
 import { compilePolicy, type Policy } from '../config/policy.ts';
+import { scanRequestHeaders } from '../http/request-headers.ts';
 import type { RequestContext } from '../pipeline/types.ts';
 
 export function policyOf(config: SidecarConfig, nowMs: () => number = Date.now): Policy {
@@ -68,6 +69,7 @@ export function fakeContext(policy: Policy, spec: RequestSpec = {}): RequestCont
     res,
     policy,
     conn: { peerId: spec.peerId, remoteAddress: spec.remoteAddress ?? '10.0.0.7' },
+    headers: scanRequestHeaders(Object.entries(spec.headers ?? {}).flat(), policy.auditHeaders),
     startMs: 0,
     requestId: 'req-00000001',
     path: spec.url?.split('?')[0] ?? '/',
