@@ -6,12 +6,23 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../harness/ports.ts';
-import { CLIENT_ID, curl, HSTS, rawTls, startSidecar, type RunningSidecar } from './sidecar-support.ts';
+import {
+  CLIENT_ID,
+  curl,
+  HSTS,
+  rawTls,
+  startSidecar,
+  waitFor,
+  type RunningSidecar,
+} from './sidecar-support.ts';
 
 describe('sidecar e2e: HTTP', () => {
   let s: RunningSidecar;
+  const held: IncomingMessage[] = [];
   let files: string;
   before(async () => {
     files = mkdtempSync(join(tmpdir(), 'acp-bodies-'));
@@ -21,6 +32,10 @@ describe('sidecar e2e: HTTP', () => {
     s.app.handler = (req, res, body) => {
       if (req.url === '/slow') {
         setTimeout(() => res.end('late'), 3000).unref();
+        return;
+      }
+      if (req.url === '/hold') {
+        held.push(req);
         return;
       }
       if (req.url === '/reset') {
@@ -175,6 +190,26 @@ describe('sidecar e2e: HTTP', () => {
     assert.equal(r.status, 504);
     assert.equal(JSON.parse(r.body).error, 'ACP_ERR_UPSTREAM_TIMEOUT');
     assert.equal(r.headers['strict-transport-security'], HSTS);
+  });
+  it('closes the request to the app when the client goes away before the answer', async () => {
+    const sock = connect({
+      host: '127.0.0.1',
+      port: s.ports.inbound,
+      servername: 'payments',
+      ca: s.pki.ca.cert,
+      cert: s.pki.client.cert,
+      key: s.pki.client.key,
+    });
+    sock.on('error', () => undefined);
+    sock.on('secureConnect', () => sock.write('GET /hold HTTP/1.1\r\nHost: payments\r\n\r\n'));
+    const appSide = await waitFor('the app to get the request', () => held.at(-1));
+    const closed = new Promise<void>((r) => appSide.socket.once('close', () => r()));
+    sock.destroy();
+    await closed;
+    const record = await waitFor('the audit record of the abandoned request', () =>
+      s.auditRecords().find((r) => r['path'] === '/hold'),
+    );
+    assert.equal(record['reason'], 'ACP_ERR_CLIENT_CLOSED', 'abandoned by the client, not timed out');
   });
   it('aborts the client connection when the app resets mid-response (never a complete 200)', async () => {
     const r = await curl(s, '/reset');

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { acceptRequestId, clientResponseHeaders, requestHead, upstreamRequestHeaders } from './headers.ts';
+import {
+  acceptRequestId,
+  clientResponseHeaders,
+  upstreamRequestHead,
+  upstreamRequestHeaders,
+} from './headers.ts';
 
 const values = {
   requestId: 'req-12345678',
@@ -133,11 +138,22 @@ describe('clientResponseHeaders', () => {
   });
 });
 
-describe('requestHead', () => {
-  it('writes the request line, each header on its own line and the empty line', () => {
+describe('upstreamRequestHead', () => {
+  it('writes the request line, the headers of upstreamRequestHeaders one per line, and the empty line', () => {
+    const raw = ['Host', 'x', 'X-A', '1', 'Connection', 'x-a'];
+    const flat = upstreamRequestHeaders(raw, values);
+    const lines = flat.filter((_, i) => i % 2 === 0).map((name, i) => `${name}: ${flat[2 * i + 1] ?? ''}`);
     assert.equal(
-      requestHead('GET', '/a?b', ['host', 'x', 'x-a', '1']),
-      'GET /a?b HTTP/1.1\r\nhost: x\r\nx-a: 1\r\n\r\n',
+      upstreamRequestHead('GET', '/a?b', raw, values),
+      `GET /a?b HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`,
     );
+  });
+  it('adds a Host header only when asked to (an HTTP/1.0 client sent none)', () => {
+    assert.ok(
+      upstreamRequestHead('GET', '/', [], { ...values, host: '127.0.0.1:8080' }).includes(
+        '\r\nhost: 127.0.0.1:8080\r\n',
+      ),
+    );
+    assert.ok(!upstreamRequestHead('GET', '/', [], values).includes('host:'));
   });
 });

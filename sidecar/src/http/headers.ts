@@ -63,32 +63,53 @@ export interface UpstreamHeaderValues {
   claimHeaders: readonly (readonly [string, string])[] | undefined;
   /** Body length to announce, when the sidecar buffered or knows it. */
   contentLength: number | undefined;
+  /** A Host header to add (the client sent none: HTTP/1.0). */
+  host?: string | undefined;
 }
 
-/** The headers sent to the app: the client's minus hop-by-hop and sidecar-owned ones, plus the sidecar's. */
-export function upstreamRequestHeaders(raw: readonly string[], v: UpstreamHeaderValues): string[] {
+/** Calls `emit` for each header sent to the app: the client's minus hop-by-hop and sidecar-owned ones, then the sidecar's. */
+function visitUpstreamHeaders(
+  raw: readonly string[],
+  v: UpstreamHeaderValues,
+  emit: (name: string, value: string) => void,
+): void {
   const named = connectionTokens(raw);
-  const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? '';
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || isSidecarOwned(lower) || named?.has(lower)) continue;
-    out.push(name, raw[i + 1] ?? '');
+    emit(name, raw[i + 1] ?? '');
   }
-  if (v.contentLength !== undefined) out.push('content-length', String(v.contentLength));
-  out.push('x-request-id', v.requestId, 'x-forwarded-for', v.clientAddress, 'x-forwarded-proto', 'https');
+  if (v.host !== undefined) emit('host', v.host);
+  if (v.contentLength !== undefined) emit('content-length', String(v.contentLength));
+  emit('x-request-id', v.requestId);
+  emit('x-forwarded-for', v.clientAddress);
+  emit('x-forwarded-proto', 'https');
   if (v.peerId !== undefined) {
-    out.push('x-acp-peer-id', v.peerId);
-    out.push('x-forwarded-client-cert', v.selfId ? `By=${v.selfId};URI=${v.peerId}` : `URI=${v.peerId}`);
+    emit('x-acp-peer-id', v.peerId);
+    emit('x-forwarded-client-cert', v.selfId ? `By=${v.selfId};URI=${v.peerId}` : `URI=${v.peerId}`);
   }
-  if (v.claimHeaders) for (const [k, val] of v.claimHeaders) out.push(k, val);
+  if (v.claimHeaders) for (const [k, val] of v.claimHeaders) emit(k, val);
+}
+
+/** The headers sent to the app, as a flat [name, value, ...] list. */
+export function upstreamRequestHeaders(raw: readonly string[], v: UpstreamHeaderValues): string[] {
+  const out: string[] = [];
+  visitUpstreamHeaders(raw, v, (name, value) => out.push(name, value));
   return out;
 }
 
-/** The request head sent to the app: request line, the given flat header list, the empty line. */
-export function requestHead(method: string, target: string, headers: readonly string[]): string {
+/** The request head sent to the app (latin-1 text): request line, the headers of upstreamRequestHeaders, the empty line. */
+export function upstreamRequestHead(
+  method: string,
+  target: string,
+  raw: readonly string[],
+  v: UpstreamHeaderValues,
+): string {
   let head = `${method} ${target} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i] ?? ''}: ${headers[i + 1] ?? ''}\r\n`;
+  visitUpstreamHeaders(raw, v, (name, value) => {
+    head += `${name}: ${value}\r\n`;
+  });
   return `${head}\r\n`;
 }
 

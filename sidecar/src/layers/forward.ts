@@ -7,10 +7,10 @@
 // failed before answering -> 502, app slower than limits.requestTimeoutMs
 // -> 504, malformed response -> 502 (handed to the rescue: no promise per
 // request); a failure after the status line aborts the client connection
-// (a truncated 200 is never passed off as complete). The client leaving
-// aborts the upstream exchange.
+// (a truncated 200 is never passed off as complete). The client connection
+// closing aborts the upstream exchange.
 import type { AcpError } from '@acp/crds/sidecar';
-import { clientResponseHeaders, requestHead, upstreamRequestHeaders } from '../http/headers.ts';
+import { clientResponseHeaders, upstreamRequestHead } from '../http/headers.ts';
 import type { Recorder } from '../pipeline/recorder.ts';
 import type { Handler, RequestContext } from '../pipeline/types.ts';
 import type { Exchange, UpstreamHandler, UpstreamPool } from '../upstream/pool.ts';
@@ -61,6 +61,7 @@ class Relay implements UpstreamHandler {
 
   onEnd(): void {
     const ctx = this.ctx;
+    ctx.conn.inFlight.delete(this);
     if (this.pending) ctx.res.end(this.pending);
     else ctx.res.end();
     this.pending = null;
@@ -69,6 +70,7 @@ class Relay implements UpstreamHandler {
 
   onError(error: AcpError, afterHead: boolean): void {
     const ctx = this.ctx;
+    ctx.conn.inFlight.delete(this);
     if (afterHead || ctx.res.headersSent) {
       ctx.res.destroy();
       this.deps.recorder.finish(ctx, this.status, 'error', 'ACP_ERR_UPSTREAM_RESET');
@@ -79,6 +81,7 @@ class Relay implements UpstreamHandler {
 
   /** The client connection closed before the response was complete. */
   clientClosed(): void {
+    this.ctx.conn.inFlight.delete(this);
     if (this.ctx.done) return;
     this.exchange?.abort();
     this.deps.recorder.finish(this.ctx, 499, 'error', 'ACP_ERR_CLIENT_CLOSED');
@@ -89,22 +92,27 @@ export function forwardHandler(deps: ForwardDeps): Handler {
   return (ctx) => {
     const req = ctx.req;
     const relay = new Relay(ctx, deps);
-    ctx.res.once('close', () => relay.clientClosed());
+    ctx.conn.inFlight.add(relay);
     const length = ctx.bodyLength;
-    const headers = upstreamRequestHeaders(req.rawHeaders, {
-      requestId: ctx.requestId,
-      clientAddress: ctx.conn.remoteAddress,
-      peerId: ctx.conn.peerId,
-      selfId: deps.selfId(),
-      claimHeaders: ctx.claimHeaders,
-      contentLength: length,
-    });
-    if (!ctx.headers.hasHost) headers.push('host', `127.0.0.1:${ctx.policy.config.upstream.port}`);
     const method = req.method ?? 'GET';
+    const head = upstreamRequestHead(
+      method,
+      ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path,
+      req.rawHeaders,
+      {
+        requestId: ctx.requestId,
+        clientAddress: ctx.conn.remoteAddress,
+        peerId: ctx.conn.peerId,
+        selfId: deps.selfId(),
+        claimHeaders: ctx.claimHeaders,
+        contentLength: length,
+        host: ctx.headers.hasHost ? undefined : `127.0.0.1:${ctx.policy.config.upstream.port}`,
+      },
+    );
     relay.exchange = deps.upstream(ctx).request(
       {
         method,
-        head: requestHead(method, ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path, headers),
+        head,
         body: ctx.body ?? (length !== undefined && length > 0 ? req : null),
         timeoutMs: ctx.policy.config.limits.requestTimeoutMs,
       },

@@ -11,6 +11,8 @@ export interface ConnectionInfo {
   /** The verified caller SPIFFE ID, or undefined (Permissive mode, no certificate). */
   readonly peerId: string | undefined;
   readonly remoteAddress: string;
+  /** Requests of this connection waiting for the app: told when the client connection closes. */
+  readonly inFlight: Set<{ clientClosed(): void }>;
 }
 
 export type Decision = 'allow' | 'deny' | 'would_deny' | 'error';

@@ -56,6 +56,15 @@ const REASON_TEXT: Record<number, string> = {
 
 export function createInbound(deps: InboundDeps): Inbound {
   const conns = new WeakMap<Duplex, ConnectionInfo>();
+  /** What the connection's requests share; its close reaches every request still waiting for the app. */
+  const connectionInfo = (socket: Duplex, peerId: string | undefined, address: string): ConnectionInfo => {
+    const info: ConnectionInfo = { peerId, remoteAddress: address, inFlight: new Set() };
+    conns.set(socket, info);
+    socket.once('close', () => {
+      for (const r of info.inFlight) r.clientClosed();
+    });
+    return info;
+  };
   const connRecord = (
     socket: { remoteAddress?: string | undefined },
     status: number,
@@ -74,7 +83,7 @@ export function createInbound(deps: InboundDeps): Inbound {
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const policy = deps.policy();
-    const conn = conns.get(req.socket) ?? { peerId: undefined, remoteAddress: remoteAddress(req.socket) };
+    const conn = conns.get(req.socket) ?? connectionInfo(req.socket, undefined, remoteAddress(req.socket));
     const headers = scanRequestHeaders(req.rawHeaders, policy.auditHeaders);
     const ctx: RequestContext = {
       req,
@@ -117,7 +126,7 @@ export function createInbound(deps: InboundDeps): Inbound {
     const address = remoteAddress(socket);
     const cert = socket.getPeerX509Certificate();
     if (!cert) {
-      conns.set(socket, { peerId: undefined, remoteAddress: address });
+      connectionInfo(socket, undefined, address);
       return;
     }
     if (!socket.authorized) {
@@ -133,7 +142,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       socket.destroy();
       return;
     }
-    conns.set(socket, { peerId: id.spiffeId, remoteAddress: address });
+    connectionInfo(socket, id.spiffeId, address);
   });
 
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {

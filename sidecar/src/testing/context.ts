@@ -68,7 +68,7 @@ export function fakeContext(policy: Policy, spec: RequestSpec = {}): RequestCont
     req,
     res,
     policy,
-    conn: { peerId: spec.peerId, remoteAddress: spec.remoteAddress ?? '10.0.0.7' },
+    conn: { peerId: spec.peerId, remoteAddress: spec.remoteAddress ?? '10.0.0.7', inFlight: new Set() },
     headers: scanRequestHeaders(Object.entries(spec.headers ?? {}).flat(), policy.auditHeaders),
     startMs: 0,
     requestId: 'req-00000001',

@@ -41,12 +41,14 @@ export function protocolError(message: string): AcpError {
   return new AcpError('ACP_ERR_UPSTREAM_PROTOCOL', `malformed response from the app: ${message}`);
 }
 
+const isOws = (c: number): boolean => c === 32 || c === 9;
+
 /** Trims spaces and tabs (the only optional whitespace of HTTP), nothing else. */
 function trimOws(s: string): string {
   let a = 0;
   let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  while (a < b && isOws(s.charCodeAt(a))) a++;
+  while (b > a && isOws(s.charCodeAt(b - 1))) b--;
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
@@ -56,20 +58,25 @@ interface Head {
   headers: string[];
 }
 
+/** Parses a head that ends with CRLF CRLF, walking it line by line (no split, no per-line copies). */
 function parseHead(text: string): Head {
-  const lines = text.split('\r\n');
-  const m = STATUS_LINE.exec(lines[0] ?? '');
+  let eol = text.indexOf('\r\n');
+  const m = STATUS_LINE.exec(text.slice(0, eol));
   if (!m) throw protocolError('bad status line');
   const headers: string[] = [];
-  // The head ends with CRLF CRLF: the last two entries are empty.
-  for (let i = 1; i < lines.length - 2; i++) {
-    const line = lines[i] ?? '';
-    const first = line.charCodeAt(0);
-    if (first === 32 || first === 9) throw protocolError('obsolete line folding');
-    const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon) : '';
+  const end = text.length - 2;
+  for (let pos = eol + 2; pos < end; pos = eol + 2) {
+    eol = text.indexOf('\r\n', pos);
+    if (isOws(text.charCodeAt(pos))) throw protocolError('obsolete line folding');
+    const colon = text.indexOf(':', pos);
+    if (colon < 0 || colon > eol) throw protocolError('bad header name');
+    const name = text.slice(pos, colon);
     if (!TOKEN.test(name)) throw protocolError('bad header name');
-    const value = trimOws(line.slice(colon + 1));
+    let a = colon + 1;
+    let b = eol;
+    while (a < b && isOws(text.charCodeAt(a))) a++;
+    while (b > a && isOws(text.charCodeAt(b - 1))) b--;
+    const value = text.slice(a, b);
     if (BAD_VALUE.test(value)) throw protocolError(`bad value of header ${name}`);
     headers.push(name.toLowerCase(), value);
   }

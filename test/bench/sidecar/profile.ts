@@ -36,7 +36,7 @@ const AREAS: [string, RegExp][] = [
   ['jose / crypto', /jose|node:(crypto|internal\/crypto)/],
   ['pino audit', /pino|sonic-boom|quick-format|fast-redact|safe-stable/],
   ['prom-client metrics', /prom-client/],
-  ['sidecar layers', /sidecar\/src/],
+  ['sidecar layers', /sidecar\/src|dist\/sidecar/],
   ['(program / native)', /^\(program\)$/],
 ];
 for (const n of prof.nodes) {
