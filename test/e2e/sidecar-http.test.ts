@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../harness/ports.ts';
 import {
@@ -16,6 +15,7 @@ import {
   HSTS,
   rawTls,
   startSidecar,
+  tlsClient,
   waitFor,
   type RunningSidecar,
 } from './sidecar-support.ts';
@@ -192,14 +192,7 @@ describe('sidecar e2e: HTTP', () => {
     assert.equal(r.headers['strict-transport-security'], HSTS);
   });
   it('closes the request to the app when the client goes away before the answer', async () => {
-    const sock = connect({
-      host: '127.0.0.1',
-      port: s.ports.inbound,
-      servername: 'payments',
-      ca: s.pki.ca.cert,
-      cert: s.pki.client.cert,
-      key: s.pki.client.key,
-    });
+    const sock = tlsClient(s);
     sock.on('error', () => undefined);
     sock.on('secureConnect', () => sock.write('GET /hold HTTP/1.1\r\nHost: payments\r\n\r\n'));
     const appSide = await waitFor('the app to get the request', () => held.at(-1));
