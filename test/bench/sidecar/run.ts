@@ -6,13 +6,14 @@
 // nginx are printed with the exact commands. Run: npm run bench:sidecar
 // (after test/bench/sidecar/install.sh). Env: BENCH_SECONDS, BENCH_ROUNDS.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { TestPki } from '../../../sidecar/src/testing/pki.ts';
+import { build } from '../../../scripts/build.ts';
 import { PORTS, proxyHaproxy, proxyNginx, sidecarConfig, upstreamNginx } from './configs.ts';
 
 const run = promisify(execFile);
@@ -28,6 +29,11 @@ const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
 const commands = new Set<string>();
 const say = (s: string): boolean => process.stdout.write(`${s}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// --- the production build: the sidecar runs as it is shipped (node dist/...) --
+build(join(dir, 'dist'));
+symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
+const SIDECAR_MAIN = join(dir, 'dist/sidecar/src/main.js');
 
 // --- material ---------------------------------------------------------------
 const pki = new TestPki(join(dir, 'pki'));
@@ -96,7 +102,7 @@ const sidecar =
         cores,
         node,
         ...extra.filter((e) => e.startsWith('--cpu-prof')),
-        join(root, 'sidecar/src/main.ts'),
+        SIDECAR_MAIN,
         '--config',
         join(dir, config),
         '--identity-dir',
