@@ -19,7 +19,14 @@ import { runInjectedPod } from '../harness/pod-runner.ts';
 import { freePort } from '../harness/ports.ts';
 import { startOperator } from '../harness/operator.ts';
 import { useCluster, kubectl } from '../harness/cluster.ts';
-import { eventually, must, operatorEnv, readBundle, readIdentity } from '../integration/identity-fixtures.ts';
+import {
+  createWorkload,
+  eventually,
+  must,
+  operatorEnv,
+  readBundle,
+  readIdentity,
+} from '../integration/identity-fixtures.ts';
 import { webhookFixture } from '../integration/support/webhook-fixture.ts';
 import { meshRequest } from '../harness/mesh-client.ts';
 
@@ -113,17 +120,8 @@ async function main(): Promise<void> {
       spec: { selector: { matchLabels: { role: 'client' } }, upstream: { port: 8080 } },
     }),
   );
-  for (const sa of ['payments', 'checkout'])
-    await kubectl(cluster, ['create', 'serviceaccount', sa, '-n', ns]);
-  const pod = (name: string, sa: string, labels: Record<string, string>): string =>
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: ns, labels },
-      spec: { serviceAccountName: sa, containers: [{ name: 'app', image: 'registry.example/app:1' }] },
-    });
-  await must(cluster, ['apply', '-f', '-'], pod('payments-1', 'payments', { app: 'payments' }));
-  await must(cluster, ['apply', '-f', '-'], pod('checkout-1', 'checkout', { role: 'client' }));
+  await createWorkload(cluster, ns, 'payments', 'payments-1', { app: 'payments' });
+  await createWorkload(cluster, ns, 'checkout', 'checkout-1', { role: 'client' });
   const client = join(home, 'client');
   mkdirSync(client, { recursive: true });
   const id = await eventually('the checkout identity', () => readIdentity(cluster, ns, 'checkout'), 60_000);

@@ -26,7 +26,14 @@ import {
   type OperatorProcess,
   type TestCluster,
 } from '../src/index.ts';
-import { eventually, must, operatorEnv, readBundle, readIdentity } from '../integration/identity-fixtures.ts';
+import {
+  createWorkload,
+  eventually,
+  must,
+  operatorEnv,
+  readBundle,
+  readIdentity,
+} from '../integration/identity-fixtures.ts';
 import { webhookFixture, type WebhookFixture } from '../integration/support/webhook-fixture.ts';
 
 function curl(args: string[]): Promise<{ code: number; out: string }> {
@@ -130,18 +137,9 @@ describe('mesh end to end: webhook + operator + sidecar', () => {
         spec: { selector: { matchLabels: { role: 'client' } }, upstream: { port: 8080 } },
       }),
     );
-    for (const sa of ['payments', 'checkout', 'intruder'])
-      await kubectl(cluster, ['create', 'serviceaccount', sa, '-n', ns]);
-    const podYaml = (name: string, sa: string, labels: Record<string, string>): string =>
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: ns, labels },
-        spec: { serviceAccountName: sa, containers: [{ name: 'app', image: 'registry.example/app:1' }] },
-      });
-    await must(cluster, ['apply', '-f', '-'], podYaml('payments-1', 'payments', { app: 'payments' }));
-    await must(cluster, ['apply', '-f', '-'], podYaml('checkout-1', 'checkout', { role: 'client' }));
-    await must(cluster, ['apply', '-f', '-'], podYaml('intruder-1', 'intruder', { role: 'client' }));
+    await createWorkload(cluster, ns, 'payments', 'payments-1', { app: 'payments' });
+    await createWorkload(cluster, ns, 'checkout', 'checkout-1', { role: 'client' });
+    await createWorkload(cluster, ns, 'intruder', 'intruder-1', { role: 'client' });
     for (const sa of ['payments', 'checkout', 'intruder'])
       await eventually(`identity ${sa}`, () => readIdentity(cluster, ns, sa));
     const bundle = await eventually('bundle', () => readBundle(cluster, ns));
