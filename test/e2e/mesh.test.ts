@@ -8,14 +8,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { stringify } from 'yaml';
+import { meshRequest, type MeshReply } from '../harness/mesh-client.ts';
 import { runInjectedPod, type RunningPod } from '../harness/pod-runner.ts';
 import {
   createNamespace,
@@ -26,56 +26,15 @@ import {
   type OperatorProcess,
   type TestCluster,
 } from '../src/index.ts';
-import { eventually, must, operatorEnv, readBundle, readIdentity } from '../integration/identity-fixtures.ts';
+import {
+  createWorkload,
+  eventually,
+  must,
+  operatorEnv,
+  readBundle,
+  readIdentity,
+} from '../integration/identity-fixtures.ts';
 import { webhookFixture, type WebhookFixture } from '../integration/support/webhook-fixture.ts';
-
-interface Reply {
-  status: number;
-  body: string;
-  error?: string;
-}
-
-/**
- * A request the way a mesh client makes it: mTLS with a workload
- * certificate, the chain verified against the trust bundle, and the
- * server's identity checked by its SPIFFE ID (workload certificates carry
- * no DNS or IP names, so curl's host check cannot be used on them).
- */
-function mesh(o: {
-  port: number;
-  path: string;
-  dir: string;
-  as?: string;
-  expect: string;
-  headers?: Record<string, string>;
-}): Promise<Reply> {
-  return new Promise((resolve) => {
-    const req = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port: o.port,
-        path: o.path,
-        ca: readFileSync(join(o.dir, 'ca.crt')),
-        ...(o.as
-          ? { cert: readFileSync(join(o.dir, `${o.as}.crt`)), key: readFileSync(join(o.dir, `${o.as}.key`)) }
-          : {}),
-        headers: o.headers ?? {},
-        agent: false,
-        checkServerIdentity: (_host, cert) =>
-          cert.subjectaltname === `URI:${o.expect}`
-            ? undefined
-            : new Error(`server is ${cert.subjectaltname ?? 'unnamed'}, not ${o.expect}`),
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
-    req.end();
-  });
-}
 
 function curl(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -178,18 +137,9 @@ describe('mesh end to end: webhook + operator + sidecar', () => {
         spec: { selector: { matchLabels: { role: 'client' } }, upstream: { port: 8080 } },
       }),
     );
-    for (const sa of ['payments', 'checkout', 'intruder'])
-      await kubectl(cluster, ['create', 'serviceaccount', sa, '-n', ns]);
-    const podYaml = (name: string, sa: string, labels: Record<string, string>): string =>
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: ns, labels },
-        spec: { serviceAccountName: sa, containers: [{ name: 'app', image: 'registry.example/app:1' }] },
-      });
-    await must(cluster, ['apply', '-f', '-'], podYaml('payments-1', 'payments', { app: 'payments' }));
-    await must(cluster, ['apply', '-f', '-'], podYaml('checkout-1', 'checkout', { role: 'client' }));
-    await must(cluster, ['apply', '-f', '-'], podYaml('intruder-1', 'intruder', { role: 'client' }));
+    await createWorkload(cluster, ns, 'payments', 'payments-1', { app: 'payments' });
+    await createWorkload(cluster, ns, 'checkout', 'checkout-1', { role: 'client' });
+    await createWorkload(cluster, ns, 'intruder', 'intruder-1', { role: 'client' });
     for (const sa of ['payments', 'checkout', 'intruder'])
       await eventually(`identity ${sa}`, () => readIdentity(cluster, ns, sa));
     const bundle = await eventually('bundle', () => readBundle(cluster, ns));
@@ -223,8 +173,12 @@ describe('mesh end to end: webhook + operator + sidecar', () => {
   });
 
   const payments = (): string => `spiffe://cluster.local/ns/${ns}/sa/payments`;
-  const call = (as: string | undefined, path: string, headers: Record<string, string> = {}): Promise<Reply> =>
-    mesh({ port: ports.inbound, path, dir, ...(as ? { as } : {}), expect: payments(), headers });
+  const call = (
+    as: string | undefined,
+    path: string,
+    headers: Record<string, string> = {},
+  ): Promise<MeshReply> =>
+    meshRequest({ port: ports.inbound, path, dir, as: as ?? null, expect: payments(), headers });
   const bearer = async (scope: string): Promise<Record<string, string>> => ({
     authorization: `Bearer ${await token(scope)}`,
   });

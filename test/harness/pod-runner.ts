@@ -11,6 +11,7 @@
 // the operator's compiled configuration, byte for byte.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
+  appendFileSync,
   mkdirSync,
   mkdtempSync,
   readlinkSync,
@@ -142,12 +143,20 @@ function mapPorts(files: Map<string, string>, ports: PortMap): Map<string, strin
   return out;
 }
 
+export interface RunOptions {
+  /** How often the volumes are refreshed from the API (kubelet's sync period; default 1 s). */
+  syncMs?: number;
+  env?: Record<string, string>;
+  /** Also append the sidecar's output (audit records, logs) to this file. */
+  logFile?: string;
+}
+
 export async function runInjectedPod(
   cluster: TestCluster,
   namespace: string,
   podName: string,
   ports: PortMap,
-  opts: { syncMs?: number; env?: Record<string, string> } = {},
+  opts: RunOptions = {},
 ): Promise<RunningPod> {
   const client = await KubeClient.fromKubeConfig(cluster.kc);
   const get = (path: string): Promise<Obj | undefined> => client.find<Obj>(path);
@@ -215,8 +224,12 @@ export async function runInjectedPod(
     },
   );
   let output = '';
-  proc.stdout?.setEncoding('utf8').on('data', (c: string) => (output += c));
-  proc.stderr?.setEncoding('utf8').on('data', (c: string) => (output += c));
+  const record = (c: string): void => {
+    output = (output + c).slice(-1_000_000);
+    if (opts.logFile) appendFileSync(opts.logFile, c);
+  };
+  proc.stdout?.setEncoding('utf8').on('data', record);
+  proc.stderr?.setEncoding('utf8').on('data', record);
   let stopped = false;
   let syncing: Promise<void> = Promise.resolve();
   const loop = setInterval(() => {

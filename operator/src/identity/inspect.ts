@@ -44,8 +44,26 @@ function uriSans(cert: X509Certificate): string[] {
     .map((s) => s.slice(4));
 }
 
-/** Inspects tls.crt/tls.key of a Secret against the CAs that may have signed it. */
+// Parsing certificates and keys is the costly part of every reconcile that
+// looks at identities; a Secret's data only changes with its
+// resourceVersion, so the result is kept per (uid, resourceVersion, CAs).
+const memo = new Map<string, Inspection>();
+const MEMO_LIMIT = 20_000;
+
+/** Inspects tls.crt/tls.key of a Secret against the CAs that may have signed it (memoised). */
 export function inspectIdentitySecret(secret: Secret, cas: readonly X509Certificate[]): Inspection {
+  const rv = secret.metadata.resourceVersion;
+  if (!rv) return inspectUncached(secret, cas);
+  const key = `${secret.metadata.namespace ?? ''}/${secret.metadata.name ?? ''}@${rv}#${cas.map((c) => c.fingerprint256).join(',')}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const result = inspectUncached(secret, cas);
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, result);
+  return result;
+}
+
+function inspectUncached(secret: Secret, cas: readonly X509Certificate[]): Inspection {
   const certPem = decode(secret.data, 'tls.crt');
   const keyPem = decode(secret.data, 'tls.key');
   if (!certPem || !keyPem) return { ok: false, problem: 'tls.crt or tls.key is missing' };

@@ -28,6 +28,8 @@ export interface InformerOptions {
 
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
+  /** The same objects by namespace, so list(namespace) does not scan everything. */
+  private readonly byNamespace = new Map<string, Map<string, T>>();
   private readonly handlers: ChangeHandler<T>[] = [];
   private readonly opts: InformerOptions;
   private abort = new AbortController();
@@ -56,8 +58,27 @@ export class Informer<T extends KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.cache.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+    if (namespace === undefined) return [...this.cache.values()];
+    return [...(this.byNamespace.get(namespace)?.values() ?? [])];
+  }
+
+  private put(key: string, obj: T): void {
+    this.cache.set(key, obj);
+    const ns = obj.metadata.namespace ?? '';
+    let m = this.byNamespace.get(ns);
+    if (!m) {
+      m = new Map();
+      this.byNamespace.set(ns, m);
+    }
+    m.set(key, obj);
+  }
+
+  private remove(key: string, obj: T): void {
+    this.cache.delete(key);
+    const ns = obj.metadata.namespace ?? '';
+    const m = this.byNamespace.get(ns);
+    m?.delete(key);
+    if (m?.size === 0) this.byNamespace.delete(ns);
   }
 
   start(): void {
@@ -98,13 +119,13 @@ export class Informer<T extends KubeObject> {
     } while (cont);
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.remove(key, old);
         this.emit(old, 'delete');
       }
     }
     for (const [key, obj] of seen) {
       const old = this.cache.get(key);
-      this.cache.set(key, obj);
+      this.put(key, obj);
       if (!old) this.emit(obj, 'add');
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit(obj, 'update', old);
     }
@@ -124,11 +145,11 @@ export class Informer<T extends KubeObject> {
     const key = keyOf(obj);
     const old = this.cache.get(key);
     if (type === 'DELETED') {
-      this.cache.delete(key);
+      this.remove(key, old ?? obj);
       this.emit(old ?? obj, 'delete');
       return;
     }
-    this.cache.set(key, obj);
+    this.put(key, obj);
     this.emit(obj, old ? 'update' : 'add', old);
   }
 
