@@ -27,15 +27,15 @@ let total = 0;
 const AREAS: [string, RegExp][] = [
   ['idle', /^\(idle\)$/],
   ['gc', /^\(garbage collector\)$/],
-  ['undici (upstream leg)', /undici/],
+  ['upstream leg (sidecar/src/upstream, undici)', /sidecar\/src\/upstream|undici/],
+  ['audit and log lines', /pipeline\/audit|line-sink|pino|sonic-boom/],
+  ['request metrics', /request-metrics|prom-client/],
   [
     'tls / net (node internals)',
     /node:(_tls|tls|internal\/tls|net|internal\/stream_base|_stream|internal\/streams)/,
   ],
   ['http server (node internals)', /node:(_http|http|internal\/http)/],
   ['jose / crypto', /jose|node:(crypto|internal\/crypto)/],
-  ['pino audit', /pino|sonic-boom|quick-format|fast-redact|safe-stable/],
-  ['prom-client metrics', /prom-client/],
   ['sidecar layers', /sidecar\/src|dist\/sidecar/],
   ['(program / native)', /^\(program\)$/],
 ];

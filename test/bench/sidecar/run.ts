@@ -15,6 +15,8 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { build } from '../../../scripts/build.ts';
 import { PORTS, proxyHaproxy, proxyNginx, sidecarConfig, upstreamNginx } from './configs.ts';
+import { createMemoryCgroup, limitMbOf, sampleMemory } from './memory.ts';
+import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..', '..', '..');
@@ -83,12 +85,33 @@ process.on('exit', () => {
   for (const p of running) p.kill('SIGTERM');
 });
 
-function startProc(cmd: string[], logName: string): ChildProcess {
-  commands.add(cmd.join(' '));
+// Every proxy under test runs in a memory cgroup with the sidecar container's limit (memory.ts).
+const memoryLimit = DEFAULT_INJECTION_CONFIG.resources.limits?.['memory'] ?? '96Mi';
+const cgroup = createMemoryCgroup(`acp-bench-${process.pid}`, limitMbOf(memoryLimit));
+process.on('exit', () => cgroup?.remove());
+
+function startProc(cmd: string[], logName: string, limited = false): ChildProcess {
+  commands.add(cmd.join(' ') + (limited && cgroup ? `   (in a memory cgroup, limit ${memoryLimit})` : ''));
   const out = join(dir, logName);
-  return spawn('sh', ['-c', `exec ${cmd.map((c) => `'${c}'`).join(' ')} >>'${out}' 2>&1`], {
-    stdio: 'ignore',
+  const quoted = cmd.map((c) => `'${c}'`).join(' ');
+  if (!limited || !cgroup) {
+    const p = spawn('sh', ['-c', `exec ${quoted} >>'${out}' 2>&1`], { stdio: 'ignore' });
+    running.add(p);
+    return p;
+  }
+  // Output goes through a pipe to a writer outside the cgroup, as a container's
+  // stdout goes to the container runtime: the log's page cache is not charged
+  // to the proxy's memory (in the cgroup it would push the limit and evict
+  // the proxy's own code pages).
+  const writer = spawn('taskset', ['-c', '1', 'sh', '-c', `exec cat >>'${out}'`], {
+    stdio: ['pipe', 'ignore', 'ignore'],
   });
+  const p = spawn('sh', ['-c', `${cgroup.enter} exec ${quoted}`], {
+    stdio: ['ignore', writer.stdin, writer.stdin],
+  });
+  writer.stdin.destroy();
+  running.add(p);
+  return p;
 }
 
 const node = process.execPath;
@@ -112,20 +135,21 @@ const sidecar =
         ...extra.filter((e) => !e.startsWith('--cpu-prof')),
       ],
       `${config}.log`,
+      true,
     );
 const TARGETS: Target[] = [
   {
     name: 'nginx',
     port: PORTS.nginx,
     auth: false,
-    start: (c) => startProc(['taskset', '-c', c, 'nginx', '-c', join(dir, 'nginx.conf')], 'nginx.out'),
+    start: (c) => startProc(['taskset', '-c', c, 'nginx', '-c', join(dir, 'nginx.conf')], 'nginx.out', true),
   },
   {
     name: 'haproxy',
     port: PORTS.haproxy,
     auth: false,
     start: (c) =>
-      startProc(['taskset', '-c', c, 'haproxy', '-db', '-f', join(dir, 'haproxy.cfg')], 'haproxy.out'),
+      startProc(['taskset', '-c', c, 'haproxy', '-db', '-f', join(dir, 'haproxy.cfg')], 'haproxy.out', true),
   },
   { name: 'sidecar-jwt-off', port: PORTS.sidecar, auth: false, start: sidecar('sidecar-nojwt.json') },
   { name: 'sidecar-jwt-on', port: PORTS.sidecar, auth: true, start: sidecar('sidecar-jwt.json') },
@@ -151,15 +175,6 @@ async function stopProc(p: ChildProcess): Promise<void> {
   const exited = new Promise((r) => p.once('exit', r));
   p.kill('SIGTERM');
   await exited;
-}
-
-/** Peak RSS (VmHWM) of a process and its children, MB. */
-async function peakRssMb(pid: number): Promise<number> {
-  const { stdout } = await run('sh', [
-    '-c',
-    `for p in ${pid} $(pgrep -P ${pid}); do grep VmHWM /proc/$p/status; done`,
-  ]).catch(() => ({ stdout: '' }));
-  return [...stdout.matchAll(/VmHWM:\s+(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0) / 1024;
 }
 
 /** CPU seconds (user + system) used so far by a process and its children (nginx: master + worker). */
@@ -256,7 +271,8 @@ interface Sample {
   rps: number;
   p99ms: number;
   hs: number;
-  rss: number;
+  hwm: number;
+  anon: number;
   errors: number;
   rpsPerCpu: number;
   hsPerCpu: number;
@@ -294,6 +310,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const url = `https://localhost:${t.port}/`;
     await oha(url, ['-c', '64', '-z', '2s'], t.auth); // warm-up (JIT, pools)
     const pid = p.pid ?? 0;
+    const memory = sampleMemory(pid);
     const c0 = await cpuSeconds(pid);
     const ka = await oha(url, ['-c', '64'], t.auth);
     const c1 = await cpuSeconds(pid);
@@ -301,25 +318,31 @@ for (let round = 0; round < ROUNDS; round++) {
     const c2 = await cpuSeconds(pid);
     const hs = await handshakes(t.port);
     const c3 = await cpuSeconds(pid);
-    const rss = await peakRssMb(p.pid ?? 0);
+    const { hwmMb, anonMb } = memory.stop();
     await stopProc(p);
     const s: Sample = {
       rps: ka.rps,
       p99ms: lat.p99ms,
       hs,
-      rss,
+      hwm: hwmMb,
+      anon: anonMb,
       errors: ka.total - ka.ok + (lat.total - lat.ok),
       rpsPerCpu: ka.total / Math.max(0.01, c1 - c0),
       hsPerCpu: (hs * Math.max(4, SECONDS - 2)) / Math.max(0.01, c3 - c2),
     };
     (samples.get(t.name) ?? samples.set(t.name, []).get(t.name)!).push(s);
     say(
-      `round ${round + 1} ${t.name}: ${s.rps.toFixed(0)} req/s keep-alive (${s.rpsPerCpu.toFixed(0)} per proxy CPU-s), p99 ${s.p99ms.toFixed(2)} ms at 2000 req/s, ${s.hs.toFixed(0)} TLS1.3 full handshakes/s (${s.hsPerCpu.toFixed(0)} per proxy CPU-s), peak RSS ${s.rss.toFixed(1)} MB, non-200 ${s.errors}`,
+      `round ${round + 1} ${t.name}: ${s.rps.toFixed(0)} req/s keep-alive (${s.rpsPerCpu.toFixed(0)} per proxy CPU-s), p99 ${s.p99ms.toFixed(2)} ms at 2000 req/s, ${s.hs.toFixed(0)} TLS1.3 full handshakes/s (${s.hsPerCpu.toFixed(0)} per proxy CPU-s), peak RSS ${s.hwm.toFixed(1)} MB (anonymous ${s.anon.toFixed(1)} MB), non-200 ${s.errors}`,
     );
   }
 }
 
 say('\n## medians (proxy pinned to core 0; oha/s_time and the upstream on core 1)');
+say(
+  cgroup
+    ? `memory: every proxy in a memory cgroup limited to ${memoryLimit} (the injected sidecar's limit); OOM kills: ${cgroup.oomKills()}`
+    : 'memory: no writable memory cgroup here, proxies ran UNCONSTRAINED (Node sizes its heap from the host memory)',
+);
 const nginx = samples.get('nginx') ?? [];
 const base = {
   rps: median(nginx.map((s) => s.rps)),
@@ -330,9 +353,9 @@ const base = {
 const direct = median(directP99);
 say(`direct to the upstream (plain HTTP): p99 ${direct.toFixed(2)} ms at 2000 req/s`);
 say(
-  '| proxy | keep-alive req/s | x nginx | req per proxy CPU-s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | handshakes per proxy CPU-s | x nginx | peak RSS (MB) |',
+  '| proxy | keep-alive req/s | x nginx | req per proxy CPU-s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | handshakes per proxy CPU-s | x nginx | peak RSS (MB) | peak anonymous RSS (MB) |',
 );
-say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const t of TARGETS) {
   const ss = samples.get(t.name) ?? [];
   const rps = median(ss.map((s) => s.rps));
@@ -341,7 +364,7 @@ for (const t of TARGETS) {
   const rpc = median(ss.map((s) => s.rpsPerCpu));
   const hpc = median(ss.map((s) => s.hsPerCpu));
   say(
-    `| ${t.name} | ${rps.toFixed(0)} | ${(rps / base.rps).toFixed(2)} | ${rpc.toFixed(0)} | ${(rpc / base.rpc).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 - direct).toFixed(2)} | ${hs.toFixed(0)} | ${(hs / base.hs).toFixed(2)} | ${hpc.toFixed(0)} | ${(hpc / base.hpc).toFixed(2)} | ${Math.max(...ss.map((s) => s.rss)).toFixed(1)} |`,
+    `| ${t.name} | ${rps.toFixed(0)} | ${(rps / base.rps).toFixed(2)} | ${rpc.toFixed(0)} | ${(rpc / base.rpc).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 - direct).toFixed(2)} | ${hs.toFixed(0)} | ${(hs / base.hs).toFixed(2)} | ${hpc.toFixed(0)} | ${(hpc / base.hpc).toFixed(2)} | ${Math.max(...ss.map((s) => s.hwm)).toFixed(1)} | ${Math.max(...ss.map((s) => s.anon)).toFixed(1)} |`,
   );
 }
 
