@@ -210,6 +210,7 @@ export async function runInjectedPod(
   ].map(mapPath);
   const script = args.findIndex((a) => a.endsWith('main.ts'));
   const sidecarArgs = script >= 0 ? args.slice(script + 1) : args;
+  const nodeFlags = script >= 0 ? args.slice(0, script) : [];
   const env = Object.fromEntries(
     ((container['env'] ?? []) as Obj[])
       .filter((e) => typeof e['value'] === 'string')
@@ -217,7 +218,7 @@ export async function runInjectedPod(
   );
   const proc = spawn(
     process.execPath,
-    [join(root, 'sidecar', 'src', 'main.ts'), ...sidecarArgs, '--host', '127.0.0.1'],
+    [...nodeFlags, join(root, 'sidecar', 'src', 'main.ts'), ...sidecarArgs, '--host', '127.0.0.1'],
     {
       env: { ...process.env, ...env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

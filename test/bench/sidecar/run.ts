@@ -36,6 +36,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 build(join(dir, 'dist'));
 symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
 const SIDECAR_MAIN = join(dir, 'dist/sidecar/src/main.js');
+/** The node flags of the injected sidecar's command (webhooks' default injection config). */
+const SHIPPED_NODE_FLAGS = DEFAULT_INJECTION_CONFIG.command.filter((a) => a.startsWith('--'));
 
 // --- material ---------------------------------------------------------------
 const pki = new TestPki(join(dir, 'pki'));
@@ -124,6 +126,7 @@ const sidecar =
         '-c',
         cores,
         node,
+        ...SHIPPED_NODE_FLAGS,
         ...extra.filter((e) => e.startsWith('--cpu-prof')),
         SIDECAR_MAIN,
         '--config',
