@@ -138,7 +138,8 @@ const sidecar =
         ...extra.filter((e) => !e.startsWith('--cpu-prof')),
       ],
       `${config}.log`,
-      true,
+      // N workers are N+1 processes of ~50 MB each: more than one container's limit (measured: OOM kills).
+      !extra.includes('--workers'),
     );
 const TARGETS: Target[] = [
   {
@@ -372,7 +373,9 @@ for (const t of TARGETS) {
 }
 
 if (process.env['BENCH_WORKERS'] !== '0') {
-  say('\n## workers (sidecar JWT on; proxy, oha and upstream all unpinned on both cores)');
+  say(
+    '\n## workers (sidecar JWT on; proxy, oha and upstream all unpinned on both cores; no memory cgroup: the primary and N workers need ~50 MB each, more than one 96Mi container)',
+  );
   const jwtOn = TARGETS[3]!;
   for (const workers of [1, 2, 1, 2]) {
     const p = jwtOn.start('0,1', ['--workers', String(workers)]);
