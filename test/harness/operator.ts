@@ -98,11 +98,15 @@ export interface OperatorOptions {
   args?: string[];
 }
 
+/** The node flags of the operator's command in the chart (the chart test keeps them equal). */
+export const OPERATOR_NODE_FLAGS = ['--max-old-space-size-percentage=60'];
+
 export async function startOperator(o: OperatorOptions): Promise<OperatorProcess> {
   const metricsPort = await freePort();
   const proc = spawn(
     process.execPath,
     [
+      ...OPERATOR_NODE_FLAGS,
       join(root, 'operator', 'src', 'main.ts'),
       `--kubeconfig=${o.kubeconfig}`,
       `--namespace=${o.namespace}`,

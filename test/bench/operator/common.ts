@@ -5,11 +5,28 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { ensureBinaries } from '../../harness/binaries.ts';
 import { startControlPlane, stopControlPlane, type ControlPlaneState } from '../../harness/controlplane.ts';
 import { applyCrd } from '../../harness/crd.ts';
-import { startOperator, type OperatorProcess } from '../../harness/operator.ts';
+import { OPERATOR_NODE_FLAGS, startOperator, type OperatorProcess } from '../../harness/operator.ts';
+import { createMemoryCgroup, limitMbOf } from '../memory.ts';
 import { KubeClient } from '../../../operator/src/kube/client.ts';
+
+// The operator runs in a memory cgroup limited like its container in the chart.
+const values = parse(
+  readFileSync(join(import.meta.dirname, '../../../charts/api-compliance-operator/values.yaml'), 'utf8'),
+) as { operator: { resources: { limits: { memory: string } } } };
+const operatorLimit = values.operator.resources.limits.memory;
+const operatorCgroup = createMemoryCgroup(`acp-bench-op-${process.pid}`, limitMbOf(operatorLimit));
+process.on('exit', () => operatorCgroup?.remove());
+
+/** One line saying how the operator's memory was constrained, with the OOM kills so far. */
+export function memoryNote(): string {
+  return operatorCgroup
+    ? `operator in a memory cgroup limited to ${operatorLimit} (the chart's limit), node flags ${OPERATOR_NODE_FLAGS.join(' ')}; OOM kills: ${operatorCgroup.oomKills()}\n`
+    : 'no writable memory cgroup here: the operator ran UNCONSTRAINED\n';
+}
 
 export interface Bench {
   state: ControlPlaneState;
@@ -102,6 +119,7 @@ export async function startBenchOperator(
     identity: 'bench-op',
     args: ['--leader-elect=false', ...args],
   });
+  if (op.process.pid) operatorCgroup?.add(op.process.pid);
   for (let i = 0; ; i++) {
     const ok = await fetch(`http://127.0.0.1:${op.metricsPort}/readyz`).then(
       (r) => r.ok,

@@ -12,6 +12,7 @@ import {
   requestsByVerb,
   seconds,
   sleep,
+  memoryNote,
   startBenchOperator,
 } from './common.ts';
 
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
     const verbs = await requestsByVerb(op);
     process.stdout.write(
       `| identities | operator start -> all Ready | first Secret after | operator CPU | peak RSS | apiserver requests by verb |\n| --- | --- | --- | --- | --- | --- |\n` +
-        `| ${N} | ${seconds(total)} s | ${seconds(firstAt - start)} s | ${stats.cpuSeconds.toFixed(1)} s | ${stats.peakRssMb.toFixed(0)} MB | ${JSON.stringify(verbs)} |\n`,
+        `| ${N} | ${seconds(total)} s | ${seconds(firstAt - start)} s | ${stats.cpuSeconds.toFixed(1)} s | ${stats.peakRssMb.toFixed(0)} MB | ${JSON.stringify(verbs)} |\n` +
+        memoryNote(),
     );
     await op.stop();
   } finally {

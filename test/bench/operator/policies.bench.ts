@@ -12,6 +12,7 @@ import {
   requestsByVerb,
   seconds,
   sleep,
+  memoryNote,
   startBenchOperator,
 } from './common.ts';
 
@@ -91,7 +92,8 @@ async function main(): Promise<void> {
       `${N} policies in ${NAMESPACES} namespaces, created in ${seconds(applied)} s by 32 concurrent clients\n` +
         '| policies | all Ready after | writes/policy (all kinds) | of which ConfigMap / NetworkPolicy / status | events/policy | GET+WATCH during convergence | operator CPU (convergence) | peak RSS | writes in 2 resyncs |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n' +
         `| ${N} | ${seconds(allReady)} s | ${(writesConverge / N).toFixed(2)} | ${((byKind['kind="ConfigMap"'] ?? 0) / N).toFixed(2)} / ${((byKind['kind="NetworkPolicy"'] ?? 0) / N).toFixed(2)} / ${((byKind['kind="Status"'] ?? 0) / N).toFixed(2)} | ${(((settled['POST'] ?? 0) - (before['POST'] ?? 0)) / N).toFixed(2)} | ${(settled['GET'] ?? 0) + (settled['WATCH'] ?? 0) - (before['GET'] ?? 0) - (before['WATCH'] ?? 0)} | ${cpu.toFixed(1)} s | ${stats.peakRssMb.toFixed(0)} MB | ${writes(after) - writes(settled)} |\n` +
-        `(policy queue adds so far: ${resyncs}; all requests: ${sum(after)})\n`,
+        `(policy queue adds so far: ${resyncs}; all requests: ${sum(after)})\n` +
+        memoryNote(),
     );
     await op.stop();
   } finally {

@@ -15,7 +15,7 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { build } from '../../../scripts/build.ts';
 import { PORTS, proxyHaproxy, proxyNginx, sidecarConfig, upstreamNginx } from './configs.ts';
-import { createMemoryCgroup, limitMbOf, sampleMemory } from './memory.ts';
+import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
 
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
-// Memory of the proxy under test, measured the way a pod sees it. Each
-// proxy runs in a memory cgroup limited like the injected sidecar container
-// (the chart's default limit), because Node sizes V8's heap from the memory
+// Memory of a process under benchmark, measured the way a pod sees it: it
+// runs in a memory cgroup limited like its container in the chart (the
+// sidecar's 96Mi, the operator's 512Mi), because Node sizes V8's heap from the memory
 // it is allowed: on an unconstrained 24 GiB host V8 lets the young
 // generation grow to ~100 MB of garbage before collecting, which no pod
 // would ever allow. Reported per proxy: peak VmHWM (includes pages of the
@@ -16,6 +16,8 @@ export interface MemoryCgroup {
   /** Shell prefix that moves the shell into the cgroup before it execs the proxy. */
   readonly enter: string;
   readonly limitMb: number;
+  /** Moves a running process (and its later children) into the cgroup. */
+  add(pid: number): void;
   /** OOM kills in the cgroup so far. */
   oomKills(): number;
   remove(): void;
@@ -47,6 +49,7 @@ export function createMemoryCgroup(name: string, limitMb: number): MemoryCgroup 
       return {
         enter: `echo $$ > ${join(path, 'cgroup.procs')} &&`,
         limitMb,
+        add: (pid) => writeFileSync(join(path, 'cgroup.procs'), String(pid)),
         oomKills: () => Number(/oom_kill (\d+)/.exec(readFileSync(join(path, c.events), 'utf8'))?.[1] ?? 0),
         remove: () => {
           try {
