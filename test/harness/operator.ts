@@ -4,6 +4,7 @@
 // applies it, mints a ServiceAccount token with the TokenRequest API and
 // writes a kubeconfig for it. Processes are killed when the test process
 // exits.
+import { OPERATOR_NODE_FLAGS } from './node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,9 +98,6 @@ export interface OperatorOptions {
   identity: string;
   args?: string[];
 }
-
-/** The node flags of the operator's command in the chart (the chart test keeps them equal). */
-export const OPERATOR_NODE_FLAGS = ['--max-old-space-size-percentage=60'];
 
 export async function startOperator(o: OperatorOptions): Promise<OperatorProcess> {
   const metricsPort = await freePort();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { createNamespace, helm, kubectl, useCluster, type TestCluster } from '../src/index.ts';
-import { OPERATOR_NODE_FLAGS } from '../harness/operator.ts';
+import { OPERATOR_NODE_FLAGS, WEBHOOK_NODE_FLAGS } from '../harness/node-flags.ts';
 
 const chart = join(import.meta.dirname, '..', '..', 'charts', 'api-compliance-operator');
 
@@ -42,15 +42,31 @@ describe('Helm chart', () => {
     }
   });
 
-  it('runs the operator with the node flags the tests and benchmarks run it with', async () => {
+  it('runs the operator and the webhook with the node flags the tests and benchmarks run them with', async () => {
     const r = await helm(cluster, ['template', 'acp', chart, '--namespace', ns]);
     assert.equal(r.code, 0, r.stderr);
-    const deployment = parseAllDocuments(r.stdout)
-      .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; spec?: unknown } | null)
-      .find((o) => o?.kind === 'Deployment' && o.metadata?.name === 'acp-operator') as
-      { spec: { template: { spec: { containers: { name: string; command: string[] }[] } } } } | undefined;
-    const command = deployment?.spec.template.spec.containers.find((c) => c.name === 'operator')?.command;
-    assert.deepEqual(command, ['node', ...OPERATOR_NODE_FLAGS, 'operator/src/main.ts']);
+    const docs = parseAllDocuments(r.stdout).map(
+      (d) =>
+        d.toJS() as {
+          kind?: string;
+          metadata?: { name?: string };
+          spec?: { template: { spec: { containers: { name: string; command: string[] }[] } } };
+        } | null,
+    );
+    const command = (deployment: string, container: string): string[] | undefined =>
+      docs
+        .find((o) => o?.kind === 'Deployment' && o.metadata?.name === deployment)
+        ?.spec?.template.spec.containers.find((c) => c.name === container)?.command;
+    assert.deepEqual(command('acp-operator', 'operator'), [
+      'node',
+      ...OPERATOR_NODE_FLAGS,
+      'operator/src/main.ts',
+    ]);
+    assert.deepEqual(command('acp-webhook', 'webhook'), [
+      'node',
+      ...WEBHOOK_NODE_FLAGS,
+      'webhooks/src/main.ts',
+    ]);
   });
 
   it('renders only objects the apiserver accepts (server-side dry run)', async () => {

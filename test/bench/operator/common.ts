@@ -9,7 +9,8 @@ import { parse } from 'yaml';
 import { ensureBinaries } from '../../harness/binaries.ts';
 import { startControlPlane, stopControlPlane, type ControlPlaneState } from '../../harness/controlplane.ts';
 import { applyCrd } from '../../harness/crd.ts';
-import { OPERATOR_NODE_FLAGS, startOperator, type OperatorProcess } from '../../harness/operator.ts';
+import { OPERATOR_NODE_FLAGS } from '../../harness/node-flags.ts';
+import { startOperator, type OperatorProcess } from '../../harness/operator.ts';
 import { createMemoryCgroup, limitMbOf } from '../memory.ts';
 import { KubeClient } from '../../../operator/src/kube/client.ts';
 

@@ -17,6 +17,7 @@
 // --reinvocation IfNeeded|Never (the chart value webhook.reinvocationPolicy),
 // --webhook-nice N (CPU priority of the webhook process, e.g. -10), --skip-latency, --skip-apiserver, --profile DIR (a CPU profile
 // of the latency server).
+import { WEBHOOK_NODE_FLAGS } from '../../harness/node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
@@ -212,6 +213,7 @@ async function throughputRounds(): Promise<void> {
   const command = [
     ...nice,
     process.execPath,
+    ...WEBHOOK_NODE_FLAGS,
     join(root, 'webhooks', 'src', 'main.ts'),
     ...fx.args,
     '--log-level=warn',
