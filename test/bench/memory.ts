@@ -13,11 +13,13 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 
 export interface MemoryCgroup {
-  /** Shell prefix that moves the shell into the cgroup before it execs the proxy. */
-  readonly enter: string;
+  /**
+   * The command `argv` started inside the cgroup: a shell joins it and execs
+   * `argv` (same pid), so the process is constrained from its first
+   * instruction and Node sizes V8's heap from the limit.
+   */
+  readonly wrap: (argv: readonly string[]) => string[];
   readonly limitMb: number;
-  /** Moves a running process (and its later children) into the cgroup. */
-  add(pid: number): void;
   /** OOM kills in the cgroup so far. */
   oomKills(): number;
   remove(): void;
@@ -47,9 +49,8 @@ export function createMemoryCgroup(name: string, limitMb: number): MemoryCgroup 
       if (!existsSync(path)) mkdirSync(path);
       writeFileSync(join(path, c.limit), bytes);
       return {
-        enter: `echo $$ > ${join(path, 'cgroup.procs')} &&`,
+        wrap: (argv) => ['sh', '-c', `echo $$ > '${join(path, 'cgroup.procs')}' && exec "$0" "$@"`, ...argv],
         limitMb,
-        add: (pid) => writeFileSync(join(path, 'cgroup.procs'), String(pid)),
         oomKills: () => Number(/oom_kill (\d+)/.exec(readFileSync(join(path, c.events), 'utf8'))?.[1] ?? 0),
         remove: () => {
           try {

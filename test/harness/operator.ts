@@ -97,25 +97,25 @@ export interface OperatorOptions {
   watchNamespaces: string[];
   identity: string;
   args?: string[];
+  /** Wraps the command line (a benchmark starts the operator in a memory cgroup). */
+  launcher?: (argv: string[]) => string[];
 }
 
 export async function startOperator(o: OperatorOptions): Promise<OperatorProcess> {
   const metricsPort = await freePort();
-  const proc = spawn(
+  const [command, ...argv] = (o.launcher ?? ((a: string[]) => a))([
     process.execPath,
-    [
-      ...OPERATOR_NODE_FLAGS,
-      join(root, 'operator', 'src', 'main.ts'),
-      `--kubeconfig=${o.kubeconfig}`,
-      `--namespace=${o.namespace}`,
-      `--watch-namespaces=${o.watchNamespaces.join(',')}`,
-      `--identity=${o.identity}`,
-      `--metrics-port=${metricsPort}`,
-      '--metrics-host=127.0.0.1',
-      ...(o.args ?? []),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    ...OPERATOR_NODE_FLAGS,
+    join(root, 'operator', 'src', 'main.ts'),
+    `--kubeconfig=${o.kubeconfig}`,
+    `--namespace=${o.namespace}`,
+    `--watch-namespaces=${o.watchNamespaces.join(',')}`,
+    `--identity=${o.identity}`,
+    `--metrics-port=${metricsPort}`,
+    '--metrics-host=127.0.0.1',
+    ...(o.args ?? []),
+  ]);
+  const proc = spawn(command!, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   const lines: Record<string, unknown>[] = [];
   let partial = '';

@@ -119,8 +119,8 @@ export async function startBenchOperator(
     watchNamespaces: watch,
     identity: 'bench-op',
     args: ['--leader-elect=false', ...args],
+    ...(operatorCgroup ? { launcher: operatorCgroup.wrap } : {}),
   });
-  if (op.process.pid) operatorCgroup?.add(op.process.pid);
   for (let i = 0; ; i++) {
     const ok = await fetch(`http://127.0.0.1:${op.metricsPort}/readyz`).then(
       (r) => r.ok,

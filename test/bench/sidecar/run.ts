@@ -95,8 +95,8 @@ process.on('exit', () => cgroup?.remove());
 function startProc(cmd: string[], logName: string, limited = false): ChildProcess {
   commands.add(cmd.join(' ') + (limited && cgroup ? `   (in a memory cgroup, limit ${memoryLimit})` : ''));
   const out = join(dir, logName);
-  const quoted = cmd.map((c) => `'${c}'`).join(' ');
   if (!limited || !cgroup) {
+    const quoted = cmd.map((c) => `'${c}'`).join(' ');
     const p = spawn('sh', ['-c', `exec ${quoted} >>'${out}' 2>&1`], { stdio: 'ignore' });
     running.add(p);
     return p;
@@ -108,9 +108,8 @@ function startProc(cmd: string[], logName: string, limited = false): ChildProces
   const writer = spawn('taskset', ['-c', '1', 'sh', '-c', `exec cat >>'${out}'`], {
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  const p = spawn('sh', ['-c', `${cgroup.enter} exec ${quoted}`], {
-    stdio: ['ignore', writer.stdin, writer.stdin],
-  });
+  const [command, ...args] = cgroup.wrap(cmd);
+  const p = spawn(command!, args, { stdio: ['ignore', writer.stdin, writer.stdin] });
   writer.stdin.destroy();
   running.add(p);
   return p;

@@ -17,7 +17,6 @@
 // --reinvocation IfNeeded|Never (the chart value webhook.reinvocationPolicy),
 // --webhook-nice N (CPU priority of the webhook process, e.g. -10), --skip-latency, --skip-apiserver, --profile DIR (a CPU profile
 // of the latency server).
-import { WEBHOOK_NODE_FLAGS } from '../../harness/node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
@@ -25,6 +24,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { WEBHOOK_NODE_FLAGS } from '../../harness/node-flags.ts';
+import { createMemoryCgroup, limitMbOf } from '../memory.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const argv = process.argv.slice(2);
@@ -48,6 +49,18 @@ const TEMPLATE: PodTemplate =
   POD === 'typical'
     ? (parse(readFileSync(join(import.meta.dirname, 'app-pod.yaml'), 'utf8')) as PodTemplate)
     : { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'app', image: 'bench:1' }] } };
+// The webhook runs in a memory cgroup limited like its container in the chart (../memory.ts).
+const values = parse(
+  readFileSync(join(import.meta.dirname, '../../../charts/api-compliance-operator/values.yaml'), 'utf8'),
+) as { webhook: { resources: { limits: { memory: string } } } };
+const webhookLimit = values.webhook.resources.limits.memory;
+const webhookCgroup = createMemoryCgroup(`acp-bench-webhook-${process.pid}`, limitMbOf(webhookLimit));
+process.on('exit', () => webhookCgroup?.remove());
+const launch = (argv: string[]): string[] => webhookCgroup?.wrap(argv) ?? argv;
+const memoryNote = (): string =>
+  webhookCgroup
+    ? `webhook in a memory cgroup limited to ${webhookLimit} (the chart's limit), node flags ${WEBHOOK_NODE_FLAGS.join(' ')}; OOM kills: ${webhookCgroup.oomKills()}`
+    : 'no writable memory cgroup here: the webhook ran UNCONSTRAINED';
 const out = (s: string): boolean => process.stdout.write(`${s}\n`);
 
 const median = (xs: number[]): number => {
@@ -210,14 +223,14 @@ async function throughputRounds(): Promise<void> {
   const nice = argv.includes('--webhook-nice')
     ? ['nice', '-n', argv[argv.indexOf('--webhook-nice') + 1] ?? '0']
     : [];
-  const command = [
+  const command = launch([
     ...nice,
     process.execPath,
     ...WEBHOOK_NODE_FLAGS,
     join(root, 'webhooks', 'src', 'main.ts'),
     ...fx.args,
     '--log-level=warn',
-  ];
+  ]);
   const webhook = spawn(command[0]!, command.slice(1), {
     cwd: root,
     env: { ...process.env, KUBECONFIG: cluster.kubeconfig },
@@ -341,6 +354,7 @@ async function throughputRounds(): Promise<void> {
         `the same injected pod created without the webhook: ${median(pre).toFixed(1)} pods/s, so the webhook call itself costs ${paired(pre, w)}x ` +
         `and the bigger pod ${paired(wo, pre)}x`,
     );
+    out(memoryNote());
   } finally {
     webhook.kill('SIGTERM');
     await fx.cleanup();
