@@ -1,6 +1,6 @@
 // Memory of a process under benchmark, measured the way a pod sees it: it
 // runs in a memory cgroup limited like its container in the chart (the
-// sidecar's 96Mi, the operator's 512Mi), because Node sizes V8's heap from the memory
+// sidecar's 96Mi, the operator's 256Mi, the webhook's 128Mi), because Node sizes V8's heap from the memory
 // it is allowed: on an unconstrained 24 GiB host V8 lets the young
 // generation grow to ~100 MB of garbage before collecting, which no pod
 // would ever allow. Reported per proxy: peak VmHWM (includes pages of the
