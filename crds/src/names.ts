@@ -65,6 +65,16 @@ export const SYSTEM_NAMESPACES = ['kube-system', 'kube-node-lease'] as const;
 /** The pod volumes the injector adds: the projected identity (Secret + trust bundle) and the policy's config. */
 export const IDENTITY_VOLUME = 'acp-identity';
 export const CONFIG_VOLUME = 'acp-config';
+/**
+ * An empty volume the injector mounts over the sidecar's ServiceAccount
+ * token path: the proxy, which parses hostile input, holds no Kubernetes
+ * API credential, and the apiserver's ServiceAccount plugin finds the path
+ * taken, so it does not change the pod after the webhook (which would make
+ * the apiserver call the webhook a second time under reinvocation IfNeeded).
+ */
+export const API_TOKEN_MASK_VOLUME = 'acp-no-api-token';
+/** Where the apiserver's ServiceAccount plugin mounts the API token in every container. */
+export const SERVICE_ACCOUNT_TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export const CONDITION_TYPES = [
   'Ready',

@@ -113,7 +113,7 @@ describe('sidecar injection webhook on a real apiserver', () => {
     );
     assert.deepEqual(
       p.spec.volumes.filter((v: Obj) => v.name.startsWith('acp-')).map((v: Obj) => v.name),
-      ['acp-identity', 'acp-config'],
+      ['acp-identity', 'acp-config', 'acp-no-api-token'],
     );
     const identity = p.spec.volumes.find((v: Obj) => v.name === 'acp-identity');
     assert.equal(identity.projected.sources[0].secret.name, 'acp-identity-default');
@@ -122,6 +122,27 @@ describe('sidecar injection webhook on a real apiserver', () => {
     assert.equal(env.HTTP_PROXY, 'http://127.0.0.1:15001');
     assert.equal(env.NO_PROXY, 'localhost,127.0.0.1,::1');
     assert.deepEqual(status(p), { policy: 'shop', sidecarVersion: '0.1.0' });
+  });
+
+  it('gives the sidecar no API token, so the apiserver calls the webhook once per pod', async () => {
+    const calls = async (): Promise<number> => {
+      const m = await fx.registry!.getSingleMetric('acp_webhook_admission_duration_seconds')!.get();
+      return m.values
+        .filter(
+          (v) =>
+            (v as { metricName?: string }).metricName?.endsWith('_count') && v.labels['webhook'] === 'inject',
+        )
+        .reduce((sum, v) => sum + v.value, 0);
+    };
+    const before = await calls();
+    assert.equal((await create(pod('once', optedIn))).code, 0);
+    assert.equal((await calls()) - before, 1, 'one admission for one pod (no reinvocation)');
+    const p = await get(optedIn, 'once');
+    const tokenPath = '/var/run/secrets/kubernetes.io/serviceaccount';
+    const mountAt = (c: Obj): string | undefined =>
+      c.volumeMounts?.find((m: Obj) => m.mountPath === tokenPath)?.name;
+    assert.equal(mountAt(p.spec.initContainers[0]), 'acp-no-api-token');
+    assert.match(String(mountAt(p.spec.containers[0])), /^kube-api-access-/, 'the app keeps its token');
   });
 
   it('stores skipped pods with the reason in the status annotation', async () => {

@@ -20,7 +20,7 @@ describe('admission server over HTTPS', () => {
   const known = new Set<string>();
   const registry = new Registry();
 
-  const send = (method: string, path: string, body?: string | Buffer): Promise<Reply> =>
+  const send = (method: string, path: string, body?: string | Buffer, chunked = false): Promise<Reply> =>
     new Promise((resolve, reject) => {
       const req = request(
         {
@@ -47,7 +47,11 @@ describe('admission server over HTTPS', () => {
         },
       );
       req.on('error', reject);
-      req.end(body);
+      // A write before end() makes Node send the body chunked, with no Content-Length.
+      if (chunked && Buffer.isBuffer(body)) {
+        req.write(body.subarray(0, 1024));
+        req.end(body.subarray(1024));
+      } else req.end(body);
     });
   const review = (req: unknown, apiVersion = 'admission.k8s.io/v1') =>
     JSON.stringify({ apiVersion, kind: 'AdmissionReview', request: req });
@@ -169,6 +173,13 @@ describe('admission server over HTTPS', () => {
     });
   }
 
+  it('answers a chunked body that grows past the cap (no Content-Length) with 413, not a crash', async () => {
+    const r = await send('POST', '/inject', Buffer.alloc(10 * 1024 * 1024, 0x20), true);
+    assert.equal(r.status, 413);
+    assert.equal(r.body.response.allowed, false);
+    assert.match(r.body.response.status.message, /too large/);
+  });
+
   it('looks up a namespace the cache does not know yet instead of skipping its pod', async () => {
     const r = await send('POST', '/inject', review({ ...podRequest('u-10'), namespace: 'fresh' }));
     assert.equal(r.body.response.allowed, true);
@@ -225,7 +236,7 @@ describe('admission server over HTTPS', () => {
     const text = (await send('GET', '/metrics')).body as string;
     assert.match(text, /acp_webhook_injections_total\{dry_run="false"\} [1-9]/);
     assert.match(text, /acp_webhook_skips_total\{reason="system_namespace",dry_run="false"\} 1/);
-    assert.match(text, /acp_webhook_errors_total\{webhook="inject",code="ACP_ERR_ADMISSION_TOO_LARGE"\} 1/);
+    assert.match(text, /acp_webhook_errors_total\{webhook="inject",code="ACP_ERR_ADMISSION_TOO_LARGE"\} 2/);
     assert.match(
       text,
       /acp_webhook_admission_duration_seconds_count\{webhook="inject",outcome="injected"\} [1-9]/,

@@ -16,6 +16,7 @@ import { decodeReview, deny, review, type AdmissionRequest } from './admission/r
 import { admitPolicy, type ValidateDeps } from './admission/validate.ts';
 import type { ServingCertificate } from './certs/manager.ts';
 import type { WebhookMetrics } from './runtime/metrics.ts';
+import { BodyError, jsonBody, sendJson } from './http-json.ts';
 
 export interface AppDeps {
   log: Logger;
@@ -110,44 +111,32 @@ function handler(deps: AppDeps, webhook: WebhookName) {
     if (!decoded.ok) {
       deps.metrics.errors.inc({ webhook, code: 'ACP_ERR_ADMISSION_MALFORMED' });
       deps.log.warn({ webhook, uid: decoded.uid, code: 'ACP_ERR_ADMISSION_MALFORMED' }, decoded.message);
-      res
-        .status(decoded.uid ? 200 : 400)
-        .json(review(deny(decoded.uid, decoded.code, decoded.message, decoded.reason)));
+      sendJson(
+        res,
+        decoded.uid ? 200 : 400,
+        review(deny(decoded.uid, decoded.code, decoded.message, decoded.reason)),
+      );
       return;
     }
     const request = decoded.request;
     const admission = await admit(deps, webhook, request);
     record(deps, webhook, request, admission, Number(process.hrtime.bigint() - started) / 1e9);
-    res.status(200).json(review(admission.response));
+    sendJson(res, 200, review(admission.response));
   };
 }
 
-/** Body-parser and unexpected errors become AdmissionReview error responses, never a crash. */
+/** Body errors and unexpected errors become AdmissionReview error responses, never a crash. */
 function errors(deps: AppDeps) {
   // Express recognises an error handler by its four parameters.
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const e = err as { type?: string; status?: number };
-    const status =
-      e.type === 'entity.too.large' ? 413 : e.type === 'entity.parse.failed' ? 400 : (e.status ?? 500);
-    const code =
-      status === 413
-        ? 'ACP_ERR_ADMISSION_TOO_LARGE'
-        : status === 400
-          ? 'ACP_ERR_ADMISSION_MALFORMED'
-          : 'ACP_ERR_INTERNAL';
+    const status = err instanceof BodyError ? err.status : 500;
+    const code = err instanceof BodyError ? err.code : 'ACP_ERR_INTERNAL';
     const webhook = req.path === WEBHOOK_PATHS.inject ? 'inject' : 'validate';
     deps.metrics.errors.inc({ webhook, code });
     deps.log.warn({ webhook, code, status, err: errorMessage(err) }, 'bad admission request');
-    const message =
-      status === 413
-        ? 'the request body is too large'
-        : status === 400
-          ? 'the request body is not valid JSON'
-          : 'internal error';
-    res
-      .status(status)
-      .json(review(deny('', status, message, status === 500 ? 'InternalError' : 'BadRequest')));
+    const message = err instanceof BodyError ? err.message : 'internal error';
+    sendJson(res, status, review(deny('', status, message, status === 500 ? 'InternalError' : 'BadRequest')));
   };
 }
 
@@ -175,7 +164,7 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const body = express.json({ limit: deps.maxBodyBytes ?? 6 * 1024 * 1024, type: () => true, strict: false });
+  const body = jsonBody(deps.maxBodyBytes ?? 6 * 1024 * 1024);
   app.post(WEBHOOK_PATHS.inject, body, handler(deps, 'inject'));
   app.post(WEBHOOK_PATHS.validatePolicy, body, handler(deps, 'validate'));
   addProbes(app, deps);

@@ -16,16 +16,13 @@ import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { build } from '../../../scripts/build.ts';
 import { PORTS, proxyHaproxy, proxyNginx, sidecarConfig, upstreamNginx } from './configs.ts';
 import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
+import { ohaCommand, runOha } from '../oha.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const OHA = join(
-  process.env['ACP_CACHE_DIR'] ?? join(process.env['HOME'] ?? '/root', '.cache/acp'),
-  'bench-bin/bin/oha',
-);
 const CLIENT_ID = 'spiffe://cluster.local/ns/bench/sa/client';
 const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
 const commands = new Set<string>();
@@ -204,34 +201,16 @@ async function oha(
   const tls = url.startsWith('https')
     ? ['--cacert', ca.certPath, '--cert', client.certPath, '--key', client.keyPath]
     : [];
-  const cmd = [
-    'taskset',
-    '-c',
-    cores,
-    OHA,
-    '--no-tui',
-    '--output-format',
-    'json',
+  const ohaArgs = [
     ...(args.includes('-z') ? [] : ['-z', `${SECONDS}s`]),
     ...args,
     ...tls,
     ...(auth ? ['-H', `Authorization: Bearer ${token}`] : []),
     url,
   ];
-  commands.add(cmd.join(' ').replace(token, '<ES256 token>'));
-  const { stdout } = await run(cmd[0]!, cmd.slice(1), { maxBuffer: 64 * 1024 * 1024 });
-  const j = JSON.parse(stdout) as {
-    summary: { requestsPerSec: number };
-    latencyPercentiles: { p99: number };
-    statusCodeDistribution: Record<string, number>;
-  };
-  const total = Object.values(j.statusCodeDistribution).reduce((a, b) => a + b, 0);
-  return {
-    rps: j.summary.requestsPerSec,
-    p99ms: j.latencyPercentiles.p99 * 1000,
-    ok: j.statusCodeDistribution['200'] ?? 0,
-    total,
-  };
+  commands.add(ohaCommand(ohaArgs, cores).join(' ').replace(token, '<ES256 token>'));
+  const r = await runOha(ohaArgs, cores);
+  return { rps: r.rps, p99ms: r.p99ms, ok: r.statuses['200'] ?? 0, total: r.total };
 }
 
 async function handshakes(port: number): Promise<number> {

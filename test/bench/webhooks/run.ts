@@ -3,14 +3,15 @@
 // quoted as medians because the machine is shared and noisy:
 // 1. the webhook alone: AdmissionReview latency p50/p99 under 50
 //    concurrent keep-alive HTTPS requests (the real express app and TLS in
-//    a child process; this process only generates load), closed loop (as
+//    a child process pinned to core 0; oha, the load generator, on core 1:
+//    `bash test/bench/sidecar/install.sh` builds it), closed loop (as
 //    fast as it answers: a saturation test) and open loop (a fixed rate);
 //    plus the server's CPU time per admission, which noise disturbs least;
 // 2. pod creations per second through a real kube-apiserver with the
 //    webhook in the path (namespace opted in; `node webhooks/src/main.ts`
 //    as a child process) versus without it (a namespace it never matches),
 //    alternating rounds in the same run.
-// Flags: --requests N (per latency round, default 10000), --pods N (per
+// Flags: --requests N (per latency round, default 20000), --pods N (per
 // apiserver round, default 200), --rounds N (default 5), --concurrency N
 // (apiserver, default 10), --rate N (open-loop requests/s, default 1000),
 // --pod typical|minimal (the app pod: app-pod.yaml, or one bare container),
@@ -18,7 +19,7 @@
 // --webhook-nice N (CPU priority of the webhook process, e.g. -10), --skip-latency, --skip-apiserver, --profile DIR (a CPU profile
 // of the latency server).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { WEBHOOK_NODE_FLAGS } from '../../harness/node-flags.ts';
 import { createMemoryCgroup, limitMbOf } from '../memory.ts';
+import { ohaCommand, runOha } from '../oha.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const argv = process.argv.slice(2);
@@ -33,7 +35,7 @@ const flag = (name: string, fallback: number): number => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : fallback;
 };
-const REQUESTS = flag('requests', 10_000);
+const REQUESTS = flag('requests', 20_000);
 const PODS = flag('pods', 200);
 const ROUNDS = flag('rounds', 5);
 const CONCURRENCY = flag('concurrency', 10);
@@ -68,8 +70,6 @@ const median = (xs: number[]): number => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** CPU time (user + system) of a process so far, in ms (Linux /proc). */
 function cpuMs(pid: number): number {
@@ -96,94 +96,80 @@ interface LatencyResult {
 }
 
 /**
- * Sends REQUESTS AdmissionReviews over 50 keep-alive HTTPS connections.
- * Closed loop (rate 0): 50 always in flight, as fast as the server answers.
- * Open loop (rate R): R requests/s are started on schedule, at most 50 in flight.
+ * Sends REQUESTS AdmissionReviews over 50 keep-alive HTTPS connections with
+ * oha pinned to core 1 (the webhook has core 0). Closed loop (rate 0): 50
+ * always in flight, as fast as the server answers. Open loop (rate R): R
+ * requests/s on schedule, latency counted from when each was due.
  */
-async function latencyRound(port: number, ca: string, body: string, rate = 0): Promise<LatencyResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 50, ca });
-  const times: number[] = [];
-  const one = (t0: bigint): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/inject',
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json' },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
-            times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-            resolve();
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  const started = process.hrtime.bigint();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < REQUESTS) {
-      const due = rate > 0 ? started + BigInt(Math.round((next / rate) * 1e9)) : 0n;
-      next++;
-      const wait = Number(due - process.hrtime.bigint()) / 1e6;
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      // Latency counts from when the request was due, so a late start is not hidden.
-      await one(rate > 0 ? due : process.hrtime.bigint());
-    }
-  };
-  await Promise.all(Array.from({ length: 50 }, worker));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  agent.destroy();
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99), rps: times.length / seconds };
+async function latencyRound(
+  port: number,
+  caFile: string,
+  bodyFile: string,
+  rate = 0,
+): Promise<LatencyResult> {
+  const args = [
+    '-c',
+    '50',
+    '-n',
+    String(REQUESTS),
+    ...(rate > 0 ? ['-q', String(rate), '--latency-correction'] : []),
+    '-m',
+    'POST',
+    '-D',
+    bodyFile,
+    '-T',
+    'application/json',
+    '--cacert',
+    caFile,
+    `https://127.0.0.1:${port}/inject`,
+  ];
+  const r = await runOha(args, '1');
+  if ((r.statuses['200'] ?? 0) !== r.total) throw new Error(`non-200 answers: ${JSON.stringify(r.statuses)}`);
+  return { p50: r.p50ms, p99: r.p99ms, rps: r.rps };
 }
 
 async function webhookAlone(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
   const caFile = join(dir, 'ca.crt');
+  const bodyFile = join(dir, 'review.json');
   const profile = argv.includes('--profile')
     ? ['--cpu-prof', `--cpu-prof-dir=${argv[argv.indexOf('--profile') + 1]}`]
     : [];
   const server = spawn(
-    process.execPath,
-    [...profile, join(import.meta.dirname, 'static-server.ts'), caFile],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    'taskset',
+    ['-c', '0', process.execPath, ...profile, join(import.meta.dirname, 'static-server.ts'), caFile],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   try {
     const port = Number((await waitForLine(server, /PORT (\d+)/))[1]);
-    const ca = readFileSync(caFile, 'utf8');
     const pod = { ...TEMPLATE, metadata: { ...TEMPLATE.metadata, name: 'bench', namespace: 'shop' } };
-    const body = JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: 'bench',
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        namespace: 'shop',
-        operation: 'CREATE',
-        object: pod,
-      },
-    });
-    await latencyRound(port, ca, body); // warm-up
+    writeFileSync(
+      bodyFile,
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'bench',
+          kind: { group: '', version: 'v1', kind: 'Pod' },
+          resource: { group: '', version: 'v1', resource: 'pods' },
+          namespace: 'shop',
+          operation: 'CREATE',
+          object: pod,
+        },
+      }),
+    );
+    out(
+      `  load: ${ohaCommand(['-c', '50', '-n', String(REQUESTS), '-m', 'POST', '-D', bodyFile, '...'], '1').join(' ')}; webhook: taskset -c 0`,
+    );
+    await latencyRound(port, caFile, bodyFile); // warm-up
     const closed: (LatencyResult & { cpuUs: number })[] = [];
     const open: LatencyResult[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const cpu0 = cpuMs(server.pid!);
-      const r = await latencyRound(port, ca, body);
+      const r = await latencyRound(port, caFile, bodyFile);
       const cpuUs = ((cpuMs(server.pid!) - cpu0) * 1000) / REQUESTS;
       closed.push({ ...r, cpuUs });
-      const o = await latencyRound(port, ca, body, RATE);
+      const o = await latencyRound(port, caFile, bodyFile, RATE);
       open.push(o);
       out(
         `  round ${i + 1}: closed loop p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rps.toFixed(0)} req/s, ` +

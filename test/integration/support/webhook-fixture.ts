@@ -30,6 +30,8 @@ export interface WebhookFixture {
   validating: string;
   port: number;
   webhook: RunningWebhook | undefined;
+  /** The running webhook's metrics registry. */
+  registry: Registry | undefined;
   /** The flags the webhook runs with (for `node webhooks/src/main.ts` in the benchmark). */
   args: string[];
   /** Labels for a namespace in this fixture's scope (plus any others). */
@@ -174,19 +176,22 @@ export async function webhookFixture(
     validating,
     port,
     webhook: undefined,
+    registry: undefined,
     args,
     labels: (extra = {}) => ({ [SCOPE_LABEL]: scope, ...extra }),
     async start() {
+      const registry = new Registry();
       const webhook = await startWebhook({
         kc,
         log: pino({ level: process.env['ACP_TEST_LOG'] ?? 'silent' }),
-        registry: new Registry(),
+        registry,
         clock: systemClock,
         config,
         injection: DEFAULT_INJECTION_CONFIG,
       });
       await webhook.view.whenSynced();
       fixture.webhook = webhook;
+      fixture.registry = registry;
       return webhook;
     },
     async stop() {

@@ -18,6 +18,9 @@ export type PatchOperation =
 
 /** RFC 6901 reference token: `~` first, so `/` -> `~1` is not turned into `~01`. */
 export function escapePathToken(token: string): string {
+  // Most keys need no escaping; skipping the two regex passes for them was
+  // an eighth of the admission's own CPU.
+  if (!token.includes('~') && !token.includes('/')) return token;
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -53,9 +56,10 @@ function diffObjects(
 }
 
 function diffValues(a: unknown, b: unknown, path: string, out: PatchOperation[]): void {
+  // Mutation shares unchanged subtrees with the original: nothing to walk.
+  if (a === b) return;
   if (Array.isArray(a) && Array.isArray(b)) return diffArrays(a, b, path, out);
   if (isObject(a) && isObject(b)) return diffObjects(a, b, path, out);
-  if (a === b) return;
   // null vs {} or [] (e.g. `annotations: null`), or a scalar change: replace the whole value.
   out.push({ op: 'replace', path, value: b });
 }

@@ -86,6 +86,11 @@ describe('decide', () => {
       'volume_conflict',
     ],
     [
+      "a pod with a volume named like the sidecar's API token mask is skipped",
+      (i) => (i.pod.spec.volumes = [{ name: 'acp-no-api-token', emptyDir: {} }]),
+      'volume_conflict',
+    ],
+    [
       'a pod no policy selects is skipped',
       (i) => (i.pod.metadata!.labels = { app: 'other' }),
       'no_matching_policy',

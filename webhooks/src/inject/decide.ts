@@ -4,6 +4,7 @@
 // metric label, the log field and the text of the pod's status annotation.
 // The first check that fails wins, in the order of SKIP_REASONS.
 import {
+  API_TOKEN_MASK_VOLUME,
   CONFIG_VOLUME,
   IDENTITY_VOLUME,
   INJECT_ANNOTATION,
@@ -60,6 +61,7 @@ export type Decision =
 
 export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 const SIDECAR_PORTS: readonly number[] = [PORTS.inbound, PORTS.admin, PORTS.outbound];
+const OUR_VOLUMES: readonly string[] = [IDENTITY_VOLUME, CONFIG_VOLUME, API_TOKEN_MASK_VOLUME];
 
 /** Oldest creationTimestamp first, then name: the deterministic winner among several matches. */
 export function byAgeThenName(a: PolicyRef, b: PolicyRef): number {
@@ -102,7 +104,7 @@ function precheck(input: DecideInput): Decision | undefined {
   const clash = containers.flatMap((c) => c.ports ?? []).find((p) => SIDECAR_PORTS.includes(p.containerPort));
   if (clash)
     return skip('port_conflict', `a container declares port ${clash.containerPort}, which the sidecar uses`);
-  const volume = (pod.spec.volumes ?? []).find((v) => v.name === IDENTITY_VOLUME || v.name === CONFIG_VOLUME);
+  const volume = (pod.spec.volumes ?? []).find((v) => OUR_VOLUMES.includes(v.name));
   if (volume) return skip('volume_conflict', `the pod already has a volume named ${volume.name}`);
   return undefined;
 }

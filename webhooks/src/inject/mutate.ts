@@ -8,7 +8,13 @@ import { SIDECAR_CONTAINER_NAME, STATUS_ANNOTATION } from '@acp/crds';
 import type { InjectionConfig } from './config.ts';
 import type { PolicyRef, SkipReason } from './decide.ts';
 import type { Container, Pod } from './pod.ts';
-import { configVolume, identityVolume, sidecarContainer, withProxyEnv } from './sidecar.ts';
+import {
+  apiTokenMaskVolume,
+  configVolume,
+  identityVolume,
+  sidecarContainer,
+  withProxyEnv,
+} from './sidecar.ts';
 import { formatStatus, type InjectionStatus } from './status.ts';
 
 function withAnnotation(pod: Pod, value: string): Pod {
@@ -48,6 +54,7 @@ export function injectSidecar(original: Pod, injection: Injection, config: Injec
         ...(spec.volumes ?? []),
         identityVolume(serviceAccountOf(original)),
         configVolume(injection.policy.name),
+        apiTokenMaskVolume(),
       ],
     },
   };
