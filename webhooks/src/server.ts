@@ -182,10 +182,11 @@ export interface HttpsListener {
 
 export async function listenHttps(
   app: express.Express,
-  opts: { port: number; host: string; cert: ServingCertificate },
+  opts: { port: number; host: string; cert: ServingCertificate; onConnection?: () => void },
 ): Promise<HttpsListener> {
   const tls = (c: ServingCertificate) => ({ cert: c.certPem, key: c.keyPem, minVersion: 'TLSv1.2' as const });
   const server = createHttpsServer({ ...tls(opts.cert), keepAliveTimeout: 65_000 }, app);
+  if (opts.onConnection) server.on('secureConnection', opts.onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

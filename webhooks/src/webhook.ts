@@ -104,7 +104,12 @@ export async function startWebhook(deps: WebhookDeps): Promise<RunningWebhook> {
     validate: { excludedNamespaces, policiesIn: (ns) => view.policiesIn(ns) },
   });
   const cert = await firstCertificate(certificates, deps);
-  const listener = await listenHttps(app, { port: config.port, host: config.host, cert });
+  const listener = await listenHttps(app, {
+    port: config.port,
+    host: config.host,
+    cert,
+    onConnection: () => metrics.connections.inc(),
+  });
   tls.listener = listener;
   certificates.start();
   let metricsServer: Server | undefined;

@@ -18,7 +18,7 @@
 // --reinvocation IfNeeded|Never (the chart value webhook.reinvocationPolicy),
 // --webhook-nice N (CPU priority of the webhook process, e.g. -10), --skip-latency, --skip-apiserver, --profile DIR (a CPU profile
 // of the latency server).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -63,6 +63,10 @@ const memoryNote = (): string =>
   webhookCgroup
     ? `webhook in a memory cgroup limited to ${webhookLimit} (the chart's limit), node flags ${WEBHOOK_NODE_FLAGS.join(' ')}; OOM kills: ${webhookCgroup.oomKills()}`
     : 'no writable memory cgroup here: the webhook ran UNCONSTRAINED';
+// --profile DIR: CPU profiles of the webhook processes (written when they exit).
+const profileFlags = argv.includes('--profile')
+  ? ['--cpu-prof', `--cpu-prof-dir=${argv[argv.indexOf('--profile') + 1]}`]
+  : [];
 const out = (s: string): boolean => process.stdout.write(`${s}\n`);
 
 const median = (xs: number[]): number => {
@@ -130,65 +134,83 @@ async function latencyRound(
 
 async function webhookAlone(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
-  const caFile = join(dir, 'ca.crt');
   const bodyFile = join(dir, 'review.json');
-  const profile = argv.includes('--profile')
-    ? ['--cpu-prof', `--cpu-prof-dir=${argv[argv.indexOf('--profile') + 1]}`]
-    : [];
-  const server = spawn(
-    'taskset',
-    ['-c', '0', process.execPath, ...profile, join(import.meta.dirname, 'static-server.ts'), caFile],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  const profile = profileFlags;
+  const pod = { ...TEMPLATE, metadata: { ...TEMPLATE.metadata, name: 'bench', namespace: 'shop' } };
+  writeFileSync(
+    bodyFile,
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'bench',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        namespace: 'shop',
+        operation: 'CREATE',
+        object: pod,
+      },
+    }),
   );
+  // Two webhooks, both pinned to core 0 and measured in alternating rounds: as shipped (in its
+  // container's memory limit, with the chart's node flags) and as a bare process on the host.
+  const variants = [
+    { name: 'as shipped', argv: (a: string[]) => launch([process.execPath, ...WEBHOOK_NODE_FLAGS, ...a]) },
+    { name: 'unconstrained', argv: (a: string[]) => [process.execPath, ...a] },
+  ].map((v, i) => {
+    const caFile = join(dir, `ca-${i}.crt`);
+    const cmd = v.argv([...profile, join(import.meta.dirname, 'static-server.ts'), caFile]);
+    const server = spawn('taskset', ['-c', '0', ...cmd], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    return {
+      ...v,
+      caFile,
+      server,
+      port: 0,
+      pid: 0,
+      closed: [] as (LatencyResult & { cpuUs: number })[],
+      open: [] as LatencyResult[],
+    };
+  });
   try {
-    const port = Number((await waitForLine(server, /PORT (\d+)/))[1]);
-    const pod = { ...TEMPLATE, metadata: { ...TEMPLATE.metadata, name: 'bench', namespace: 'shop' } };
-    writeFileSync(
-      bodyFile,
-      JSON.stringify({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        request: {
-          uid: 'bench',
-          kind: { group: '', version: 'v1', kind: 'Pod' },
-          resource: { group: '', version: 'v1', resource: 'pods' },
-          namespace: 'shop',
-          operation: 'CREATE',
-          object: pod,
-        },
-      }),
-    );
+    for (const v of variants) {
+      const m = await waitForLine(v.server, /PORT (\d+) PID (\d+)/);
+      v.port = Number(m[1]);
+      v.pid = Number(m[2]);
+      await latencyRound(v.port, v.caFile, bodyFile); // warm-up
+    }
     out(
-      `  load: ${ohaCommand(['-c', '50', '-n', String(REQUESTS), '-m', 'POST', '-D', bodyFile, '...'], '1').join(' ')}; webhook: taskset -c 0`,
+      `  load: ${ohaCommand(['-c', '50', '-n', String(REQUESTS), '-m', 'POST', '-D', bodyFile, '...'], '1').join(' ')}; webhooks: taskset -c 0`,
     );
-    await latencyRound(port, caFile, bodyFile); // warm-up
-    const closed: (LatencyResult & { cpuUs: number })[] = [];
-    const open: LatencyResult[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      const cpu0 = cpuMs(server.pid!);
-      const r = await latencyRound(port, caFile, bodyFile);
-      const cpuUs = ((cpuMs(server.pid!) - cpu0) * 1000) / REQUESTS;
-      closed.push({ ...r, cpuUs });
-      const o = await latencyRound(port, caFile, bodyFile, RATE);
-      open.push(o);
-      out(
-        `  round ${i + 1}: closed loop p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rps.toFixed(0)} req/s, ` +
-          `server CPU ${cpuUs.toFixed(0)} us/request; open loop at ${RATE}/s p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms`,
-      );
+      for (const v of i % 2 ? [...variants].reverse() : variants) {
+        const cpu0 = cpuMs(v.pid);
+        const r = await latencyRound(v.port, v.caFile, bodyFile);
+        const cpuUs = ((cpuMs(v.pid) - cpu0) * 1000) / REQUESTS;
+        v.closed.push({ ...r, cpuUs });
+        const o = await latencyRound(v.port, v.caFile, bodyFile, RATE);
+        v.open.push(o);
+        out(
+          `  round ${i + 1} ${v.name.padEnd(13)}: closed loop p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rps.toFixed(0)} req/s, ` +
+            `server CPU ${cpuUs.toFixed(0)} us/request; open loop at ${RATE}/s p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms`,
+        );
+      }
     }
     const med = (xs: LatencyResult[], k: keyof LatencyResult): string =>
       median(xs.map((x) => x[k])).toFixed(2);
-    out(
-      `webhook alone, 50 concurrent (closed loop), ${REQUESTS} requests x ${ROUNDS}: median p50 ${med(closed, 'p50')} ms, ` +
-        `median p99 ${med(closed, 'p99')} ms, median ${med(closed, 'rps')} req/s, ` +
-        `median server CPU ${median(closed.map((r) => r.cpuUs)).toFixed(0)} us/request`,
-    );
-    out(
-      `webhook alone, open loop at ${RATE} req/s (at most 50 in flight): median p50 ${med(open, 'p50')} ms, median p99 ${med(open, 'p99')} ms`,
-    );
+    for (const v of variants) {
+      out(
+        `webhook alone (${v.name}), 50 concurrent (closed loop), ${REQUESTS} requests x ${ROUNDS}: median p50 ${med(v.closed, 'p50')} ms, ` +
+          `median p99 ${med(v.closed, 'p99')} ms, median ${med(v.closed, 'rps')} req/s, ` +
+          `median server CPU ${median(v.closed.map((r) => r.cpuUs)).toFixed(0)} us/request; ` +
+          `open loop at ${RATE} req/s: median p50 ${med(v.open, 'p50')} ms, median p99 ${med(v.open, 'p99')} ms`,
+      );
+    }
+    out(memoryNote());
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    for (const v of variants) {
+      v.server.kill('SIGTERM');
+      if (v.pid) process.kill(v.pid, 'SIGTERM');
+    }
   }
 }
 
@@ -213,6 +235,7 @@ async function throughputRounds(): Promise<void> {
     ...nice,
     process.execPath,
     ...WEBHOOK_NODE_FLAGS,
+    ...profileFlags,
     join(root, 'webhooks', 'src', 'main.ts'),
     ...fx.args,
     '--log-level=warn',
@@ -289,21 +312,41 @@ async function throughputRounds(): Promise<void> {
         req.end(body);
       });
     type Arm = 'with webhook' | 'without webhook' | 'pre-injected, no webhook';
-    const arms: Record<Arm, { namespace: string; spec?: unknown; rates: number[] }> = {
-      'with webhook': { namespace: inject, rates: [] },
-      'without webhook': { namespace: plain, rates: [] },
-      'pre-injected, no webhook': { namespace: plain, spec: injectedSpec, rates: [] },
+    type Cpu = Record<'apiserver' | 'etcd' | 'webhook', number[]>;
+    const arms: Record<Arm, { namespace: string; spec?: unknown; rates: number[]; cpu: Cpu }> = {
+      'with webhook': { namespace: inject, rates: [], cpu: { apiserver: [], etcd: [], webhook: [] } },
+      'without webhook': { namespace: plain, rates: [], cpu: { apiserver: [], etcd: [], webhook: [] } },
+      'pre-injected, no webhook': {
+        namespace: plain,
+        spec: injectedSpec,
+        rates: [],
+        cpu: { apiserver: [], etcd: [], webhook: [] },
+      },
     };
+    // CPU time per pod of each process on the path (the only kube-apiserver and etcd on the machine).
+    const pidsOf = (name: string): number[] =>
+      execFileSync('pgrep', ['-x', name], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    const procs = { apiserver: pidsOf('kube-apiserver'), etcd: pidsOf('etcd'), webhook: [webhook.pid!] };
+    const cpuNow = (): Record<keyof Cpu, number> => ({
+      apiserver: procs.apiserver.reduce((a, p) => a + cpuMs(p), 0),
+      etcd: procs.etcd.reduce((a, p) => a + cpuMs(p), 0),
+      webhook: cpuMs(procs.webhook[0]!),
+    });
     const round = async (arm: Arm): Promise<number> => {
       const { namespace, spec } = arms[arm];
       let left = PODS;
+      const cpu0 = cpuNow();
       const started = process.hrtime.bigint();
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           while (left-- > 0) await post(namespace, JSON.stringify(podBody(namespace, spec ?? undefined)));
         }),
       );
-      return PODS / (Number(process.hrtime.bigint() - started) / 1e9);
+      const rate = PODS / (Number(process.hrtime.bigint() - started) / 1e9);
+      const cpu1 = cpuNow();
+      for (const k of ['apiserver', 'etcd', 'webhook'] as const)
+        arms[arm].cpu[k].push((cpu1[k] - cpu0[k]) / PODS);
+      return rate;
     };
     const names = Object.keys(arms) as Arm[];
     for (const arm of names) await round(arm); // warm-up
@@ -325,6 +368,21 @@ async function throughputRounds(): Promise<void> {
         .filter((l) => l.includes('name="namespace.inject.acp.dev"'))
         .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
     const calls = series('count');
+    // The webhook's own count of TLS connections (its /metrics on the admission port; loopback, bench only).
+    const own = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: fx.port, path: '/metrics', rejectUnauthorized: false },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    const connections = /^acp_webhook_tls_connections_total (\d+)/m.exec(own)?.[1] ?? '?';
+    out(`  the webhook accepted ${connections} TLS connections in all`);
     out(
       `  the apiserver called the webhook ${calls} times for ${n} pods (reinvocation ${REINVOCATION}), ` +
         `mean ${((series('sum') / Math.max(1, calls)) * 1000).toFixed(2)} ms per call as the apiserver measured it`,
@@ -340,9 +398,18 @@ async function throughputRounds(): Promise<void> {
         `the same injected pod created without the webhook: ${median(pre).toFixed(1)} pods/s, so the webhook call itself costs ${paired(pre, w)}x ` +
         `and the bigger pod ${paired(wo, pre)}x`,
     );
+    for (const arm of names) {
+      const c = arms[arm].cpu;
+      out(
+        `  CPU per pod, ${arm.padEnd(24)}: kube-apiserver ${median(c.apiserver).toFixed(2)} ms, etcd ${median(c.etcd).toFixed(2)} ms, ` +
+          `webhook ${median(c.webhook).toFixed(2)} ms (medians over rounds)`,
+      );
+    }
     out(memoryNote());
   } finally {
+    const exited = new Promise((r) => webhook.once('exit', r));
     webhook.kill('SIGTERM');
+    await exited; // (a CPU profile is written on exit)
     await fx.cleanup();
   }
 }

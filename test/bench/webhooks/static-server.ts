@@ -1,6 +1,6 @@
 // The admission server alone, for the latency benchmark: the real express
 // app and HTTPS listener with fixed caches (one namespace, one policy), no
-// cluster, logging like main.ts. Prints `PORT <n>` when listening; the CA
+// cluster, logging like main.ts. Prints `PORT <n> PID <pid>` when listening; the CA
 // goes to the file named by the first argument.
 import { writeFileSync } from 'node:fs';
 import pino from 'pino';
@@ -35,5 +35,5 @@ const app = createApp({
   validate: { excludedNamespaces: new Set(), policiesIn: () => [] },
 });
 const listener = await listenHttps(app, { port: 0, host: '127.0.0.1', cert: leaf });
-process.stdout.write(`PORT ${listener.port}\n`);
+process.stdout.write(`PORT ${listener.port} PID ${process.pid}\n`);
 process.on('SIGTERM', () => void listener.close().then(() => process.exit(0)));

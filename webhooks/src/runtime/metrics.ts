@@ -10,6 +10,7 @@ export interface WebhookMetrics {
   skips: Counter<'reason' | 'dry_run'>;
   policyDecisions: Counter<'result'>;
   errors: Counter<'webhook' | 'code'>;
+  connections: Counter;
   informerRestarts: Counter<'resource'>;
   certificateSteps: Counter<'step'>;
   certificateExpiry: Gauge;
@@ -47,6 +48,11 @@ export function createMetrics(registry: Registry): WebhookMetrics {
       name: 'acp_webhook_errors_total',
       help: 'Requests answered with an error (malformed AdmissionReview, wrong object, not ready), by error code.',
       labelNames: ['webhook', 'code'],
+      registers,
+    }),
+    connections: new Counter({
+      name: 'acp_webhook_tls_connections_total',
+      help: 'TLS connections accepted (each a full or resumed handshake); a rate close to the admission rate means the apiserver is not reusing connections.',
       registers,
     }),
     informerRestarts: new Counter({
