@@ -4,7 +4,10 @@
 // is pinned to core 0; the load generator (oha, openssl s_time) and the
 // upstream to core 1. Rounds alternate the order; medians and ratios to
 // nginx are printed with the exact commands. Run: npm run bench:sidecar
-// (after test/bench/sidecar/install.sh). Env: BENCH_SECONDS, BENCH_ROUNDS.
+// (after test/bench/sidecar/install.sh). Env: BENCH_SECONDS, BENCH_ROUNDS,
+// BENCH_TARGETS (comma-separated names, default all), BENCH_ALT_FLAGS (adds
+// the sidecar with JWT on and other node flags), BENCH_WORKERS=0 and
+// BENCH_PROFILE=0 (skip those sections).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,7 +117,7 @@ function startProc(cmd: string[], logName: string, limited = false): ChildProces
 
 const node = process.execPath;
 const sidecar =
-  (config: string) =>
+  (config: string, nodeFlags = SHIPPED_NODE_FLAGS) =>
   (cores: string, extra: string[] = []): ChildProcess =>
     startProc(
       [
@@ -122,7 +125,7 @@ const sidecar =
         '-c',
         cores,
         node,
-        ...SHIPPED_NODE_FLAGS,
+        ...nodeFlags,
         ...extra.filter((e) => e.startsWith('--cpu-prof')),
         SIDECAR_MAIN,
         '--config',
@@ -137,7 +140,7 @@ const sidecar =
       // N workers are N+1 processes of ~50 MB each: more than one container's limit (measured: OOM kills).
       !extra.includes('--workers'),
     );
-const TARGETS: Target[] = [
+const ALL_TARGETS: Target[] = [
   {
     name: 'nginx',
     port: PORTS.nginx,
@@ -153,7 +156,21 @@ const TARGETS: Target[] = [
   },
   { name: 'sidecar-jwt-off', port: PORTS.sidecar, auth: false, start: sidecar('sidecar-nojwt.json') },
   { name: 'sidecar-jwt-on', port: PORTS.sidecar, auth: true, start: sidecar('sidecar-jwt.json') },
+  // BENCH_ALT_FLAGS="--flag ...": the sidecar with JWT on and these node flags instead of the shipped ones.
+  ...(process.env['BENCH_ALT_FLAGS']
+    ? [
+        {
+          name: 'sidecar-jwt-on-alt-flags',
+          port: PORTS.sidecar,
+          auth: true,
+          start: sidecar('sidecar-jwt.json', process.env['BENCH_ALT_FLAGS'].split(' ').filter(Boolean)),
+        },
+      ]
+    : []),
 ];
+const TARGETS = ALL_TARGETS.filter(
+  (t) => !process.env['BENCH_TARGETS'] || process.env['BENCH_TARGETS'].split(',').includes(t.name),
+);
 
 async function waitPort(port: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -354,7 +371,7 @@ if (process.env['BENCH_WORKERS'] !== '0') {
   say(
     '\n## workers (sidecar JWT on; proxy, oha and upstream all unpinned on both cores; no memory cgroup: the primary and N workers need ~50 MB each, more than one 96Mi container)',
   );
-  const jwtOn = TARGETS[3]!;
+  const jwtOn = ALL_TARGETS[3]!;
   for (const workers of [1, 2, 1, 2]) {
     const p = jwtOn.start('0,1', ['--workers', String(workers)]);
     await waitPort(jwtOn.port);
@@ -367,7 +384,7 @@ if (process.env['BENCH_WORKERS'] !== '0') {
 
 if (process.env['BENCH_PROFILE'] !== '0') {
   const profDir = join(dir, 'profile');
-  const p = TARGETS[3]!.start('0', ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+  const p = ALL_TARGETS[3]!.start('0', ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
   await waitPort(PORTS.sidecar);
   await oha(`https://localhost:${PORTS.sidecar}/`, ['-c', '64'], true);
   await stopProc(p);

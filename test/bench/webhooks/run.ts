@@ -19,7 +19,7 @@
 // --webhook-nice N (CPU priority of the webhook process, e.g. -10), --skip-latency, --skip-apiserver, --profile DIR (a CPU profile
 // of the latency server).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,10 @@ const memoryNote = (): string =>
 // --profile DIR: CPU profiles of the webhook processes (written when they exit).
 const profileFlags = argv.includes('--profile')
   ? ['--cpu-prof', `--cpu-prof-dir=${argv[argv.indexOf('--profile') + 1]}`]
+  : [];
+// --webhook-node-flags "...": more node flags for the webhook of the apiserver measurement (e.g. --trace-gc).
+const extraNodeFlags = argv.includes('--webhook-node-flags')
+  ? (argv[argv.indexOf('--webhook-node-flags') + 1] ?? '').split(' ').filter(Boolean)
   : [];
 const out = (s: string): boolean => process.stdout.write(`${s}\n`);
 
@@ -236,6 +240,7 @@ async function throughputRounds(): Promise<void> {
     process.execPath,
     ...WEBHOOK_NODE_FLAGS,
     ...profileFlags,
+    ...extraNodeFlags,
     join(root, 'webhooks', 'src', 'main.ts'),
     ...fx.args,
     '--log-level=warn',
@@ -405,6 +410,18 @@ async function throughputRounds(): Promise<void> {
           `webhook ${median(c.webhook).toFixed(2)} ms (medians over rounds)`,
       );
     }
+    // Where the webhook's CPU went, by thread (main = JavaScript and TLS; the rest V8 and libuv helpers).
+    const threads = readdirSync(`/proc/${webhook.pid}/task`).map((tid) => {
+      const name = readFileSync(`/proc/${webhook.pid}/task/${tid}/comm`, 'utf8').trim();
+      const f =
+        readFileSync(`/proc/${webhook.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return { name, ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
+    });
+    const byName = new Map<string, number>();
+    for (const t of threads) byName.set(t.name, (byName.get(t.name) ?? 0) + t.ms);
+    out(
+      `  webhook CPU by thread over the whole run: ${[...byName].map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`).join(', ')}`,
+    );
     out(memoryNote());
   } finally {
     const exited = new Promise((r) => webhook.once('exit', r));
