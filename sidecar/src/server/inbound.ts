@@ -117,6 +117,12 @@ export function createInbound(deps: InboundDeps): Inbound {
       requestTimeout: p0.config.limits.requestTimeoutMs,
       connectionsCheckingInterval: 500,
       keepAliveTimeout: 5000,
+      // Node >= 24.12: a request without Content-Length or Transfer-Encoding
+      // (no body, most API calls) gets an already-ended stream instead of the
+      // readable-stream events. +8% keep-alive req/s (median of 4 alternating
+      // rounds, test/bench/sidecar). Nothing here reads a body unless one of
+      // the two headers is present (layers/body-limit.ts).
+      optimizeEmptyRequests: true,
     },
     onRequest,
   );
