@@ -88,7 +88,9 @@ process.on('exit', () => {
 });
 
 // Every proxy under test runs in a memory cgroup with the sidecar container's limit (memory.ts).
-const memoryLimit = DEFAULT_INJECTION_CONFIG.resources.limits?.['memory'] ?? '96Mi';
+// BENCH_MEMORY_LIMIT=128Mi: another cgroup limit than the injected sidecar's (experiments).
+const memoryLimit =
+  process.env['BENCH_MEMORY_LIMIT'] ?? DEFAULT_INJECTION_CONFIG.resources.limits?.['memory'] ?? '128Mi';
 const cgroup = createMemoryCgroup(`acp-bench-${process.pid}`, limitMbOf(memoryLimit));
 process.on('exit', () => cgroup?.remove());
 
@@ -369,7 +371,7 @@ for (const t of TARGETS) {
 
 if (process.env['BENCH_WORKERS'] !== '0') {
   say(
-    '\n## workers (sidecar JWT on; proxy, oha and upstream all unpinned on both cores; no memory cgroup: the primary and N workers need ~50 MB each, more than one 96Mi container)',
+    '\n## workers (sidecar JWT on; proxy, oha and upstream all unpinned on both cores; no memory cgroup: the primary and N workers need ~50 MB each, more than one 128Mi container holds for N > 1)',
   );
   const jwtOn = ALL_TARGETS[3]!;
   for (const workers of [1, 2, 1, 2]) {

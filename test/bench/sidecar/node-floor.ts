@@ -1,0 +1,109 @@
+// What a Node TLS proxy can do on this machine at best, for reading the
+// sidecar's ratio to nginx: nginx (the proxy of run.ts), a minimal Node
+// proxy (node:https in, one pooled keep-alive socket per in-flight request
+// to the same upstream, response relayed; no policy, no audit, no parser
+// beyond finding Content-Length), and node:https answering 200 itself (no
+// upstream). Same mTLS material and pinning as run.ts (proxy on core 0,
+// oha and the upstream on core 1), no memory cgroup. Not a product
+// component; run: node test/bench/sidecar/node-floor.ts (after install.sh).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestPki } from '../../../sidecar/src/testing/pki.ts';
+import { runOha } from '../oha.ts';
+import { PORTS, proxyNginx, upstreamNginx } from './configs.ts';
+
+const PORT = 19443;
+const mode = process.argv[2];
+if (mode === 'min-proxy' || mode === 'https-200') {
+  const [cert, key, ca] = process.argv.slice(3).map((f) => readFileSync(f));
+  const idle: Socket[] = [];
+  const head = `GET / HTTP/1.1\r\nhost: 127.0.0.1:${PORTS.upstream}\r\nx-request-id: 0123456789abcdef\r\n\r\n`;
+  const headers = (len: number): string[] => [
+    'content-length',
+    String(len),
+    'strict-transport-security',
+    'max-age=31536000',
+  ];
+  const relay = (res: ServerResponse): void => {
+    const s = idle.pop() ?? connect(PORTS.upstream, '127.0.0.1');
+    let buf: Buffer = Buffer.alloc(0);
+    const onData = (d: Buffer): void => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const len = Number(/content-length: *(\d+)/i.exec(buf.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+      if (buf.length < end + 4 + len) return;
+      s.off('data', onData);
+      idle.push(s);
+      res.writeHead(200, headers(len));
+      res.end(buf.subarray(end + 4, end + 4 + len));
+    };
+    s.on('data', onData);
+    s.write(head, 'latin1');
+  };
+  const tls = { cert, key, ca, requestCert: true, rejectUnauthorized: true, optimizeEmptyRequests: true };
+  createServer(tls, (_req, res) => {
+    if (mode === 'min-proxy') relay(res);
+    else res.writeHead(200, headers(12)).end('hello world\n');
+  }).listen(PORT, '127.0.0.1', () => process.stdout.write('READY\n'));
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'acp-floor-'));
+  const pki = new TestPki(join(dir, 'pki'));
+  const ca = pki.root('ca');
+  const server = pki.workload('server', 'spiffe://cluster.local/ns/bench/sa/proxy', 'ca', 'localhost');
+  const client = pki.workload('client', 'spiffe://cluster.local/ns/bench/sa/client');
+  for (const [f, t] of [
+    ['ca.crt', ca.cert],
+    ['server.crt', server.cert],
+    ['server.key', server.key],
+    ['upstream.conf', upstreamNginx(dir)],
+    ['nginx.conf', proxyNginx(dir)],
+  ] as const) {
+    writeFileSync(join(dir, f), t);
+  }
+  for (const d of ['up-tmp', 'nx-tmp']) mkdirSync(join(dir, d));
+  const start = (argv: string[]): ChildProcess => spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  const ready = (port: number): Promise<void> =>
+    new Promise((resolve) => {
+      const tryOnce = (): void => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve();
+        });
+        s.on('error', () => setTimeout(tryOnce, 100));
+      };
+      tryOnce();
+    });
+  const upstream = start(['taskset', '-c', '1', 'nginx', '-c', join(dir, 'upstream.conf')]);
+  const self = process.argv[1]!;
+  const node = [process.execPath, self];
+  const material = [server.certPath, server.keyPath, ca.certPath];
+  const targets: [string, number, string[]][] = [
+    ['nginx proxy', PORTS.nginx, ['taskset', '-c', '0', 'nginx', '-c', join(dir, 'nginx.conf')]],
+    ['minimal Node proxy', PORT, ['taskset', '-c', '0', ...node, 'min-proxy', ...material]],
+    ['node:https answering 200 itself', PORT, ['taskset', '-c', '0', ...node, 'https-200', ...material]],
+  ];
+  const tls = ['--cacert', ca.certPath, '--cert', client.certPath, '--key', client.keyPath];
+  await ready(PORTS.upstream);
+  for (let round = 1; round <= 3; round++) {
+    for (const [name, port, argv] of targets) {
+      const p = start(argv);
+      await ready(port);
+      const url = `https://localhost:${port}/`;
+      await runOha(['-c', '64', '-z', '2s', ...tls, url], '1');
+      const r = await runOha(['-c', '64', '-z', '8s', ...tls, url], '1');
+      process.stdout.write(
+        `round ${round} ${name}: ${r.rps.toFixed(0)} req/s, non-200 ${r.total - (r.statuses['200'] ?? 0)}\n`,
+      );
+      const exited = new Promise((resolve) => p.once('exit', resolve));
+      p.kill('SIGTERM');
+      await exited;
+    }
+  }
+  upstream.kill('SIGTERM');
+}
