@@ -1,6 +1,6 @@
 // Memory of a process under benchmark, measured the way a pod sees it: it
 // runs in a memory cgroup limited like its container in the chart (the
-// sidecar's 96Mi, the operator's 256Mi, the webhook's 128Mi), because Node sizes V8's heap from the memory
+// sidecar's 128Mi, the operator's 256Mi, the webhook's 128Mi), because Node sizes V8's heap from the memory
 // it is allowed: on an unconstrained 24 GiB host V8 lets the young
 // generation grow to ~100 MB of garbage before collecting, which no pod
 // would ever allow. Reported per proxy: peak VmHWM (includes pages of the
@@ -11,6 +11,7 @@
 // the report says so.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 
 export interface MemoryCgroup {
   /**
@@ -65,6 +66,23 @@ export function createMemoryCgroup(name: string, limitMb: number): MemoryCgroup 
     }
   }
   return null;
+}
+
+/**
+ * A memory cgroup limited like `component`'s container in the chart
+ * (values.yaml), removed when this process exits; null when none can be made.
+ */
+export function chartMemoryCgroup(
+  component: 'operator' | 'webhook',
+  name: string,
+): { limit: string; cgroup: MemoryCgroup | null } {
+  const values = parse(
+    readFileSync(join(import.meta.dirname, '../../charts/api-compliance-operator/values.yaml'), 'utf8'),
+  ) as Record<typeof component, { resources: { limits: { memory: string } } }>;
+  const limit = values[component].resources.limits.memory;
+  const cgroup = createMemoryCgroup(name, limitMbOf(limit));
+  process.on('exit', () => cgroup?.remove());
+  return { limit, cgroup };
 }
 
 function kbOf(status: string, field: string): number {

@@ -5,22 +5,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import { ensureBinaries } from '../../harness/binaries.ts';
 import { startControlPlane, stopControlPlane, type ControlPlaneState } from '../../harness/controlplane.ts';
 import { applyCrd } from '../../harness/crd.ts';
 import { OPERATOR_NODE_FLAGS } from '../../harness/node-flags.ts';
 import { startOperator, type OperatorProcess } from '../../harness/operator.ts';
-import { createMemoryCgroup, limitMbOf } from '../memory.ts';
+import { chartMemoryCgroup } from '../memory.ts';
 import { KubeClient } from '../../../operator/src/kube/client.ts';
 
 // The operator runs in a memory cgroup limited like its container in the chart.
-const values = parse(
-  readFileSync(join(import.meta.dirname, '../../../charts/api-compliance-operator/values.yaml'), 'utf8'),
-) as { operator: { resources: { limits: { memory: string } } } };
-const operatorLimit = values.operator.resources.limits.memory;
-const operatorCgroup = createMemoryCgroup(`acp-bench-op-${process.pid}`, limitMbOf(operatorLimit));
-process.on('exit', () => operatorCgroup?.remove());
+const { limit: operatorLimit, cgroup: operatorCgroup } = chartMemoryCgroup(
+  'operator',
+  `acp-bench-op-${process.pid}`,
+);
 
 /** One line saying how the operator's memory was constrained, with the OOM kills so far. */
 export function memoryNote(): string {

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { WEBHOOK_NODE_FLAGS } from '../../harness/node-flags.ts';
-import { createMemoryCgroup, limitMbOf } from '../memory.ts';
+import { chartMemoryCgroup } from '../memory.ts';
 import { ohaCommand, runOha } from '../oha.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -52,12 +52,10 @@ const TEMPLATE: PodTemplate =
     ? (parse(readFileSync(join(import.meta.dirname, 'app-pod.yaml'), 'utf8')) as PodTemplate)
     : { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'app', image: 'bench:1' }] } };
 // The webhook runs in a memory cgroup limited like its container in the chart (../memory.ts).
-const values = parse(
-  readFileSync(join(import.meta.dirname, '../../../charts/api-compliance-operator/values.yaml'), 'utf8'),
-) as { webhook: { resources: { limits: { memory: string } } } };
-const webhookLimit = values.webhook.resources.limits.memory;
-const webhookCgroup = createMemoryCgroup(`acp-bench-webhook-${process.pid}`, limitMbOf(webhookLimit));
-process.on('exit', () => webhookCgroup?.remove());
+const { limit: webhookLimit, cgroup: webhookCgroup } = chartMemoryCgroup(
+  'webhook',
+  `acp-bench-webhook-${process.pid}`,
+);
 const launch = (argv: string[]): string[] => webhookCgroup?.wrap(argv) ?? argv;
 const memoryNote = (): string =>
   webhookCgroup
@@ -79,11 +77,12 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** CPU time (user + system) of a process so far, in ms (Linux /proc). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+/** CPU time (user + system) so far, in ms, from a Linux /proc stat file (a process's or one thread's). */
+function cpuMsOf(statFile: string): number {
+  const fields = readFileSync(statFile, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
+const cpuMs = (pid: number): number => cpuMsOf(`/proc/${pid}/stat`);
 
 function waitForLine(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -412,10 +411,8 @@ async function throughputRounds(): Promise<void> {
     }
     // Where the webhook's CPU went, by thread (main = JavaScript and TLS; the rest V8 and libuv helpers).
     const threads = readdirSync(`/proc/${webhook.pid}/task`).map((tid) => {
-      const name = readFileSync(`/proc/${webhook.pid}/task/${tid}/comm`, 'utf8').trim();
-      const f =
-        readFileSync(`/proc/${webhook.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return { name, ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
+      const task = `/proc/${webhook.pid}/task/${tid}`;
+      return { name: readFileSync(`${task}/comm`, 'utf8').trim(), ms: cpuMsOf(`${task}/stat`) };
     });
     const byName = new Map<string, number>();
     for (const t of threads) byName.set(t.name, (byName.get(t.name) ?? 0) + t.ms);
