@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   acceptRequestId,
   clientResponseHeaders,
+  forwardedHeadText,
   upstreamRequestHead,
   upstreamRequestHeaders,
 } from './headers.ts';
@@ -155,5 +156,21 @@ describe('upstreamRequestHead', () => {
       ),
     );
     assert.ok(!upstreamRequestHead('GET', '/', [], values).includes('host:'));
+  });
+  it('puts the forwarded text the caller keeps per connection where the forwarded headers belong', () => {
+    const kept = forwardedHeadText(values);
+    assert.equal(
+      upstreamRequestHead('GET', '/', ['X-A', '1'], values, kept),
+      upstreamRequestHead('GET', '/', ['X-A', '1'], values),
+    );
+    const head = upstreamRequestHead('GET', '/', [], values, 'x-forwarded-for: kept\r\n');
+    assert.match(
+      head,
+      /\r\nx-request-id: req-12345678\r\nx-forwarded-for: kept\r\nx-acp-jwt-sub: alice\r\n\r\n$/,
+    );
+  });
+  it('vouches for no peer in the forwarded text of a connection without a client certificate', () => {
+    const text = forwardedHeadText({ ...values, peerId: undefined });
+    assert.equal(text, 'x-forwarded-for: 10.1.2.3\r\nx-forwarded-proto: https\r\n');
   });
 });

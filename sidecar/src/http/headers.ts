@@ -67,6 +67,12 @@ export interface UpstreamHeaderValues {
   host?: string | undefined;
 }
 
+/** True for a client header the app gets: not hop-by-hop, not the sidecar's, not named in `Connection`. */
+function passesToApp(name: string, named: Set<string> | null): boolean {
+  const lower = name.toLowerCase();
+  return !(HOP_BY_HOP.has(lower) || isSidecarOwned(lower) || named?.has(lower));
+}
+
 /** Calls `emit` for each header sent to the app: the client's minus hop-by-hop and sidecar-owned ones, then the sidecar's. */
 function visitUpstreamHeaders(
   raw: readonly string[],
@@ -76,9 +82,7 @@ function visitUpstreamHeaders(
   const named = connectionTokens(raw);
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? '';
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || isSidecarOwned(lower) || named?.has(lower)) continue;
-    emit(name, raw[i + 1] ?? '');
+    if (passesToApp(name, named)) emit(name, raw[i + 1] ?? '');
   }
   if (v.host !== undefined) emit('host', v.host);
   if (v.contentLength !== undefined) emit('content-length', String(v.contentLength));
@@ -99,17 +103,45 @@ export function upstreamRequestHeaders(raw: readonly string[], v: UpstreamHeader
   return out;
 }
 
-/** The request head sent to the app (latin-1 text): request line, the headers of upstreamRequestHeaders, the empty line. */
+/**
+ * The head text of the headers that depend only on the connection and this
+ * sidecar's identity (X-Forwarded-For, X-Forwarded-Proto, X-ACP-Peer-ID,
+ * X-Forwarded-Client-Cert), in the order upstreamRequestHeaders emits
+ * them: computed once per connection, not per request.
+ */
+export function forwardedHeadText(
+  v: Pick<UpstreamHeaderValues, 'clientAddress' | 'peerId' | 'selfId'>,
+): string {
+  let text = `x-forwarded-for: ${v.clientAddress}\r\nx-forwarded-proto: https\r\n`;
+  if (v.peerId !== undefined) {
+    const xfcc = v.selfId ? `By=${v.selfId};URI=${v.peerId}` : `URI=${v.peerId}`;
+    text += `x-acp-peer-id: ${v.peerId}\r\nx-forwarded-client-cert: ${xfcc}\r\n`;
+  }
+  return text;
+}
+
+/**
+ * The request head sent to the app (latin-1 text): request line, the
+ * headers of upstreamRequestHeaders, the empty line. `forwarded` is
+ * forwardedHeadText(v) when the caller keeps it per connection.
+ */
 export function upstreamRequestHead(
   method: string,
   target: string,
   raw: readonly string[],
   v: UpstreamHeaderValues,
+  forwarded: string = forwardedHeadText(v),
 ): string {
   let head = `${method} ${target} HTTP/1.1\r\n`;
-  visitUpstreamHeaders(raw, v, (name, value) => {
-    head += `${name}: ${value}\r\n`;
-  });
+  const named = connectionTokens(raw);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    if (passesToApp(name, named)) head += `${name}: ${raw[i + 1] ?? ''}\r\n`;
+  }
+  if (v.host !== undefined) head += `host: ${v.host}\r\n`;
+  if (v.contentLength !== undefined) head += `content-length: ${v.contentLength}\r\n`;
+  head += `x-request-id: ${v.requestId}\r\n${forwarded}`;
+  if (v.claimHeaders) for (const [k, val] of v.claimHeaders) head += `${k}: ${val}\r\n`;
   return `${head}\r\n`;
 }
 

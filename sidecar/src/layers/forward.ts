@@ -10,7 +10,7 @@
 // (a truncated 200 is never passed off as complete). The client connection
 // closing aborts the upstream exchange.
 import type { AcpError } from '@acp/crds/sidecar';
-import { clientResponseHeaders, upstreamRequestHead } from '../http/headers.ts';
+import { clientResponseHeaders, forwardedHeadText, upstreamRequestHead } from '../http/headers.ts';
 import type { Recorder } from '../pipeline/recorder.ts';
 import type { Handler, RequestContext } from '../pipeline/types.ts';
 import type { Exchange, UpstreamHandler, UpstreamPool } from '../upstream/pool.ts';
@@ -95,19 +95,26 @@ export function forwardHandler(deps: ForwardDeps): Handler {
     ctx.conn.inFlight.add(relay);
     const length = ctx.bodyLength;
     const method = req.method ?? 'GET';
+    const conn = ctx.conn;
+    const selfId = deps.selfId();
+    const values = {
+      requestId: ctx.requestId,
+      clientAddress: conn.remoteAddress,
+      peerId: conn.peerId,
+      selfId,
+      claimHeaders: ctx.claimHeaders,
+      contentLength: length,
+      host: ctx.headers.hasHost ? undefined : `127.0.0.1:${ctx.policy.config.upstream.port}`,
+    };
+    let forwarded = conn.forwarded;
+    if (!forwarded || forwarded.selfId !== selfId)
+      conn.forwarded = forwarded = { selfId, text: forwardedHeadText(values) };
     const head = upstreamRequestHead(
       method,
       ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path,
       req.rawHeaders,
-      {
-        requestId: ctx.requestId,
-        clientAddress: ctx.conn.remoteAddress,
-        peerId: ctx.conn.peerId,
-        selfId: deps.selfId(),
-        claimHeaders: ctx.claimHeaders,
-        contentLength: length,
-        host: ctx.headers.hasHost ? undefined : `127.0.0.1:${ctx.policy.config.upstream.port}`,
-      },
+      values,
+      forwarded.text,
     );
     relay.exchange = deps.upstream(ctx).request(
       {

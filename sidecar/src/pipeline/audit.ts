@@ -49,14 +49,18 @@ export function jsonString(s: string): string {
   return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
+/** The inside of jsonString(s) (no quotes): `s` itself when it needs no escaping, so the line is built without a quoted copy per field. */
+function inner(s: string): string {
+  return PLAIN.test(s) ? s : JSON.stringify(s).slice(1, -1);
+}
+
 function jsonOrNull(s: string | undefined): string {
-  return s === undefined ? 'null' : jsonString(s);
+  return s === undefined ? 'null' : `"${inner(s)}"`;
 }
 
 function headersJson(pairs: readonly (readonly [string, string])[]): string {
   let out = '{';
-  for (const [name, value] of pairs)
-    out += `${out.length > 1 ? ',' : ''}${jsonString(name)}:${jsonString(value)}`;
+  for (const [name, value] of pairs) out += `${out.length > 1 ? ',' : ''}"${inner(name)}":"${inner(value)}"`;
   return `${out}}`;
 }
 
@@ -74,9 +78,9 @@ export function createAuditLog(out: LineSink, nowMs: () => number): AuditLog {
   return {
     request(r) {
       let line =
-        `${prefix()},"requestId":${jsonString(r.requestId)},"peer":${jsonOrNull(r.peer)}` +
-        `,"subject":${jsonOrNull(r.subject)},"client":${jsonString(r.client)},"method":${jsonString(r.method)}` +
-        `,"path":${jsonString(r.path)},"status":${r.status},"decision":"${r.decision}","reason":${jsonString(r.reason)}`;
+        `${prefix()},"requestId":"${inner(r.requestId)}","peer":${jsonOrNull(r.peer)}` +
+        `,"subject":${jsonOrNull(r.subject)},"client":"${inner(r.client)}","method":"${inner(r.method)}"` +
+        `,"path":"${inner(r.path)}","status":${r.status},"decision":"${r.decision}","reason":"${inner(r.reason)}"`;
       if (r.wouldDeny) line += `,"wouldDeny":${JSON.stringify(r.wouldDeny)}`;
       line += `,"latencyMs":${r.latencyMs},"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"policy":${r.policyJson}`;
       if (r.headers) line += `,"headers":${headersJson(r.headers)}`;

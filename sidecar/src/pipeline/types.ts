@@ -13,6 +13,8 @@ export interface ConnectionInfo {
   readonly remoteAddress: string;
   /** Requests of this connection waiting for the app: told when the client connection closes. */
   readonly inFlight: Set<{ clientClosed(): void }>;
+  /** The forwarded-header text for the app (http/headers.ts forwardedHeadText), kept for the sidecar identity it was made with. */
+  forwarded?: { readonly selfId: string | undefined; readonly text: string };
 }
 
 export type Decision = 'allow' | 'deny' | 'would_deny' | 'error';
