@@ -3,16 +3,12 @@
 // given cores and returns its JSON summary; a missing binary is an error
 // that says how to install it.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { benchBin, requireBenchBin } from './bench-bin.ts';
 
 const run = promisify(execFile);
 
-export const OHA = join(
-  process.env['ACP_CACHE_DIR'] ?? join(process.env['HOME'] ?? '/root', '.cache/acp'),
-  'bench-bin/bin/oha',
-);
+export const OHA = benchBin('oha');
 
 export interface OhaResult {
   rps: number;
@@ -25,10 +21,7 @@ export interface OhaResult {
 
 /** The command line for oha pinned to `cores` (taskset), with JSON output. */
 export function ohaCommand(args: string[], cores: string): string[] {
-  if (!existsSync(OHA)) {
-    throw new Error(`oha is not installed at ${OHA}: run \`bash test/bench/sidecar/install.sh\` first`);
-  }
-  return ['taskset', '-c', cores, OHA, '--no-tui', '--output-format', 'json', ...args];
+  return ['taskset', '-c', cores, requireBenchBin('oha'), '--no-tui', '--output-format', 'json', ...args];
 }
 
 export async function runOha(args: string[], cores: string): Promise<OhaResult> {

@@ -9,7 +9,7 @@
 // the sidecar with JWT on and other node flags), BENCH_WORKERS=0 and
 // BENCH_PROFILE=0 (skip those sections).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,7 @@ import { build } from '../../../scripts/build.ts';
 import { PORTS, proxyHaproxy, proxyNginx, sidecarConfig, upstreamNginx } from './configs.ts';
 import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
 import { ohaCommand, runOha } from '../oha.ts';
+import { loadgenCommand, runLoadgen } from '../loadgen.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
 
 const run = promisify(execFile);
@@ -232,6 +233,26 @@ async function oha(
   return { rps: r.rps, p99ms: r.p99ms, ok: r.statuses['200'] ?? 0, total: r.total };
 }
 
+/**
+ * Latency at 2000 req/s, open loop, 16 connections, from acp-loadgen
+ * (../loadgen.ts): oha's TLS client stalled on its own (p99.9 40-60 ms
+ * against nginx answering 200 itself, 2026-11-29), which made the added
+ * p99 a measure of the load generator.
+ */
+async function probe(
+  url: string,
+  auth: boolean,
+): Promise<{ p50ms: number; p99ms: number; p999ms: number; ok: number; total: number }> {
+  const tls = url.startsWith('https')
+    ? ['-cacert', ca.certPath, '-cert', client.certPath, '-key', client.keyPath]
+    : [];
+  const args = ['-url', url, '-rate', '2000', '-c', '16', '-d', `${SECONDS}s`, ...tls];
+  if (auth) args.push('-H', `Authorization: Bearer ${token}`);
+  commands.add(loadgenCommand(args, '1').join(' ').replace(token, '<ES256 token>'));
+  const r = await runLoadgen(args, '1');
+  return { p50ms: r.p50ms, p99ms: r.p99ms, p999ms: r.p999ms, ok: r.statuses['200'] ?? 0, total: r.total };
+}
+
 async function handshakes(port: number): Promise<number> {
   const one = async (): Promise<number> => {
     const cmd = [
@@ -270,7 +291,9 @@ const median = (xs: number[]): number => {
 
 interface Sample {
   rps: number;
+  p50ms: number;
   p99ms: number;
+  p999ms: number;
   hs: number;
   hwm: number;
   anon: number;
@@ -296,15 +319,7 @@ const upstream = startProc(['taskset', '-c', '1', 'nginx', '-c', join(dir, 'upst
 await sleep(500);
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? TARGETS : [...TARGETS].reverse();
-  directP99.push(
-    (
-      await oha(
-        `http://127.0.0.1:${PORTS.upstream}/`,
-        ['-c', '16', '-q', '2000', '--latency-correction'],
-        false,
-      )
-    ).p99ms,
-  );
+  directP99.push((await probe(`http://127.0.0.1:${PORTS.upstream}/`, false)).p99ms);
   for (const t of order) {
     const p = t.start('0');
     await waitPort(t.port);
@@ -315,7 +330,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const c0 = await cpuSeconds(pid);
     const ka = await oha(url, ['-c', '64'], t.auth);
     const c1 = await cpuSeconds(pid);
-    const lat = await oha(url, ['-c', '16', '-q', '2000', '--latency-correction'], t.auth);
+    const lat = await probe(url, t.auth);
     const c2 = await cpuSeconds(pid);
     const hs = await handshakes(t.port);
     const c3 = await cpuSeconds(pid);
@@ -323,7 +338,9 @@ for (let round = 0; round < ROUNDS; round++) {
     await stopProc(p);
     const s: Sample = {
       rps: ka.rps,
+      p50ms: lat.p50ms,
       p99ms: lat.p99ms,
+      p999ms: lat.p999ms,
       hs,
       hwm: hwmMb,
       anon: anonMb,
@@ -333,12 +350,12 @@ for (let round = 0; round < ROUNDS; round++) {
     };
     (samples.get(t.name) ?? samples.set(t.name, []).get(t.name)!).push(s);
     say(
-      `round ${round + 1} ${t.name}: ${s.rps.toFixed(0)} req/s keep-alive (${s.rpsPerCpu.toFixed(0)} per proxy CPU-s), p99 ${s.p99ms.toFixed(2)} ms at 2000 req/s, ${s.hs.toFixed(0)} TLS1.3 full handshakes/s (${s.hsPerCpu.toFixed(0)} per proxy CPU-s), peak RSS ${s.hwm.toFixed(1)} MB (anonymous ${s.anon.toFixed(1)} MB), non-200 ${s.errors}`,
+      `round ${round + 1} ${t.name}: ${s.rps.toFixed(0)} req/s keep-alive (${s.rpsPerCpu.toFixed(0)} per proxy CPU-s), at 2000 req/s p50 ${s.p50ms.toFixed(2)} p99 ${s.p99ms.toFixed(2)} p99.9 ${s.p999ms.toFixed(2)} ms, ${s.hs.toFixed(0)} TLS1.3 full handshakes/s (${s.hsPerCpu.toFixed(0)} per proxy CPU-s), peak RSS ${s.hwm.toFixed(1)} MB (anonymous ${s.anon.toFixed(1)} MB), non-200 ${s.errors}`,
     );
   }
 }
 
-say('\n## medians (proxy pinned to core 0; oha/s_time and the upstream on core 1)');
+say('\n## medians (proxy pinned to core 0; oha, acp-loadgen, s_time and the upstream on core 1)');
 say(
   cgroup
     ? `memory: every proxy in a memory cgroup limited to ${memoryLimit} (the injected sidecar's limit); OOM kills: ${cgroup.oomKills()}`
@@ -352,7 +369,9 @@ const base = {
   hpc: median(nginx.map((s) => s.hsPerCpu)),
 };
 const direct = median(directP99);
-say(`direct to the upstream (plain HTTP): p99 ${direct.toFixed(2)} ms at 2000 req/s`);
+say(
+  `direct to the upstream (plain HTTP): p99 ${direct.toFixed(2)} ms at 2000 req/s (acp-loadgen, open loop)`,
+);
 say(
   '| proxy | keep-alive req/s | x nginx | req per proxy CPU-s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | handshakes per proxy CPU-s | x nginx | peak RSS (MB) | peak anonymous RSS (MB) |',
 );
@@ -397,6 +416,9 @@ if (process.env['BENCH_PROFILE'] !== '0') {
 await stopProc(upstream);
 say('\n## commands');
 for (const c of commands) say(`    ${c}`);
-say(
-  `\naudit/access logs: ${readFileSync(join(dir, 'sidecar-jwt.json.log'), 'utf8').split('\n').length - 1} sidecar lines in ${dir}`,
-);
+// wc: the log outgrows the longest string Node can read at once (~512 MB) in a full run.
+const auditLog = join(dir, 'sidecar-jwt.json.log');
+if (existsSync(auditLog)) {
+  const { stdout: lines } = await run('wc', ['-l', auditLog]);
+  say(`\naudit/access logs: ${lines.trim().split(' ')[0]} sidecar lines in ${dir}`);
+}

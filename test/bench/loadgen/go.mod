@@ -1,0 +1,3 @@
+module acp.dev/bench/loadgen
+
+go 1.24
