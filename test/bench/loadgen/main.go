@@ -134,17 +134,14 @@ func main() {
 	}
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 
-	// Due times: open loop, one every 1/rate from the start; closed loop, "now".
+	// Due times (open loop): one every 1/rate from the start.
 	start := time.Now()
 	end := start.Add(*dur)
 	due := make(chan time.Time, 1<<16)
 	go func() {
 		defer close(due)
 		if *rate <= 0 {
-			for time.Now().Before(end) {
-				due <- time.Time{}
-			}
-			return
+			return // closed loop: each worker sends until `end` on its own
 		}
 		interval := time.Duration(float64(time.Second) / *rate)
 		for t := start; t.Before(end); t = t.Add(interval) {
@@ -169,10 +166,15 @@ func main() {
 			myStatus := map[string]int{}
 			myErrors := 0
 			myFirst := ""
-			for t := range due {
-				if t.IsZero() {
-					t = time.Now()
+			next := func() (time.Time, bool) {
+				if *rate <= 0 {
+					now := time.Now()
+					return now, now.Before(end)
 				}
+				t, ok := <-due
+				return t, ok
+			}
+			for t, ok := next(); ok; t, ok = next() {
 				req, err := http.NewRequest(*method, *target, bytes.NewReader(body))
 				if err != nil {
 					fail("building the request: %v", err)
