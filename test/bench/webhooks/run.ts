@@ -6,7 +6,8 @@
 //    a child process pinned to core 0; oha, the load generator, on core 1:
 //    `bash test/bench/sidecar/install.sh` builds it), closed loop (as
 //    fast as it answers: a saturation test) and open loop (a fixed rate);
-//    plus the server's CPU time per admission, which noise disturbs least;
+//    plus the server's CPU time per admission, which noise disturbs least,
+//    and the closed loop again from acp-loadgen (Go) as a second client;
 // 2. pod creations per second through a real kube-apiserver with the
 //    webhook in the path (namespace opted in; `node webhooks/src/main.ts`
 //    as a child process) versus without it (a namespace it never matches),
@@ -27,6 +28,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { WEBHOOK_NODE_FLAGS } from '../../harness/node-flags.ts';
 import { chartMemoryCgroup } from '../memory.ts';
+import { runLoadgen } from '../loadgen.ts';
 import { ohaCommand, runOha } from '../oha.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -135,6 +137,29 @@ async function latencyRound(
   return { p50: r.p50ms, p99: r.p99ms, rps: r.rps };
 }
 
+/**
+ * The same closed loop measured by acp-loadgen (Go, ../loadgen.ts) for
+ * LOADGEN_SECONDS: a second client, because oha's TLS client showed stalls
+ * of its own in the sidecar benchmark.
+ */
+const LOADGEN_SECONDS = 3;
+async function loadgenRound(port: number, caFile: string, bodyFile: string): Promise<LatencyResult> {
+  const args = [
+    '-url',
+    `https://127.0.0.1:${port}/inject`,
+    '-c',
+    '50',
+    '-d',
+    `${LOADGEN_SECONDS}s`,
+    '-m',
+    'POST',
+  ];
+  args.push('-D', bodyFile, '-H', 'Content-Type: application/json', '-cacert', caFile);
+  const r = await runLoadgen(args, '1');
+  if ((r.statuses['200'] ?? 0) !== r.total) throw new Error(`non-200 answers: ${JSON.stringify(r.statuses)}`);
+  return { p50: r.p50ms, p99: r.p99ms, rps: r.rps };
+}
+
 async function webhookAlone(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
   const bodyFile = join(dir, 'review.json');
@@ -172,6 +197,7 @@ async function webhookAlone(): Promise<void> {
       pid: 0,
       closed: [] as (LatencyResult & { cpuUs: number })[],
       open: [] as LatencyResult[],
+      goClosed: [] as LatencyResult[],
     };
   });
   try {
@@ -192,9 +218,12 @@ async function webhookAlone(): Promise<void> {
         v.closed.push({ ...r, cpuUs });
         const o = await latencyRound(v.port, v.caFile, bodyFile, RATE);
         v.open.push(o);
+        const g = await loadgenRound(v.port, v.caFile, bodyFile);
+        v.goClosed.push(g);
         out(
           `  round ${i + 1} ${v.name.padEnd(13)}: closed loop p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.rps.toFixed(0)} req/s, ` +
-            `server CPU ${cpuUs.toFixed(0)} us/request; open loop at ${RATE}/s p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms`,
+            `server CPU ${cpuUs.toFixed(0)} us/request; open loop at ${RATE}/s p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms; ` +
+            `closed loop by acp-loadgen p50 ${g.p50.toFixed(2)} ms, p99 ${g.p99.toFixed(2)} ms, ${g.rps.toFixed(0)} req/s`,
         );
       }
     }
@@ -205,7 +234,8 @@ async function webhookAlone(): Promise<void> {
         `webhook alone (${v.name}), 50 concurrent (closed loop), ${REQUESTS} requests x ${ROUNDS}: median p50 ${med(v.closed, 'p50')} ms, ` +
           `median p99 ${med(v.closed, 'p99')} ms, median ${med(v.closed, 'rps')} req/s, ` +
           `median server CPU ${median(v.closed.map((r) => r.cpuUs)).toFixed(0)} us/request; ` +
-          `open loop at ${RATE} req/s: median p50 ${med(v.open, 'p50')} ms, median p99 ${med(v.open, 'p99')} ms`,
+          `open loop at ${RATE} req/s: median p50 ${med(v.open, 'p50')} ms, median p99 ${med(v.open, 'p99')} ms; ` +
+          `closed loop by acp-loadgen (${LOADGEN_SECONDS} s): median p50 ${med(v.goClosed, 'p50')} ms, median p99 ${med(v.goClosed, 'p99')} ms, median ${med(v.goClosed, 'rps')} req/s`,
       );
     }
     out(memoryNote());
