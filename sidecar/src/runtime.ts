@@ -137,6 +137,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     metrics,
     audit: o.audit,
     nowMs: o.nowMs,
+    draining: () => draining,
   });
   const ticketTimer = setInterval(() => {
     tickets.rotate();
@@ -210,10 +211,10 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     reloader.close();
     clearInterval(ticketTimer);
     const closed = new Promise<void>((resolve) => inbound.server.close(() => resolve()));
-    inbound.server.closeIdleConnections();
+    inbound.closeIdleConnections();
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, o.drainTimeoutMs ?? 20_000).unref());
     await Promise.race([closed, timeout]);
-    inbound.server.closeAllConnections();
+    inbound.closeAllConnections();
     if (outbound) {
       outbound.server.close();
       outbound.server.closeAllConnections();

@@ -2,9 +2,11 @@
 // from the snapshot in force (swapped with setSecureContext on reload, so
 // existing connections keep theirs), the caller's identity computed once
 // per connection right after the handshake (a refused certificate closes
-// the connection before any HTTP is read), HTTP parser errors answered by
-// the sidecar itself with HSTS (400, 408, 431), and each request handed to
-// the composed pipeline with a fresh context.
+// the connection before any HTTP is read), then the HTTP/1.1 fast path
+// (fast-http.ts) until a request needs node:http, whose own connection
+// listener takes the connection over; HTTP parser errors answered by the
+// sidecar itself with HSTS (400, 408, 431), and each request handed to the
+// composed pipeline with a fresh context.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +21,7 @@ import type { ConnectionInfo, Handler, RequestContext } from '../pipeline/types.
 import type { Credentials } from '../tls/credentials.ts';
 import { handshakeFailureCode } from '../tls/handshake-errors.ts';
 import { listenerTlsOptions } from '../tls/options.ts';
+import { FastConnection, type FastOptions, type FastRequest, type FastResponse } from './fast-http.ts';
 import { peerIdentity } from '../tls/peer-identity.ts';
 
 export interface InboundDeps {
@@ -29,18 +32,26 @@ export interface InboundDeps {
   metrics: Metrics;
   audit: AuditLog;
   nowMs: () => number;
+  /** True while the sidecar drains: fast-path responses close their connections. */
+  draining: () => boolean;
 }
 
 export interface Inbound {
   readonly server: Server;
   /** Installs the TLS material and server limits of the current snapshot for new connections. */
   applySnapshot(): void;
+  /** Closes the connections with no request in progress (node:http's and the fast path's). */
+  closeIdleConnections(): void;
+  /** Closes every connection. */
+  closeAllConnections(): void;
 }
 
 function remoteAddress(socket: { remoteAddress?: string | undefined }): string {
   const a = socket.remoteAddress ?? '';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
+
+const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
 const PARSER_STATUS: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'ACP_ERR_HEADERS_TOO_LARGE'],
@@ -81,13 +92,16 @@ export function createInbound(deps: InboundDeps): Inbound {
     });
   };
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  // The fast path's request and response carry the members of IncomingMessage and ServerResponse
+  // the layers use for a bodiless request (server/fast-http.ts); the body-reading members are only
+  // touched when Content-Length or Transfer-Encoding is present, which the fast path never serves.
+  const onRequest = (req: IncomingMessage | FastRequest, res: ServerResponse | FastResponse): void => {
     const policy = deps.policy();
     const conn = conns.get(req.socket) ?? connectionInfo(req.socket, undefined, remoteAddress(req.socket));
     const headers = scanRequestHeaders(req.rawHeaders, policy.auditHeaders);
     const ctx: RequestContext = {
-      req,
-      res,
+      req: req as IncomingMessage,
+      res: res as ServerResponse,
       policy,
       conn,
       headers,
@@ -116,7 +130,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       headersTimeout: Math.min(p0.config.limits.headersTimeoutMs, p0.config.limits.requestTimeoutMs),
       requestTimeout: p0.config.limits.requestTimeoutMs,
       connectionsCheckingInterval: 500,
-      keepAliveTimeout: 5000,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       // Node >= 24.12: a request without Content-Length or Transfer-Encoding
       // (no body, most API calls) gets an already-ended stream instead of the
       // readable-stream events. +8% keep-alive req/s (median of 4 alternating
@@ -127,12 +141,31 @@ export function createInbound(deps: InboundDeps): Inbound {
     onRequest,
   );
 
+  // node:http's own connection listener (https.Server registers it first): connections start in the
+  // fast path and are given to it when a request is not the fast path's shape (fast-http.ts).
+  const httpListener = server.listeners('secureConnection')[0] as (this: Server, socket: TLSSocket) => void;
+  server.removeListener('secureConnection', httpListener);
+  const fastConnections = new Set<FastConnection>();
+  const fastOptions: FastOptions = {
+    maxHeaderBytes: () => deps.policy().config.limits.maxHeaderBytes,
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    draining: deps.draining,
+    onRequest,
+    handOver: (socket) => httpListener.call(server, socket),
+  };
+  const serveFast = (socket: TLSSocket): void => {
+    const c = new FastConnection(socket, fastOptions);
+    fastConnections.add(c);
+    socket.once('close', () => fastConnections.delete(c));
+  };
+
   server.on('secureConnection', (socket: TLSSocket) => {
     const policy = deps.policy();
     const address = remoteAddress(socket);
     const cert = socket.getPeerX509Certificate();
     if (!cert) {
       connectionInfo(socket, undefined, address);
+      serveFast(socket);
       return;
     }
     if (!socket.authorized) {
@@ -149,6 +182,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       return;
     }
     connectionInfo(socket, id.spiffeId, address);
+    serveFast(socket);
   });
 
   server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
@@ -205,6 +239,14 @@ export function createInbound(deps: InboundDeps): Inbound {
         policy.config.limits.requestTimeoutMs,
       );
       server.requestTimeout = policy.config.limits.requestTimeoutMs;
+    },
+    closeIdleConnections() {
+      server.closeIdleConnections();
+      for (const c of fastConnections) if (c.fast && c.idle) c.socket.destroy();
+    },
+    closeAllConnections() {
+      server.closeAllConnections();
+      for (const c of fastConnections) if (c.fast) c.socket.destroy();
     },
   };
 }

@@ -4,6 +4,13 @@
 // added, keep-alive to one small upstream (an nginx `return 200`), one
 // worker. Each function returns the config text for its server.
 import type { SidecarConfig } from '@acp/crds';
+import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
+
+/** The client certificate's SPIFFE ID (the policy's one allowed peer). */
+export const CLIENT_ID = 'spiffe://cluster.local/ns/bench/sa/client';
+
+/** The node flags of the injected sidecar's command (webhooks' default injection config). */
+export const SHIPPED_NODE_FLAGS = DEFAULT_INJECTION_CONFIG.command.filter((a) => a.startsWith('--'));
 
 export const PORTS = {
   upstream: 18080,

@@ -2,24 +2,30 @@
 // sidecar's ratio to nginx: nginx (the proxy of run.ts), a minimal Node
 // proxy (node:https in, one pooled keep-alive socket per in-flight request
 // to the same upstream, response relayed; no policy, no audit, no parser
-// beyond finding Content-Length), and node:https answering 200 itself (no
-// upstream). Same mTLS material and pinning as run.ts (proxy on core 0,
-// oha and the upstream on core 1), no memory cgroup. Not a product
-// component; run: node test/bench/sidecar/node-floor.ts (after install.sh).
+// beyond finding Content-Length), the same proxy without node:http (a raw
+// TLS server that finds each request head by its blank line and answers
+// with one string write: what an HTTP layer of our own could reach at
+// most), node:https answering 200 itself (no upstream), and the sidecar
+// (JWT off, built, the injected command's node flags). Same mTLS material
+// and pinning as run.ts (proxy on core 0, oha and the upstream on core 1),
+// no memory cgroup for any of them. Not a product component; run:
+// node test/bench/sidecar/node-floor.ts (after install.sh).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
+import { createServer as createTlsServer } from 'node:tls';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { runOha } from '../oha.ts';
-import { PORTS, proxyNginx, upstreamNginx } from './configs.ts';
+import { build } from '../../../scripts/build.ts';
+import { CLIENT_ID, PORTS, proxyNginx, SHIPPED_NODE_FLAGS, sidecarConfig, upstreamNginx } from './configs.ts';
 
 const PORT = 19443;
 const mode = process.argv[2];
-if (mode === 'min-proxy' || mode === 'https-200') {
+if (mode === 'min-proxy' || mode === 'https-200' || mode === 'raw-tls-proxy') {
   const [cert, key, ca] = process.argv.slice(3).map((f) => readFileSync(f));
   const idle: Socket[] = [];
   const head = `GET / HTTP/1.1\r\nhost: 127.0.0.1:${PORTS.upstream}\r\nx-request-id: 0123456789abcdef\r\n\r\n`;
@@ -29,7 +35,8 @@ if (mode === 'min-proxy' || mode === 'https-200') {
     'strict-transport-security',
     'max-age=31536000',
   ];
-  const relay = (res: ServerResponse): void => {
+  /** Sends the fixed request upstream on a pooled socket; `reply` gets the response body. */
+  const relay = (reply: (body: Buffer) => void): void => {
     const s = idle.pop() ?? connect(PORTS.upstream, '127.0.0.1');
     let buf: Buffer = Buffer.alloc(0);
     const onData = (d: Buffer): void => {
@@ -40,23 +47,44 @@ if (mode === 'min-proxy' || mode === 'https-200') {
       if (buf.length < end + 4 + len) return;
       s.off('data', onData);
       idle.push(s);
-      res.writeHead(200, headers(len));
-      res.end(buf.subarray(end + 4, end + 4 + len));
+      reply(buf.subarray(end + 4, end + 4 + len));
     };
     s.on('data', onData);
     s.write(head, 'latin1');
   };
   const tls = { cert, key, ca, requestCert: true, rejectUnauthorized: true, optimizeEmptyRequests: true };
-  createServer(tls, (_req, res) => {
-    if (mode === 'min-proxy') relay(res);
-    else res.writeHead(200, headers(12)).end('hello world\n');
-  }).listen(PORT, '127.0.0.1', () => process.stdout.write('READY\n'));
+  const ready = (): boolean => process.stdout.write('READY\n');
+  if (mode === 'raw-tls-proxy') {
+    // No HTTP server at all: each request head (GET, no body) is found by its
+    // blank line and answered with one string write on the TLS socket.
+    createTlsServer(tls, (sock) => {
+      let pending = '';
+      sock.on('data', (d: Buffer) => {
+        pending += d.toString('latin1');
+        for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+          pending = pending.slice(end + 4);
+          relay((body) =>
+            sock.write(
+              `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\nstrict-transport-security: max-age=31536000\r\n\r\n${body.toString('latin1')}`,
+              'latin1',
+            ),
+          );
+        }
+      });
+      sock.on('error', () => sock.destroy());
+    }).listen(PORT, '127.0.0.1', ready);
+  } else {
+    createServer(tls, (_req, res: ServerResponse) => {
+      if (mode === 'min-proxy') relay((body) => res.writeHead(200, headers(body.length)).end(body));
+      else res.writeHead(200, headers(12)).end('hello world\n');
+    }).listen(PORT, '127.0.0.1', ready);
+  }
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'acp-floor-'));
   const pki = new TestPki(join(dir, 'pki'));
   const ca = pki.root('ca');
   const server = pki.workload('server', 'spiffe://cluster.local/ns/bench/sa/proxy', 'ca', 'localhost');
-  const client = pki.workload('client', 'spiffe://cluster.local/ns/bench/sa/client');
+  const client = pki.workload('client', CLIENT_ID);
   for (const [f, t] of [
     ['ca.crt', ca.cert],
     ['server.crt', server.cert],
@@ -66,8 +94,17 @@ if (mode === 'min-proxy' || mode === 'https-200') {
   ] as const) {
     writeFileSync(join(dir, f), t);
   }
-  for (const d of ['up-tmp', 'nx-tmp']) mkdirSync(join(dir, d));
-  const start = (argv: string[]): ChildProcess => spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  for (const d of ['up-tmp', 'nx-tmp', 'identity']) mkdirSync(join(dir, d));
+  // The sidecar as run.ts runs it (built dist/, the injected command's node flags), JWT off, audit to a file.
+  writeFileSync(join(dir, 'identity/tls.crt'), server.cert);
+  writeFileSync(join(dir, 'identity/tls.key'), server.key);
+  writeFileSync(join(dir, 'identity/ca.crt'), ca.cert);
+  writeFileSync(join(dir, 'sidecar.json'), JSON.stringify(sidecarConfig(null, CLIENT_ID)));
+  build(join(dir, 'dist'));
+  symlinkSync(resolve(import.meta.dirname, '../../../node_modules'), join(dir, 'dist/node_modules'));
+  const audit = openSync(join(dir, 'sidecar.log'), 'a');
+  const start = (argv: string[]): ChildProcess =>
+    spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', audit, audit] });
   const ready = (port: number): Promise<void> =>
     new Promise((resolve) => {
       const tryOnce = (): void => {
@@ -86,7 +123,31 @@ if (mode === 'min-proxy' || mode === 'https-200') {
   const targets: [string, number, string[]][] = [
     ['nginx proxy', PORTS.nginx, ['taskset', '-c', '0', 'nginx', '-c', join(dir, 'nginx.conf')]],
     ['minimal Node proxy', PORT, ['taskset', '-c', '0', ...node, 'min-proxy', ...material]],
+    [
+      'raw TLS proxy in Node (no HTTP server)',
+      PORT,
+      ['taskset', '-c', '0', ...node, 'raw-tls-proxy', ...material],
+    ],
     ['node:https answering 200 itself', PORT, ['taskset', '-c', '0', ...node, 'https-200', ...material]],
+    [
+      'the sidecar (JWT off)',
+      PORTS.sidecar,
+      [
+        'taskset',
+        '-c',
+        '0',
+        process.execPath,
+        ...SHIPPED_NODE_FLAGS,
+        join(dir, 'dist/sidecar/src/main.js'),
+      ].concat([
+        '--config',
+        join(dir, 'sidecar.json'),
+        '--identity-dir',
+        join(dir, 'identity'),
+        '--host',
+        '127.0.0.1',
+      ]),
+    ],
   ];
   const tls = ['--cacert', ca.certPath, '--cert', client.certPath, '--key', client.keyPath];
   await ready(PORTS.upstream);

@@ -17,7 +17,15 @@ import { promisify } from 'node:util';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { build } from '../../../scripts/build.ts';
-import { PORTS, proxyHaproxy, proxyNginx, sidecarConfig, upstreamNginx } from './configs.ts';
+import {
+  CLIENT_ID,
+  PORTS,
+  proxyHaproxy,
+  proxyNginx,
+  SHIPPED_NODE_FLAGS,
+  sidecarConfig,
+  upstreamNginx,
+} from './configs.ts';
 import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
 import { ohaCommand, runOha } from '../oha.ts';
 import { loadgenCommand, runLoadgen } from '../loadgen.ts';
@@ -27,7 +35,6 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const CLIENT_ID = 'spiffe://cluster.local/ns/bench/sa/client';
 const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
 const commands = new Set<string>();
 const say = (s: string): boolean => process.stdout.write(`${s}\n`);
@@ -37,8 +44,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 build(join(dir, 'dist'));
 symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
 const SIDECAR_MAIN = join(dir, 'dist/sidecar/src/main.js');
-/** The node flags of the injected sidecar's command (webhooks' default injection config). */
-const SHIPPED_NODE_FLAGS = DEFAULT_INJECTION_CONFIG.command.filter((a) => a.startsWith('--'));
 
 // --- material ---------------------------------------------------------------
 const pki = new TestPki(join(dir, 'pki'));
