@@ -1,6 +1,7 @@
 // Command-line flags and the start-up refusals, as pure functions over argv
 // and the environment: --config, --identity-dir (defaults: the injected
-// container's mounts), --workers, --host, --drain-timeout-ms, --log-level;
+// container's mounts), --workers, --host, --drain-timeout-ms, --log-level,
+// --http-fast-path;
 // refuse to run with --insecure-http-parser (in execArgv or NODE_OPTIONS)
 // or NODE_TLS_REJECT_UNAUTHORIZED=0.
 import { join } from 'node:path';
@@ -13,16 +14,19 @@ export interface CliOptions {
   host: string;
   drainTimeoutMs: number;
   logLevel: string;
+  /** Serve simple bodiless requests without node:http (server/fast-http.ts). */
+  httpFastPath: boolean;
 }
 
 export const USAGE = `usage: acp-sidecar [--config FILE] [--identity-dir DIR] [--workers N] [--host ADDR]
-                   [--drain-timeout-ms MS] [--log-level LEVEL]
+                   [--drain-timeout-ms MS] [--log-level LEVEL] [--http-fast-path]
   --config FILE          compiled sidecar config (default ${join(CONFIG_DIR, CONFIG_FILE)})
   --identity-dir DIR     tls.crt, tls.key, ca.crt (default ${IDENTITY_DIR})
   --workers N            worker processes sharing the inbound port (default 1)
   --host ADDR            listen address of the inbound and admin ports (default 0.0.0.0)
   --drain-timeout-ms MS  how long SIGTERM waits for in-flight requests (default 20000)
-  --log-level LEVEL      operational log level (default info); audit records are always written`;
+  --log-level LEVEL      operational log level (default info); audit records are always written
+  --http-fast-path       serve bodiless GET/HEAD/DELETE/OPTIONS without node:http (more req/s, see README)`;
 
 function usageError(message: string): AcpError {
   return new AcpError('ACP_ERR_USAGE', `${message}\n${USAGE}`);
@@ -43,6 +47,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     host: '0.0.0.0',
     drainTimeoutMs: 20_000,
     logLevel: 'info',
+    httpFastPath: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? '';
@@ -72,6 +77,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case '--log-level':
         o.logLevel = value();
+        break;
+      case '--http-fast-path':
+        if (inline !== undefined) throw usageError('--http-fast-path takes no value');
+        o.httpFastPath = true;
         break;
       default:
         throw usageError(`unknown argument ${flag}`);

@@ -50,6 +50,7 @@ async function runSingle(opts: CliOptions, worker: boolean): Promise<void> {
     fetch: globalThis.fetch,
     host: opts.host,
     drainTimeoutMs: opts.drainTimeoutMs,
+    httpFastPath: opts.httpFastPath,
   };
   const sidecar = worker ? await runWorker(common) : await startSidecar(common);
   let stopping = false;

@@ -47,6 +47,8 @@ export interface SidecarOptions {
   ports?: { inbound?: number; admin?: number | null; outbound?: number | null };
   pollMs?: number;
   drainTimeoutMs?: number;
+  /** The inbound HTTP/1.1 fast path (server/fast-http.ts); default off. */
+  httpFastPath?: boolean;
   ticketRotateMs?: number;
   /** Share the inbound port between cluster workers (set by the cluster primary). */
   exclusive?: boolean;
@@ -138,6 +140,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     audit: o.audit,
     nowMs: o.nowMs,
     draining: () => draining,
+    fastPath: o.httpFastPath ?? false,
   });
   const ticketTimer = setInterval(() => {
     tickets.rotate();

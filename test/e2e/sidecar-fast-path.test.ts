@@ -1,5 +1,5 @@
-// End-to-end: the inbound fast path (sidecar/src/server/fast-http.ts) on
-// the running sidecar, driven over raw TLS: pipelined bodiless requests
+// End-to-end: the inbound fast path (sidecar/src/server/fast-http.ts,
+// --http-fast-path) on the running sidecar, driven over raw TLS: pipelined bodiless requests
 // answered in order, the hand-over to node:http mid-connection (a body, a
 // Connection: close, a head split across writes), HEAD, a streamed
 // (chunked) app response, and the headers every response carries.
@@ -44,9 +44,12 @@ const GET = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost:
 
 describe('sidecar e2e: the inbound fast path', () => {
   let s: RunningSidecar;
+  /** "METHOD url" of every request the app received. */
+  const seen: string[] = [];
   before(async () => {
-    s = await startSidecar();
+    s = await startSidecar(undefined, { args: ['--http-fast-path'] });
     s.app.handler = (req, res, body) => {
+      seen.push(`${req.method} ${req.url}`);
       if (req.url === '/stream') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('first,');
@@ -99,6 +102,19 @@ describe('sidecar e2e: the inbound fast path', () => {
         { url: '/upload', method: 'POST', length: 5 },
       ],
     );
+  });
+  it('leaves a smuggling attempt after a fast-path request to node:http, which refuses it and closes', async () => {
+    const before = s.app.bytes();
+    const smuggle =
+      'POST /v1 HTTP/1.1\r\nHost: payments\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: x\r\n\r\n';
+    const raw = await rawTls(s, GET('/first') + smuggle);
+    // Bytes were already written on this connection, so the parser error closes it without an
+    // answer (server/inbound.ts clientError), as on any keep-alive connection served by node:http.
+    const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['200'], raw);
+    assert.ok(s.app.bytes() > before, 'the first request reached the app');
+    assert.ok(seen.includes('GET /first'));
+    assert.ok(!seen.includes('POST /v1') && !seen.includes('GET /admin'), seen.join(', '));
   });
   it('answers a request whose head arrives in two writes (node:http reads the rest)', async () => {
     const raw = await new Promise<string>((resolve, reject) => {

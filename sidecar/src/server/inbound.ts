@@ -2,9 +2,10 @@
 // from the snapshot in force (swapped with setSecureContext on reload, so
 // existing connections keep theirs), the caller's identity computed once
 // per connection right after the handshake (a refused certificate closes
-// the connection before any HTTP is read), then the HTTP/1.1 fast path
-// (fast-http.ts) until a request needs node:http, whose own connection
-// listener takes the connection over; HTTP parser errors answered by the
+// the connection before any HTTP is read), then node:http or, with
+// --http-fast-path, the HTTP/1.1 fast path (fast-http.ts) until a request
+// needs node:http, whose own connection listener then takes the connection
+// over; HTTP parser errors answered by the
 // sidecar itself with HSTS (400, 408, 431), and each request handed to the
 // composed pipeline with a fresh context.
 import { randomUUID } from 'node:crypto';
@@ -34,6 +35,8 @@ export interface InboundDeps {
   nowMs: () => number;
   /** True while the sidecar drains: fast-path responses close their connections. */
   draining: () => boolean;
+  /** Connections start on the HTTP/1.1 fast path (fast-http.ts) instead of node:http. */
+  fastPath: boolean;
 }
 
 export interface Inbound {
@@ -144,7 +147,7 @@ export function createInbound(deps: InboundDeps): Inbound {
   // node:http's own connection listener (https.Server registers it first): connections start in the
   // fast path and are given to it when a request is not the fast path's shape (fast-http.ts).
   const httpListener = server.listeners('secureConnection')[0] as (this: Server, socket: TLSSocket) => void;
-  server.removeListener('secureConnection', httpListener);
+  if (deps.fastPath) server.removeListener('secureConnection', httpListener);
   const fastConnections = new Set<FastConnection>();
   const fastOptions: FastOptions = {
     maxHeaderBytes: () => deps.policy().config.limits.maxHeaderBytes,
@@ -154,6 +157,7 @@ export function createInbound(deps: InboundDeps): Inbound {
     handOver: (socket) => httpListener.call(server, socket),
   };
   const serveFast = (socket: TLSSocket): void => {
+    if (!deps.fastPath) return;
     const c = new FastConnection(socket, fastOptions);
     fastConnections.add(c);
     socket.once('close', () => fastConnections.delete(c));
