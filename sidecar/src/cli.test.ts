@@ -8,10 +8,10 @@ describe('parseArgs', () => {
     assert.equal(o.configPath, '/etc/acp/config/sidecar.json');
     assert.equal(o.identityDir, '/var/run/acp/identity');
     assert.equal(o.workers, 1);
-    assert.equal(o.httpFastPath, false);
+    assert.equal(o.httpFastPath, true);
   });
-  it('turns the HTTP fast path on with --http-fast-path', () => {
-    assert.equal(parseArgs(['--http-fast-path']).httpFastPath, true);
+  it('turns the HTTP fast path off with --no-http-fast-path', () => {
+    assert.equal(parseArgs(['--no-http-fast-path']).httpFastPath, false);
   });
   it('reads flags with separate and inline values', () => {
     const o = parseArgs(['--config', '/c.json', '--identity-dir=/id', '--workers', '2']);
@@ -21,7 +21,7 @@ describe('parseArgs', () => {
     ['refuses an unknown flag', ['--port', '1']],
     ['refuses a flag without its value', ['--config']],
     ['refuses zero workers', ['--workers', '0']],
-    ['refuses a value given to --http-fast-path', ['--http-fast-path=yes']],
+    ['refuses a value given to --no-http-fast-path', ['--no-http-fast-path=yes']],
   ];
   for (const [name, argv] of bad) it(name, () => assert.throws(() => parseArgs(argv), /usage/));
 });

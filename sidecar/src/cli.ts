@@ -1,7 +1,7 @@
 // Command-line flags and the start-up refusals, as pure functions over argv
 // and the environment: --config, --identity-dir (defaults: the injected
 // container's mounts), --workers, --host, --drain-timeout-ms, --log-level,
-// --http-fast-path;
+// --no-http-fast-path;
 // refuse to run with --insecure-http-parser (in execArgv or NODE_OPTIONS)
 // or NODE_TLS_REJECT_UNAUTHORIZED=0.
 import { join } from 'node:path';
@@ -14,19 +14,19 @@ export interface CliOptions {
   host: string;
   drainTimeoutMs: number;
   logLevel: string;
-  /** Serve simple bodiless requests without node:http (server/fast-http.ts). */
+  /** Serve simple bodiless requests without node:http (server/fast-http.ts); on unless --no-http-fast-path. */
   httpFastPath: boolean;
 }
 
 export const USAGE = `usage: acp-sidecar [--config FILE] [--identity-dir DIR] [--workers N] [--host ADDR]
-                   [--drain-timeout-ms MS] [--log-level LEVEL] [--http-fast-path]
+                   [--drain-timeout-ms MS] [--log-level LEVEL] [--no-http-fast-path]
   --config FILE          compiled sidecar config (default ${join(CONFIG_DIR, CONFIG_FILE)})
   --identity-dir DIR     tls.crt, tls.key, ca.crt (default ${IDENTITY_DIR})
   --workers N            worker processes sharing the inbound port (default 1)
   --host ADDR            listen address of the inbound and admin ports (default 0.0.0.0)
   --drain-timeout-ms MS  how long SIGTERM waits for in-flight requests (default 20000)
   --log-level LEVEL      operational log level (default info); audit records are always written
-  --http-fast-path       serve bodiless GET/HEAD/DELETE/OPTIONS without node:http (more req/s, see README)`;
+  --no-http-fast-path    let node:http serve every request (the fast path serves bodiless GET/HEAD/DELETE/OPTIONS)`;
 
 function usageError(message: string): AcpError {
   return new AcpError('ACP_ERR_USAGE', `${message}\n${USAGE}`);
@@ -47,7 +47,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     host: '0.0.0.0',
     drainTimeoutMs: 20_000,
     logLevel: 'info',
-    httpFastPath: false,
+    httpFastPath: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? '';
@@ -78,9 +78,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case '--log-level':
         o.logLevel = value();
         break;
-      case '--http-fast-path':
-        if (inline !== undefined) throw usageError('--http-fast-path takes no value');
-        o.httpFastPath = true;
+      case '--no-http-fast-path':
+        if (inline !== undefined) throw usageError('--no-http-fast-path takes no value');
+        o.httpFastPath = false;
         break;
       default:
         throw usageError(`unknown argument ${flag}`);

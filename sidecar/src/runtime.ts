@@ -47,7 +47,7 @@ export interface SidecarOptions {
   ports?: { inbound?: number; admin?: number | null; outbound?: number | null };
   pollMs?: number;
   drainTimeoutMs?: number;
-  /** The inbound HTTP/1.1 fast path (server/fast-http.ts); default off. */
+  /** The inbound HTTP/1.1 fast path (server/fast-http.ts); default on. */
   httpFastPath?: boolean;
   ticketRotateMs?: number;
   /** Share the inbound port between cluster workers (set by the cluster primary). */
@@ -140,7 +140,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     audit: o.audit,
     nowMs: o.nowMs,
     draining: () => draining,
-    fastPath: o.httpFastPath ?? false,
+    fastPath: o.httpFastPath ?? true,
   });
   const ticketTimer = setInterval(() => {
     tickets.rotate();

@@ -1,5 +1,5 @@
-// End-to-end: the inbound fast path (sidecar/src/server/fast-http.ts,
-// --http-fast-path) on the running sidecar, driven over raw TLS: pipelined bodiless requests
+// End-to-end: the inbound fast path (sidecar/src/server/fast-http.ts, on
+// by default) on the running sidecar, driven over raw TLS: pipelined bodiless requests
 // answered in order, the hand-over to node:http mid-connection (a body, a
 // Connection: close, a head split across writes), HEAD, a streamed
 // (chunked) app response, and the headers every response carries.
@@ -47,7 +47,7 @@ describe('sidecar e2e: the inbound fast path', () => {
   /** "METHOD url" of every request the app received. */
   const seen: string[] = [];
   before(async () => {
-    s = await startSidecar(undefined, { args: ['--http-fast-path'] });
+    s = await startSidecar();
     s.app.handler = (req, res, body) => {
       seen.push(`${req.method} ${req.url}`);
       if (req.url === '/stream') {

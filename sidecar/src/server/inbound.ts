@@ -2,8 +2,8 @@
 // from the snapshot in force (swapped with setSecureContext on reload, so
 // existing connections keep theirs), the caller's identity computed once
 // per connection right after the handshake (a refused certificate closes
-// the connection before any HTTP is read), then node:http or, with
-// --http-fast-path, the HTTP/1.1 fast path (fast-http.ts) until a request
+// the connection before any HTTP is read), then the HTTP/1.1 fast path
+// (fast-http.ts; node:http alone with --no-http-fast-path) until a request
 // needs node:http, whose own connection listener then takes the connection
 // over; HTTP parser errors answered by the
 // sidecar itself with HSTS (400, 408, 431), and each request handed to the

@@ -12,6 +12,9 @@ import type { Readable } from 'node:stream';
 import { AcpError } from '@acp/crds/sidecar';
 import { ResponseParser, type ResponseSink } from './response-parser.ts';
 
+/** The one read buffer of the upstream leg (see Connection's constructor). */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+
 export interface UpstreamRequest {
   readonly method: string;
   /** Request line, headers and the empty line, as latin-1 text. */
@@ -75,9 +78,16 @@ export class Connection implements ResponseSink {
     this.owner = owner;
     this.openedMs = owner.nowMs();
     this.parser = new ResponseParser(this, owner.maxHeadBytes);
-    this.socket = connect({ host, port, noDelay: true });
+    // Reads land in one buffer shared by every upstream connection (the parser copies what it
+    // keeps, onBody copies body pieces): no per-read 64 KB allocation, which node's read pool
+    // otherwise makes for each read here and V8 counts as external memory.
+    this.socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) },
+    });
     this.socket.on('connect', () => this.onConnect());
-    this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('end', () => this.onEof());
     this.socket.on('error', (e: Error & { code?: string }) => this.fail(unavailable(e.code ?? e.message)));
     this.socket.on('close', () => this.fail(unavailable('connection closed')));
@@ -120,7 +130,8 @@ export class Connection implements ResponseSink {
   }
 
   onBody(chunk: Buffer): void {
-    this.ex?.handler.onBody(chunk);
+    // A copy: `chunk` is a view of READ_BUFFER, which the next read on any connection overwrites.
+    this.ex?.handler.onBody(Buffer.from(chunk));
   }
 
   onEnd(keepAlive: boolean): void {
@@ -177,6 +188,12 @@ export class Connection implements ResponseSink {
     b.off('data', this.onBodyData);
     b.off('end', this.onBodyEnd);
     this.body = null;
+  }
+
+  /** `onread`: consumes the bytes now (they are overwritten by the next read); true keeps reading. */
+  private onRead(n: number, buf: Uint8Array): boolean {
+    this.onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+    return true;
   }
 
   private onData(data: Buffer): void {

@@ -6,7 +6,7 @@
 // nginx are printed with the exact commands. Run: npm run bench:sidecar
 // (after test/bench/sidecar/install.sh). Env: BENCH_SECONDS, BENCH_ROUNDS,
 // BENCH_TARGETS (comma-separated names, default all: nginx, haproxy,
-// sidecar-jwt-off, sidecar-jwt-on, sidecar-jwt-on-fast-path), BENCH_ALT_FLAGS (adds
+// sidecar-jwt-off, sidecar-jwt-on, sidecar-jwt-on-node-http), BENCH_ALT_FLAGS (adds
 // the sidecar with JWT on and other node flags), BENCH_WORKERS=0 and
 // BENCH_PROFILE=0 (skip those sections).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -165,13 +165,13 @@ const ALL_TARGETS: Target[] = [
   },
   { name: 'sidecar-jwt-off', port: PORTS.sidecar, auth: false, start: sidecar('sidecar-nojwt.json') },
   { name: 'sidecar-jwt-on', port: PORTS.sidecar, auth: true, start: sidecar('sidecar-jwt.json') },
-  // The opt-in HTTP/1.1 fast path (sidecar --http-fast-path), JWT on.
+  // node:http for every request (sidecar --no-http-fast-path), JWT on: what the fast path saves.
   {
-    name: 'sidecar-jwt-on-fast-path',
+    name: 'sidecar-jwt-on-node-http',
     port: PORTS.sidecar,
     auth: true,
     start: (c: string, extra: string[] = []) =>
-      sidecar('sidecar-jwt.json')(c, ['--http-fast-path', ...extra]),
+      sidecar('sidecar-jwt.json')(c, ['--no-http-fast-path', ...extra]),
   },
   // BENCH_ALT_FLAGS="--flag ...": the sidecar with JWT on and these node flags instead of the shipped ones.
   ...(process.env['BENCH_ALT_FLAGS']
