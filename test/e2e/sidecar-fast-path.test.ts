@@ -103,15 +103,14 @@ describe('sidecar e2e: the inbound fast path', () => {
       ],
     );
   });
-  it('leaves a smuggling attempt after a fast-path request to node:http, which refuses it and closes', async () => {
+  it('leaves a smuggling attempt after a fast-path request to node:http, which answers it 400 and closes', async () => {
     const before = s.app.bytes();
     const smuggle =
       'POST /v1 HTTP/1.1\r\nHost: payments\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: x\r\n\r\n';
     const raw = await rawTls(s, GET('/first') + smuggle);
-    // Bytes were already written on this connection, so the parser error closes it without an
-    // answer (server/inbound.ts clientError), as on any keep-alive connection served by node:http.
     const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
-    assert.deepEqual(statuses, ['200'], raw);
+    assert.deepEqual(statuses, ['200', '400'], raw);
+    assert.match(raw, /ACP_ERR_BAD_REQUEST/);
     assert.ok(s.app.bytes() > before, 'the first request reached the app');
     assert.ok(seen.includes('GET /first'));
     assert.ok(!seen.includes('POST /v1') && !seen.includes('GET /admin'), seen.join(', '));

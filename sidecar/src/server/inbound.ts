@@ -210,8 +210,9 @@ export function createInbound(deps: InboundDeps): Inbound {
     const [status, reason] = PARSER_STATUS[err.code ?? ''] ?? [400, 'ACP_ERR_BAD_REQUEST'];
     deps.metrics.request('deny', reason, 0);
     connRecord(socket as Duplex & { remoteAddress?: string }, status, reason, conns.get(socket)?.peerId);
-    const written = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
-    if (socket.writable && written === 0) {
+    // Answer unless a response of this connection is still on its way (its bytes would interleave).
+    const responding = (conns.get(socket)?.inFlight.size ?? 0) > 0;
+    if (socket.writable && !responding) {
       const body = JSON.stringify({ error: reason });
       socket.end(
         `HTTP/1.1 ${status} ${REASON_TEXT[status] ?? 'Error'}\r\nstrict-transport-security: ${deps.policy().hsts}\r\n` +
