@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The path of a tool in the bench cache (it may not exist yet). */
-export function benchBin(name: string): string {
+function benchBin(name: string): string {
   return join(
     process.env['ACP_CACHE_DIR'] ?? join(process.env['HOME'] ?? '/root', '.cache/acp'),
     'bench-bin/bin',

@@ -4,11 +4,9 @@
 // that says how to install it.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { benchBin, requireBenchBin } from './bench-bin.ts';
+import { requireBenchBin } from './bench-bin.ts';
 
 const run = promisify(execFile);
-
-export const OHA = benchBin('oha');
 
 export interface OhaResult {
   rps: number;

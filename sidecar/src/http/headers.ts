@@ -73,11 +73,17 @@ function passesToApp(name: string, named: Set<string> | null): boolean {
   return !(HOP_BY_HOP.has(lower) || isSidecarOwned(lower) || named?.has(lower));
 }
 
-/** Calls `emit` for each header sent to the app: the client's minus hop-by-hop and sidecar-owned ones, then the sidecar's. */
+/**
+ * Calls `emit` for each header sent to the app, in order: the client's
+ * minus hop-by-hop and sidecar-owned ones, then the sidecar's;
+ * `forwarded` emits the ones that depend only on the connection (see
+ * forwardedPairs).
+ */
 function visitUpstreamHeaders(
   raw: readonly string[],
   v: UpstreamHeaderValues,
   emit: (name: string, value: string) => void,
+  forwarded: () => void,
 ): void {
   const named = connectionTokens(raw);
   for (let i = 0; i < raw.length; i += 2) {
@@ -87,36 +93,39 @@ function visitUpstreamHeaders(
   if (v.host !== undefined) emit('host', v.host);
   if (v.contentLength !== undefined) emit('content-length', String(v.contentLength));
   emit('x-request-id', v.requestId);
-  emit('x-forwarded-for', v.clientAddress);
-  emit('x-forwarded-proto', 'https');
-  if (v.peerId !== undefined) {
-    emit('x-acp-peer-id', v.peerId);
-    emit('x-forwarded-client-cert', v.selfId ? `By=${v.selfId};URI=${v.peerId}` : `URI=${v.peerId}`);
-  }
+  forwarded();
   if (v.claimHeaders) for (const [k, val] of v.claimHeaders) emit(k, val);
+}
+
+/** X-Forwarded-For, X-Forwarded-Proto, X-ACP-Peer-ID and X-Forwarded-Client-Cert: what depends only on the connection and this sidecar's identity. */
+function forwardedPairs(v: Pick<UpstreamHeaderValues, 'clientAddress' | 'peerId' | 'selfId'>): string[] {
+  const out = ['x-forwarded-for', v.clientAddress, 'x-forwarded-proto', 'https'];
+  if (v.peerId !== undefined) {
+    const xfcc = v.selfId ? `By=${v.selfId};URI=${v.peerId}` : `URI=${v.peerId}`;
+    out.push('x-acp-peer-id', v.peerId, 'x-forwarded-client-cert', xfcc);
+  }
+  return out;
 }
 
 /** The headers sent to the app, as a flat [name, value, ...] list. */
 export function upstreamRequestHeaders(raw: readonly string[], v: UpstreamHeaderValues): string[] {
   const out: string[] = [];
-  visitUpstreamHeaders(raw, v, (name, value) => out.push(name, value));
+  visitUpstreamHeaders(
+    raw,
+    v,
+    (name, value) => out.push(name, value),
+    () => out.push(...forwardedPairs(v)),
+  );
   return out;
 }
 
-/**
- * The head text of the headers that depend only on the connection and this
- * sidecar's identity (X-Forwarded-For, X-Forwarded-Proto, X-ACP-Peer-ID,
- * X-Forwarded-Client-Cert), in the order upstreamRequestHeaders emits
- * them: computed once per connection, not per request.
- */
+/** forwardedPairs as head text: computed once per connection by the caller, not per request. */
 export function forwardedHeadText(
   v: Pick<UpstreamHeaderValues, 'clientAddress' | 'peerId' | 'selfId'>,
 ): string {
-  let text = `x-forwarded-for: ${v.clientAddress}\r\nx-forwarded-proto: https\r\n`;
-  if (v.peerId !== undefined) {
-    const xfcc = v.selfId ? `By=${v.selfId};URI=${v.peerId}` : `URI=${v.peerId}`;
-    text += `x-acp-peer-id: ${v.peerId}\r\nx-forwarded-client-cert: ${xfcc}\r\n`;
-  }
+  const pairs = forwardedPairs(v);
+  let text = '';
+  for (let i = 0; i < pairs.length; i += 2) text += `${pairs[i] ?? ''}: ${pairs[i + 1] ?? ''}\r\n`;
   return text;
 }
 
@@ -133,15 +142,16 @@ export function upstreamRequestHead(
   forwarded: string = forwardedHeadText(v),
 ): string {
   let head = `${method} ${target} HTTP/1.1\r\n`;
-  const named = connectionTokens(raw);
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? '';
-    if (passesToApp(name, named)) head += `${name}: ${raw[i + 1] ?? ''}\r\n`;
-  }
-  if (v.host !== undefined) head += `host: ${v.host}\r\n`;
-  if (v.contentLength !== undefined) head += `content-length: ${v.contentLength}\r\n`;
-  head += `x-request-id: ${v.requestId}\r\n${forwarded}`;
-  if (v.claimHeaders) for (const [k, val] of v.claimHeaders) head += `${k}: ${val}\r\n`;
+  visitUpstreamHeaders(
+    raw,
+    v,
+    (name, value) => {
+      head += `${name}: ${value}\r\n`;
+    },
+    () => {
+      head += forwarded;
+    },
+  );
   return `${head}\r\n`;
 }
 

@@ -7,6 +7,7 @@
 // sure of, is "not simple" (null) and goes to node:http, which answers it
 // as before (400, 408, 431, bodies, pipelining of anything else). So this
 // parser only has to be right about what it accepts. Pure.
+import { fieldLine } from './syntax.ts';
 
 export interface SimpleHead {
   readonly method: string;
@@ -18,30 +19,12 @@ export interface SimpleHead {
 const METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 /** Origin-form target of visible ASCII (the path layer canonicalizes or refuses it). */
 const REQUEST_LINE = /^([A-Z]+) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Header value: tab and visible ASCII only (obs-text, CR, LF, NUL and other controls are not simple). */
 const VALUE = /^[\t\x20-\x7e]*$/;
+const visibleAscii = (value: string): boolean => VALUE.test(value);
 /** Headers that frame a body or change the connection: node:http handles those requests. */
 const NOT_SIMPLE = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade', 'te', 'trailer']);
 const MAX_HEADERS = 100;
-
-const isOws = (c: number): boolean => c === 32 || c === 9;
-
-/** One header line between `pos` and `eol` as [name, trimmed value], or null when it is not well-formed and simple. */
-function headerLine(text: string, pos: number, eol: number): [string, string] | null {
-  if (isOws(text.charCodeAt(pos))) return null; // obsolete line folding
-  const colon = text.indexOf(':', pos);
-  if (colon < 0 || colon > eol) return null;
-  const name = text.slice(pos, colon);
-  if (!TOKEN.test(name)) return null; // also refuses whitespace before the colon
-  let a = colon + 1;
-  let b = eol;
-  while (a < b && isOws(text.charCodeAt(a))) a++;
-  while (b > a && isOws(text.charCodeAt(b - 1))) b--;
-  const value = text.slice(a, b);
-  if (!VALUE.test(value)) return null;
-  return [name, value];
-}
 
 /** False for the headers that make a request not simple (lower-case name). */
 function simpleHeader(lower: string, value: string): boolean {
@@ -63,8 +46,8 @@ export function parseSimpleHead(text: string): SimpleHead | null {
   let hosts = 0;
   for (let pos = eol + 2; pos < text.length; pos = eol + 2) {
     eol = text.indexOf('\r\n', pos);
-    const h = headerLine(text, pos, eol);
-    if (!h) return null;
+    const h = fieldLine(text, pos, eol, visibleAscii);
+    if (typeof h === 'string') return null;
     const lower = h[0].toLowerCase();
     if (!simpleHeader(lower, h[1])) return null;
     if (lower === 'host') hosts++;

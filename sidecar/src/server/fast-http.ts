@@ -14,6 +14,7 @@ import { STATUS_CODES } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { AcpError } from '@acp/crds/sidecar';
 import { parseSimpleHead } from '../http/simple-head.ts';
+import { TOKEN } from '../http/syntax.ts';
 
 /** The request as the layers read it (the members of IncomingMessage they use for a bodiless request). */
 export interface FastRequest {
@@ -34,7 +35,6 @@ export interface FastOptions {
   handOver(socket: TLSSocket): void;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What node:http refuses in a header value too (ERR_INVALID_CHAR): no response splitting. */
 const UNSAFE_VALUE = /[\r\n\0]/;
 
@@ -67,17 +67,18 @@ export class FastResponse {
   private readonly keepAlive: string;
   private readonly finished: (close: boolean) => void;
 
+  /** `keepAlive`: the Connection and Keep-Alive header lines of a response that keeps the connection. */
   constructor(
     socket: TLSSocket,
     isHead: boolean,
-    keepAliveTimeoutMs: number,
+    keepAlive: string,
     draining: boolean,
     finished: (close: boolean) => void,
   ) {
     this.socket = socket;
     this.noBody = isHead;
     this.close = draining;
-    this.keepAlive = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(keepAliveTimeoutMs / 1000)}\r\n`;
+    this.keepAlive = keepAlive;
     this.finished = finished;
   }
 
@@ -179,6 +180,7 @@ export class FastConnection {
   private pending: Buffer | null = null;
   private busy = false;
   private gone = false;
+  private readonly keepAlive: string;
   private readonly onData = (d: Buffer): void => {
     this.pending = this.pending ? Buffer.concat([this.pending, d]) : d;
     if (!this.busy) this.pump();
@@ -203,6 +205,7 @@ export class FastConnection {
   constructor(socket: TLSSocket, o: FastOptions) {
     this.socket = socket;
     this.o = o;
+    this.keepAlive = `connection: keep-alive\r\nkeep-alive: timeout=${Math.floor(o.keepAliveTimeoutMs / 1000)}\r\n`;
     socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.setTimeout(o.keepAliveTimeoutMs);
@@ -238,13 +241,7 @@ export class FastConnection {
       const o = this.o;
       o.onRequest(
         req,
-        new FastResponse(
-          this.socket,
-          head.method === 'HEAD',
-          o.keepAliveTimeoutMs,
-          o.draining(),
-          this.onFinished,
-        ),
+        new FastResponse(this.socket, head.method === 'HEAD', this.keepAlive, o.draining(), this.onFinished),
       );
     }
   }

@@ -5,9 +5,9 @@
 // the connection before any HTTP is read), then the HTTP/1.1 fast path
 // (fast-http.ts; node:http alone with --no-http-fast-path) until a request
 // needs node:http, whose own connection listener then takes the connection
-// over; HTTP parser errors answered by the
-// sidecar itself with HSTS (400, 408, 431), and each request handed to the
-// composed pipeline with a fresh context.
+// over; HTTP parser errors answered by the sidecar itself with HSTS (400,
+// 408, 431), and each request handed to the composed pipeline with a fresh
+// context.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';

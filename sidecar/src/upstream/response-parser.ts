@@ -12,6 +12,7 @@
 // Transfer-Encoding, conflicting lengths, a 101, an oversized head, a bad
 // chunk, and a connection closed mid-message. Pure (no I/O).
 import { AcpError } from '@acp/crds/sidecar';
+import { fieldLine, isOws } from '../http/syntax.ts';
 
 export interface ResponseSink {
   /** The final response head: status and the flat [name, value, ...] list, names in lower case. */
@@ -32,16 +33,15 @@ const UNTIL_CLOSE = 7;
 
 const MAX_LINE = 4096;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** A field value of visible ASCII, obs-text and tabs. */
+const valueOk = (value: string): boolean => !BAD_VALUE.test(value);
 const CHUNK_LINE = /^([0-9A-Fa-f]{1,12})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
 const DIGITS = /^\d{1,15}$/;
 
 export function protocolError(message: string): AcpError {
   return new AcpError('ACP_ERR_UPSTREAM_PROTOCOL', `malformed response from the app: ${message}`);
 }
-
-const isOws = (c: number): boolean => c === 32 || c === 9;
 
 /** Trims spaces and tabs (the only optional whitespace of HTTP), nothing else. */
 function trimOws(s: string): string {
@@ -67,17 +67,9 @@ function parseHead(text: string): Head {
   const end = text.length - 2;
   for (let pos = eol + 2; pos < end; pos = eol + 2) {
     eol = text.indexOf('\r\n', pos);
-    if (isOws(text.charCodeAt(pos))) throw protocolError('obsolete line folding');
-    const colon = text.indexOf(':', pos);
-    if (colon < 0 || colon > eol) throw protocolError('bad header name');
-    const name = text.slice(pos, colon);
-    if (!TOKEN.test(name)) throw protocolError('bad header name');
-    let a = colon + 1;
-    let b = eol;
-    while (a < b && isOws(text.charCodeAt(a))) a++;
-    while (b > a && isOws(text.charCodeAt(b - 1))) b--;
-    const value = text.slice(a, b);
-    if (BAD_VALUE.test(value)) throw protocolError(`bad value of header ${name}`);
+    const field = fieldLine(text, pos, eol, valueOk);
+    if (typeof field === 'string') throw protocolError(field);
+    const [name, value] = field;
     headers.push(name.toLowerCase(), value);
   }
   return { status: Number(m[2]), http11: m[1] === '1', headers };
