@@ -178,6 +178,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     watchDirs: [...new Set([dirname(o.configPath), o.identityDir])],
     pollMs: o.pollMs ?? 5000,
     debounceMs: 100,
+    nowMs: o.nowMs,
     log: o.log,
     metrics,
     targets: {

@@ -137,7 +137,14 @@ export class FastResponse {
     if (this.done) return;
     if (!this.headersSent) this.writeHead(200, []);
     const body = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (body && body.length > 0 && !this.noBody) {
+    if (body && body.length > 0 && !this.noBody && !this.chunked && this.head) {
+      // The whole response in one buffer and one write (one TLS record, no cork and writev).
+      const head = this.takeHead();
+      const out = Buffer.allocUnsafe(head.length + body.length);
+      out.write(head, 0, 'latin1');
+      out.set(body, head.length);
+      this.socket.write(out);
+    } else if (body && body.length > 0 && !this.noBody) {
       this.socket.cork();
       this.write(body);
       if (this.chunked) this.socket.write('0\r\n\r\n', 'latin1');
