@@ -62,6 +62,7 @@ class Relay implements UpstreamHandler {
   onEnd(): void {
     const ctx = this.ctx;
     ctx.conn.inFlight.delete(this);
+    this.exchange = null; // an ended exchange keeps nothing of the request alive (pool.ts release)
     if (this.pending) ctx.res.end(this.pending);
     else ctx.res.end();
     this.pending = null;
@@ -71,6 +72,7 @@ class Relay implements UpstreamHandler {
   onError(error: AcpError, afterHead: boolean): void {
     const ctx = this.ctx;
     ctx.conn.inFlight.delete(this);
+    this.exchange = null;
     if (afterHead || ctx.res.headersSent) {
       ctx.res.destroy();
       this.deps.recorder.finish(ctx, this.status, 'error', 'ACP_ERR_UPSTREAM_RESET');

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, describe, it } from 'node:test';
 import type { AcpError } from '@acp/crds/sidecar';
-import { UpstreamPool, type UpstreamHandler } from './pool.ts';
+import { UpstreamPool, type Exchange, type UpstreamHandler } from './pool.ts';
 
 interface Outcome {
   status?: number;
@@ -108,6 +110,20 @@ function send(
       handler,
     );
   });
+}
+
+/** A caller that calls `then` (on the next turn) when its exchange ends. */
+class EndsThen implements UpstreamHandler {
+  private readonly then: () => void;
+  constructor(then: () => void) {
+    this.then = then;
+  }
+  onHead(): void {}
+  onBody(): void {}
+  onEnd(): void {
+    setImmediate(this.then);
+  }
+  onError(): void {}
 }
 
 const until = async (cond: () => boolean): Promise<void> => {
@@ -259,6 +275,35 @@ describe('UpstreamPool', () => {
     last?.end();
     await until(() => p.stats.open === 0);
     assert.equal(p.stats.idle, 0);
+    await p.close();
+  });
+
+  it('lets go of the request and its caller once the exchange ends, while the exchange itself is still referenced', async () => {
+    // A caller (the relay) may keep its exchange past the end, and the exchange may already sit in
+    // V8's old generation; either way it must not keep the request's objects alive (pool.ts release).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const app = await rawApp((_h, s) => s.write(OK('done')));
+    const p = pool(app.port);
+    let kept: Exchange | undefined;
+    const refs = await new Promise<WeakRef<object>[]>((resolve) => {
+      const request = {
+        method: 'GET',
+        head: 'GET / HTTP/1.1\r\nhost: app\r\n\r\n',
+        body: null,
+        timeoutMs: 2000,
+      };
+      const caller = new EndsThen(() => resolve([new WeakRef(caller), new WeakRef(request)]));
+      kept = p.request(request, caller);
+    });
+    // No deref() before the collections: a deref keeps its target alive until the end of the job.
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(kept, 'the exchange is still referenced');
+    assert.equal(refs[0]?.deref(), undefined, 'the ended exchange still holds its caller');
+    assert.equal(refs[1]?.deref(), undefined, 'the ended exchange still holds its request');
     await p.close();
   });
 });

@@ -51,6 +51,15 @@ export interface PoolStats {
 
 const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** What an ended exchange points at instead of its request and caller (see PoolExchange.release). */
+const ENDED_REQUEST: UpstreamRequest = { method: 'GET', head: '', body: null, timeoutMs: 0 };
+const ENDED_HANDLER: UpstreamHandler = {
+  onHead: () => undefined,
+  onBody: () => undefined,
+  onEnd: () => undefined,
+  onError: () => undefined,
+};
+
 class PoolExchange implements ExchangeState, Exchange, UpstreamHandler {
   conn: Connection | null = null;
   lastActivityMs = 0;
@@ -58,9 +67,10 @@ class PoolExchange implements ExchangeState, Exchange, UpstreamHandler {
   paused = false;
   retried = false;
   done = false;
-  readonly request: UpstreamRequest;
+  /** Mutable only so that release() can drop it. */
+  request: UpstreamRequest;
   readonly handler: UpstreamHandler = this;
-  private readonly user: UpstreamHandler;
+  private user: UpstreamHandler;
   private readonly pool: UpstreamPool;
 
   constructor(pool: UpstreamPool, request: UpstreamRequest, user: UpstreamHandler) {
@@ -78,11 +88,11 @@ class PoolExchange implements ExchangeState, Exchange, UpstreamHandler {
   }
 
   onEnd(keepAlive: boolean): void {
-    if (this.settle()) this.user.onEnd(keepAlive);
+    if (this.settle()) this.release().onEnd(keepAlive);
   }
 
   onError(error: AcpError, afterHead: boolean): void {
-    if (this.settle()) this.user.onError(error, afterHead);
+    if (this.settle()) this.release().onError(error, afterHead);
   }
 
   pause(): void {
@@ -98,6 +108,7 @@ class PoolExchange implements ExchangeState, Exchange, UpstreamHandler {
 
   abort(): void {
     if (!this.settle()) return;
+    this.release();
     this.conn?.destroy();
   }
 
@@ -106,6 +117,24 @@ class PoolExchange implements ExchangeState, Exchange, UpstreamHandler {
     this.done = true;
     this.pool.forget(this);
     return true;
+  }
+
+  /**
+   * Drops the ended exchange's references to its request and its caller,
+   * and returns the caller. An exchange that was in flight when V8 ran a
+   * young-generation GC was promoted to the old generation; once ended it
+   * is garbage, but until the next full GC its pointers still count as
+   * live to the young-generation GC, which then promoted everything the
+   * caller's request reached (context, heads, response): measured ~1.7 KB
+   * promoted per request at full load and a mark-compact every ~300 ms;
+   * with the references dropped ~0.1 KB and about a fifth of the
+   * mark-compacts (test/bench/sidecar/README.md).
+   */
+  private release(): UpstreamHandler {
+    const user = this.user;
+    this.user = ENDED_HANDLER;
+    this.request = ENDED_REQUEST;
+    return user;
   }
 }
 
