@@ -12,7 +12,7 @@
 // Transfer-Encoding, conflicting lengths, a 101, an oversized head, a bad
 // chunk, and a connection closed mid-message. Pure (no I/O).
 import { AcpError } from '@acp/crds/sidecar';
-import { fieldLine, isOws } from '../http/syntax.ts';
+import { fieldLine, trimOws } from '../http/syntax.ts';
 
 export interface ResponseSink {
   /** The final response head: status and the flat [name, value, ...] list, names in lower case. */
@@ -41,15 +41,6 @@ const DIGITS = /^\d{1,15}$/;
 
 export function protocolError(message: string): AcpError {
   return new AcpError('ACP_ERR_UPSTREAM_PROTOCOL', `malformed response from the app: ${message}`);
-}
-
-/** Trims spaces and tabs (the only optional whitespace of HTTP), nothing else. */
-function trimOws(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && isOws(s.charCodeAt(a))) a++;
-  while (b > a && isOws(s.charCodeAt(b - 1))) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
 interface Head {
