@@ -3,10 +3,11 @@
 // loggers (pino JSON and audit lines on stdout through one buffered
 // LineSink, flushed at least every second and on exit), and runs one
 // sidecar in this process or, with --workers N, a cluster primary and N
-// workers. SIGTERM/SIGINT drain and exit 0; a failure to start prints the
-// reason and exits 1.
+// workers, each with Node's runtime metrics (prom-client's default set).
+// SIGTERM/SIGINT drain and exit 0; a failure to start prints the reason and
+// exits 1.
 import cluster from 'node:cluster';
-import { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import pino from 'pino';
 import { errorMessage, isAcpError } from '@acp/crds/sidecar';
 import { checkRuntime, parseArgs, type CliOptions } from './cli.ts';
@@ -39,6 +40,10 @@ async function runSingle(opts: CliOptions, worker: boolean): Promise<void> {
     process.exit(1);
   });
   const registry = new Registry();
+  // The process's own figures (CPU, memory, event-loop delay percentiles, GC pauses by kind): what
+  // explains a latency tail the request metrics show. With --workers they are summed or averaged
+  // across the workers by the primary's aggregation.
+  collectDefaultMetrics({ register: registry, prefix: 'acp_sidecar_' });
   const common = {
     configPath: opts.configPath,
     identityDir: opts.identityDir,

@@ -46,3 +46,27 @@ export async function runLoadgen(args: string[], cores: string): Promise<Loadgen
     errors: j.errors,
   };
 }
+
+/** What `acp-loadgen -spin` reports: the gaps in one spinning thread's execution (spin.go). */
+export interface SpinResult {
+  seconds: number;
+  gaps05ms: number;
+  gaps1ms: number;
+  gaps2ms: number;
+  gaps4ms: number;
+  lostPct: number;
+  maxMs: number;
+}
+
+/** Spins alone on `cores` for `seconds` and returns how often the core was taken away. */
+export async function runSpin(cores: string, seconds: number): Promise<SpinResult> {
+  const cmd = loadgenCommand(['-spin', `${seconds}s`], cores);
+  const { stdout } = await run(cmd[0]!, cmd.slice(1));
+  return JSON.parse(stdout) as SpinResult;
+}
+
+/** One line for a report: gaps of >= 0.5 ms in the spin, the longest, the time lost. */
+export function describeSpin(s: SpinResult): string {
+  const over = s.gaps05ms + s.gaps1ms + s.gaps2ms + s.gaps4ms;
+  return `${over} gaps >= 0.5 ms in ${s.seconds} s (>= 1 ms: ${s.gaps1ms + s.gaps2ms + s.gaps4ms}, >= 4 ms: ${s.gaps4ms}), longest ${s.maxMs.toFixed(2)} ms, ${s.lostPct.toFixed(2)}% of the time in gaps >= 0.05 ms`;
+}

@@ -180,6 +180,23 @@ describe('sidecar e2e: shutdown, workers, refusals', () => {
     assert.ok(s.auditRecords().some((a) => a['requestId'] === 'drain-check-0001' && a['status'] === 200));
   });
 
+  it('reports the runtime figures that explain a latency tail: event-loop delay, GC pauses, CPU', async () => {
+    const s = await startSidecar(() => undefined);
+    for (let i = 0; i < 3; i++) assert.equal((await curl(s, '/v1')).status, 200);
+    const text = await s.metrics();
+    assert.equal(await s.stop(), 0);
+    const value = (name: string): number => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+      assert.ok(m, `${name} is missing from /metrics`);
+      return Number(m[1]);
+    };
+    assert.ok(value('acp_sidecar_nodejs_eventloop_lag_p99_seconds') >= 0);
+    assert.ok(value('acp_sidecar_nodejs_eventloop_lag_max_seconds') >= 0);
+    assert.ok(value('acp_sidecar_process_cpu_seconds_total') > 0);
+    assert.ok(value('acp_sidecar_nodejs_heap_size_used_bytes') > 0);
+    assert.match(text, /^# TYPE acp_sidecar_nodejs_gc_duration_seconds histogram$/m);
+  });
+
   it('serves with two workers on one port', async () => {
     const s = await startSidecar(() => undefined, { args: ['--workers', '2'] });
     for (let i = 0; i < 6; i++) assert.equal((await curl(s, '/v1')).status, 200);

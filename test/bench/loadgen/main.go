@@ -1,4 +1,5 @@
-// Command loadgen is the benchmarks' latency probe: HTTP/1.1 over TCP or
+// Command loadgen is the benchmarks' latency probe (and, with -spin, a
+// probe of the machine's own stalls: spin.go): HTTP/1.1 over TCP or
 // TLS (with a client certificate), either open loop (-rate R: requests
 // are due at fixed intervals and each latency is measured from the time
 // it was due, so a stall is charged to every request it delays) or closed
@@ -100,7 +101,12 @@ func main() {
 	key := flag.String("key", "", "client key (PEM)")
 	var headers headerFlags
 	flag.Var(&headers, "H", "request header 'Name: value' (repeatable)")
+	spinFor := flag.Duration("spin", 0, "instead of sending: spin for this long and report the gaps in this thread's execution (spin.go)")
 	flag.Parse()
+	if *spinFor > 0 {
+		spin(*spinFor)
+		return
+	}
 
 	u, err := url.Parse(*target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {

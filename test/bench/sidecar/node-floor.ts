@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { runOha } from '../oha.ts';
+import { runLoadgen } from '../loadgen.ts';
 import { build } from '../../../scripts/build.ts';
 import { CLIENT_ID, PORTS, proxyNginx, SHIPPED_NODE_FLAGS, sidecarConfig, upstreamNginx } from './configs.ts';
 
@@ -150,16 +151,28 @@ if (mode === 'min-proxy' || mode === 'https-200' || mode === 'raw-tls-proxy') {
     ],
   ];
   const tls = ['--cacert', ca.certPath, '--cert', client.certPath, '--key', client.keyPath];
+  const probeTls = ['-cacert', ca.certPath, '-cert', client.certPath, '-key', client.keyPath];
+  // The latency probe of run.ts: acp-loadgen, open loop at 2000 req/s, 16 connections, 10 s.
+  const probe = (url: string): Promise<{ p99ms: number }> =>
+    runLoadgen(
+      ['-url', url, '-rate', '2000', '-c', '16', '-d', '10s', ...(url.startsWith('https') ? probeTls : [])],
+      '1',
+    );
   await ready(PORTS.upstream);
   for (let round = 1; round <= 3; round++) {
+    const direct = (await probe(`http://127.0.0.1:${PORTS.upstream}/`)).p99ms;
+    process.stdout.write(
+      `round ${round} direct to the upstream: p99 ${direct.toFixed(2)} ms at 2000 req/s\n`,
+    );
     for (const [name, port, argv] of targets) {
       const p = start(argv);
       await ready(port);
       const url = `https://localhost:${port}/`;
       await runOha(['-c', '64', '-z', '2s', ...tls, url], '1');
       const r = await runOha(['-c', '64', '-z', '8s', ...tls, url], '1');
+      const lat = await probe(url);
       process.stdout.write(
-        `round ${round} ${name}: ${r.rps.toFixed(0)} req/s, non-200 ${r.total - (r.statuses['200'] ?? 0)}\n`,
+        `round ${round} ${name}: ${r.rps.toFixed(0)} req/s, non-200 ${r.total - (r.statuses['200'] ?? 0)}, at 2000 req/s p99 ${lat.p99ms.toFixed(2)} ms (added ${(lat.p99ms - direct).toFixed(2)})\n`,
       );
       const exited = new Promise((resolve) => p.once('exit', resolve));
       p.kill('SIGTERM');

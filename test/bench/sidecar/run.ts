@@ -29,7 +29,7 @@ import {
 } from './configs.ts';
 import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
 import { ohaCommand, runOha } from '../oha.ts';
-import { loadgenCommand, runLoadgen } from '../loadgen.ts';
+import { describeSpin, loadgenCommand, runLoadgen, runSpin, type SpinResult } from '../loadgen.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
 
 const run = promisify(execFile);
@@ -317,6 +317,7 @@ interface Sample {
 }
 const samples = new Map<string, Sample[]>();
 const directP99: number[] = [];
+const spins: SpinResult[] = [];
 
 say(`# sidecar benchmark: ${ROUNDS} rounds x ${SECONDS}s, dir ${dir}`);
 for (const port of Object.values(PORTS)) {
@@ -334,6 +335,10 @@ await sleep(500);
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? TARGETS : [...TARGETS].reverse();
   directP99.push((await probe(`http://127.0.0.1:${PORTS.upstream}/`, false)).p99ms);
+  // The floor no proxy on core 0 can go under: how often the core is taken from a thread alone there.
+  commands.add(`${loadgenCommand(['-spin', `${SECONDS}s`], '0').join(' ')}   (nothing else on core 0)`);
+  spins.push(await runSpin('0', SECONDS));
+  say(`round ${round + 1} core 0 alone (acp-loadgen -spin): ${describeSpin(spins.at(-1)!)}`);
   for (const t of order) {
     const p = t.start('0');
     await waitPort(t.port);
@@ -386,6 +391,8 @@ const direct = median(directP99);
 say(
   `direct to the upstream (plain HTTP): p99 ${direct.toFixed(2)} ms at 2000 req/s (acp-loadgen, open loop)`,
 );
+const spinMid = [...spins].sort((a, b) => a.lostPct - b.lostPct)[Math.floor(spins.length / 2)];
+if (spinMid) say(`core 0 with nothing on it, median round: ${describeSpin(spinMid)}`);
 say(
   '| proxy | keep-alive req/s | x nginx | req per proxy CPU-s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | handshakes per proxy CPU-s | x nginx | peak RSS (MB) | peak anonymous RSS (MB) |',
 );
