@@ -24,6 +24,22 @@ export function loadgenCommand(args: string[], cores: string): string[] {
   return ['taskset', '-c', cores, requireBenchBin('acp-loadgen'), ...args];
 }
 
+/** TLS material for acp-loadgen: the CA that verifies the server, the client certificate and key. */
+export interface ProbeTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * The benchmarks' latency probe: open loop at 2000 req/s over 16 keep-alive
+ * connections for `seconds`, with the client certificate for https URLs.
+ */
+export function latencyProbeArgs(url: string, seconds: number, tls: ProbeTls): string[] {
+  const material = url.startsWith('https') ? ['-cacert', tls.ca, '-cert', tls.cert, '-key', tls.key] : [];
+  return ['-url', url, '-rate', '2000', '-c', '16', '-d', `${seconds}s`, ...material];
+}
+
 export async function runLoadgen(args: string[], cores: string): Promise<LoadgenResult> {
   const cmd = loadgenCommand(args, cores);
   const { stdout } = await run(cmd[0]!, cmd.slice(1), { maxBuffer: 1024 * 1024 });

@@ -8,7 +8,9 @@
 // most), node:https answering 200 itself (no upstream), and the sidecar
 // (JWT off, built, the injected command's node flags). Same mTLS material
 // and pinning as run.ts (proxy on core 0, oha and the upstream on core 1),
-// no memory cgroup for any of them. Not a product component; run:
+// no memory cgroup for any of them. Each gets oha's keep-alive throughput
+// and the 2000 req/s latency probe of run.ts (p99 added over a direct run
+// of the same round). Not a product component; run:
 // node test/bench/sidecar/node-floor.ts (after install.sh).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { runOha } from '../oha.ts';
-import { runLoadgen } from '../loadgen.ts';
+import { latencyProbeArgs, runLoadgen } from '../loadgen.ts';
 import { build } from '../../../scripts/build.ts';
 import { CLIENT_ID, PORTS, proxyNginx, SHIPPED_NODE_FLAGS, sidecarConfig, upstreamNginx } from './configs.ts';
 
@@ -151,11 +153,10 @@ if (mode === 'min-proxy' || mode === 'https-200' || mode === 'raw-tls-proxy') {
     ],
   ];
   const tls = ['--cacert', ca.certPath, '--cert', client.certPath, '--key', client.keyPath];
-  const probeTls = ['-cacert', ca.certPath, '-cert', client.certPath, '-key', client.keyPath];
-  // The latency probe of run.ts: acp-loadgen, open loop at 2000 req/s, 16 connections, 10 s.
+  // The latency probe of run.ts (10 s), straight to the upstream and through each proxy.
   const probe = (url: string): Promise<{ p99ms: number }> =>
     runLoadgen(
-      ['-url', url, '-rate', '2000', '-c', '16', '-d', '10s', ...(url.startsWith('https') ? probeTls : [])],
+      latencyProbeArgs(url, 10, { ca: ca.certPath, cert: client.certPath, key: client.keyPath }),
       '1',
     );
   await ready(PORTS.upstream);

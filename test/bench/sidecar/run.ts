@@ -29,7 +29,14 @@ import {
 } from './configs.ts';
 import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
 import { ohaCommand, runOha } from '../oha.ts';
-import { describeSpin, loadgenCommand, runLoadgen, runSpin, type SpinResult } from '../loadgen.ts';
+import {
+  describeSpin,
+  latencyProbeArgs,
+  loadgenCommand,
+  runLoadgen,
+  runSpin,
+  type SpinResult,
+} from '../loadgen.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
 
 const run = promisify(execFile);
@@ -257,10 +264,11 @@ async function probe(
   url: string,
   auth: boolean,
 ): Promise<{ p50ms: number; p99ms: number; p999ms: number; ok: number; total: number }> {
-  const tls = url.startsWith('https')
-    ? ['-cacert', ca.certPath, '-cert', client.certPath, '-key', client.keyPath]
-    : [];
-  const args = ['-url', url, '-rate', '2000', '-c', '16', '-d', `${SECONDS}s`, ...tls];
+  const args = latencyProbeArgs(url, SECONDS, {
+    ca: ca.certPath,
+    cert: client.certPath,
+    key: client.keyPath,
+  });
   if (auth) args.push('-H', `Authorization: Bearer ${token}`);
   commands.add(loadgenCommand(args, '1').join(' ').replace(token, '<ES256 token>'));
   const r = await runLoadgen(args, '1');
@@ -392,7 +400,7 @@ say(
   `direct to the upstream (plain HTTP): p99 ${direct.toFixed(2)} ms at 2000 req/s (acp-loadgen, open loop)`,
 );
 const spinMid = [...spins].sort((a, b) => a.lostPct - b.lostPct)[Math.floor(spins.length / 2)];
-if (spinMid) say(`core 0 with nothing on it, median round: ${describeSpin(spinMid)}`);
+if (spinMid) say(`core 0 with nothing on it, the median round by time lost: ${describeSpin(spinMid)}`);
 say(
   '| proxy | keep-alive req/s | x nginx | req per proxy CPU-s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | handshakes per proxy CPU-s | x nginx | peak RSS (MB) | peak anonymous RSS (MB) |',
 );
