@@ -82,7 +82,9 @@ function relativeSpecifier(fromFile: string, toFile: string): string {
 export function build(out: string = join(ROOT, 'dist')): BuildResult {
   const resolveWorkspace = workspaceResolver();
   const outPath = (src: string): string => join(out, relative(ROOT, toJsPath(src)));
-  rmSync(out, { recursive: true, force: true });
+  // Only what this build writes: dist/image (the product image, `npm run image`) survives.
+  for (const entry of [...RUNTIME_PACKAGES, 'package.json'])
+    rmSync(join(out, entry), { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'package.json'), '{ "type": "module", "private": true }\n');
   const queue = entryPoints();

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Binaries } from './binaries.ts';
 import { freePort } from './ports.ts';
-import { makeControlPlaneTls } from './tls.ts';
+import { makeControlPlaneTls, makeNodeTls } from './tls.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -34,12 +34,26 @@ export interface StartOptions {
   ownerPid: number;
   log?: (line: string) => void;
   timeoutMs?: number;
+  /**
+   * Serve a real node: bind to the node's bridge address (pods reach the
+   * apiserver through the `kubernetes` Service), keep that Service's
+   * endpoints, reach the kubelet by IP with a client certificate, and make
+   * the node's certificates. The bridge must exist already.
+   */
+  node?: { name: string; ip: string };
 }
 
-function supervise(ownerPid: number, logFile: string, cmd: string, args: string[]): number {
+export function supervise(
+  ownerPid: number,
+  logFile: string,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const child = spawn(join(here, 'supervise.sh'), [String(ownerPid), logFile, '--', cmd, ...args], {
     detached: true,
     stdio: 'ignore',
+    env,
   });
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
@@ -123,7 +137,7 @@ function writeKubeconfig(dir: string, server: string): string {
   return path;
 }
 
-function killTree(pid: number): void {
+export function killTree(pid: number): void {
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
@@ -153,6 +167,8 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'etcd-data'), { recursive: true });
   makeControlPlaneTls(dir);
+  if (opts.node) makeNodeTls(dir, opts.node.name, opts.node.ip);
+  const host = opts.node?.ip ?? '127.0.0.1';
   const [etcdPort, peerPort, apiserverPort] = [await freePort(), await freePort(), await freePort()];
   const deadline = started + (opts.timeoutMs ?? 120_000);
 
@@ -171,7 +187,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     dir,
     binDir: binaries.dir,
     kubeconfig: join(dir, 'kubeconfig'),
-    server: `https://127.0.0.1:${apiserverPort}`,
+    server: `https://${host}:${apiserverPort}`,
     etcdPort,
     apiserverPort,
     pids: { etcd: etcdPid, apiserver: 0 },
@@ -194,20 +210,30 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     const apiLog = join(dir, 'apiserver.log');
     state.pids.apiserver = supervise(opts.ownerPid, apiLog, binaries.kubeApiserver, [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${host}`,
+      `--advertise-address=${host}`,
       `--secure-port=${apiserverPort}`,
       `--cert-dir=${dir}`,
       `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
       `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
       `--client-ca-file=${join(dir, 'ca.crt')}`,
-      `--service-account-issuer=https://127.0.0.1:${apiserverPort}/`,
+      `--service-account-issuer=https://${host}:${apiserverPort}/`,
       `--service-account-key-file=${join(dir, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-cluster-ip-range=198.19.0.0/24',
       '--authorization-mode=Node,RBAC',
       '--allow-privileged=true',
-      '--endpoint-reconciler-type=none',
+      ...(opts.node
+        ? [
+            '--endpoint-reconciler-type=lease',
+            `--kubelet-client-certificate=${join(dir, 'apiserver-kubelet-client.crt')}`,
+            `--kubelet-client-key=${join(dir, 'apiserver-kubelet-client.key')}`,
+            `--kubelet-certificate-authority=${join(dir, 'ca.crt')}`,
+            // by IP: the node's name is never looked up through the machine's resolver
+            '--kubelet-preferred-address-types=InternalIP',
+            '--enable-admission-plugins=NodeRestriction',
+          ]
+        : ['--endpoint-reconciler-type=none']),
       '--enable-priority-and-fairness=false',
       '--v=1',
     ]);
