@@ -14,6 +14,8 @@ export interface MeshReply {
 }
 
 export interface MeshRequest {
+  /** 127.0.0.1 when unset (a sidecar run by the stand-in); a pod IP on the real node. */
+  host?: string;
   port: number;
   path: string;
   dir: string;
@@ -35,7 +37,7 @@ export function meshRequest(o: MeshRequest): Promise<MeshReply> {
   return new Promise((resolve) => {
     const req = request(
       {
-        host: '127.0.0.1',
+        host: o.host ?? '127.0.0.1',
         port: o.port,
         path: o.path,
         ca: readFileSync(join(o.dir, 'ca.crt')),

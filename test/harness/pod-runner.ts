@@ -208,7 +208,7 @@ export async function runInjectedPod(
     ...((container['command'] ?? []) as string[]).slice(1),
     ...((container['args'] ?? []) as string[]),
   ].map(mapPath);
-  const script = args.findIndex((a) => a.endsWith('main.ts'));
+  const script = args.findIndex((a) => /sidecar\/src\/main\.[jt]s$/.test(a));
   const sidecarArgs = script >= 0 ? args.slice(script + 1) : args;
   const nodeFlags = script >= 0 ? args.slice(0, script) : [];
   const env = Object.fromEntries(

@@ -1,0 +1,195 @@
+// The product on a real node, as a user installs and uses it: `helm install`
+// of the chart with the locally imported image, a namespace opted in for
+// injection, policies, and small app Deployments run from the product image
+// (Node is in it; the app is a few lines given with `node -e`). Shared by the
+// real-node tests and `npm run demo`. Every wait is bounded and names what
+// it waited for.
+import { resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { helm, kubectl, type TestCluster } from '../cluster.ts';
+
+export const RELEASE = 'acp';
+export const RELEASE_NAMESPACE = 'acp-system';
+export const CHART = resolve(import.meta.dirname, '..', '..', '..', 'charts', 'api-compliance-operator');
+
+async function must(cluster: TestCluster, args: string[], input?: string): Promise<string> {
+  const r = await kubectl(cluster, args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** The image reference split for the chart's image.repository / image.tag values. */
+export function imageValues(image: string): string[] {
+  const at = image.lastIndexOf(':');
+  return [
+    `image.repository=${image.slice(0, at)}`,
+    `image.tag=${image.slice(at + 1)}`,
+    'image.pullPolicy=Never',
+  ];
+}
+
+/** `helm install` as the README tells users, with the local image; waits until both Deployments are Available. */
+export async function installChart(
+  cluster: TestCluster,
+  image: string,
+  extra: string[] = [],
+): Promise<string> {
+  const sets = [...imageValues(image), ...extra].flatMap((s) => ['--set', s]);
+  const r = await helm(cluster, [
+    'install',
+    RELEASE,
+    CHART,
+    '-n',
+    RELEASE_NAMESPACE,
+    '--create-namespace',
+    ...sets,
+    '--wait',
+    '--timeout',
+    '5m',
+  ]);
+  if (r.code !== 0) throw new Error(`helm install failed: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout;
+}
+
+/**
+ * A tiny HTTP app on 127.0.0.1:8080 (only its sidecar can reach it): answers
+ * `<method> <path> caller=<x-acp-peer-id> sub=<x-acp-jwt-sub>` and counts the
+ * requests it received (GET /__count).
+ */
+export const APP_JS = `
+let n = 0;
+require('http').createServer((q, s) => {
+  if (q.url === '/__count') return s.end(String(n));
+  n++;
+  s.setHeader('content-type', 'text/plain');
+  s.end(q.method + ' ' + q.url + ' caller=' + (q.headers['x-acp-peer-id'] || '-') + ' sub=' + (q.headers['x-acp-jwt-sub'] || '-') + '\\n');
+}).listen(8080, '127.0.0.1');
+`.trim();
+
+export function appDeployment(opts: {
+  namespace: string;
+  name: string;
+  serviceAccount: string;
+  labels: Record<string, string>;
+  image: string;
+  replicas?: number;
+  annotations?: Record<string, string>;
+}): string {
+  return stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: opts.name, namespace: opts.namespace },
+    spec: {
+      replicas: opts.replicas ?? 1,
+      selector: { matchLabels: opts.labels },
+      template: {
+        metadata: { labels: opts.labels, annotations: opts.annotations ?? {} },
+        spec: {
+          serviceAccountName: opts.serviceAccount,
+          automountServiceAccountToken: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'app',
+              image: opts.image,
+              imagePullPolicy: 'Never',
+              command: ['node', '-e', APP_JS],
+              resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '96Mi' } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+            },
+          ],
+        },
+      },
+    },
+  });
+}
+
+/** A namespace labelled for injection with the given ServiceAccounts. */
+export async function injectedNamespace(
+  cluster: TestCluster,
+  name: string,
+  serviceAccounts: string[],
+): Promise<void> {
+  await must(cluster, ['create', 'namespace', name]);
+  await must(cluster, ['label', 'namespace', name, 'acp.dev/injection=enabled']);
+  for (const sa of serviceAccounts) await must(cluster, ['create', 'serviceaccount', sa, '-n', name]);
+}
+
+export async function applyJson(cluster: TestCluster, doc: unknown): Promise<void> {
+  // JSON, not YAML: kubectl reads YAML 1.1, where a JWK's bare `y` key would mean true.
+  await must(cluster, ['apply', '-f', '-'], JSON.stringify(doc));
+}
+
+export interface PodInfo {
+  name: string;
+  ip: string;
+  phase: string;
+  ready: boolean;
+  node: string;
+  restarts: Record<string, number>;
+  initContainers: string[];
+}
+
+export async function pods(cluster: TestCluster, namespace: string, selector: string): Promise<PodInfo[]> {
+  const out = await must(cluster, ['get', 'pods', '-n', namespace, '-l', selector, '-o', 'json']);
+  const list = JSON.parse(out) as {
+    items: {
+      metadata: { name: string; deletionTimestamp?: string };
+      spec: { nodeName?: string; initContainers?: { name: string }[] };
+      status: {
+        podIP?: string;
+        phase?: string;
+        conditions?: { type: string; status: string }[];
+        containerStatuses?: { name: string; restartCount: number }[];
+        initContainerStatuses?: { name: string; restartCount: number }[];
+      };
+    }[];
+  };
+  return list.items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => ({
+      name: p.metadata.name,
+      ip: p.status.podIP ?? '',
+      phase: p.status.phase ?? '',
+      ready: p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      node: p.spec.nodeName ?? '',
+      restarts: Object.fromEntries(
+        [...(p.status.containerStatuses ?? []), ...(p.status.initContainerStatuses ?? [])].map((c) => [
+          c.name,
+          c.restartCount,
+        ]),
+      ),
+      initContainers: (p.spec.initContainers ?? []).map((c) => c.name),
+    }));
+}
+
+/** Waits until `count` pods match and all are Ready; returns them. */
+export async function readyPods(
+  cluster: TestCluster,
+  namespace: string,
+  selector: string,
+  count = 1,
+  timeoutMs = 180_000,
+): Promise<PodInfo[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PodInfo[] = [];
+  for (;;) {
+    last = await pods(cluster, namespace, selector);
+    if (last.length === count && last.every((p) => p.ready)) return last;
+    if (Date.now() > deadline) {
+      const describe = await kubectl(cluster, ['describe', 'pods', '-n', namespace, '-l', selector]);
+      throw new Error(
+        `pods ${selector} in ${namespace} not Ready after ${timeoutMs / 1000}s: ${JSON.stringify(last)}\n${describe.stdout.slice(-4000)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
