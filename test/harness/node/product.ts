@@ -180,7 +180,7 @@ export async function readyPods(
   timeoutMs = 180_000,
 ): Promise<PodInfo[]> {
   const deadline = Date.now() + timeoutMs;
-  let last: PodInfo[] = [];
+  let last: PodInfo[];
   for (;;) {
     last = await pods(cluster, namespace, selector);
     if (last.length === count && last.every((p) => p.ready)) return last;
