@@ -78,6 +78,7 @@ async function runFiles(
   files: string[],
   env: NodeJS.ProcessEnv,
   name: string,
+  concurrency = 3,
 ): Promise<{ code: number; summary?: Summary }> {
   const summaryFile = join(tmp ?? tmpdir(), `summary-${name}.json`);
   const code = await new Promise<number>((done) => {
@@ -85,7 +86,7 @@ async function runFiles(
       process.execPath,
       [
         '--test',
-        '--test-concurrency=3',
+        `--test-concurrency=${concurrency}`,
         '--test-timeout=600000',
         '--test-reporter=spec',
         '--test-reporter-destination=stdout',
@@ -147,6 +148,7 @@ async function nodePhase(
       ACP_TEST_IMAGE: image.name,
     },
     'node',
+    1, // one node, one chart release: the files share them and run one after the other
   );
   const t1 = Date.now();
   const stopped = node;
