@@ -46,12 +46,12 @@ async function step<T>(
   const s = Date.now();
   try {
     const v = await fn();
-    say(`ok    ${name.padEnd(58)} ${((Date.now() - s) / 1000).toFixed(1).padStart(6)}s  ${detail(v)}`);
+    say(`ok    ${name.padEnd(66)} ${((Date.now() - s) / 1000).toFixed(1).padStart(6)}s  ${detail(v)}`);
     return v;
   } catch (e) {
     failures++;
     say(
-      `FAIL  ${name.padEnd(58)} ${((Date.now() - s) / 1000).toFixed(1).padStart(6)}s  ${(e as Error).message}`,
+      `FAIL  ${name.padEnd(66)} ${((Date.now() - s) / 1000).toFixed(1).padStart(6)}s  ${(e as Error).message}`,
     );
     throw e;
   }

@@ -28,7 +28,11 @@ export function imageValues(image: string): string[] {
   ];
 }
 
-/** `helm install` as the README tells users, with the local image; waits until both Deployments are Available. */
+/**
+ * `helm install` as the README tells users, with the local image (as `upgrade
+ * --install`, so a second caller on the same cluster finds the release in
+ * place); waits until both Deployments are Available.
+ */
 export async function installChart(
   cluster: TestCluster,
   image: string,
@@ -36,7 +40,8 @@ export async function installChart(
 ): Promise<string> {
   const sets = [...imageValues(image), ...extra].flatMap((s) => ['--set', s]);
   const r = await helm(cluster, [
-    'install',
+    'upgrade',
+    '--install',
     RELEASE,
     CHART,
     '-n',
