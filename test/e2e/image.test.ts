@@ -68,7 +68,7 @@ describe('npm run image', { timeout: 300_000 }, () => {
     assert.ok(existsSync(join(root, 'app/node_modules/jose')));
   });
 
-  it('runs the acp CLI with the image's own Node as user 65532', () => {
+  it("runs the acp CLI with the image's own Node as user 65532", () => {
     const out = execFileSync(
       'chroot',
       ['--userspec=65532:65532', root, '/usr/local/bin/node', '/app/operator/src/cli/main.js', '--help'],
