@@ -8,7 +8,9 @@
 //   dist/image/api-compliance-operator-<version>.cdx.json     (CycloneDX SBOM)
 //   dist/image/latest.json                                     (path, name, digest, sizes)
 // and prints the archive's path, name:tag and digest.
-// Usage: node scripts/image.ts [--out DIR] [--name REPO:TAG]
+// Usage: node scripts/image.ts [--out DIR] [--name REPO:TAG] [--rootfs DIR]
+// (--rootfs also unpacks the image's file system into DIR: the Containerfile
+// copies it into an empty image.)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +51,7 @@ export function chartAppVersion(): string {
   return m[1];
 }
 
-export function buildImage(opts: { outDir?: string; name?: string } = {}): ImageResult {
+export function buildImage(opts: { outDir?: string; name?: string; rootfs?: string } = {}): ImageResult {
   const t0 = performance.now();
   const version = chartAppVersion();
   const name = opts.name ?? `${IMAGE_REPOSITORY}:${version}`;
@@ -76,6 +78,14 @@ export function buildImage(opts: { outDir?: string; name?: string } = {}): Image
     const runtime = runtimeLayer(nodeBinary, nodeVersion);
     const app = appLayer(ROOT, js);
     const layerTars = [tar(runtime.entries), tar(app.entries)];
+    if (opts.rootfs) {
+      mkdirSync(opts.rootfs, { recursive: true });
+      layerTars.forEach((layer, i) => {
+        const file = join(js, `layer-${i}.tar`);
+        writeFileSync(file, layer);
+        execFileSync('tar', ['-xpf', file, '-C', opts.rootfs ?? '']);
+      });
+    }
     const labels = {
       'org.opencontainers.image.title': 'api-compliance-operator',
       'org.opencontainers.image.description':
@@ -131,7 +141,12 @@ if (import.meta.main) {
   };
   const outDir = arg('--out');
   const name = arg('--name');
-  const r = buildImage({ ...(outDir ? { outDir: resolve(outDir) } : {}), ...(name ? { name } : {}) });
+  const rootfs = arg('--rootfs');
+  const r = buildImage({
+    ...(outDir ? { outDir: resolve(outDir) } : {}),
+    ...(name ? { name } : {}),
+    ...(rootfs ? { rootfs: resolve(rootfs) } : {}),
+  });
   const mb = (n: number): string => (n / 1024 / 1024).toFixed(1);
   process.stdout.write(
     [
