@@ -14,7 +14,7 @@ export interface MeshReply {
 }
 
 export interface MeshRequest {
-  /** 127.0.0.1 when unset (a sidecar run by the stand-in); a pod IP on the real node. */
+  /** 127.0.0.1 when unset (a sidecar process on loopback); a pod IP on the real node. */
   host?: string;
   port: number;
   path: string;

@@ -8,7 +8,7 @@
 // created, the sidecar process killed. Run by `npm test` in its real-node
 // phase; the tests share one installation and run in order.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import type { X509Certificate } from 'node:crypto';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -304,6 +304,52 @@ describe('the product on a real node', { timeout: 1_200_000 }, () => {
       'a peer not in allowedPeers',
     );
     assert.equal((await call('checkout', '/healthz')).status, 200, 'public path');
+  });
+
+  test('openssl and curl against the pod IP: the chain verifies, TLS 1.3 with AES-256-GCM, TLS 1.1 refused, no certificate refused and the app sees nothing', async () => {
+    const ssl = (args: string[]): { code: number; out: string } => {
+      const r = spawnSync('openssl', ['s_client', '-connect', `${payments.ip}:8443`, ...args], {
+        input: '',
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
+    };
+    const creds = ['-cert', join(dir, 'checkout.crt'), '-key', join(dir, 'checkout.key')];
+    const ok = ssl(['-verify_return_error', '-CAfile', join(dir, 'ca.crt'), ...creds]);
+    assert.match(ok.out, /Verify return code: 0 \(ok\)/);
+    assert.match(ok.out, /New, TLSv1\.3, Cipher is TLS_AES_256_GCM_SHA384/);
+    assert.notEqual(ssl(['-tls1_1', ...creds]).code, 0, 'TLS 1.1 is refused');
+    const count = async (): Promise<string> =>
+      (
+        await must(cluster, [
+          'exec',
+          '-n',
+          NS,
+          payments.name,
+          '-c',
+          'app',
+          '--',
+          'node',
+          '-e',
+          "require('http').get('http://127.0.0.1:8080/__count',r=>r.pipe(process.stdout))",
+        ])
+      ).trim();
+    const before = await count();
+    const curl = spawnSync(
+      'curl',
+      [
+        '-sk',
+        '--max-time',
+        '10',
+        '-H',
+        `authorization: Bearer ${token}`,
+        `https://${payments.ip}:8443/v1/balance`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.notEqual(curl.status, 0, `curl without a client certificate must fail: ${curl.stdout}`);
+    assert.equal(await count(), before, 'the app received nothing');
   });
 
   test('from another pod: a pod without a sidecar is refused, the caller sidecar originates mTLS to the callee', async () => {
