@@ -60,12 +60,12 @@ describe('Helm chart', () => {
     assert.deepEqual(command('acp-operator', 'operator'), [
       'node',
       ...OPERATOR_NODE_FLAGS,
-      'operator/src/main.ts',
+      'operator/src/main.js',
     ]);
     assert.deepEqual(command('acp-webhook', 'webhook'), [
       'node',
       ...WEBHOOK_NODE_FLAGS,
-      'webhooks/src/main.ts',
+      'webhooks/src/main.js',
     ]);
   });
 

@@ -33,7 +33,7 @@ export const DEFAULT_INJECTION_CONFIG: InjectionConfig = {
   // 1 MB young generation and spends ~17% of the CPU in scavenges at full
   // load (CPU profile, test/bench/sidecar); 4 MB semi-spaces cost ~8 MB and
   // keep the anonymous RSS near 55 MB.
-  command: ['node', '--max-semi-space-size=4', 'sidecar/src/main.ts'],
+  command: ['node', '--max-semi-space-size=4', 'sidecar/src/main.js'], // the image runs the built JavaScript
   args: ['--config', `${CONFIG_DIR}/${CONFIG_FILE}`, '--identity-dir', IDENTITY_DIR],
   // The limit leaves headroom over the ~55 MB the sidecar uses at full load: at 96Mi it was
   // OOM-killed once (anonymous RSS 94 MB during a burst of new TLS connections on a starved CPU).
