@@ -170,7 +170,6 @@ healthzBindAddress: 127.0.0.1
 healthzPort: 10248
 staticPodPath: ""
 maxPods: 60
-syncFrequency: 10s
 configMapAndSecretChangeDetectionStrategy: Watch
 `,
   );
