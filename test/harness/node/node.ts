@@ -230,6 +230,18 @@ function mountsUnder(prefixes: string[]): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
+/** Every pid inside a cgroup tree (processes of containers the node created, such as a `runc init` caught mid-start). */
+function pidsIn(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  const pids: number[] = [];
+  const procs = join(dir, 'cgroup.procs');
+  if (existsSync(procs)) pids.push(...readFileSync(procs, 'utf8').split('\n').filter(Boolean).map(Number));
+  for (const child of readdirSync(dir, { withFileTypes: true })) {
+    if (child.isDirectory()) pids.push(...pidsIn(join(dir, child.name)));
+  }
+  return pids;
+}
+
 function removeCgroupTree(dir: string): void {
   if (!existsSync(dir)) return;
   for (const child of readdirSync(dir, { withFileTypes: true })) {
@@ -285,7 +297,19 @@ export function stopRealCluster(state: RealNodeState): void {
     for (const m of mountsUnder(['/run/netns'])) trySh('umount', ['-l', m]);
     if (listNetns().length === 0) rmSync('/run/netns', { recursive: true, force: true });
   }
-  for (const cg of podCgroups()) if (!state.before.cgroups.includes(cg)) removeCgroupTree(cg);
+  const ours = podCgroups().filter((cg) => !state.before.cgroups.includes(cg));
+  for (const pid of new Set(ours.flatMap(pidsIn))) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const until = Date.now() + 5_000;
+  while (ours.some((cg) => pidsIn(cg).length > 0) && Date.now() < until) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+  for (const cg of ours) removeCgroupTree(cg);
   tearDownNetwork(state.network);
   if (!state.before.runContainerd) rmSync('/run/containerd', { recursive: true, force: true });
   if (state.controlPlane) stopControlPlane(state.controlPlane);
