@@ -6,16 +6,11 @@
 // that climbs above "/", an encoded "." segment, invalid percent escapes,
 // and non-origin-form targets. Pure.
 
+import { hexValue } from './percent.ts';
+
 export type CanonicalResult = { ok: true; path: string; query: string } | { ok: false; reason: string };
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
-
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 65 && c <= 70) return c - 55;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
 
 /** Decodes %XX of unreserved characters, keeps every other escape (upper-cased), or the reason it refuses. */
 function decodeSegmentEscapes(raw: string): { text: string } | { reason: string } {

@@ -26,6 +26,9 @@ function extraHeaders(error: AcpError, status: number): Record<string, string> {
         ? 'Bearer realm="acp"'
         : `Bearer realm="acp", error="invalid_token", error_description="${error.code}"`;
   }
+  if (error.code === 'ACP_ERR_CREDENTIALS_AMBIGUOUS' || error.code === 'ACP_ERR_TOKEN_IN_QUERY') {
+    h['www-authenticate'] = 'Bearer realm="acp", error="invalid_request"';
+  }
   if (error.code === 'ACP_ERR_JWT_SCOPE' && typeof d['scope'] === 'string') {
     h['www-authenticate'] = `Bearer realm="acp", error="insufficient_scope", scope="${d['scope']}"`;
   }
