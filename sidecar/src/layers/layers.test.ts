@@ -98,6 +98,21 @@ describe('pathLayer', () => {
     assert.equal(r.ctx.path, '/a%2fb');
     assert.deepEqual(r.ctx.wouldDeny, ['ACP_ERR_PATH_NOT_CANONICAL']);
   });
+  it('refuses a path parameter by default', async () => {
+    const r = await run(pathLayer, config(), { url: '/public/..;/admin' });
+    assert.equal(r.outcome, 'ACP_ERR_PATH_NOT_CANONICAL');
+  });
+  it('keeps matrix parameters for the app and sets the route without them when the policy allows them', async () => {
+    const allow = config((c) => (c.http = { allowMatrixParameters: true }));
+    const r = await run(pathLayer, allow, { url: '/v1/write;v=2/x?a=1' });
+    assert.equal(r.outcome, 'next');
+    assert.equal(r.ctx.path, '/v1/write;v=2/x');
+    assert.equal(r.ctx.route, '/v1/write/x');
+    assert.equal(
+      (await run(pathLayer, allow, { url: '/public/..;/admin' })).outcome,
+      'ACP_ERR_PATH_NOT_CANONICAL',
+    );
+  });
 });
 
 describe('jwtLayer', () => {
@@ -155,6 +170,15 @@ describe('jwtLayer', () => {
     });
     assert.equal(r.ctx.subject, 'carol');
     assert.deepEqual(r.ctx.claimHeaders, [['x-acp-jwt-sub', 'carol']]);
+  });
+  it('matches the rules on the route (the path without matrix parameters)', async () => {
+    const c = config((x) => (withJwt(x), (x.http = { allowMatrixParameters: true })));
+    const token = `Bearer ${await idp.sign({ scope: 'data:read' })}`;
+    let passed = false;
+    const ctx = fakeContext(policyOf(c), { url: '/v1/write;v=2/x', headers: { authorization: token } });
+    const layers = pathLayer(jwtLayer(metrics())(() => void (passed = true)));
+    await assert.rejects(async () => layers(ctx), { code: 'ACP_ERR_JWT_SCOPE' });
+    assert.equal(passed, false);
   });
   it('lets everything through when the config has no JWT section', async () => {
     assert.equal((await run(jwtLayer(metrics()), config(), { url: '/v1/x' })).outcome, 'next');
