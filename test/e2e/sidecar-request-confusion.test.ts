@@ -141,6 +141,24 @@ const cases: Case[] = [
     status: 400,
     code: 'ACP_ERR_HEADER_NAME_AMBIGUOUS',
   },
+  {
+    name: 'a header token and an access_token in a form-encoded body',
+    payload: (t) => {
+      const form = `note=hi&access_token=${t}`;
+      return `${req('/v1/data', [HOST, `Authorization: Bearer ${t}`, 'Content-Type: application/x-www-form-urlencoded', `Content-Length: ${form.length}`], 'POST')}${form}`;
+    },
+    status: 400,
+    code: 'ACP_ERR_CREDENTIALS_AMBIGUOUS',
+  },
+  {
+    name: 'an access_token in a chunked form-encoded body alone, on a public path',
+    payload: (t) => {
+      const form = `access_token=${t}`;
+      return `${req('/public/info', [HOST, 'Content-Type: application/x-www-form-urlencoded; charset=utf-8', 'Transfer-Encoding: chunked'], 'POST')}${form.length.toString(16)}\r\n${form}\r\n0\r\n\r\n`;
+    },
+    status: 400,
+    code: 'ACP_ERR_TOKEN_IN_BODY',
+  },
   // 2. Path confusion.
   {
     name: 'a path parameter hiding a dot-dot (/public/..;/admin)',
@@ -277,6 +295,13 @@ for (const mode of ['the fast path', 'node:http'] as const) {
     });
     after(() => s.stop());
 
+    it('forwards a form-encoded body without a token whole, with one valid header token', async () => {
+      const form = 'note=hi&amount=5';
+      const payload = `${req('/v1/data', [HOST, `Authorization: Bearer ${await idp.sign({})}`, 'Content-Type: application/x-www-form-urlencoded', `Content-Length: ${form.length}`], 'POST')}${form}`;
+      const r = await oneResponse(s, payload);
+      assert.equal(r.status, 200);
+      assert.equal(s.app.requests.at(-1)?.body.toString(), form);
+    });
     it('forwards a request with one valid token (the baseline every case below breaks)', async () => {
       const before = s.app.bytes();
       const r = await oneResponse(

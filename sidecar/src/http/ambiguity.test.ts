@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { credentialsIn, queryParamName, queryTokens, requestAmbiguity } from './ambiguity.ts';
+import {
+  bodyTokenAmbiguity,
+  credentialsIn,
+  isFormBody,
+  queryParamName,
+  queryTokens,
+  requestAmbiguity,
+} from './ambiguity.ts';
 import { scanRequestHeaders } from './request-headers.ts';
 
 const check = (raw: string[], query = ''): string =>
@@ -191,4 +198,38 @@ describe('queryParamName and queryTokens', () => {
   it('counts an access_token without a value', () => {
     assert.equal(queryTokens('access_token'), 1);
   });
+});
+
+describe('isFormBody and bodyTokenAmbiguity', () => {
+  const forms: [string, string | undefined, boolean][] = [
+    ['reads the form media type', 'application/x-www-form-urlencoded', true],
+    ['reads it in any case and with parameters', 'Application/X-WWW-Form-URLencoded ; charset=utf-8', true],
+    ['does not read JSON as a form', 'application/json', false],
+    ['does not read a missing Content-Type as a form', undefined, false],
+  ];
+  for (const [name, type, want] of forms) it(name, () => assert.equal(isFormBody(type), want));
+
+  const body = (raw: string[], query: string, text: string): string =>
+    bodyTokenAmbiguity(scanRequestHeaders(raw, new Set()), query, Buffer.from(text))?.code ?? 'ok';
+  const cases: [string, string[], string, string, string][] = [
+    ['passes a form without a token', [...H, ...AUTH], '', 'a=1&b=2', 'ok'],
+    [
+      'refuses a form token next to a header token',
+      [...H, ...AUTH],
+      '',
+      'a=1&access_token=x',
+      'ACP_ERR_CREDENTIALS_AMBIGUOUS',
+    ],
+    [
+      'refuses a form token next to a query token',
+      [...H],
+      'access_token=y',
+      'access_token=x',
+      'ACP_ERR_CREDENTIALS_AMBIGUOUS',
+    ],
+    ['refuses two form tokens', [...H], '', 'access_token=x&access_token=y', 'ACP_ERR_CREDENTIALS_AMBIGUOUS'],
+    ['refuses a form token alone', [...H], '', 'access%5ftoken=x', 'ACP_ERR_TOKEN_IN_BODY'],
+  ];
+  for (const [name, raw, query, text, code] of cases)
+    it(name, () => assert.equal(body(raw, query, text), code));
 });

@@ -12,6 +12,8 @@
 //   OAuth 2.1), whose name is read the way lenient apps read it
 //   (percent-decoded, any case, PHP's `.`/space/`[` rules, `;` separators);
 //   a token in the query is refused even alone (the sidecar never checks it);
+//   the same for `access_token` in a form-encoded body (RFC 6750 2.2), which
+//   the body layer reads whole for this (bodyTokenAmbiguity);
 // - names with "_" that CGI-style apps (HTTP_X_...) read as a header only
 //   the sidecar may set, or as a framing or credential header.
 // Pure.
@@ -144,6 +146,26 @@ function credentialAmbiguity(h: RequestHeaders, query: string): Ambiguity | null
       reason: 'access_token in the query with another credential',
     };
   return { code: 'ACP_ERR_TOKEN_IN_QUERY', reason: 'access_token in the query' };
+}
+
+/** True for an application/x-www-form-urlencoded Content-Type (any case, any parameters). */
+export function isFormBody(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const semi = contentType.indexOf(';');
+  const type = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  return type === 'application/x-www-form-urlencoded';
+}
+
+/** An `access_token` in a form-encoded body: with any other credential ambiguous, alone refused (never checked). */
+export function bodyTokenAmbiguity(h: RequestHeaders, query: string, body: Buffer): Ambiguity | null {
+  const inBody = queryTokens(body.toString('latin1'));
+  if (inBody === 0) return null;
+  if (inBody > 1 || h.authorizations !== undefined || queryTokens(query) > 0)
+    return {
+      code: 'ACP_ERR_CREDENTIALS_AMBIGUOUS',
+      reason: 'access_token in the body with another credential',
+    };
+  return { code: 'ACP_ERR_TOKEN_IN_BODY', reason: 'access_token in a form-encoded body' };
 }
 
 function nameAmbiguity(names: readonly string[]): Ambiguity | null {

@@ -1,6 +1,6 @@
 // One pass over a request's raw headers (Node's flat rawHeaders list) for
 // what the layers read: X-Request-ID, Authorization, Content-Length,
-// Transfer-Encoding, Host, Connection, names spelled with "_", and the
+// Transfer-Encoding, Content-Type, Host, Connection, names spelled with "_", and the
 // configured audit headers (how many Host and Authorization fields came is
 // counted for the ambiguity check, http/ambiguity.ts). Replaces `req.headers`, whose lazy construction walked the same
 // list again per request. Duplicates follow Node's rules for req.headers:
@@ -15,6 +15,8 @@ export interface RequestHeaders {
   readonly authorization: string | undefined;
   readonly contentLength: string | undefined;
   readonly transferEncoding: string | undefined;
+  /** The first Content-Type value. */
+  readonly contentType: string | undefined;
   readonly hasHost: boolean;
   /** The first Host value, and how many Host fields came. */
   readonly host: string | undefined;
@@ -63,6 +65,7 @@ interface Scan {
   requestIds: number;
   contentLength: string | undefined;
   transferEncoding: string | undefined;
+  contentType: string | undefined;
   host: string | undefined;
   hosts: number;
   authorizations: string[] | undefined;
@@ -88,6 +91,9 @@ function take(s: Scan, name: string, value: string): void {
     case 'transfer-encoding':
       s.transferEncoding = joined(s.transferEncoding, value);
       return;
+    case 'content-type':
+      s.contentType ??= value;
+      return;
     case 'host':
       s.host ??= value;
       s.hosts++;
@@ -106,6 +112,7 @@ export function scanRequestHeaders(raw: readonly string[], auditNames: ReadonlyS
     requestIds: 0,
     contentLength: undefined,
     transferEncoding: undefined,
+    contentType: undefined,
     host: undefined,
     hosts: 0,
     authorizations: undefined,
@@ -124,6 +131,7 @@ export function scanRequestHeaders(raw: readonly string[], auditNames: ReadonlyS
     authorization: s.authorizations?.[0],
     contentLength: s.contentLength,
     transferEncoding: s.transferEncoding,
+    contentType: s.contentType,
     hasHost: s.hosts > 0,
     host: s.host,
     hosts: s.hosts,

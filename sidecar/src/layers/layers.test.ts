@@ -7,6 +7,7 @@ import type { Handler, Layer, RequestContext } from '../pipeline/types.ts';
 import { baseConfig } from '../testing/fixtures.ts';
 import { fakeContext, policyOf, type RequestSpec } from '../testing/context.ts';
 import { createIdp, jwtConfig, type TestIdp } from '../testing/jwt.ts';
+import { ambiguityLayer } from './ambiguity.ts';
 import { bodyLimitLayer } from './body-limit.ts';
 import { jwtLayer } from './jwt.ts';
 import { pathLayer } from './path.ts';
@@ -72,6 +73,23 @@ describe('peerLayer', () => {
     );
     assert.equal(r.outcome, 'next');
     assert.deepEqual(r.ctx.wouldDeny, ['ACP_ERR_PEER_NOT_ALLOWED']);
+  });
+});
+
+describe('ambiguityLayer', () => {
+  it('refuses an ambiguous request in Audit mode too (protocol safety)', async () => {
+    const r = await run(
+      ambiguityLayer,
+      config((c) => (c.mode = 'Audit')),
+      { url: '/a', headers: { Host: 'a', Connection: 'host' } },
+    );
+    assert.equal(r.outcome, 'ACP_ERR_HOP_BY_HOP_PROTECTED');
+  });
+  it('passes a plain request on', async () => {
+    assert.equal(
+      (await run(ambiguityLayer, config(), { url: '/a', headers: { Host: 'a' } })).outcome,
+      'next',
+    );
   });
 });
 
@@ -232,6 +250,16 @@ describe('bodyLimitLayer', () => {
     assert.equal(r.outcome, 'next');
     assert.equal(r.ctx.bodyLength, 10);
     assert.equal(r.ctx.body, undefined);
+  });
+  it('reads a form-encoded Content-Length body completely before passing on (for the body-token check)', async () => {
+    const r = await run(bodyLimitLayer, config(), {
+      method: 'POST',
+      headers: { 'content-length': '6', 'content-type': 'application/x-www-form-urlencoded' },
+      body: [Buffer.from('a=1'), Buffer.from('&b=')],
+    });
+    assert.equal(r.outcome, 'next');
+    assert.equal(r.ctx.body?.toString(), 'a=1&b=');
+    assert.equal(r.ctx.bodyLength, 6);
   });
   it('reads a chunked body under the limit completely before passing on', async () => {
     const r = await run(bodyLimitLayer, config(), {
