@@ -72,7 +72,8 @@ function listElements(value: string): string[] {
  * credential with whitespace inside its token holds several tokens.
  */
 export function credentialsIn(value: string): number {
-  const elements = listElements(value);
+  // The common value (`Bearer <jwt>`) has no comma: one element, no list to split.
+  const elements = value.includes(',') ? listElements(value) : [value.trim()];
   let n = 0;
   for (const [i, e] of elements.entries()) {
     if (e === '' || (i > 0 && AUTH_PARAM.test(e))) continue;
