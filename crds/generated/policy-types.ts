@@ -351,6 +351,15 @@ export interface ApiCompliancePolicy {
       };
     };
     /**
+     * How the sidecar reads request targets that servers read in more than one way.
+     */
+    http?: {
+      /**
+       * Whether path segments may carry ";" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with ";" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded ";" (%3B) is refused either way.
+       */
+      allowMatrixParameters?: boolean;
+    };
+    /**
      * Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.
      */
     egress?: {

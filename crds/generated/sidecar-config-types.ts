@@ -156,6 +156,15 @@ export interface SidecarConfig {
       by: 'Identity' | 'Subject' | 'SourceIP';
     };
   };
+  /**
+   * How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).
+   */
+  http?: {
+    /**
+     * true: ";" parameters in path segments reach the app and JWT rules match the path without them; false: a path with ";" is refused (400 ACP_ERR_PATH_NOT_CANONICAL).
+     */
+    allowMatrixParameters: boolean;
+  };
   egress: {
     default: 'Deny' | 'Allow';
     allow: {

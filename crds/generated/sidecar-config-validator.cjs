@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","requestTimeoutMs","headersTimeoutMs","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","requestTimeoutMs","headersTimeoutMs","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
@@ -2669,11 +2669,11 @@ vErrors.push(err214);
 errors++;
 }
 }
-if(data.egress !== undefined){
-let data76 = data.egress;
+if(data.http !== undefined){
+let data76 = data.http;
 if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
-if(data76.default === undefined){
-const err215 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
+if(data76.allowMatrixParameters === undefined){
+const err215 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/required",keyword:"required",params:{missingProperty: "allowMatrixParameters"},message:"must have required property '"+"allowMatrixParameters"+"'"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2682,8 +2682,9 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data76.allow === undefined){
-const err216 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
+for(const key15 in data76){
+if(!(key15 === "allowMatrixParameters")){
+const err216 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2692,9 +2693,10 @@ vErrors.push(err216);
 }
 errors++;
 }
-for(const key15 in data76){
-if(!((key15 === "default") || (key15 === "allow"))){
-const err217 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+}
+if(data76.allowMatrixParameters !== undefined){
+if(typeof data76.allowMatrixParameters !== "boolean"){
+const err217 = {instancePath:instancePath+"/http/allowMatrixParameters",schemaPath:"#/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2704,10 +2706,9 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data76.default !== undefined){
-let data77 = data76.default;
-if(!((data77 === "Deny") || (data77 === "Allow"))){
-const err218 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err218 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2717,15 +2718,11 @@ vErrors.push(err218);
 errors++;
 }
 }
-if(data76.allow !== undefined){
-let data78 = data76.allow;
-if(Array.isArray(data78)){
-const len14 = data78.length;
-for(let i19=0; i19<len14; i19++){
-let data79 = data78[i19];
-if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
-if(data79.host === undefined){
-const err219 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(data.egress !== undefined){
+let data78 = data.egress;
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+if(data78.default === undefined){
+const err219 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2734,8 +2731,8 @@ vErrors.push(err219);
 }
 errors++;
 }
-if(data79.port === undefined){
-const err220 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(data78.allow === undefined){
+const err220 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2744,8 +2741,9 @@ vErrors.push(err220);
 }
 errors++;
 }
-if(data79.peers === undefined){
-const err221 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
+for(const key16 in data78){
+if(!((key16 === "default") || (key16 === "allow"))){
+const err221 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2754,9 +2752,11 @@ vErrors.push(err221);
 }
 errors++;
 }
-for(const key16 in data79){
-if(!(((key16 === "host") || (key16 === "port")) || (key16 === "peers"))){
-const err222 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+}
+if(data78.default !== undefined){
+let data79 = data78.default;
+if(!((data79 === "Deny") || (data79 === "Allow"))){
+const err222 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2766,11 +2766,15 @@ vErrors.push(err222);
 errors++;
 }
 }
-if(data79.host !== undefined){
-let data80 = data79.host;
-if(typeof data80 === "string"){
-if(func3(data80) < 1){
-const err223 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data78.allow !== undefined){
+let data80 = data78.allow;
+if(Array.isArray(data80)){
+const len14 = data80.length;
+for(let i19=0; i19<len14; i19++){
+let data81 = data80[i19];
+if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
+if(data81.host === undefined){
+const err223 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2779,9 +2783,8 @@ vErrors.push(err223);
 }
 errors++;
 }
-}
-else {
-const err224 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data81.port === undefined){
+const err224 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2790,11 +2793,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-if(data79.port !== undefined){
-let data81 = data79.port;
-if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
-const err225 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data81.peers === undefined){
+const err225 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2803,9 +2803,9 @@ vErrors.push(err225);
 }
 errors++;
 }
-if((typeof data81 == "number") && (isFinite(data81))){
-if(data81 > 65535 || isNaN(data81)){
-const err226 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+for(const key17 in data81){
+if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
+const err226 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2814,8 +2814,12 @@ vErrors.push(err226);
 }
 errors++;
 }
-if(data81 < 1 || isNaN(data81)){
-const err227 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data81.host !== undefined){
+let data82 = data81.host;
+if(typeof data82 === "string"){
+if(func3(data82) < 1){
+const err227 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2825,16 +2829,8 @@ vErrors.push(err227);
 errors++;
 }
 }
-}
-if(data79.peers !== undefined){
-let data82 = data79.peers;
-if(Array.isArray(data82)){
-const len15 = data82.length;
-for(let i20=0; i20<len15; i20++){
-let data83 = data82[i20];
-if(typeof data83 === "string"){
-if(!pattern2.test(data83)){
-const err228 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+else {
+const err228 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2844,8 +2840,10 @@ vErrors.push(err228);
 errors++;
 }
 }
-else {
-const err229 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data81.port !== undefined){
+let data83 = data81.port;
+if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
+const err229 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2854,10 +2852,9 @@ vErrors.push(err229);
 }
 errors++;
 }
-}
-}
-else {
-const err230 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if((typeof data83 == "number") && (isFinite(data83))){
+if(data83 > 65535 || isNaN(data83)){
+const err230 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2866,10 +2863,8 @@ vErrors.push(err230);
 }
 errors++;
 }
-}
-}
-else {
-const err231 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data83 < 1 || isNaN(data83)){
+const err231 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2880,8 +2875,15 @@ errors++;
 }
 }
 }
-else {
-const err232 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data81.peers !== undefined){
+let data84 = data81.peers;
+if(Array.isArray(data84)){
+const len15 = data84.length;
+for(let i20=0; i20<len15; i20++){
+let data85 = data84[i20];
+if(typeof data85 === "string"){
+if(!pattern2.test(data85)){
+const err232 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2891,9 +2893,8 @@ vErrors.push(err232);
 errors++;
 }
 }
-}
 else {
-const err233 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err233 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2903,11 +2904,9 @@ vErrors.push(err233);
 errors++;
 }
 }
-if(data.audit !== undefined){
-let data84 = data.audit;
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-if(data84.enabled === undefined){
-const err234 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+}
+else {
+const err234 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2916,8 +2915,10 @@ vErrors.push(err234);
 }
 errors++;
 }
-if(data84.includeHeaders === undefined){
-const err235 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
+}
+}
+else {
+const err235 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2926,9 +2927,10 @@ vErrors.push(err235);
 }
 errors++;
 }
-for(const key17 in data84){
-if(!((key17 === "enabled") || (key17 === "includeHeaders"))){
-const err236 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+}
+}
+else {
+const err236 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2938,9 +2940,9 @@ vErrors.push(err236);
 errors++;
 }
 }
-if(data84.enabled !== undefined){
-if(typeof data84.enabled !== "boolean"){
-const err237 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err237 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2950,14 +2952,11 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(data84.includeHeaders !== undefined){
-let data86 = data84.includeHeaders;
-if(Array.isArray(data86)){
-const len16 = data86.length;
-for(let i21=0; i21<len16; i21++){
-let data87 = data86[i21];
-if(typeof data87 !== "string"){
-const err238 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.audit !== undefined){
+let data86 = data.audit;
+if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
+if(data86.enabled === undefined){
+const err238 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2966,10 +2965,8 @@ vErrors.push(err238);
 }
 errors++;
 }
-const _errs193 = errors;
-const _errs194 = errors;
-if(!((((data87 === "authorization") || (data87 === "cookie")) || (data87 === "proxy-authorization")) || (data87 === "set-cookie"))){
-const err239 = {};
+if(data86.includeHeaders === undefined){
+const err239 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -2978,9 +2975,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-var valid61 = _errs194 === errors;
-if(valid61){
-const err240 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+for(const key18 in data86){
+if(!((key18 === "enabled") || (key18 === "includeHeaders"))){
+const err240 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -2989,21 +2986,10 @@ vErrors.push(err240);
 }
 errors++;
 }
-else {
-errors = _errs193;
-if(vErrors !== null){
-if(_errs193){
-vErrors.length = _errs193;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err241 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data86.enabled !== undefined){
+if(typeof data86.enabled !== "boolean"){
+const err241 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3013,9 +2999,14 @@ vErrors.push(err241);
 errors++;
 }
 }
-}
-else {
-const err242 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data86.includeHeaders !== undefined){
+let data88 = data86.includeHeaders;
+if(Array.isArray(data88)){
+const len16 = data88.length;
+for(let i21=0; i21<len16; i21++){
+let data89 = data88[i21];
+if(typeof data89 !== "string"){
+const err242 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3024,15 +3015,73 @@ vErrors.push(err242);
 }
 errors++;
 }
-}
-}
-else {
-const err243 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const _errs198 = errors;
+const _errs199 = errors;
+if(!((((data89 === "authorization") || (data89 === "cookie")) || (data89 === "proxy-authorization")) || (data89 === "set-cookie"))){
+const err243 = {};
 if(vErrors === null){
 vErrors = [err243];
 }
 else {
 vErrors.push(err243);
+}
+errors++;
+}
+var valid62 = _errs199 === errors;
+if(valid62){
+const err244 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+else {
+errors = _errs198;
+if(vErrors !== null){
+if(_errs198){
+vErrors.length = _errs198;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+}
+}
+else {
+const err246 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+}
+else {
+const err247 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
 }
 errors++;
 }

@@ -4,7 +4,7 @@
 // layer stack, starts the inbound, admin and outbound listeners, watches
 // the files, and stops gracefully (stop accepting, drain in-flight
 // requests, flush audit records). The request path, as one list:
-//   rescue -> path -> peer -> jwt -> rate limit -> body limit -> forward
+//   rescue -> path -> ambiguity -> peer -> jwt -> rate limit -> body limit -> body token -> forward
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:net';
@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { compilePolicy, parseConfig, type Policy } from './config/policy.ts';
 import { createRemoteJwks, type RemoteJwks, type RemoteJwksSettings } from './jwt/remote-jwks.ts';
+import { ambiguityLayer, bodyTokenLayer } from './layers/ambiguity.ts';
 import { bodyLimitLayer } from './layers/body-limit.ts';
 import { forwardHandler } from './layers/forward.ts';
 import { jwtLayer } from './layers/jwt.ts';
@@ -121,7 +122,16 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const recorder = createRecorder({ audit: o.audit, metrics, nowMs: o.nowMs });
   const rescue = createRescue({ recorder, log: o.log });
   const handler: Handler = compose(
-    [rescue.layer, pathLayer, peerLayer, jwtLayer(metrics), rateLimitLayer(metrics, o.nowMs), bodyLimitLayer],
+    [
+      rescue.layer,
+      pathLayer,
+      ambiguityLayer,
+      peerLayer,
+      jwtLayer(metrics),
+      rateLimitLayer(metrics, o.nowMs),
+      bodyLimitLayer,
+      bodyTokenLayer,
+    ],
     forwardHandler({
       upstream: (ctx) => pool(ctx.policy.config.upstream.port, ctx.policy.config.upstream.connectTimeoutMs),
       recorder,

@@ -16,6 +16,7 @@ import {
   anRsaKey,
   compiled,
   withAudit,
+  withSpec,
   withEgress,
   withJwt,
   withLimits,
@@ -186,6 +187,13 @@ describe('compilePolicy', () => {
       { enabled: true, includeHeaders: ['x-request-id', 'x-forwarded-for'] },
     ],
     ['keeps audit off when disabled', aPolicy(withAudit({ enabled: false })), (c) => c.audit.enabled, false],
+    ['refuses matrix parameters by default', aPolicy(), (c) => c.http, { allowMatrixParameters: false }],
+    [
+      'allows matrix parameters when spec.http says so',
+      aPolicy(withSpec({ http: { allowMatrixParameters: true } })),
+      (c) => c.http,
+      { allowMatrixParameters: true },
+    ],
   ];
   for (const [name, policy, pick, want] of cases) {
     it(name, () => assert.deepEqual(pick(compiled(policy)), want));

@@ -134,6 +134,7 @@ function build(policy: ApiCompliancePolicy, o: CompileOptions): SidecarConfig {
       jwksLimits: o.jwksLimits ?? DEFAULT_JWKS_LIMITS,
     }),
     limits: compileLimits(spec),
+    http: { allowMatrixParameters: spec.http?.allowMatrixParameters ?? false },
     egress: {
       default: required(spec.egress?.default, 'spec.egress.default'),
       allow: (spec.egress?.allow ?? []).map((a) => ({

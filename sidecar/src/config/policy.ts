@@ -7,6 +7,7 @@
 // (remote JWKS fetchers that outlive a snapshot, the clock) passed in.
 import { AcpError, formatFieldErrors, validateSidecarConfig, type SidecarConfig } from '@acp/crds/sidecar';
 import { createHash } from 'node:crypto';
+import type { CanonicalOptions } from '../http/canonical-path.ts';
 import { createRateLimiter, type RateLimiter } from '../limits/rate-limiter.ts';
 import type { RemoteJwks, RemoteJwksSettings } from '../jwt/remote-jwks.ts';
 import { compileProvider, createVerifier, type Verifier } from '../jwt/verify.ts';
@@ -27,6 +28,8 @@ export interface Policy {
   readonly allowedPeers: ReadonlySet<string> | null;
   readonly jwt: JwtPolicy | null;
   readonly rateLimiter: RateLimiter | null;
+  /** How request targets are read (config.http; absent: the strict reading). */
+  readonly pathOptions: CanonicalOptions;
   /** Request headers copied into audit records (lower case; never credentials). */
   readonly auditHeaders: ReadonlySet<string>;
   /** `"namespace/name@generation"` of the policy as a JSON string, for audit records. */
@@ -94,6 +97,7 @@ export function compilePolicy(config: SidecarConfig, text: string, deps: PolicyD
     allowedPeers: config.mtls.allowedPeers.length > 0 ? new Set(config.mtls.allowedPeers) : null,
     jwt: compileJwt(config, deps),
     rateLimiter: rl ? createRateLimiter(rl) : null,
+    pathOptions: { allowMatrixParameters: config.http?.allowMatrixParameters === true },
     auditHeaders: new Set(
       config.audit.includeHeaders
         .map((h) => h.toLowerCase())

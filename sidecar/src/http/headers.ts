@@ -20,8 +20,8 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Headers only the sidecar may set towards the app. */
-function isSidecarOwned(lower: string): boolean {
+/** Headers only the sidecar may set towards the app (lower-case name). */
+export function isSidecarOwned(lower: string): boolean {
   return (
     lower.startsWith('x-forwarded-') ||
     lower.startsWith('x-acp-') ||

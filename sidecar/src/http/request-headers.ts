@@ -1,7 +1,8 @@
 // One pass over a request's raw headers (Node's flat rawHeaders list) for
 // what the layers read: X-Request-ID, Authorization, Content-Length,
-// Transfer-Encoding, whether Host is present, and the configured audit
-// headers. Replaces `req.headers`, whose lazy construction walked the same
+// Transfer-Encoding, Content-Type, Host, Connection, names spelled with "_", and the
+// configured audit headers (how many Host and Authorization fields came is
+// counted for the ambiguity check, http/ambiguity.ts). Replaces `req.headers`, whose lazy construction walked the same
 // list again per request. Duplicates follow Node's rules for req.headers:
 // the first value of a field Node keeps once (Authorization,
 // Content-Length, Host, User-Agent, ...), values joined with ", " for the
@@ -14,7 +15,18 @@ export interface RequestHeaders {
   readonly authorization: string | undefined;
   readonly contentLength: string | undefined;
   readonly transferEncoding: string | undefined;
+  /** The first Content-Type value. */
+  readonly contentType: string | undefined;
   readonly hasHost: boolean;
+  /** The first Host value, and how many Host fields came. */
+  readonly host: string | undefined;
+  readonly hosts: number;
+  /** Every Authorization value, in order (undefined when none came). */
+  readonly authorizations: readonly string[] | undefined;
+  /** The Connection values joined with ", " (undefined when none came). */
+  readonly connection: string | undefined;
+  /** The header names (lower case) that contain "_" (undefined when none do). */
+  readonly underscored: readonly string[] | undefined;
   /** [name, value] of the audit headers present (undefined when none are configured). */
   readonly audit: [string, string][] | undefined;
 }
@@ -47,33 +59,85 @@ function addAudit(out: [string, string][], name: string, value: string): void {
   else if (!FIRST_WINS.has(name)) prev[1] += `, ${value}`;
 }
 
+/** What one pass collects, before it becomes the RequestHeaders record. */
+interface Scan {
+  requestId: string | undefined;
+  requestIds: number;
+  contentLength: string | undefined;
+  transferEncoding: string | undefined;
+  contentType: string | undefined;
+  host: string | undefined;
+  hosts: number;
+  authorizations: string[] | undefined;
+  connection: string | undefined;
+  underscored: string[] | undefined;
+}
+
+const joined = (prev: string | undefined, value: string): string =>
+  prev === undefined ? value : `${prev}, ${value}`;
+
+function take(s: Scan, name: string, value: string): void {
+  switch (name) {
+    case 'x-request-id':
+      s.requestIds++;
+      s.requestId = value;
+      return;
+    case 'authorization':
+      (s.authorizations ??= []).push(value);
+      return;
+    case 'content-length':
+      s.contentLength ??= value;
+      return;
+    case 'transfer-encoding':
+      s.transferEncoding = joined(s.transferEncoding, value);
+      return;
+    case 'content-type':
+      s.contentType ??= value;
+      return;
+    case 'host':
+      s.host ??= value;
+      s.hosts++;
+      return;
+    case 'connection':
+      s.connection = joined(s.connection, value);
+      return;
+    default:
+      if (name.includes('_')) (s.underscored ??= []).push(name);
+  }
+}
+
 export function scanRequestHeaders(raw: readonly string[], auditNames: ReadonlySet<string>): RequestHeaders {
-  let requestId: string | undefined;
-  let requestIds = 0;
-  let authorization: string | undefined;
-  let contentLength: string | undefined;
-  let transferEncoding: string | undefined;
-  let hasHost = false;
+  const s: Scan = {
+    requestId: undefined,
+    requestIds: 0,
+    contentLength: undefined,
+    transferEncoding: undefined,
+    contentType: undefined,
+    host: undefined,
+    hosts: 0,
+    authorizations: undefined,
+    connection: undefined,
+    underscored: undefined,
+  };
   const audit: [string, string][] | undefined = auditNames.size > 0 ? [] : undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] ?? '').toLowerCase();
     const value = raw[i + 1] ?? '';
-    if (name === 'x-request-id') {
-      requestIds++;
-      requestId = value;
-    } else if (name === 'authorization') authorization ??= value;
-    else if (name === 'content-length') contentLength ??= value;
-    else if (name === 'transfer-encoding')
-      transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
-    else if (name === 'host') hasHost = true;
+    take(s, name, value);
     if (audit && auditNames.has(name)) addAudit(audit, name, value);
   }
   return {
-    requestId: requestIds === 1 ? requestId : undefined,
-    authorization,
-    contentLength,
-    transferEncoding,
-    hasHost,
+    requestId: s.requestIds === 1 ? s.requestId : undefined,
+    authorization: s.authorizations?.[0],
+    contentLength: s.contentLength,
+    transferEncoding: s.transferEncoding,
+    contentType: s.contentType,
+    hasHost: s.hosts > 0,
+    host: s.host,
+    hosts: s.hosts,
+    authorizations: s.authorizations,
+    connection: s.connection,
+    underscored: s.underscored,
     audit,
   };
 }

@@ -68,6 +68,21 @@ describe('createVerifier', () => {
       'ACP_ERR_JWT_TOO_OLD',
     ],
     ['refuses garbage', () => 'not.a.token', 'ACP_ERR_JWT_MALFORMED'],
+    [
+      'refuses a valid token with "==" appended to its signature',
+      async () => `${await idp.sign({})}==`,
+      'ACP_ERR_JWT_NOT_CANONICAL',
+    ],
+    [
+      'refuses a valid token with whitespace inside',
+      async () => (await idp.sign({})).replace('.', '. '),
+      'ACP_ERR_JWT_NOT_CANONICAL',
+    ],
+    [
+      'refuses a signed token with a b64 header parameter',
+      () => idp.sign({}, { header: { b64: false } }),
+      'ACP_ERR_JWT_HEADER_PARAM',
+    ],
   ];
   for (const [name, token, code] of refused) it(name, () => expectCode(token(), code));
 

@@ -3,12 +3,14 @@
 // signature (algorithm allowlist: never `none` or HS*), issuer, audiences,
 // required claims, clock skew and maximum token age are checked with the
 // injected clock. Every jose failure becomes an AcpError with a stable
-// ACP_ERR_JWT_* code (a 401), never an unexpected error. Results are cached
-// per token until expiry (token-cache.ts).
+// ACP_ERR_JWT_* code (a 401), never an unexpected error. Only the canonical
+// compact form reaches jose (compact.ts). Results are cached per token until
+// expiry (token-cache.ts).
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { AcpError, type SidecarConfig } from '@acp/crds/sidecar';
 import { isSafeHeaderValue } from '../http/headers.ts';
+import { checkCompactJws } from './compact.ts';
 import type { RemoteJwks } from './remote-jwks.ts';
 import { createTokenCache, type TokenCache } from './token-cache.ts';
 
@@ -133,6 +135,7 @@ export function createVerifier(
 ): Verifier {
   const tokens = cache ?? createTokenCache<VerifiedToken>();
   async function slow(token: string, now: number): Promise<VerifiedToken> {
+    checkCompactJws(token);
     let iss: unknown;
     try {
       iss = decodeJwt(token).iss;

@@ -1,13 +1,16 @@
 // Layer: request body size. A Content-Length above limits.maxRequestBytes
 // is a 413 before a byte of the body is read; such a body is streamed to the
-// app otherwise (the HTTP parser enforces the length). A chunked body is read
-// completely first, up to the limit, and forwarded with a Content-Length, so
-// the app never sees a partial body: crossing the limit is a 413 and the
+// app otherwise (the HTTP parser enforces the length). A chunked body, and a
+// form-encoded one (application/x-www-form-urlencoded, which the body-token
+// check reads, layers/ambiguity.ts), is read completely first, up to the
+// limit, and forwarded with a Content-Length, so the app never sees a
+// partial body: crossing the limit is a 413 and the
 // connection is closed. In Audit mode an oversized body is recorded and
 // still forwarded, up to the hard cap of 10 MiB.
 import { AcpError } from '@acp/crds/sidecar';
 import { refuse } from '../pipeline/rescue.ts';
-import type { Layer, RequestContext } from '../pipeline/types.ts';
+import { isFormBody } from '../http/ambiguity.ts';
+import type { Handler, Layer, RequestContext } from '../pipeline/types.ts';
 
 const HARD_CAP = 10 * 1024 * 1024;
 
@@ -51,6 +54,15 @@ function readBody(ctx: RequestContext, max: number): Promise<Buffer> {
   });
 }
 
+function readWhole(ctx: RequestContext, max: number, next: Handler): Promise<void> {
+  return readBody(ctx, max).then((body) => {
+    ctx.body = body;
+    ctx.bodyLength = body.length;
+    ctx.bytesIn = body.length;
+    return next(ctx);
+  });
+}
+
 export const bodyLimitLayer: Layer = (next) => (ctx) => {
   const max = ctx.policy.config.limits.maxRequestBytes;
   const cl = ctx.headers.contentLength;
@@ -62,13 +74,9 @@ export const bodyLimitLayer: Layer = (next) => (ctx) => {
     }
     ctx.bodyLength = length;
     ctx.bytesIn = length;
-    return next(ctx);
+    if (length === 0 || !isFormBody(ctx.headers.contentType)) return next(ctx);
+    return readWhole(ctx, max, next);
   }
   if (ctx.headers.transferEncoding === undefined) return next(ctx);
-  return readBody(ctx, max).then((body) => {
-    ctx.body = body;
-    ctx.bodyLength = body.length;
-    ctx.bytesIn = body.length;
-    return next(ctx);
-  });
+  return readWhole(ctx, max, next);
 };

@@ -44,7 +44,7 @@ export function jwtLayer(metrics: Metrics): Layer {
     (ctx) => {
       const jwt = ctx.policy.jwt;
       if (!jwt) return next(ctx);
-      const rule = matchRule(jwt.rules, ctx.req.method ?? 'GET', ctx.path);
+      const rule = matchRule(jwt.rules, ctx.req.method ?? 'GET', ctx.route ?? ctx.path);
       if (rule?.public) return next(ctx);
       const token = bearerToken(ctx.headers.authorization);
       if (token === undefined) {

@@ -7,6 +7,7 @@ import type { Handler, Layer, RequestContext } from '../pipeline/types.ts';
 import { baseConfig } from '../testing/fixtures.ts';
 import { fakeContext, policyOf, type RequestSpec } from '../testing/context.ts';
 import { createIdp, jwtConfig, type TestIdp } from '../testing/jwt.ts';
+import { ambiguityLayer } from './ambiguity.ts';
 import { bodyLimitLayer } from './body-limit.ts';
 import { jwtLayer } from './jwt.ts';
 import { pathLayer } from './path.ts';
@@ -75,6 +76,23 @@ describe('peerLayer', () => {
   });
 });
 
+describe('ambiguityLayer', () => {
+  it('refuses an ambiguous request in Audit mode too (protocol safety)', async () => {
+    const r = await run(
+      ambiguityLayer,
+      config((c) => (c.mode = 'Audit')),
+      { url: '/a', headers: { Host: 'a', Connection: 'host' } },
+    );
+    assert.equal(r.outcome, 'ACP_ERR_HOP_BY_HOP_PROTECTED');
+  });
+  it('passes a plain request on', async () => {
+    assert.equal(
+      (await run(ambiguityLayer, config(), { url: '/a', headers: { Host: 'a' } })).outcome,
+      'next',
+    );
+  });
+});
+
 describe('pathLayer', () => {
   it('sets the canonical path and passes on', async () => {
     const r = await run(pathLayer, config(), { url: '/a/./b?x=1' });
@@ -97,6 +115,21 @@ describe('pathLayer', () => {
     assert.equal(r.outcome, 'next');
     assert.equal(r.ctx.path, '/a%2fb');
     assert.deepEqual(r.ctx.wouldDeny, ['ACP_ERR_PATH_NOT_CANONICAL']);
+  });
+  it('refuses a path parameter by default', async () => {
+    const r = await run(pathLayer, config(), { url: '/public/..;/admin' });
+    assert.equal(r.outcome, 'ACP_ERR_PATH_NOT_CANONICAL');
+  });
+  it('keeps matrix parameters for the app and sets the route without them when the policy allows them', async () => {
+    const allow = config((c) => (c.http = { allowMatrixParameters: true }));
+    const r = await run(pathLayer, allow, { url: '/v1/write;v=2/x?a=1' });
+    assert.equal(r.outcome, 'next');
+    assert.equal(r.ctx.path, '/v1/write;v=2/x');
+    assert.equal(r.ctx.route, '/v1/write/x');
+    assert.equal(
+      (await run(pathLayer, allow, { url: '/public/..;/admin' })).outcome,
+      'ACP_ERR_PATH_NOT_CANONICAL',
+    );
   });
 });
 
@@ -156,6 +189,15 @@ describe('jwtLayer', () => {
     assert.equal(r.ctx.subject, 'carol');
     assert.deepEqual(r.ctx.claimHeaders, [['x-acp-jwt-sub', 'carol']]);
   });
+  it('matches the rules on the route (the path without matrix parameters)', async () => {
+    const c = config((x) => (withJwt(x), (x.http = { allowMatrixParameters: true })));
+    const token = `Bearer ${await idp.sign({ scope: 'data:read' })}`;
+    let passed = false;
+    const ctx = fakeContext(policyOf(c), { url: '/v1/write;v=2/x', headers: { authorization: token } });
+    const layers = pathLayer(jwtLayer(metrics())(() => void (passed = true)));
+    await assert.rejects(async () => layers(ctx), { code: 'ACP_ERR_JWT_SCOPE' });
+    assert.equal(passed, false);
+  });
   it('lets everything through when the config has no JWT section', async () => {
     assert.equal((await run(jwtLayer(metrics()), config(), { url: '/v1/x' })).outcome, 'next');
   });
@@ -208,6 +250,16 @@ describe('bodyLimitLayer', () => {
     assert.equal(r.outcome, 'next');
     assert.equal(r.ctx.bodyLength, 10);
     assert.equal(r.ctx.body, undefined);
+  });
+  it('reads a form-encoded Content-Length body completely before passing on (for the body-token check)', async () => {
+    const r = await run(bodyLimitLayer, config(), {
+      method: 'POST',
+      headers: { 'content-length': '6', 'content-type': 'application/x-www-form-urlencoded' },
+      body: [Buffer.from('a=1'), Buffer.from('&b=')],
+    });
+    assert.equal(r.outcome, 'next');
+    assert.equal(r.ctx.body?.toString(), 'a=1&b=');
+    assert.equal(r.ctx.bodyLength, 6);
   });
   it('reads a chunked body under the limit completely before passing on', async () => {
     const r = await run(bodyLimitLayer, config(), {

@@ -1,6 +1,8 @@
 // Layer: canonical path. Every later layer (JWT rules) and the forwarder use
-// ctx.path, the one canonical form; an ambiguous target is a 400
-// (ACP_ERR_PATH_NOT_CANONICAL). In Audit mode the raw path goes through.
+// ctx.path, the one canonical form (the rules ctx.route, the same path
+// without matrix parameters, when the policy allows those); an ambiguous
+// target is a 400 (ACP_ERR_PATH_NOT_CANONICAL). In Audit mode the raw path
+// goes through.
 import { AcpError } from '@acp/crds/sidecar';
 import { canonicalizeTarget } from '../http/canonical-path.ts';
 import { refuse } from '../pipeline/rescue.ts';
@@ -8,9 +10,10 @@ import type { Layer } from '../pipeline/types.ts';
 
 export const pathLayer: Layer = (next) => (ctx) => {
   const target = ctx.req.url ?? '';
-  const r = canonicalizeTarget(target);
+  const r = canonicalizeTarget(target, ctx.policy.pathOptions);
   if (r.ok) {
     ctx.path = r.path;
+    if (r.route !== undefined) ctx.route = r.route;
     ctx.query = r.query;
     return next(ctx);
   }

@@ -17,6 +17,13 @@ export function refuse(ctx: RequestContext, error: AcpError): void {
   (ctx.wouldDeny ??= []).push(error.code);
 }
 
+/** Credential refusals that RFC 6750 3.1 calls invalid_request (400). */
+const INVALID_REQUEST = new Set([
+  'ACP_ERR_CREDENTIALS_AMBIGUOUS',
+  'ACP_ERR_TOKEN_IN_QUERY',
+  'ACP_ERR_TOKEN_IN_BODY',
+]);
+
 function extraHeaders(error: AcpError, status: number): Record<string, string> {
   const h: Record<string, string> = {};
   const d = error.details;
@@ -25,6 +32,9 @@ function extraHeaders(error: AcpError, status: number): Record<string, string> {
       error.code === 'ACP_ERR_JWT_MISSING'
         ? 'Bearer realm="acp"'
         : `Bearer realm="acp", error="invalid_token", error_description="${error.code}"`;
+  }
+  if (INVALID_REQUEST.has(error.code)) {
+    h['www-authenticate'] = 'Bearer realm="acp", error="invalid_request"';
   }
   if (error.code === 'ACP_ERR_JWT_SCOPE' && typeof d['scope'] === 'string') {
     h['www-authenticate'] = `Bearer realm="acp", error="insufficient_scope", scope="${d['scope']}"`;

@@ -31,6 +31,8 @@ export interface RequestContext {
   requestId: string;
   /** The canonical path (the raw one only when Audit mode let a refused path through). */
   path: string;
+  /** The path the rules match when it differs from `path` (matrix parameters left out). */
+  route?: string;
   query: string;
   subject: string | undefined;
   claimHeaders: readonly (readonly [string, string])[] | undefined;
