@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send the request headers (408 beyond it).","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxUrlBytes":{"description":"The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.","default":"8Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxConnections":{"type":"integer","description":"Open inbound connections the sidecar holds at most (each costs ~60-70 KB of native TLS memory); further connections are closed at accept, before any TLS byte is read. 1024 by default; raise the sidecar's memory limit with it.","minimum":1,"maximum":100000,"default":1024},"maxPendingHandshakesPerAddress":{"type":"integer","description":"Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.","minimum":1,"maximum":100000,"default":64},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
@@ -2263,6 +2263,15 @@ data75.maxRequestBytes = "2Mi";
 if(data75.maxHeaderBytes === undefined){
 data75.maxHeaderBytes = "16Ki";
 }
+if(data75.maxUrlBytes === undefined){
+data75.maxUrlBytes = "8Ki";
+}
+if(data75.maxConnections === undefined){
+data75.maxConnections = 1024;
+}
+if(data75.maxPendingHandshakesPerAddress === undefined){
+data75.maxPendingHandshakesPerAddress = 64;
+}
 if(data75.requestTimeoutSeconds === undefined){
 data75.requestTimeoutSeconds = 30;
 }
@@ -2270,7 +2279,7 @@ if(data75.headersTimeoutSeconds === undefined){
 data75.headersTimeoutSeconds = 10;
 }
 for(const key16 in data75){
-if(!(((((key16 === "maxRequestBytes") || (key16 === "maxHeaderBytes")) || (key16 === "requestTimeoutSeconds")) || (key16 === "headersTimeoutSeconds")) || (key16 === "rateLimit"))){
+if(!((((((((key16 === "maxRequestBytes") || (key16 === "maxHeaderBytes")) || (key16 === "maxUrlBytes")) || (key16 === "maxConnections")) || (key16 === "maxPendingHandshakesPerAddress")) || (key16 === "requestTimeoutSeconds")) || (key16 === "headersTimeoutSeconds")) || (key16 === "rateLimit"))){
 const err183 = {instancePath:instancePath+"/spec/limits",schemaPath:"#/properties/spec/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err183];
@@ -2385,9 +2394,12 @@ vErrors = null;
 }
 }
 }
-let data78 = data75.requestTimeoutSeconds;
+let data78 = data75.maxUrlBytes;
+const _errs183 = errors;
+let valid52 = false;
+const _errs184 = errors;
 if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
-const err190 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err190 = {instancePath:instancePath+"/spec/limits/maxUrlBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxUrlBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2396,9 +2408,12 @@ vErrors.push(err190);
 }
 errors++;
 }
-if((typeof data78 == "number") && (isFinite(data78))){
-if(data78 > 3600 || isNaN(data78)){
-const err191 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+var _valid2 = _errs184 === errors;
+valid52 = valid52 || _valid2;
+if(!valid52){
+const _errs186 = errors;
+if(typeof data78 !== "string"){
+const err191 = {instancePath:instancePath+"/spec/limits/maxUrlBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxUrlBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2407,8 +2422,11 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data78 < 1 || isNaN(data78)){
-const err192 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+var _valid2 = _errs186 === errors;
+valid52 = valid52 || _valid2;
+}
+if(!valid52){
+const err192 = {instancePath:instancePath+"/spec/limits/maxUrlBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxUrlBytes/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2417,10 +2435,20 @@ vErrors.push(err192);
 }
 errors++;
 }
+else {
+errors = _errs183;
+if(vErrors !== null){
+if(_errs183){
+vErrors.length = _errs183;
 }
-let data79 = data75.headersTimeoutSeconds;
+else {
+vErrors = null;
+}
+}
+}
+let data79 = data75.maxConnections;
 if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
-const err193 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err193 = {instancePath:instancePath+"/spec/limits/maxConnections",schemaPath:"#/properties/spec/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2430,8 +2458,8 @@ vErrors.push(err193);
 errors++;
 }
 if((typeof data79 == "number") && (isFinite(data79))){
-if(data79 > 120 || isNaN(data79)){
-const err194 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120"};
+if(data79 > 100000 || isNaN(data79)){
+const err194 = {instancePath:instancePath+"/spec/limits/maxConnections",schemaPath:"#/properties/spec/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2441,7 +2469,7 @@ vErrors.push(err194);
 errors++;
 }
 if(data79 < 1 || isNaN(data79)){
-const err195 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err195 = {instancePath:instancePath+"/spec/limits/maxConnections",schemaPath:"#/properties/spec/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2451,14 +2479,9 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data75.rateLimit !== undefined){
-let data80 = data75.rateLimit;
-if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
-if(data80.by === undefined){
-data80.by = "Identity";
-}
-if(data80.requestsPerSecond === undefined){
-const err196 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
+let data80 = data75.maxPendingHandshakesPerAddress;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err196 = {instancePath:instancePath+"/spec/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/spec/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2467,9 +2490,9 @@ vErrors.push(err196);
 }
 errors++;
 }
-for(const key17 in data80){
-if(!(((key17 === "requestsPerSecond") || (key17 === "burst")) || (key17 === "by"))){
-const err197 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 100000 || isNaN(data80)){
+const err197 = {instancePath:instancePath+"/spec/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/spec/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2478,11 +2501,8 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-if(data80.requestsPerSecond !== undefined){
-let data81 = data80.requestsPerSecond;
-if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
-const err198 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data80 < 1 || isNaN(data80)){
+const err198 = {instancePath:instancePath+"/spec/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/spec/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2491,9 +2511,10 @@ vErrors.push(err198);
 }
 errors++;
 }
-if((typeof data81 == "number") && (isFinite(data81))){
-if(data81 > 1000000 || isNaN(data81)){
-const err199 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
+}
+let data81 = data75.requestTimeoutSeconds;
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err199 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2502,8 +2523,9 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(data81 < 1 || isNaN(data81)){
-const err200 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 3600 || isNaN(data81)){
+const err200 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2512,12 +2534,8 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-}
-if(data80.burst !== undefined){
-let data82 = data80.burst;
-if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
-const err201 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data81 < 1 || isNaN(data81)){
+const err201 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2526,9 +2544,10 @@ vErrors.push(err201);
 }
 errors++;
 }
-if((typeof data82 == "number") && (isFinite(data82))){
-if(data82 > 10000000 || isNaN(data82)){
-const err202 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000000},message:"must be <= 10000000"};
+}
+let data82 = data75.headersTimeoutSeconds;
+if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
+const err202 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2537,8 +2556,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(data82 < 1 || isNaN(data82)){
-const err203 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data82 == "number") && (isFinite(data82))){
+if(data82 > 120 || isNaN(data82)){
+const err203 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2547,11 +2567,8 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-}
-let data83 = data80.by;
-if(typeof data83 !== "string"){
-const err204 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data82 < 1 || isNaN(data82)){
+const err204 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2560,8 +2577,15 @@ vErrors.push(err204);
 }
 errors++;
 }
-if(!(((data83 === "Identity") || (data83 === "Subject")) || (data83 === "SourceIP"))){
-const err205 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.limits.properties.rateLimit.properties.by.enum},message:"must be equal to one of the allowed values"};
+}
+if(data75.rateLimit !== undefined){
+let data83 = data75.rateLimit;
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(data83.by === undefined){
+data83.by = "Identity";
+}
+if(data83.requestsPerSecond === undefined){
+const err205 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2570,9 +2594,9 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-else {
-const err206 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key17 in data83){
+if(!(((key17 === "requestsPerSecond") || (key17 === "burst")) || (key17 === "by"))){
+const err206 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2582,9 +2606,10 @@ vErrors.push(err206);
 errors++;
 }
 }
-}
-else {
-const err207 = {instancePath:instancePath+"/spec/limits",schemaPath:"#/properties/spec/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data83.requestsPerSecond !== undefined){
+let data84 = data83.requestsPerSecond;
+if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
+const err207 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2593,14 +2618,9 @@ vErrors.push(err207);
 }
 errors++;
 }
-let data84 = data3.egress;
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-if(data84.default === undefined){
-data84.default = "Deny";
-}
-for(const key18 in data84){
-if(!((key18 === "default") || (key18 === "allow"))){
-const err208 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+if((typeof data84 == "number") && (isFinite(data84))){
+if(data84 > 1000000 || isNaN(data84)){
+const err208 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2609,10 +2629,8 @@ vErrors.push(err208);
 }
 errors++;
 }
-}
-let data85 = data84.default;
-if(typeof data85 !== "string"){
-const err209 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data84 < 1 || isNaN(data84)){
+const err209 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2621,8 +2639,12 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(!((data85 === "Deny") || (data85 === "Allow"))){
-const err210 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
+}
+}
+if(data83.burst !== undefined){
+let data85 = data83.burst;
+if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
+const err210 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2631,11 +2653,9 @@ vErrors.push(err210);
 }
 errors++;
 }
-if(data84.allow !== undefined){
-let data86 = data84.allow;
-if(Array.isArray(data86)){
-if(data86.length > 256){
-const err211 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 10000000 || isNaN(data85)){
+const err211 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000000},message:"must be <= 10000000"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2644,12 +2664,8 @@ vErrors.push(err211);
 }
 errors++;
 }
-const len16 = data86.length;
-for(let i16=0; i16<len16; i16++){
-let data87 = data86[i16];
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-if(data87.host === undefined){
-const err212 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(data85 < 1 || isNaN(data85)){
+const err212 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2658,8 +2674,11 @@ vErrors.push(err212);
 }
 errors++;
 }
-if(data87.port === undefined){
-const err213 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+}
+}
+let data86 = data83.by;
+if(typeof data86 !== "string"){
+const err213 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2668,9 +2687,8 @@ vErrors.push(err213);
 }
 errors++;
 }
-for(const key19 in data87){
-if(!(((key19 === "host") || (key19 === "port")) || (key19 === "peers"))){
-const err214 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+if(!(((data86 === "Identity") || (data86 === "Subject")) || (data86 === "SourceIP"))){
+const err214 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.limits.properties.rateLimit.properties.by.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2680,11 +2698,8 @@ vErrors.push(err214);
 errors++;
 }
 }
-if(data87.host !== undefined){
-let data88 = data87.host;
-if(typeof data88 === "string"){
-if(func3(data88) > 253){
-const err215 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+else {
+const err215 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2693,8 +2708,10 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(!pattern8.test(data88)){
-const err216 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"+"\""};
+}
+}
+else {
+const err216 = {instancePath:instancePath+"/spec/limits",schemaPath:"#/properties/spec/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2703,9 +2720,14 @@ vErrors.push(err216);
 }
 errors++;
 }
+let data87 = data3.egress;
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+if(data87.default === undefined){
+data87.default = "Deny";
 }
-else {
-const err217 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key18 in data87){
+if(!((key18 === "default") || (key18 === "allow"))){
+const err217 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2715,10 +2737,9 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data87.port !== undefined){
-let data89 = data87.port;
-if(!(((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89))) && (isFinite(data89)))){
-const err218 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+let data88 = data87.default;
+if(typeof data88 !== "string"){
+const err218 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2727,9 +2748,8 @@ vErrors.push(err218);
 }
 errors++;
 }
-if((typeof data89 == "number") && (isFinite(data89))){
-if(data89 > 65535 || isNaN(data89)){
-const err219 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(!((data88 === "Deny") || (data88 === "Allow"))){
+const err219 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2738,8 +2758,11 @@ vErrors.push(err219);
 }
 errors++;
 }
-if(data89 < 1 || isNaN(data89)){
-const err220 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data87.allow !== undefined){
+let data89 = data87.allow;
+if(Array.isArray(data89)){
+if(data89.length > 256){
+const err220 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2748,13 +2771,12 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-}
-if(data87.peers !== undefined){
-let data90 = data87.peers;
-if(Array.isArray(data90)){
-if(data90.length > 32){
-const err221 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+const len16 = data89.length;
+for(let i16=0; i16<len16; i16++){
+let data90 = data89[i16];
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+if(data90.host === undefined){
+const err221 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2763,13 +2785,8 @@ vErrors.push(err221);
 }
 errors++;
 }
-const len17 = data90.length;
-for(let i17=0; i17<len17; i17++){
-let data91 = data90[i17];
-if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
-for(const key20 in data91){
-if(!(((key20 === "namespace") || (key20 === "serviceAccount")) || (key20 === "spiffeId"))){
-const err222 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(data90.port === undefined){
+const err222 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2778,12 +2795,9 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-if(data91.namespace !== undefined){
-let data92 = data91.namespace;
-if(typeof data92 === "string"){
-if(func3(data92) > 63){
-const err223 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+for(const key19 in data90){
+if(!(((key19 === "host") || (key19 === "port")) || (key19 === "peers"))){
+const err223 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2792,8 +2806,12 @@ vErrors.push(err223);
 }
 errors++;
 }
-if(!pattern0.test(data92)){
-const err224 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
+}
+if(data90.host !== undefined){
+let data91 = data90.host;
+if(typeof data91 === "string"){
+if(func3(data91) > 253){
+const err224 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2802,9 +2820,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-else {
-const err225 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern8.test(data91)){
+const err225 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"+"\""};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2814,11 +2831,8 @@ vErrors.push(err225);
 errors++;
 }
 }
-if(data91.serviceAccount !== undefined){
-let data93 = data91.serviceAccount;
-if(typeof data93 === "string"){
-if(func3(data93) > 253){
-const err226 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+else {
+const err226 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2827,8 +2841,11 @@ vErrors.push(err226);
 }
 errors++;
 }
-if(!pattern1.test(data93)){
-const err227 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
+}
+if(data90.port !== undefined){
+let data92 = data90.port;
+if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
+const err227 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2837,9 +2854,9 @@ vErrors.push(err227);
 }
 errors++;
 }
-}
-else {
-const err228 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data92 == "number") && (isFinite(data92))){
+if(data92 > 65535 || isNaN(data92)){
+const err228 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2848,12 +2865,8 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-if(data91.spiffeId !== undefined){
-let data94 = data91.spiffeId;
-if(typeof data94 === "string"){
-if(func3(data94) > 2048){
-const err229 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(data92 < 1 || isNaN(data92)){
+const err229 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2862,8 +2875,13 @@ vErrors.push(err229);
 }
 errors++;
 }
-if(!pattern2.test(data94)){
-const err230 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
+}
+}
+if(data90.peers !== undefined){
+let data93 = data90.peers;
+if(Array.isArray(data93)){
+if(data93.length > 32){
+const err230 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2872,9 +2890,13 @@ vErrors.push(err230);
 }
 errors++;
 }
-}
-else {
-const err231 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len17 = data93.length;
+for(let i17=0; i17<len17; i17++){
+let data94 = data93[i17];
+if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
+for(const key20 in data94){
+if(!(((key20 === "namespace") || (key20 === "serviceAccount")) || (key20 === "spiffeId"))){
+const err231 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2884,9 +2906,11 @@ vErrors.push(err231);
 errors++;
 }
 }
-}
-else {
-const err232 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data94.namespace !== undefined){
+let data95 = data94.namespace;
+if(typeof data95 === "string"){
+if(func3(data95) > 63){
+const err232 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2895,10 +2919,8 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-}
-else {
-const err233 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(!pattern0.test(data95)){
+const err233 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2908,9 +2930,8 @@ vErrors.push(err233);
 errors++;
 }
 }
-}
 else {
-const err234 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err234 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2920,9 +2941,11 @@ vErrors.push(err234);
 errors++;
 }
 }
-}
-else {
-const err235 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data94.serviceAccount !== undefined){
+let data96 = data94.serviceAccount;
+if(typeof data96 === "string"){
+if(func3(data96) > 253){
+const err235 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2931,10 +2954,8 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-}
-else {
-const err236 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern1.test(data96)){
+const err236 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2943,17 +2964,9 @@ vErrors.push(err236);
 }
 errors++;
 }
-let data95 = data3.audit;
-if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
-if(data95.enabled === undefined){
-data95.enabled = true;
 }
-if(data95.includeHeaders === undefined){
-data95.includeHeaders = ["x-request-id","x-forwarded-for"];
-}
-for(const key21 in data95){
-if(!((key21 === "enabled") || (key21 === "includeHeaders"))){
-const err237 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+else {
+const err237 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2963,8 +2976,11 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(typeof data95.enabled !== "boolean"){
-const err238 = {instancePath:instancePath+"/spec/audit/enabled",schemaPath:"#/properties/spec/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data94.spiffeId !== undefined){
+let data97 = data94.spiffeId;
+if(typeof data97 === "string"){
+if(func3(data97) > 2048){
+const err238 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2973,10 +2989,8 @@ vErrors.push(err238);
 }
 errors++;
 }
-let data97 = data95.includeHeaders;
-if(Array.isArray(data97)){
-if(data97.length > 32){
-const err239 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(!pattern2.test(data97)){
+const err239 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -2985,12 +2999,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-const len18 = data97.length;
-for(let i18=0; i18<len18; i18++){
-let data98 = data97[i18];
-if(typeof data98 === "string"){
-if(func3(data98) > 128){
-const err240 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+}
+else {
+const err240 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -2999,8 +3010,10 @@ vErrors.push(err240);
 }
 errors++;
 }
-if(!pattern12.test(data98)){
-const err241 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$"},message:"must match pattern \""+"^[a-z0-9!#$%&'*+.^_`|~-]+$"+"\""};
+}
+}
+else {
+const err241 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3010,8 +3023,9 @@ vErrors.push(err241);
 errors++;
 }
 }
+}
 else {
-const err242 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err242 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3023,7 +3037,7 @@ errors++;
 }
 }
 else {
-const err243 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err243 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3033,8 +3047,9 @@ vErrors.push(err243);
 errors++;
 }
 }
+}
 else {
-const err244 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err244 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3044,8 +3059,9 @@ vErrors.push(err244);
 errors++;
 }
 }
+}
 else {
-const err245 = {instancePath:instancePath+"/spec",schemaPath:"#/properties/spec/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err245 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3054,13 +3070,17 @@ vErrors.push(err245);
 }
 errors++;
 }
+let data98 = data3.audit;
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+if(data98.enabled === undefined){
+data98.enabled = true;
 }
-if(data.status !== undefined){
-let data99 = data.status;
-if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
-for(const key22 in data99){
-if(!(((((((key22 === "observedGeneration") || (key22 === "conditions")) || (key22 === "workloads")) || (key22 === "compliance")) || (key22 === "certificates")) || (key22 === "jwks")) || (key22 === "config"))){
-const err246 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+if(data98.includeHeaders === undefined){
+data98.includeHeaders = ["x-request-id","x-forwarded-for"];
+}
+for(const key21 in data98){
+if(!((key21 === "enabled") || (key21 === "includeHeaders"))){
+const err246 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3070,10 +3090,8 @@ vErrors.push(err246);
 errors++;
 }
 }
-if(data99.observedGeneration !== undefined){
-let data100 = data99.observedGeneration;
-if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
-const err247 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(typeof data98.enabled !== "boolean"){
+const err247 = {instancePath:instancePath+"/spec/audit/enabled",schemaPath:"#/properties/spec/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3082,12 +3100,10 @@ vErrors.push(err247);
 }
 errors++;
 }
-}
-if(data99.conditions !== undefined){
-let data101 = data99.conditions;
-if(Array.isArray(data101)){
-if(data101.length > 16){
-const err248 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+let data100 = data98.includeHeaders;
+if(Array.isArray(data100)){
+if(data100.length > 32){
+const err248 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3096,12 +3112,12 @@ vErrors.push(err248);
 }
 errors++;
 }
-const len19 = data101.length;
-for(let i19=0; i19<len19; i19++){
-let data102 = data101[i19];
-if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
-if(data102.type === undefined){
-const err249 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+const len18 = data100.length;
+for(let i18=0; i18<len18; i18++){
+let data101 = data100[i18];
+if(typeof data101 === "string"){
+if(func3(data101) > 128){
+const err249 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3110,8 +3126,8 @@ vErrors.push(err249);
 }
 errors++;
 }
-if(data102.status === undefined){
-const err250 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+if(!pattern12.test(data101)){
+const err250 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$"},message:"must match pattern \""+"^[a-z0-9!#$%&'*+.^_`|~-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3120,8 +3136,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(data102.lastTransitionTime === undefined){
-const err251 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
+}
+else {
+const err251 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3130,8 +3147,10 @@ vErrors.push(err251);
 }
 errors++;
 }
-if(data102.reason === undefined){
-const err252 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+}
+}
+else {
+const err252 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3140,8 +3159,9 @@ vErrors.push(err252);
 }
 errors++;
 }
-if(data102.message === undefined){
-const err253 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+}
+else {
+const err253 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3150,9 +3170,9 @@ vErrors.push(err253);
 }
 errors++;
 }
-for(const key23 in data102){
-if(!((((((key23 === "type") || (key23 === "status")) || (key23 === "observedGeneration")) || (key23 === "lastTransitionTime")) || (key23 === "reason")) || (key23 === "message"))){
-const err254 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
+}
+else {
+const err254 = {instancePath:instancePath+"/spec",schemaPath:"#/properties/spec/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3162,11 +3182,12 @@ vErrors.push(err254);
 errors++;
 }
 }
-if(data102.type !== undefined){
-let data103 = data102.type;
-if(typeof data103 === "string"){
-if(func3(data103) > 316){
-const err255 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
+if(data.status !== undefined){
+let data102 = data.status;
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+for(const key22 in data102){
+if(!(((((((key22 === "observedGeneration") || (key22 === "conditions")) || (key22 === "workloads")) || (key22 === "compliance")) || (key22 === "certificates")) || (key22 === "jwks")) || (key22 === "config"))){
+const err255 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3175,8 +3196,11 @@ vErrors.push(err255);
 }
 errors++;
 }
-if(!pattern13.test(data103)){
-const err256 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
+}
+if(data102.observedGeneration !== undefined){
+let data103 = data102.observedGeneration;
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+const err256 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3186,8 +3210,11 @@ vErrors.push(err256);
 errors++;
 }
 }
-else {
-const err257 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data102.conditions !== undefined){
+let data104 = data102.conditions;
+if(Array.isArray(data104)){
+if(data104.length > 16){
+const err257 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3196,11 +3223,12 @@ vErrors.push(err257);
 }
 errors++;
 }
-}
-if(data102.status !== undefined){
-let data104 = data102.status;
-if(typeof data104 !== "string"){
-const err258 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len19 = data104.length;
+for(let i19=0; i19<len19; i19++){
+let data105 = data104[i19];
+if(data105 && typeof data105 == "object" && !Array.isArray(data105)){
+if(data105.type === undefined){
+const err258 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3209,8 +3237,8 @@ vErrors.push(err258);
 }
 errors++;
 }
-if(!(((data104 === "True") || (data104 === "False")) || (data104 === "Unknown"))){
-const err259 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(data105.status === undefined){
+const err259 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3219,11 +3247,8 @@ vErrors.push(err259);
 }
 errors++;
 }
-}
-if(data102.observedGeneration !== undefined){
-let data105 = data102.observedGeneration;
-if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
-const err260 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data105.lastTransitionTime === undefined){
+const err260 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3232,9 +3257,8 @@ vErrors.push(err260);
 }
 errors++;
 }
-if((typeof data105 == "number") && (isFinite(data105))){
-if(data105 < 0 || isNaN(data105)){
-const err261 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data105.reason === undefined){
+const err261 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3243,11 +3267,8 @@ vErrors.push(err261);
 }
 errors++;
 }
-}
-}
-if(data102.lastTransitionTime !== undefined){
-if(!(typeof data102.lastTransitionTime === "string")){
-const err262 = {instancePath:instancePath+"/status/conditions/" + i19+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data105.message === undefined){
+const err262 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3256,12 +3277,9 @@ vErrors.push(err262);
 }
 errors++;
 }
-}
-if(data102.reason !== undefined){
-let data107 = data102.reason;
-if(typeof data107 === "string"){
-if(func3(data107) > 1024){
-const err263 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+for(const key23 in data105){
+if(!((((((key23 === "type") || (key23 === "status")) || (key23 === "observedGeneration")) || (key23 === "lastTransitionTime")) || (key23 === "reason")) || (key23 === "message"))){
+const err263 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3270,8 +3288,12 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(func3(data107) < 1){
-const err264 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data105.type !== undefined){
+let data106 = data105.type;
+if(typeof data106 === "string"){
+if(func3(data106) > 316){
+const err264 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3280,8 +3302,8 @@ vErrors.push(err264);
 }
 errors++;
 }
-if(!pattern14.test(data107)){
-const err265 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
+if(!pattern13.test(data106)){
+const err265 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3292,7 +3314,7 @@ errors++;
 }
 }
 else {
-const err266 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err266 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3302,11 +3324,10 @@ vErrors.push(err266);
 errors++;
 }
 }
-if(data102.message !== undefined){
-let data108 = data102.message;
-if(typeof data108 === "string"){
-if(func3(data108) > 32768){
-const err267 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
+if(data105.status !== undefined){
+let data107 = data105.status;
+if(typeof data107 !== "string"){
+const err267 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3315,9 +3336,8 @@ vErrors.push(err267);
 }
 errors++;
 }
-}
-else {
-const err268 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!(((data107 === "True") || (data107 === "False")) || (data107 === "Unknown"))){
+const err268 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3327,9 +3347,10 @@ vErrors.push(err268);
 errors++;
 }
 }
-}
-else {
-const err269 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data105.observedGeneration !== undefined){
+let data108 = data105.observedGeneration;
+if(!(((typeof data108 == "number") && (!(data108 % 1) && !isNaN(data108))) && (isFinite(data108)))){
+const err269 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3338,10 +3359,9 @@ vErrors.push(err269);
 }
 errors++;
 }
-}
-}
-else {
-const err270 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if((typeof data108 == "number") && (isFinite(data108))){
+if(data108 < 0 || isNaN(data108)){
+const err270 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3351,12 +3371,10 @@ vErrors.push(err270);
 errors++;
 }
 }
-if(data99.workloads !== undefined){
-let data109 = data99.workloads;
-if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
-for(const key24 in data109){
-if(!((((key24 === "selected") || (key24 === "injected")) || (key24 === "serviceAccounts")) || (key24 === "summary"))){
-const err271 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
+}
+if(data105.lastTransitionTime !== undefined){
+if(!(typeof data105.lastTransitionTime === "string")){
+const err271 = {instancePath:instancePath+"/status/conditions/" + i19+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3366,10 +3384,11 @@ vErrors.push(err271);
 errors++;
 }
 }
-if(data109.selected !== undefined){
-let data110 = data109.selected;
-if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
-const err272 = {instancePath:instancePath+"/status/workloads/selected",schemaPath:"#/properties/status/properties/workloads/properties/selected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data105.reason !== undefined){
+let data110 = data105.reason;
+if(typeof data110 === "string"){
+if(func3(data110) > 1024){
+const err272 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3378,11 +3397,8 @@ vErrors.push(err272);
 }
 errors++;
 }
-}
-if(data109.injected !== undefined){
-let data111 = data109.injected;
-if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
-const err273 = {instancePath:instancePath+"/status/workloads/injected",schemaPath:"#/properties/status/properties/workloads/properties/injected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(func3(data110) < 1){
+const err273 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3391,11 +3407,8 @@ vErrors.push(err273);
 }
 errors++;
 }
-}
-if(data109.serviceAccounts !== undefined){
-let data112 = data109.serviceAccounts;
-if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
-const err274 = {instancePath:instancePath+"/status/workloads/serviceAccounts",schemaPath:"#/properties/status/properties/workloads/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!pattern14.test(data110)){
+const err274 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3405,9 +3418,8 @@ vErrors.push(err274);
 errors++;
 }
 }
-if(data109.summary !== undefined){
-if(typeof data109.summary !== "string"){
-const err275 = {instancePath:instancePath+"/status/workloads/summary",schemaPath:"#/properties/status/properties/workloads/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err275 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3417,9 +3429,11 @@ vErrors.push(err275);
 errors++;
 }
 }
-}
-else {
-const err276 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data105.message !== undefined){
+let data111 = data105.message;
+if(typeof data111 === "string"){
+if(func3(data111) > 32768){
+const err276 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3429,12 +3443,8 @@ vErrors.push(err276);
 errors++;
 }
 }
-if(data99.compliance !== undefined){
-let data114 = data99.compliance;
-if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
-for(const key25 in data114){
-if(!((key25 === "profiles") || (key25 === "controls"))){
-const err277 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
+else {
+const err277 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3444,16 +3454,9 @@ vErrors.push(err277);
 errors++;
 }
 }
-if(data114.profiles !== undefined){
-let data115 = data114.profiles;
-if(Array.isArray(data115)){
-const len20 = data115.length;
-for(let i20=0; i20<len20; i20++){
-let data116 = data115[i20];
-if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
-for(const key26 in data116){
-if(!((((key26 === "name") || (key26 === "status")) || (key26 === "passed")) || (key26 === "failed"))){
-const err278 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+}
+else {
+const err278 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3463,9 +3466,9 @@ vErrors.push(err278);
 errors++;
 }
 }
-if(data116.name !== undefined){
-if(typeof data116.name !== "string"){
-const err279 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/name",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err279 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3475,10 +3478,12 @@ vErrors.push(err279);
 errors++;
 }
 }
-if(data116.status !== undefined){
-let data118 = data116.status;
-if(typeof data118 !== "string"){
-const err280 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data102.workloads !== undefined){
+let data112 = data102.workloads;
+if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
+for(const key24 in data112){
+if(!((((key24 === "selected") || (key24 === "injected")) || (key24 === "serviceAccounts")) || (key24 === "summary"))){
+const err280 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3487,8 +3492,11 @@ vErrors.push(err280);
 }
 errors++;
 }
-if(!((data118 === "Pass") || (data118 === "Fail"))){
-const err281 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data112.selected !== undefined){
+let data113 = data112.selected;
+if(!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113)))){
+const err281 = {instancePath:instancePath+"/status/workloads/selected",schemaPath:"#/properties/status/properties/workloads/properties/selected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3498,10 +3506,10 @@ vErrors.push(err281);
 errors++;
 }
 }
-if(data116.passed !== undefined){
-let data119 = data116.passed;
-if(!(((typeof data119 == "number") && (!(data119 % 1) && !isNaN(data119))) && (isFinite(data119)))){
-const err282 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/passed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data112.injected !== undefined){
+let data114 = data112.injected;
+if(!(((typeof data114 == "number") && (!(data114 % 1) && !isNaN(data114))) && (isFinite(data114)))){
+const err282 = {instancePath:instancePath+"/status/workloads/injected",schemaPath:"#/properties/status/properties/workloads/properties/injected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3511,10 +3519,10 @@ vErrors.push(err282);
 errors++;
 }
 }
-if(data116.failed !== undefined){
-let data120 = data116.failed;
-if(!(((typeof data120 == "number") && (!(data120 % 1) && !isNaN(data120))) && (isFinite(data120)))){
-const err283 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/failed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data112.serviceAccounts !== undefined){
+let data115 = data112.serviceAccounts;
+if(!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))){
+const err283 = {instancePath:instancePath+"/status/workloads/serviceAccounts",schemaPath:"#/properties/status/properties/workloads/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3524,9 +3532,9 @@ vErrors.push(err283);
 errors++;
 }
 }
-}
-else {
-const err284 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data112.summary !== undefined){
+if(typeof data112.summary !== "string"){
+const err284 = {instancePath:instancePath+"/status/workloads/summary",schemaPath:"#/properties/status/properties/workloads/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3538,7 +3546,7 @@ errors++;
 }
 }
 else {
-const err285 = {instancePath:instancePath+"/status/compliance/profiles",schemaPath:"#/properties/status/properties/compliance/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err285 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3548,16 +3556,12 @@ vErrors.push(err285);
 errors++;
 }
 }
-if(data114.controls !== undefined){
-let data121 = data114.controls;
-if(Array.isArray(data121)){
-const len21 = data121.length;
-for(let i21=0; i21<len21; i21++){
-let data122 = data121[i21];
-if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
-for(const key27 in data122){
-if(!(((((key27 === "id") || (key27 === "profile")) || (key27 === "title")) || (key27 === "status")) || (key27 === "message"))){
-const err286 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(data102.compliance !== undefined){
+let data117 = data102.compliance;
+if(data117 && typeof data117 == "object" && !Array.isArray(data117)){
+for(const key25 in data117){
+if(!((key25 === "profiles") || (key25 === "controls"))){
+const err286 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3567,9 +3571,16 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(data122.id !== undefined){
-if(typeof data122.id !== "string"){
-const err287 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/id",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data117.profiles !== undefined){
+let data118 = data117.profiles;
+if(Array.isArray(data118)){
+const len20 = data118.length;
+for(let i20=0; i20<len20; i20++){
+let data119 = data118[i20];
+if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
+for(const key26 in data119){
+if(!((((key26 === "name") || (key26 === "status")) || (key26 === "passed")) || (key26 === "failed"))){
+const err287 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3579,9 +3590,9 @@ vErrors.push(err287);
 errors++;
 }
 }
-if(data122.profile !== undefined){
-if(typeof data122.profile !== "string"){
-const err288 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/profile",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data119.name !== undefined){
+if(typeof data119.name !== "string"){
+const err288 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/name",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3591,9 +3602,10 @@ vErrors.push(err288);
 errors++;
 }
 }
-if(data122.title !== undefined){
-if(typeof data122.title !== "string"){
-const err289 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/title",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data119.status !== undefined){
+let data121 = data119.status;
+if(typeof data121 !== "string"){
+const err289 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3602,11 +3614,8 @@ vErrors.push(err289);
 }
 errors++;
 }
-}
-if(data122.status !== undefined){
-let data126 = data122.status;
-if(typeof data126 !== "string"){
-const err290 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!((data121 === "Pass") || (data121 === "Fail"))){
+const err290 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3615,8 +3624,11 @@ vErrors.push(err290);
 }
 errors++;
 }
-if(!((data126 === "Pass") || (data126 === "Fail"))){
-const err291 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data119.passed !== undefined){
+let data122 = data119.passed;
+if(!(((typeof data122 == "number") && (!(data122 % 1) && !isNaN(data122))) && (isFinite(data122)))){
+const err291 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/passed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3626,9 +3638,10 @@ vErrors.push(err291);
 errors++;
 }
 }
-if(data122.message !== undefined){
-if(typeof data122.message !== "string"){
-const err292 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/message",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data119.failed !== undefined){
+let data123 = data119.failed;
+if(!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123)))){
+const err292 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/failed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3640,7 +3653,7 @@ errors++;
 }
 }
 else {
-const err293 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err293 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3652,7 +3665,7 @@ errors++;
 }
 }
 else {
-const err294 = {instancePath:instancePath+"/status/compliance/controls",schemaPath:"#/properties/status/properties/compliance/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err294 = {instancePath:instancePath+"/status/compliance/profiles",schemaPath:"#/properties/status/properties/compliance/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3662,9 +3675,16 @@ vErrors.push(err294);
 errors++;
 }
 }
-}
-else {
-const err295 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data117.controls !== undefined){
+let data124 = data117.controls;
+if(Array.isArray(data124)){
+const len21 = data124.length;
+for(let i21=0; i21<len21; i21++){
+let data125 = data124[i21];
+if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
+for(const key27 in data125){
+if(!(((((key27 === "id") || (key27 === "profile")) || (key27 === "title")) || (key27 === "status")) || (key27 === "message"))){
+const err295 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3674,12 +3694,9 @@ vErrors.push(err295);
 errors++;
 }
 }
-if(data99.certificates !== undefined){
-let data128 = data99.certificates;
-if(data128 && typeof data128 == "object" && !Array.isArray(data128)){
-for(const key28 in data128){
-if(!((((key28 === "serviceAccounts") || (key28 === "nextRenewalTime")) || (key28 === "earliestExpiry")) || (key28 === "trustBundle"))){
-const err296 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
+if(data125.id !== undefined){
+if(typeof data125.id !== "string"){
+const err296 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/id",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3689,10 +3706,9 @@ vErrors.push(err296);
 errors++;
 }
 }
-if(data128.serviceAccounts !== undefined){
-let data129 = data128.serviceAccounts;
-if(!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))){
-const err297 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data125.profile !== undefined){
+if(typeof data125.profile !== "string"){
+const err297 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/profile",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3702,9 +3718,9 @@ vErrors.push(err297);
 errors++;
 }
 }
-if(data128.nextRenewalTime !== undefined){
-if(!(typeof data128.nextRenewalTime === "string")){
-const err298 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data125.title !== undefined){
+if(typeof data125.title !== "string"){
+const err298 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/title",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3714,9 +3730,10 @@ vErrors.push(err298);
 errors++;
 }
 }
-if(data128.earliestExpiry !== undefined){
-if(!(typeof data128.earliestExpiry === "string")){
-const err299 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data125.status !== undefined){
+let data129 = data125.status;
+if(typeof data129 !== "string"){
+const err299 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3725,10 +3742,8 @@ vErrors.push(err299);
 }
 errors++;
 }
-}
-if(data128.trustBundle !== undefined){
-if(typeof data128.trustBundle !== "string"){
-const err300 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!((data129 === "Pass") || (data129 === "Fail"))){
+const err300 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3738,9 +3753,9 @@ vErrors.push(err300);
 errors++;
 }
 }
-}
-else {
-const err301 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data125.message !== undefined){
+if(typeof data125.message !== "string"){
+const err301 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/message",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3750,12 +3765,9 @@ vErrors.push(err301);
 errors++;
 }
 }
-if(data99.jwks !== undefined){
-let data133 = data99.jwks;
-if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
-for(const key29 in data133){
-if(!(key29 === "providers")){
-const err302 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
+}
+else {
+const err302 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3765,16 +3777,9 @@ vErrors.push(err302);
 errors++;
 }
 }
-if(data133.providers !== undefined){
-let data134 = data133.providers;
-if(Array.isArray(data134)){
-const len22 = data134.length;
-for(let i22=0; i22<len22; i22++){
-let data135 = data134[i22];
-if(data135 && typeof data135 == "object" && !Array.isArray(data135)){
-for(const key30 in data135){
-if(!((((key30 === "name") || (key30 === "keyIds")) || (key30 === "lastSuccessfulFetch")) || (key30 === "lastError"))){
-const err303 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
+}
+else {
+const err303 = {instancePath:instancePath+"/status/compliance/controls",schemaPath:"#/properties/status/properties/compliance/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3784,9 +3789,9 @@ vErrors.push(err303);
 errors++;
 }
 }
-if(data135.name !== undefined){
-if(typeof data135.name !== "string"){
-const err304 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err304 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3796,13 +3801,12 @@ vErrors.push(err304);
 errors++;
 }
 }
-if(data135.keyIds !== undefined){
-let data137 = data135.keyIds;
-if(Array.isArray(data137)){
-const len23 = data137.length;
-for(let i23=0; i23<len23; i23++){
-if(typeof data137[i23] !== "string"){
-const err305 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds/" + i23,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data102.certificates !== undefined){
+let data131 = data102.certificates;
+if(data131 && typeof data131 == "object" && !Array.isArray(data131)){
+for(const key28 in data131){
+if(!((((key28 === "serviceAccounts") || (key28 === "nextRenewalTime")) || (key28 === "earliestExpiry")) || (key28 === "trustBundle"))){
+const err305 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3812,9 +3816,10 @@ vErrors.push(err305);
 errors++;
 }
 }
-}
-else {
-const err306 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data131.serviceAccounts !== undefined){
+let data132 = data131.serviceAccounts;
+if(!(((typeof data132 == "number") && (!(data132 % 1) && !isNaN(data132))) && (isFinite(data132)))){
+const err306 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3824,9 +3829,9 @@ vErrors.push(err306);
 errors++;
 }
 }
-if(data135.lastSuccessfulFetch !== undefined){
-if(!(typeof data135.lastSuccessfulFetch === "string")){
-const err307 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data131.nextRenewalTime !== undefined){
+if(!(typeof data131.nextRenewalTime === "string")){
+const err307 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -3836,9 +3841,9 @@ vErrors.push(err307);
 errors++;
 }
 }
-if(data135.lastError !== undefined){
-if(typeof data135.lastError !== "string"){
-const err308 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data131.earliestExpiry !== undefined){
+if(!(typeof data131.earliestExpiry === "string")){
+const err308 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -3848,9 +3853,9 @@ vErrors.push(err308);
 errors++;
 }
 }
-}
-else {
-const err309 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data131.trustBundle !== undefined){
+if(typeof data131.trustBundle !== "string"){
+const err309 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -3862,7 +3867,7 @@ errors++;
 }
 }
 else {
-const err310 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err310 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -3872,9 +3877,12 @@ vErrors.push(err310);
 errors++;
 }
 }
-}
-else {
-const err311 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data102.jwks !== undefined){
+let data136 = data102.jwks;
+if(data136 && typeof data136 == "object" && !Array.isArray(data136)){
+for(const key29 in data136){
+if(!(key29 === "providers")){
+const err311 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -3884,12 +3892,16 @@ vErrors.push(err311);
 errors++;
 }
 }
-if(data99.config !== undefined){
-let data141 = data99.config;
-if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
-for(const key31 in data141){
-if(!((key31 === "configMap") || (key31 === "hash"))){
-const err312 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
+if(data136.providers !== undefined){
+let data137 = data136.providers;
+if(Array.isArray(data137)){
+const len22 = data137.length;
+for(let i22=0; i22<len22; i22++){
+let data138 = data137[i22];
+if(data138 && typeof data138 == "object" && !Array.isArray(data138)){
+for(const key30 in data138){
+if(!((((key30 === "name") || (key30 === "keyIds")) || (key30 === "lastSuccessfulFetch")) || (key30 === "lastError"))){
+const err312 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -3899,9 +3911,9 @@ vErrors.push(err312);
 errors++;
 }
 }
-if(data141.configMap !== undefined){
-if(typeof data141.configMap !== "string"){
-const err313 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data138.name !== undefined){
+if(typeof data138.name !== "string"){
+const err313 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -3911,9 +3923,13 @@ vErrors.push(err313);
 errors++;
 }
 }
-if(data141.hash !== undefined){
-if(typeof data141.hash !== "string"){
-const err314 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data138.keyIds !== undefined){
+let data140 = data138.keyIds;
+if(Array.isArray(data140)){
+const len23 = data140.length;
+for(let i23=0; i23<len23; i23++){
+if(typeof data140[i23] !== "string"){
+const err314 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds/" + i23,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -3925,7 +3941,7 @@ errors++;
 }
 }
 else {
-const err315 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err315 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -3935,9 +3951,9 @@ vErrors.push(err315);
 errors++;
 }
 }
-}
-else {
-const err316 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data138.lastSuccessfulFetch !== undefined){
+if(!(typeof data138.lastSuccessfulFetch === "string")){
+const err316 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -3947,14 +3963,125 @@ vErrors.push(err316);
 errors++;
 }
 }
-}
-else {
-const err317 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data138.lastError !== undefined){
+if(typeof data138.lastError !== "string"){
+const err317 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err317];
 }
 else {
 vErrors.push(err317);
+}
+errors++;
+}
+}
+}
+else {
+const err318 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err318];
+}
+else {
+vErrors.push(err318);
+}
+errors++;
+}
+}
+}
+else {
+const err319 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err319];
+}
+else {
+vErrors.push(err319);
+}
+errors++;
+}
+}
+}
+else {
+const err320 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err320];
+}
+else {
+vErrors.push(err320);
+}
+errors++;
+}
+}
+if(data102.config !== undefined){
+let data144 = data102.config;
+if(data144 && typeof data144 == "object" && !Array.isArray(data144)){
+for(const key31 in data144){
+if(!((key31 === "configMap") || (key31 === "hash"))){
+const err321 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err321];
+}
+else {
+vErrors.push(err321);
+}
+errors++;
+}
+}
+if(data144.configMap !== undefined){
+if(typeof data144.configMap !== "string"){
+const err322 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err322];
+}
+else {
+vErrors.push(err322);
+}
+errors++;
+}
+}
+if(data144.hash !== undefined){
+if(typeof data144.hash !== "string"){
+const err323 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err323];
+}
+else {
+vErrors.push(err323);
+}
+errors++;
+}
+}
+}
+else {
+const err324 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err324];
+}
+else {
+vErrors.push(err324);
+}
+errors++;
+}
+}
+}
+else {
+const err325 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err325];
+}
+else {
+vErrors.push(err325);
+}
+errors++;
+}
+}
+}
+else {
+const err326 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err326];
+}
+else {
+vErrors.push(err326);
 }
 errors++;
 }

@@ -4,7 +4,7 @@
 // layer stack, starts the inbound, admin and outbound listeners, watches
 // the files, and stops gracefully (stop accepting, drain in-flight
 // requests, flush audit records). The request path, as one list:
-//   rescue -> path -> peer -> jwt -> rate limit -> body limit -> forward
+//   rescue -> framing -> path -> peer -> jwt -> rate limit -> body limit -> forward
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:net';
@@ -14,6 +14,7 @@ import { compilePolicy, parseConfig, type Policy } from './config/policy.ts';
 import { createRemoteJwks, type RemoteJwks, type RemoteJwksSettings } from './jwt/remote-jwks.ts';
 import { bodyLimitLayer } from './layers/body-limit.ts';
 import { forwardHandler } from './layers/forward.ts';
+import { framingLayer } from './layers/framing.ts';
 import { jwtLayer } from './layers/jwt.ts';
 import { pathLayer } from './layers/path.ts';
 import { peerLayer } from './layers/peer.ts';
@@ -121,7 +122,15 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const recorder = createRecorder({ audit: o.audit, metrics, nowMs: o.nowMs });
   const rescue = createRescue({ recorder, log: o.log });
   const handler: Handler = compose(
-    [rescue.layer, pathLayer, peerLayer, jwtLayer(metrics), rateLimitLayer(metrics, o.nowMs), bodyLimitLayer],
+    [
+      rescue.layer,
+      framingLayer,
+      pathLayer,
+      peerLayer,
+      jwtLayer(metrics),
+      rateLimitLayer(metrics, o.nowMs),
+      bodyLimitLayer,
+    ],
     forwardHandler({
       upstream: (ctx) => pool(ctx.policy.config.upstream.port, ctx.policy.config.upstream.connectTimeoutMs),
       recorder,
@@ -141,6 +150,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     nowMs: o.nowMs,
     draining: () => draining,
     fastPath: o.httpFastPath ?? true,
+    fail: rescue.fail,
+    log: o.log,
   });
   const ticketTimer = setInterval(() => {
     tickets.rotate();

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AcpError } from '@acp/crds/sidecar';
 import { isAcpError } from '@acp/crds/sidecar';
 import { statusForCode } from '../codes.ts';
+import { errorBody } from '../server/own-answer.ts';
 import type { Recorder } from './recorder.ts';
 import type { Handler, Layer, RequestContext } from './types.ts';
 
@@ -45,7 +46,7 @@ export function sendOwnResponse(
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: code, requestId: ctx.requestId });
+  const body = errorBody(code, ctx.requestId);
   // A request whose body we did not read (or a broken one) must not leave bytes for the next request.
   const h = ctx.headers;
   const unreadBody =
@@ -63,6 +64,11 @@ export function sendOwnResponse(
   });
   res.end(body);
   ctx.bytesOut = Buffer.byteLength(body);
+}
+
+/** A 5xx of the sidecar or the app (an error), unlike 501 and 505, which refuse what the client sent (a denial). */
+function isFailure(status: number): boolean {
+  return status >= 500 && status !== 501 && status !== 505;
 }
 
 export interface RescueDeps {
@@ -83,7 +89,7 @@ export function createRescue(deps: RescueDeps): Rescue {
       const status = statusForCode(e.code);
       if (status === 500) deps.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error');
       sendOwnResponse(ctx, status, e.code, extraHeaders(e, status));
-      deps.recorder.finish(ctx, status, status >= 500 ? 'error' : 'deny', e.code);
+      deps.recorder.finish(ctx, status, isFailure(status) ? 'error' : 'deny', e.code);
       return;
     }
     deps.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error');

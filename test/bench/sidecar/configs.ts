@@ -115,8 +115,11 @@ export function sidecarConfig(jwks: { keys: unknown[] } | null, clientId: string
     limits: {
       maxRequestBytes: 2 * 1024 * 1024,
       maxHeaderBytes: 16384,
+      maxUrlBytes: 8192,
       requestTimeoutMs: 30000,
       headersTimeoutMs: 10000,
+      maxConnections: 1024,
+      maxPendingHandshakesPerAddress: 64,
       rateLimit: null,
     },
     egress: { default: 'Deny', allow: [] },
