@@ -34,6 +34,9 @@ function extraHeaders(error: AcpError, status: number): Record<string, string> {
   return h;
 }
 
+/** Answers after which the connection is not reused: its framing or timing cannot be trusted. */
+const CLOSING = new Set([400, 408, 413, 414, 417, 431, 501, 505]);
+
 /** Writes a response of the sidecar's own (an error), unless headers already went out. */
 export function sendOwnResponse(
   ctx: RequestContext,
@@ -52,7 +55,7 @@ export function sendOwnResponse(
   const unreadBody =
     !ctx.req.complete &&
     ((h.contentLength !== undefined && h.contentLength !== '0') || h.transferEncoding !== undefined);
-  const close = status === 400 || status === 408 || status === 413 || unreadBody;
+  const close = CLOSING.has(status) || unreadBody;
   res.writeHead(status, {
     ...headers,
     'strict-transport-security': ctx.policy.hsts,
