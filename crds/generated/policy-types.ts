@@ -329,7 +329,7 @@ export interface ApiCompliancePolicy {
        */
       maxUrlBytes?: number | string;
       /**
-       * Open inbound connections the sidecar holds at most (each costs ~60-70 KB of native TLS memory); further connections are closed at accept, before any TLS byte is read. 1024 by default; raise the sidecar's memory limit with it.
+       * Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.
        */
       maxConnections?: number;
       /**

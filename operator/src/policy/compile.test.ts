@@ -149,10 +149,10 @@ describe('compilePolicy', () => {
       [4096, 500, 8],
     ],
     [
-      'defaults the URL limit to 8Ki and the connection limits to 1024 and 64 per address',
+      'defaults the URL limit to 8Ki and the connection limits to 512 and 64 per address',
       aPolicy(),
       (c) => [c.limits.maxUrlBytes, c.limits.maxConnections, c.limits.maxPendingHandshakesPerAddress],
-      [8192, 1024, 64],
+      [8192, 512, 64],
     ],
     ['has rateLimit null without one', aPolicy(), (c) => c.limits.rateLimit, null],
     [
