@@ -167,6 +167,14 @@ const bad: [string, string, { method?: string; eof?: boolean }?][] = [
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA"B: 1\r\n\r\n',
   ],
   [
+    'refuses an interim response that closes the connection before the final one',
+    'HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+  ],
+  [
+    'refuses an HTTP/1.0 interim response (it ends the connection too)',
+    'HTTP/1.0 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+  ],
+  [
     'refuses a malformed Content-Length in an interim response',
     'HTTP/1.1 100 Continue\r\nContent-Length: 0\xa0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
   ],

@@ -190,7 +190,9 @@ export class ResponseParser {
   private onHead(head: Head): void {
     if (head.status < 200) {
       if (head.status === 101) throw protocolError('unexpected 101 Switching Protocols');
-      framing(head); // its framing headers must be well-formed too (llhttp checks them)
+      // Its framing headers must be well-formed too, and it must not end the connection before the
+      // final response (llhttp refuses the bytes after such an interim response).
+      if (framing(head).close) throw protocolError('interim response closes the connection');
       this.state = HEAD; // an interim response: the final one follows
       return;
     }
