@@ -65,6 +65,16 @@ export const TLS_CODES = [
   'ACP_ERR_TLS_BAD_CLIENT_CERT',
   'ACP_ERR_TLS_HANDSHAKE',
   'ACP_ERR_TLS_HANDSHAKE_TIMEOUT',
+  // The client certificate failed verification (tls/handshake-errors.ts maps OpenSSL's verify errors).
+  'ACP_ERR_PEER_CERT_EXPIRED',
+  'ACP_ERR_PEER_CERT_NOT_YET_VALID',
+  'ACP_ERR_PEER_CERT_UNKNOWN_ISSUER',
+  'ACP_ERR_PEER_CERT_SELF_SIGNED',
+  'ACP_ERR_PEER_CERT_BAD_SIGNATURE',
+  'ACP_ERR_PEER_CERT_KEY_USAGE',
+  'ACP_ERR_PEER_CERT_BAD_CHAIN',
+  'ACP_ERR_PEER_CERT_MALFORMED',
+  // The certificate passed verification but is not a workload identity (tls/peer-identity.ts).
   'ACP_ERR_PEER_CERT_NO_URI_SAN',
   'ACP_ERR_PEER_CERT_MULTIPLE_URI_SANS',
   'ACP_ERR_PEER_CERT_SPIFFE_IN_DNS_SAN',

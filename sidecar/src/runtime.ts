@@ -158,7 +158,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   });
   const ticketTimer = setInterval(() => {
     tickets.rotate();
-    inbound.server.setTicketKeys(tickets.current());
+    inbound.applyTicketKey();
   }, o.ticketRotateMs ?? 3_600_000);
   ticketTimer.unref();
 
@@ -255,7 +255,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     reload: () => reloader.check(),
     setTicketKey(key) {
       tickets.rotate(key);
-      inbound.server.setTicketKeys(key);
+      inbound.applyTicketKey();
     },
     stop: () => (stopping ??= stop()),
   };

@@ -35,9 +35,11 @@ import { scanRequestHeaders } from '../http/request-headers.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AuditLog } from '../pipeline/audit.ts';
 import type { ConnectionInfo, Handler, RequestContext } from '../pipeline/types.ts';
+import type { TlsCode } from '../codes.ts';
 import type { Credentials } from '../tls/credentials.ts';
-import { handshakeFailureCode } from '../tls/handshake-errors.ts';
-import { listenerTlsOptions } from '../tls/options.ts';
+import { handshakeFailureCode, verifyErrorCode } from '../tls/handshake-errors.ts';
+import { listenerTlsOptions, sessionTicketKey } from '../tls/options.ts';
+import { resumedSessionRefusal } from '../tls/resumed-session.ts';
 import { peerIdentity } from '../tls/peer-identity.ts';
 import { clientAddress, installConnectionGate } from './connection-gate.ts';
 import { FastConnection, type FastOptions, type FastRequest, type FastResponse } from './fast-http.ts';
@@ -46,6 +48,7 @@ import { ownAnswer } from './own-answer.ts';
 export interface InboundDeps {
   policy: () => Policy;
   credentials: () => Credentials;
+  /** The shared, rotated base ticket key (the listener installs it bound to the session generation). */
   ticketKey: () => Buffer;
   handler: Handler;
   metrics: Metrics;
@@ -64,6 +67,8 @@ export interface Inbound {
   readonly server: Server;
   /** Installs the TLS material and server limits of the current snapshot for new connections. */
   applySnapshot(): void;
+  /** Installs the current base ticket key (after a rotation), bound to the current session generation. */
+  applyTicketKey(): void;
   /** Closes the connections with no request in progress (node:http's and the fast path's). */
   closeIdleConnections(): void;
   /** Closes every connection. */
@@ -307,47 +312,62 @@ export function createInbound(deps: InboundDeps): Inbound {
     socket.once('close', () => fastConnections.delete(c));
   };
 
+  const refuseConnection = (socket: TLSSocket, code: TlsCode): void => {
+    deps.metrics.tlsFailure(code);
+    connRecord(socket, 0, code);
+    socket.destroy();
+  };
+
   server.on('secureConnection', (socket: TLSSocket) => {
     const acceptedMs = gate.handshakeDone(socket);
     const policy = deps.policy();
     const address = clientAddress(socket);
     const cert = socket.getPeerX509Certificate();
+    if (cert && !socket.authorized)
+      return refuseConnection(socket, verifyErrorCode(socket.authorizationError));
+    if (socket.isSessionReused()) {
+      const strict = policy.config.mtls.mode === 'Strict';
+      const refused = resumedSessionRefusal(cert, strict, deps.nowMs());
+      if (refused) return refuseConnection(socket, refused);
+    }
     if (!cert) {
       serve(socket, connectionInfo(socket, undefined, address), acceptedMs);
       return;
     }
-    if (!socket.authorized) {
-      deps.metrics.tlsFailure('ACP_ERR_TLS_BAD_CLIENT_CERT');
-      connRecord(socket, 0, 'ACP_ERR_TLS_BAD_CLIENT_CERT');
-      socket.destroy();
-      return;
-    }
     const id = peerIdentity(cert, policy.config.trustDomain);
-    if (!id.ok) {
-      deps.metrics.tlsFailure(id.code);
-      connRecord(socket, 0, id.code);
-      socket.destroy();
-      return;
-    }
+    if (!id.ok) return refuseConnection(socket, id.code);
     serve(socket, connectionInfo(socket, id.spiffeId, address), acceptedMs);
   });
 
-  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+  /** Handshake errors already counted: node:https passes each on to 'clientError' as well. */
+  const counted = new WeakSet<Error>();
+  // Before node:https's own listener, which emits 'clientError' with the same error.
+  server.prependListener('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    counted.add(err);
+    // A client certificate that failed verification: Node finished the handshake, then closed the
+    // socket with the verify error in authorizationError (which names the cause).
+    const code =
+      err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
+        ? 'ACP_ERR_TLS_HANDSHAKE_TIMEOUT'
+        : handshakeFailureCode(err, socket.authorizationError);
     // Node leaves the TCP connection open after some handshake failures (its handshake timeout among them).
     socket.destroy();
-    const code =
-      err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'ACP_ERR_TLS_HANDSHAKE_TIMEOUT' : handshakeFailureCode(err);
     deps.metrics.tlsFailure(code);
     connRecord(socket, 0, code);
   });
 
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !(socket as TLSSocket).encrypted) {
+    if (
+      counted.has(err) ||
+      err.code === 'ECONNRESET' ||
+      err.code === 'EPIPE' ||
+      !(socket as TLSSocket).encrypted
+    ) {
       socket.destroy();
       return;
     }
     if (err.code?.startsWith('ERR_SSL_')) {
-      const code = handshakeFailureCode(err);
+      const code = handshakeFailureCode(err, (socket as TLSSocket).authorizationError);
       deps.metrics.tlsFailure(code);
       connRecord(socket as Duplex & { remoteAddress?: string }, 0, code);
       socket.destroy();
@@ -401,6 +421,9 @@ export function createInbound(deps: InboundDeps): Inbound {
       );
       server.requestTimeout = policy.config.limits.requestTimeoutMs;
       gate.applyLimits();
+    },
+    applyTicketKey() {
+      server.setTicketKeys(sessionTicketKey(deps.policy().config, deps.credentials(), deps.ticketKey()));
     },
     closeIdleConnections() {
       server.closeIdleConnections();
