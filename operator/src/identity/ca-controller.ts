@@ -9,11 +9,8 @@
 import type { Logger } from 'pino';
 import { CA_SECRET_NAME, errorMessage, isAcpError } from '@acp/crds';
 import type { OperatorConfig } from '../config.ts';
-import { validateCa, type CaMaterial } from '../pki/ca.ts';
-import { createRootCa, createSigner } from '../pki/certificates.ts';
-import type { Clock } from '../runtime/clock.ts';
-import type { Reconciler, ReconcileResult } from '../runtime/controller.ts';
-import type { EventRecorder, EventType } from '../runtime/events.ts';
+import { createRootCa, createSigner, validateCa, type CaMaterial } from '@acp/pki';
+import type { Clock, EventRecorder, EventType, Reconciler, ReconcileResult, Secret } from '@acp/kube';
 import {
   buildSnapshot,
   EMPTY_SNAPSHOT,
@@ -29,7 +26,6 @@ import {
   ROTATE_ANNOTATION,
   type CaStore,
 } from './ca-secrets.ts';
-import type { Secret } from '../kube/resources.ts';
 import type { IdentityMetrics } from './metrics.ts';
 import { stepRotation, type RotationInput, type RotationStep } from './rotation.ts';
 

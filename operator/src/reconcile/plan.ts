@@ -17,7 +17,7 @@ import {
 import { complianceCondition, evaluateCompliance, type ComplianceReport } from '../compliance/index.ts';
 import type { CertificateStatus } from '../identity/certificate-status.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
-import type { ConfigMap, Pod } from '../kube/resources.ts';
+import type { ConfigMap, Pod } from '@acp/kube';
 import { checkPolicy, compilePolicy, renderSidecarConfig } from '../policy/index.ts';
 import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import { configMapFor, networkPolicyFor, type LabelSelector, type NetworkPolicy } from './children.ts';

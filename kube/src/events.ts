@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorMessage } from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
-import { RESOURCES, resourcePath, type KubeObject } from '../kube/resources.ts';
+import type { KubeClient } from './client.ts';
+import { RESOURCES, resourcePath, type KubeObject } from './resources.ts';
 import type { Clock } from './clock.ts';
 import { microTime } from './leader.ts';
 
@@ -40,6 +40,8 @@ export function createEventRecorder(opts: {
   clock: Clock;
   logger: Logger;
   instance: string;
+  /** events.k8s.io reportingController (default acp.dev/operator). */
+  reportingController?: string;
   onRecord?: (type: EventType, reason: string) => void;
 }): EventRecorder {
   return {
@@ -49,7 +51,7 @@ export function createEventRecorder(opts: {
         kind: 'Event',
         metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace: target.namespace },
         eventTime: microTime(opts.clock.now()),
-        reportingController: 'acp.dev/operator',
+        reportingController: opts.reportingController ?? 'acp.dev/operator',
         reportingInstance: opts.instance.slice(0, 128),
         action,
         reason,

@@ -1,4 +1,5 @@
-// REST paths and minimal object types of the resources the operator uses.
+// REST paths and minimal object types of the resources the operator and
+// the webhook use.
 import { GROUP, PLURAL, VERSION, type ObjectMeta } from '@acp/crds';
 
 export interface Resource {
@@ -30,6 +31,20 @@ export const RESOURCES = {
     plural: 'networkpolicies',
     kind: 'NetworkPolicy',
     namespaced: true,
+  },
+  mutatingWebhookConfiguration: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'mutatingwebhookconfigurations',
+    kind: 'MutatingWebhookConfiguration',
+    namespaced: false,
+  },
+  validatingWebhookConfiguration: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingwebhookconfigurations',
+    kind: 'ValidatingWebhookConfiguration',
+    namespaced: false,
   },
 } as const satisfies Record<string, Resource>;
 
@@ -69,6 +84,13 @@ export interface Pod extends KubeObject {
     hostNetwork?: boolean;
   };
   status?: { phase?: string };
+}
+
+export type Namespace = KubeObject;
+
+/** A Mutating- or ValidatingWebhookConfiguration, as far as its CA bundles go. */
+export interface WebhookConfiguration extends KubeObject {
+  webhooks?: { name: string; clientConfig: { caBundle?: string } & Record<string, unknown> }[];
 }
 
 export interface Lease extends KubeObject {
