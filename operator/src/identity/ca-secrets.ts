@@ -34,7 +34,7 @@ export function caSourceOf(secret: Secret): CaSource {
 export function caSecretBody(
   namespace: string,
   name: string,
-  root: IssuedCertificate,
+  root: Pick<IssuedCertificate, 'certPem' | 'keyPem'>,
   base?: Secret,
 ): Secret {
   const annotations = Object.fromEntries(
