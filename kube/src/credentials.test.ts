@@ -150,14 +150,19 @@ describe('Credentials: an exec plugin', () => {
   });
 });
 
+/** A client certificate and key ("a") in two files, and a fake clock. */
+async function certFiles() {
+  const d = dir();
+  const [certFile, keyFile] = [join(d, 'tls.crt'), join(d, 'tls.key')];
+  const a = await clientPair('a');
+  put(certFile, a.cert);
+  put(keyFile, a.key);
+  return { clock: new FakeClock(), certFile, keyFile, a };
+}
+
 describe('Credentials: client certificate files', () => {
   it('are reloaded when they change, with a new TLS object; unchanged files keep the same object', async () => {
-    const clock = new FakeClock();
-    const d = dir();
-    const [certFile, keyFile] = [join(d, 'tls.crt'), join(d, 'tls.key')];
-    const a = await clientPair('a');
-    put(certFile, a.cert);
-    put(keyFile, a.key);
+    const { clock, certFile, keyFile } = await certFiles();
     const c = new Credentials(conn({ certFile, keyFile }), { clock, recheckMs: 1000 });
     const first = (await c.current()).tls;
     clock.advance(1000);
@@ -172,12 +177,7 @@ describe('Credentials: client certificate files', () => {
   });
 
   it('keep the last good pair while the certificate and the key do not match (half-way through a rotation)', async () => {
-    const clock = new FakeClock();
-    const d = dir();
-    const [certFile, keyFile] = [join(d, 'tls.crt'), join(d, 'tls.key')];
-    const a = await clientPair('a');
-    put(certFile, a.cert);
-    put(keyFile, a.key);
+    const { clock, certFile, keyFile, a } = await certFiles();
     const problems: string[] = [];
     const c = new Credentials(conn({ certFile, keyFile }), {
       clock,
