@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorMessage } from '@acp/crds';
 import type { KubeClient } from './client.ts';
-import { RESOURCES, resourcePath, type KubeObject } from './resources.ts';
+import { RESOURCES, resourcePath } from './resources.ts';
 import type { Clock } from './clock.ts';
 import { microTime } from './leader.ts';
 
@@ -23,16 +23,6 @@ export type EventType = 'Normal' | 'Warning';
 
 export interface EventRecorder {
   record(target: EventTarget, type: EventType, reason: string, action: string, note: string): void;
-}
-
-export function targetOf(obj: KubeObject, apiVersion: string, kind: string): EventTarget {
-  return {
-    apiVersion,
-    kind,
-    namespace: obj.metadata.namespace ?? '',
-    name: obj.metadata.name ?? '',
-    ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
-  };
 }
 
 export function createEventRecorder(opts: {

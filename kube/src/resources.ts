@@ -48,10 +48,6 @@ export const RESOURCES = {
   },
 } as const satisfies Record<string, Resource>;
 
-export function apiVersionOf(r: Resource): string {
-  return r.group ? `${r.group}/${r.version}` : r.version;
-}
-
 /** /api/v1/namespaces/ns/secrets/name/status, or the cluster-wide list path when namespace is undefined. */
 export function resourcePath(r: Resource, namespace?: string, name?: string, subresource?: string): string {
   const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
