@@ -16,7 +16,7 @@ import { stripTypeScriptTypes } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
-export const RUNTIME_PACKAGES = ['crds', 'operator', 'webhooks', 'sidecar'] as const;
+export const RUNTIME_PACKAGES = ['crds', 'pki', 'kube', 'operator', 'webhooks', 'sidecar'] as const;
 
 interface PackageJson {
   name: string;
@@ -54,7 +54,7 @@ function workspaceResolver(): (spec: string) => string | undefined {
 
 /**
  * The entry points: the file `npm start` runs and every bin and export of
- * the runtime packages that exists (test fixtures under testdata/ excluded).
+ * the runtime packages that exists (test fixtures under testdata/ and test doubles under testing/ excluded).
  */
 function entryPoints(): string[] {
   const out: string[] = [];
@@ -64,7 +64,7 @@ function entryPoints(): string[] {
     const targets = [...Object.values(pkg.exports ?? {}), ...Object.values(pkg.bin ?? {})];
     for (const target of start ? [start, ...targets] : targets) {
       const file = join(ROOT, dir, target);
-      if (!target.includes('testdata/') && existsSync(file)) out.push(file);
+      if (!/(testdata|testing)\//.test(target) && existsSync(file)) out.push(file);
     }
   }
   return out;

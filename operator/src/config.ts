@@ -8,7 +8,7 @@ import {
   parseDurationMs,
   type KeyAlgorithm,
 } from '@acp/crds';
-import { KEY_ALGORITHMS } from './pki/keys.ts';
+import { KEY_ALGORITHMS } from '@acp/pki';
 
 export interface OperatorConfig {
   namespace: string;

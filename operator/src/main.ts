@@ -5,24 +5,31 @@
 // down gracefully on SIGTERM/SIGINT. Everything is created here and passed
 // in; nothing below reads globals.
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage } from '@acp/crds';
 import { parseOperatorConfig, USAGE } from './config.ts';
 import { ensureCrd } from './crd/upgrade.ts';
-import { KubeClient } from './kube/client.ts';
-import { RESOURCES, type ConfigMap, type KubeObject, type Pod, type Secret } from './kube/resources.ts';
+import {
+  createEventRecorder,
+  createRuntimeMetrics,
+  Informer,
+  KubeClient,
+  LeaderElector,
+  loadConnection,
+  Manager,
+  RESOURCES,
+  startHttpServer,
+  systemClock,
+  type ConfigMap,
+  type KubeObject,
+  type Pod,
+  type Resource,
+  type Secret,
+} from '@acp/kube';
 import { createIdentityMetrics } from './identity/metrics.ts';
 import { MANAGED_SELECTOR, setupIdentity } from './identity/setup.ts';
 import type { PolicyObject } from './identity/workload-controller.ts';
-import { systemClock } from './runtime/clock.ts';
-import { createEventRecorder } from './runtime/events.ts';
-import { startHttpServer } from './runtime/http.ts';
-import { Informer } from './runtime/informer.ts';
-import { LeaderElector } from './runtime/leader.ts';
-import { Manager } from './runtime/manager.ts';
-import { createRuntimeMetrics } from './runtime/metrics.ts';
 import type { NetworkPolicy } from './reconcile/children.ts';
 import { createPolicyMetrics } from './reconcile/metrics.ts';
 import { setupPolicies } from './reconcile/setup.ts';
@@ -44,13 +51,14 @@ async function main(): Promise<void> {
   const identityMetrics = createIdentityMetrics(registry);
   const policyMetrics = createPolicyMetrics(registry);
 
-  const kc = new KubeConfig();
-  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromCluster();
-  const onRequest = (verb: string, code: number): void =>
-    runtimeMetrics.apiRequests.inc({ verb, code: String(code) });
-  const base = await KubeClient.fromKubeConfig(kc, {
-    onRequest,
+  // The kubeconfig's credentials are followed as they rotate (token file, exec plugin, certificate files).
+  const base = await KubeClient.connect(loadConnection(config.kubeconfig, process.env), {
+    clock,
+    onRequest: (verb, code) => runtimeMetrics.apiRequests.inc({ verb, code: String(code) }),
+    onProblem: (message) => {
+      runtimeMetrics.credentialProblems.inc();
+      logger.error({ code: 'ACP_ERR_KUBE_CREDENTIALS' }, message);
+    },
     userAgent: `acp-operator/${config.identity}`,
   });
 
@@ -59,11 +67,11 @@ async function main(): Promise<void> {
   const watched = new Set(config.watchNamespaces);
   const filter =
     watched.size === 0 ? undefined : (o: KubeObject): boolean => watched.has(o.metadata.namespace ?? '');
-  const informer = <T extends { metadata: object }>(
-    resource: (typeof RESOURCES)[keyof typeof RESOURCES],
+  const informer = <T extends KubeObject>(
+    resource: Resource,
     opts: { namespace?: string; labelSelector?: string } = {},
-  ): Informer<T & PolicyObject> =>
-    new Informer({
+  ): Informer<T> =>
+    new Informer<T>({
       client: base,
       resource,
       logger,
@@ -73,20 +81,12 @@ async function main(): Promise<void> {
       onError: (r) => runtimeMetrics.informerErrors.inc({ resource: r }),
     });
   const informers = {
-    pods: informer<Pod>(RESOURCES.pod) as unknown as Informer<Pod>,
+    pods: informer<Pod>(RESOURCES.pod),
     policies: informer<PolicyObject>(RESOURCES.policy),
-    secrets: informer<Secret>(RESOURCES.secret, {
-      labelSelector: MANAGED_SELECTOR,
-    }) as unknown as Informer<Secret>,
-    configMaps: informer<ConfigMap>(RESOURCES.configMap, {
-      labelSelector: MANAGED_SELECTOR,
-    }) as unknown as Informer<ConfigMap>,
-    caSecrets: informer<Secret>(RESOURCES.secret, {
-      namespace: config.namespace,
-    }) as unknown as Informer<Secret>,
-    networkPolicies: informer<NetworkPolicy>(RESOURCES.networkPolicy, {
-      labelSelector: MANAGED_SELECTOR,
-    }) as unknown as Informer<NetworkPolicy>,
+    secrets: informer<Secret>(RESOURCES.secret, { labelSelector: MANAGED_SELECTOR }),
+    configMaps: informer<ConfigMap>(RESOURCES.configMap, { labelSelector: MANAGED_SELECTOR }),
+    caSecrets: informer<Secret>(RESOURCES.secret, { namespace: config.namespace }),
+    networkPolicies: informer<NetworkPolicy>(RESOURCES.networkPolicy, { labelSelector: MANAGED_SELECTOR }),
   };
   const events = createEventRecorder({ client, clock, logger, instance: config.identity });
   const identity = setupIdentity({
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const policies = setupPolicies({
     client,
     config,
-    informers: informers,
+    informers,
     snapshot: identity.snapshot,
     onSnapshotChange: identity.onSnapshotChange,
     clock,
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
 
   const manager = new Manager({
     logger,
-    informers: Object.values(informers) as never,
+    informers: Object.values(informers),
     controllers: [...identity.controllers, policies.controller],
     leaderElection: config.leaderElection,
     resyncPeriodMs: config.resyncPeriodMs,
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     host: config.metricsHost,
     port: config.metricsPort,
     registry,
-    ready: () => manager.synced,
+    notReady: () => (manager.synced ? undefined : 'caches not synced'),
   });
   const address = server.address();
   logger.info(

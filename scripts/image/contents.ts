@@ -33,7 +33,7 @@ interface LockPackage {
   peerDependencies?: Record<string, string>;
 }
 
-const RUNTIME_WORKSPACES = ['crds', 'operator', 'webhooks', 'sidecar'];
+const RUNTIME_WORKSPACES = ['crds', 'pki', 'kube', 'operator', 'webhooks', 'sidecar'];
 /** Files a running process never reads: type declarations, source maps, docs. Licenses stay. */
 const SKIP_FILE = /(\.d\.[cm]?ts|\.map|\.md|\.markdown)$/i;
 

@@ -6,11 +6,10 @@
 // exits.
 import { OPERATOR_NODE_FLAGS } from './node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { helm, kubectl, type TestCluster } from './cluster.ts';
 import { freePort } from './ports.ts';
+import { writeKubeconfig } from './tokens.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const chart = join(root, 'charts', 'api-compliance-operator');
@@ -52,32 +51,7 @@ export async function serviceAccountKubeconfig(
     '2h',
   ]);
   if (token.code !== 0) throw new Error(`kubectl create token failed: ${token.stderr}`);
-  const cur = cluster.kc.getCurrentCluster();
-  const dir = mkdtempSync(join(tmpdir(), 'acp-sa-kubeconfig-'));
-  const file = join(dir, 'kubeconfig');
-  writeFileSync(
-    file,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: test',
-      '  cluster:',
-      `    server: ${cur?.server ?? cluster.server}`,
-      `    certificate-authority-data: ${cur?.caData ?? ''}`,
-      'users:',
-      `- name: ${serviceAccount}`,
-      '  user:',
-      `    token: ${token.stdout.trim()}`,
-      'contexts:',
-      '- name: test',
-      `  context: {cluster: test, user: ${serviceAccount}}`,
-      'current-context: test',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
-  return file;
+  return writeKubeconfig(cluster, serviceAccount, [`token: ${token.stdout.trim()}`]);
 }
 
 export interface OperatorProcess {

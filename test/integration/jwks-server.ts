@@ -6,7 +6,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRootCa, createSigner } from '../../operator/src/pki/index.ts';
+import { createRootCa, createSigner } from '@acp/pki';
 
 export type JwksMode = 'ok' | 'fail' | 'stall' | 'huge';
 

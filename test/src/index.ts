@@ -17,3 +17,4 @@ export {
   type OperatorProcess,
   type OperatorOptions,
 } from '../harness/operator.ts';
+export { podBoundToken, tokenStatus, writeKubeconfig, type RotatingToken } from '../harness/tokens.ts';

@@ -10,4 +10,3 @@ export { admitPolicy } from './admission/validate.ts';
 export { checkPolicy } from './policy/validate.ts';
 export { parseConfig, type WebhookConfig } from './config.ts';
 export { startWebhook, type RunningWebhook, type WebhookDeps } from './webhook.ts';
-export { systemClock, type Clock } from './runtime/clock.ts';

@@ -1,16 +1,15 @@
 // The process entry point (`npm run -w webhooks start -- [flags]`): parses
-// flags, loads the injection settings file and the kubeconfig ($KUBECONFIG
-// or in-cluster), creates the logger (pino JSON on stdout), registry and
+// flags, loads the injection settings file and finds the apiserver
+// ($KUBECONFIG, in-cluster, or ~/.kube/config), creates the logger (pino JSON on stdout), registry and
 // clock, starts the webhook, and stops it on SIGTERM/SIGINT.
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { errorMessage } from '@acp/crds';
+import { loadConnection, systemClock } from '@acp/kube';
 import { parseConfig } from './config.ts';
 import { parseInjectionConfig } from './inject/config.ts';
-import { systemClock } from './runtime/clock.ts';
 import { startWebhook } from './webhook.ts';
 
 function fail(message: string): never {
@@ -32,11 +31,10 @@ async function main(): Promise<void> {
     destination,
   );
   process.on('exit', () => destination.flushSync());
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
+  const connection = loadConnection(process.env['KUBECONFIG'], process.env);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'acp_webhook_' });
-  const webhook = await startWebhook({ kc, log, registry, clock: systemClock, config, injection });
+  const webhook = await startWebhook({ connection, log, registry, clock: systemClock, config, injection });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.once(sig, () => {
       log.info({ signal: sig }, 'stopping');

@@ -1,6 +1,6 @@
 // The HTTP shell around the pure admission functions: an express app with
 // POST /inject and POST /validate-policy (AdmissionReview v1 in and out),
-// GET /healthz, /readyz and /metrics; an HTTPS server whose certificate is
+// GET /healthz, /readyz and /metrics (the runtime's probes); an HTTPS server whose certificate is
 // swapped in place (setSecureContext) when the manager issues a new one.
 // Every malformed request (invalid JSON, too large, not an AdmissionReview,
 // no uid, the wrong object) gets an AdmissionReview error response that
@@ -11,6 +11,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { WEBHOOK_PATHS, errorMessage } from '@acp/crds';
+import { probes } from '@acp/kube';
 import { admitPod, type Admission, type InjectDeps } from './admission/inject.ts';
 import { decodeReview, deny, review, type AdmissionRequest } from './admission/review.ts';
 import { admitPolicy, type ValidateDeps } from './admission/validate.ts';
@@ -140,26 +141,6 @@ function errors(deps: AppDeps) {
   };
 }
 
-/** /healthz, /readyz and /metrics, shared by the HTTPS app and the plain metrics listener. */
-export function addProbes(app: express.Express, deps: Pick<AppDeps, 'notReady' | 'registry'>): void {
-  app.get('/healthz', (_req, res) => {
-    res.type('text/plain').send('ok\n');
-  });
-  app.get('/readyz', (_req, res) => {
-    const why = deps.notReady();
-    res
-      .status(why ? 503 : 200)
-      .type('text/plain')
-      .send(why ? `not ready: ${why}\n` : 'ok\n');
-  });
-  app.get('/metrics', (_req, res, next) => {
-    deps.registry
-      .metrics()
-      .then((text) => res.type(deps.registry.contentType).send(text))
-      .catch(next);
-  });
-}
-
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -167,7 +148,10 @@ export function createApp(deps: AppDeps): express.Express {
   const body = jsonBody(deps.maxBodyBytes ?? 6 * 1024 * 1024);
   app.post(WEBHOOK_PATHS.inject, body, handler(deps, 'inject'));
   app.post(WEBHOOK_PATHS.validatePolicy, body, handler(deps, 'validate'));
-  addProbes(app, deps);
+  const answerProbe = probes(deps);
+  app.use((req, res, next) => {
+    if (!answerProbe(req, res)) next();
+  });
   app.use(errors(deps));
   return app;
 }

@@ -1,27 +1,27 @@
 // The composition root: wires the cluster view (informers), the serving
 // certificate manager, the express app and the HTTPS listener from
-// dependencies passed in (KubeConfig, logger, registry, clock). main.ts
+// dependencies passed in (the apiserver Connection, logger, registry,
+// clock); it owns the KubeClient it makes from the Connection. main.ts
 // calls it with the real ones; integration tests and the benchmark call it
 // in-process.
 import { X509Certificate } from 'node:crypto';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '@acp/crds';
+import { createClientMetrics, KubeClient, startHttpServer, type Clock, type Connection } from '@acp/kube';
 import { createK8sCertStore } from './certs/k8s-store.ts';
 import { ServingCertManager, type CertStore, type ServingCertificate } from './certs/manager.ts';
 import type { WebhookConfig } from './config.ts';
 import type { InjectionConfig } from './inject/config.ts';
 import { createClusterView, type ClusterView } from './runtime/caches.ts';
-import type { Clock } from './runtime/clock.ts';
 import { createMetrics } from './runtime/metrics.ts';
-import { addProbes, createApp, listenHttps, type HttpsListener } from './server.ts';
+import { createApp, listenHttps, type HttpsListener } from './server.ts';
 
 export interface WebhookDeps {
-  kc: KubeConfig;
+  /** Where the apiserver is and the credentials to use (followed as they rotate). */
+  connection: Connection;
   log: Logger;
   registry: Registry;
   clock: Clock;
@@ -29,6 +29,8 @@ export interface WebhookDeps {
   injection: InjectionConfig;
   /** Defaults to the Secret + webhook configurations of `config`. */
   certStore?: CertStore;
+  /** How long one informer watch lasts (default 300 s; tests shorten it to see re-watches). */
+  watchTimeoutSeconds?: number;
 }
 
 export interface RunningWebhook {
@@ -49,18 +51,29 @@ async function firstCertificate(manager: ServingCertManager, deps: WebhookDeps):
     }
     const cert = manager.current();
     if (cert) return cert;
-    await new Promise<void>((resolve) => deps.clock.after(delay, resolve));
+    await new Promise<void>((resolve) => deps.clock.setTimer(resolve, delay));
   }
 }
 
 export async function startWebhook(deps: WebhookDeps): Promise<RunningWebhook> {
   const { config, log, registry, clock } = deps;
   const metrics = createMetrics(registry);
+  const clientMetrics = createClientMetrics(registry, 'acp_webhook');
+  const client = await KubeClient.connect(deps.connection, {
+    clock,
+    userAgent: 'acp-webhook',
+    onRequest: (verb, code) => clientMetrics.apiRequests.inc({ verb, code: String(code) }),
+    onProblem: (message) => {
+      clientMetrics.credentialProblems.inc();
+      log.error({ code: 'ACP_ERR_KUBE_CREDENTIALS' }, message);
+    },
+  });
   const view = createClusterView({
-    kc: deps.kc,
+    client,
     log,
     clock,
-    onRestart: (resource) => metrics.informerRestarts.inc({ resource }),
+    onRestart: (resource) => clientMetrics.informerErrors.inc({ resource }),
+    ...(deps.watchTimeoutSeconds ? { watchTimeoutSeconds: deps.watchTimeoutSeconds } : {}),
   });
   view.start();
   const tls: { listener?: HttpsListener } = {};
@@ -68,7 +81,7 @@ export async function startWebhook(deps: WebhookDeps): Promise<RunningWebhook> {
     store:
       deps.certStore ??
       createK8sCertStore({
-        kc: deps.kc,
+        client,
         namespace: config.namespace,
         secretName: config.secretName,
         mutatingConfigurations: config.mutatingConfigurations,
@@ -114,10 +127,12 @@ export async function startWebhook(deps: WebhookDeps): Promise<RunningWebhook> {
   certificates.start();
   let metricsServer: Server | undefined;
   if (config.metricsPort > 0) {
-    const probes = express();
-    addProbes(probes, { notReady, registry });
-    metricsServer = createHttpServer(probes);
-    await new Promise<void>((resolve) => metricsServer?.listen(config.metricsPort, config.host, resolve));
+    metricsServer = await startHttpServer({
+      host: config.host,
+      port: config.metricsPort,
+      registry,
+      notReady,
+    });
   }
   log.info({ port: listener.port, namespace: config.namespace }, 'webhook listening');
   return {
@@ -133,6 +148,7 @@ export async function startWebhook(deps: WebhookDeps): Promise<RunningWebhook> {
         new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
         view.stop(),
       ]);
+      await client.close();
     },
   };
 }

@@ -13,7 +13,7 @@ import {
 } from '@acp/crds';
 import { complianceCondition, evaluateCompliance } from '../compliance/evaluate.ts';
 import { jwksUriProviders, type JwksInput } from '../policy/compile-jwt.ts';
-import { compilePolicy } from '../policy/compile.ts';
+import { compileSidecarConfig } from '../policy/compile.ts';
 import { POLICY_ERRORS } from '../policy/errors.ts';
 import { canonicalJson } from '../policy/hash.ts';
 import { semanticErrors } from '../policy/semantic.ts';
@@ -124,7 +124,7 @@ export function runCompile(args: CliArgs, files: readonly InputFile[], ctx: CliC
   for (const { doc, policy } of l.valid) {
     try {
       configs.push(
-        compilePolicy(policy, {
+        compileSidecarConfig(policy, {
           trustDomain: args.trustDomain,
           jwks: l.jwks,
           missingJwks: args.allowMissingJwks ? 'empty' : 'error',
@@ -157,7 +157,7 @@ export function runCheck(args: CliArgs, files: readonly InputFile[], ctx: CliCon
   const checked: CheckedPolicy[] = [];
   for (const { doc, policy } of l.valid) {
     try {
-      const config = compilePolicy(policy, {
+      const config = compileSidecarConfig(policy, {
         trustDomain: args.trustDomain,
         jwks: l.jwks,
         missingJwks: 'empty',

@@ -40,7 +40,7 @@ function evaluateControl(
 /**
  * Every control of the policy's profiles (spec.profiles, or options.profiles)
  * over the compiled configuration. `policy` must have the schema defaults
- * applied (as read from the apiserver, or as checkPolicy returns it).
+ * applied (as read from the apiserver, or as validateEnforceable returns it).
  */
 export function evaluateCompliance(
   config: SidecarConfig,

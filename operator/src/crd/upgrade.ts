@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { parse } from 'yaml';
 import { CRD_MANIFEST_URL, CRD_NAME } from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
+import type { KubeClient } from '@acp/kube';
 
 export const SPEC_HASH_ANNOTATION = 'acp.dev/crd-spec-sha256';
 export const VERSION_ANNOTATION = 'acp.dev/operator-version';

@@ -11,11 +11,15 @@ import {
   TRUST_BUNDLE_CONFIGMAP,
   TRUST_BUNDLE_KEY,
 } from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
-import { RESOURCES, resourcePath, type ConfigMap } from '../kube/resources.ts';
-import type { Reconciler } from '../runtime/controller.ts';
-import type { Informer } from '../runtime/informer.ts';
-import { splitPemCertificates } from '../pki/pem.ts';
+import {
+  resourcePath,
+  RESOURCES,
+  type ConfigMap,
+  type Informer,
+  type KubeClient,
+  type Reconciler,
+} from '@acp/kube';
+import { splitPemCertificates } from '@acp/pki';
 import type { CaSnapshot } from './ca-state.ts';
 import type { PolicyObject } from './workload-controller.ts';
 

@@ -1,40 +1,21 @@
-// Reconciles the mesh CA (one key: "ca"): loads the operator's own root
-// (creating it once; never regenerating it while its Secret exists) or the
-// CA Secret the user names, validates it before anything is issued from
-// it, drives a requested root rotation through its phases, keeps retired
-// roots trusted until their leaves expire, warns when the root expires
-// within 60 days, and publishes the resulting CaSnapshot. Events:
+// Reconciles the mesh CA (one key: "ca") as gather -> plan -> one write:
+// gather reads the CA Secrets, the persisted record and the caches
+// (stored leaves, trust bundles, policy lifetimes); planCa (ca-plan.ts,
+// pure) decides at most one write and the snapshot; this shell makes that
+// write (generating a root's key when the write is a new root), records
+// the Events that go with it, sets the CA metrics and publishes the
+// snapshot that the identity and trust-bundle controllers read. Events:
 // CACreated, CAInvalid, CARotationStarted, CARotationIssuing,
 // CARotationCompleted, CAExpiringSoon.
 import type { Logger } from 'pino';
-import { CA_SECRET_NAME, errorMessage, isAcpError } from '@acp/crds';
+import { CA_SECRET_NAME } from '@acp/crds';
+import type { Clock, EventRecorder, Reconciler, ReconcileResult } from '@acp/kube';
+import { createRootCa } from '@acp/pki';
 import type { OperatorConfig } from '../config.ts';
-import { validateCa, type CaMaterial } from '../pki/ca.ts';
-import { createRootCa, createSigner } from '../pki/certificates.ts';
-import type { Clock } from '../runtime/clock.ts';
-import type { Reconciler, ReconcileResult } from '../runtime/controller.ts';
-import type { EventRecorder, EventType } from '../runtime/events.ts';
-import {
-  buildSnapshot,
-  EMPTY_SNAPSHOT,
-  parseRecord,
-  type CaRecord,
-  type CaSnapshot,
-  type SigningCa,
-} from './ca-state.ts';
-import {
-  CA_NEXT_SECRET_NAME,
-  caSecretBody,
-  caSourceOf,
-  ROTATE_ANNOTATION,
-  type CaStore,
-} from './ca-secrets.ts';
-import type { Secret } from '../kube/resources.ts';
+import { planCa, type CaEvent, type CaPlan, type CaWorld, type CaWrite } from './ca-plan.ts';
+import { CA_NEXT_SECRET_NAME, caSecretBody, caSourceOf, type CaStore } from './ca-secrets.ts';
+import { EMPTY_SNAPSHOT, type CaSnapshot } from './ca-state.ts';
 import type { IdentityMetrics } from './metrics.ts';
-import { stepRotation, type RotationInput, type RotationStep } from './rotation.ts';
-
-const DAY = 86_400_000;
-const EXPIRY_WARNING_MS = 60 * DAY;
 
 export interface CaControllerDeps {
   store: CaStore;
@@ -52,27 +33,59 @@ export interface CaControllerDeps {
   logger?: Logger;
 }
 
-class CaProblem extends Error {
-  readonly reason: string;
-  constructor(reason: string, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
-
-function signing(material: CaMaterial): SigningCa {
+async function gather(deps: CaControllerDeps): Promise<CaWorld> {
+  const { store, config } = deps;
+  const userCaName = config.caSecretName;
+  const [ca, next, record] = await Promise.all([
+    store.getSecret(userCaName ?? CA_SECRET_NAME),
+    userCaName ? Promise.resolve(undefined) : store.getSecret(CA_NEXT_SECRET_NAME),
+    store.readRecord(),
+  ]);
   return {
-    certPem: material.certPem,
-    rootsPem: material.rootsPem,
-    fingerprint: material.fingerprint,
-    signer: createSigner(material.certPem, material.keyPem, material.chainPem),
+    now: deps.clock.now(),
+    namespace: store.namespace,
+    userCaName,
+    ca,
+    next,
+    recordJson: record.json,
+    leaves: deps.storedLeaves(),
+    bundlesHold: deps.allBundlesHold,
+    maxLifetimeMs: deps.maxLifetimeMs(),
+    propagationMs: config.bundlePropagationMs,
   };
 }
 
-export function caReconciler(deps: CaControllerDeps): Reconciler {
+/** Makes the plan's one write. */
+async function write(deps: CaControllerDeps, w: CaWrite): Promise<void> {
   const { store, config, clock } = deps;
+  switch (w.kind) {
+    case 'createRoot': {
+      const root = await createRootCa({
+        commonName: `acp mesh root (${config.trustDomain})`,
+        keyAlgorithm: config.caKeyAlgorithm,
+        lifetimeMs: config.caLifetimeMs,
+        now: clock.now(),
+      });
+      await store.createOnce(caSecretBody(store.namespace, w.name, root));
+      return;
+    }
+    case 'promote': {
+      await store.replaceSecret(caSecretBody(store.namespace, CA_SECRET_NAME, caSourceOf(w.from), w.to));
+      return;
+    }
+    case 'deleteNext':
+      await store.deleteSecret(CA_NEXT_SECRET_NAME);
+      return;
+    case 'record':
+      await store.writeRecord(w.record);
+  }
+}
+
+export function caReconciler(deps: CaControllerDeps): Reconciler {
+  const { store, config } = deps;
+  // The last CAInvalid reported, so a broken CA is one Event, not one per reconcile.
   let lastProblem = '';
-  const event = (type: EventType, reason: string, note: string): void =>
+  const record = (e: CaEvent): void =>
     deps.events.record(
       {
         apiVersion: 'v1',
@@ -80,251 +93,44 @@ export function caReconciler(deps: CaControllerDeps): Reconciler {
         namespace: store.namespace,
         name: config.caSecretName ?? CA_SECRET_NAME,
       },
-      type,
-      reason,
+      e.type,
+      e.reason,
       'Reconcile',
-      note,
+      e.note,
     );
 
-  function validated(secretName: string, source: ReturnType<typeof caSourceOf>): CaMaterial {
-    try {
-      return validateCa(source, clock.now());
-    } catch (e) {
-      throw new CaProblem('CAInvalid', `CA Secret ${store.namespace}/${secretName}: ${errorMessage(e)}`);
+  const report = (plan: CaPlan, ctx: { logger: Logger }): void => {
+    const problem = plan.problem;
+    deps.metrics.caInvalid.set(problem ? 1 : 0);
+    if (!problem) {
+      lastProblem = '';
+      return;
     }
-  }
-
-  function retire(record: CaRecord, fingerprint: string): void {
-    if (!record.current || record.current === fingerprint || !record.currentCertPem) return;
-    record.retiring.push({
-      fingerprint: record.current,
-      certPem: record.currentCertPem,
-      rootsPem: record.currentRootsPem ?? [record.currentCertPem],
-      until: new Date(clock.now().getTime() + deps.maxLifetimeMs()).toISOString(),
-    });
-  }
-
-  function adopt(record: CaRecord, ca: CaMaterial): void {
-    retire(record, ca.fingerprint);
-    record.current = ca.fingerprint;
-    record.currentCertPem = ca.certPem;
-    record.currentRootsPem = ca.rootsPem;
-  }
-
-  async function userCa(
-    record: CaRecord,
-    name: string,
-  ): Promise<{ snapshot: CaSnapshot; recheckMs?: number }> {
-    const secret = await store.getSecret(name);
-    if (!secret) throw new CaProblem('CAInvalid', `CA Secret ${store.namespace}/${name} does not exist`);
-    const ca = validated(name, caSourceOf(secret));
-    adopt(record, ca);
-    return { snapshot: buildSnapshot(signing(ca), undefined, 'current', record.retiring, clock.now()) };
-  }
-
-  async function ownRootSecret(
-    record: CaRecord,
-  ): Promise<{ secret: NonNullable<Awaited<ReturnType<CaStore['getSecret']>>>; created: boolean }> {
-    const existing = await store.getSecret(CA_SECRET_NAME);
-    if (existing) return { secret: existing, created: false };
-    const root = await createRootCa({
-      commonName: `acp mesh root (${config.trustDomain})`,
-      keyAlgorithm: config.caKeyAlgorithm,
-      lifetimeMs: config.caLifetimeMs,
-      now: clock.now(),
-    });
-    const secret = await store.createOnce(caSecretBody(store.namespace, CA_SECRET_NAME, root));
-    event(
-      record.current ? 'Warning' : 'Normal',
-      'CACreated',
-      record.current
-        ? 'the CA Secret was deleted; a new root was created and the previous root stays trusted until its leaves expire'
-        : 'created the mesh root CA',
-    );
-    return { secret, created: true };
-  }
-
-  async function promote(
-    record: CaRecord,
-    secret: Secret,
-    nextSecret: Secret,
-    next: CaMaterial,
-  ): Promise<void> {
-    const promoted = caSourceOf(nextSecret);
-    await store.replaceSecret(
-      caSecretBody(
-        store.namespace,
-        CA_SECRET_NAME,
-        {
-          certPem: promoted.certPem,
-          keyPem: promoted.keyPem,
-          notAfter: next.notAfter,
-          notBefore: next.notBefore,
-          serialNumber: '',
-        },
-        secret,
-      ),
-    );
-    await store.deleteSecret(CA_NEXT_SECRET_NAME);
-    record.rotation = undefined;
-    record.current = next.fingerprint;
-    record.currentCertPem = next.certPem;
-    record.currentRootsPem = next.rootsPem;
-    event(
-      'Normal',
-      'CARotationCompleted',
-      'the new root replaced the old one; the old root left every trust bundle',
-    );
-  }
-
-  /** Carries out a rotation step other than completion; returns when to look again. */
-  async function applyStep(
-    record: CaRecord,
-    step: Exclude<RotationStep, { action: 'complete' }>,
-  ): Promise<number | undefined> {
-    switch (step.action) {
-      case 'prepare': {
-        const root = await createRootCa({
-          commonName: `acp mesh root (${config.trustDomain})`,
-          keyAlgorithm: config.caKeyAlgorithm,
-          lifetimeMs: config.caLifetimeMs,
-          now: clock.now(),
-        });
-        await store.createOnce(caSecretBody(store.namespace, CA_NEXT_SECRET_NAME, root));
-        return 0;
-      }
-      case 'start':
-        record.rotation = step.state;
-        event(
-          'Normal',
-          'CARotationStarted',
-          `rotating the mesh root: adding ${step.state.next.slice(0, 23)} to every trust bundle`,
-        );
-        return 0;
-      case 'advance':
-        record.rotation = step.state;
-        if (step.event === 'Issuing')
-          event(
-            'Normal',
-            'CARotationIssuing',
-            'every trust bundle holds the new root; issuing workload certificates from it',
-          );
-        return 0;
-      case 'none':
-        return step.recheckAfterMs;
+    if (lastProblem !== problem.message) {
+      lastProblem = problem.message;
+      record({
+        type: 'Warning',
+        reason: problem.reason,
+        note: `${problem.message}; nothing is issued from it and existing certificates are kept`,
+      });
+      ctx.logger.error({ reason: problem.reason, err: problem.message }, 'mesh CA is not usable');
     }
-  }
-
-  function rotationInput(
-    record: CaRecord,
-    requested: boolean,
-    current: CaMaterial,
-    next: CaMaterial | undefined,
-  ): RotationInput {
-    const leaves = deps.storedLeaves();
-    const oldLeaves = leaves.filter((l) => l.issuer === current.fingerprint);
-    return {
-      state: record.rotation,
-      requested,
-      preparedNext: next?.fingerprint,
-      allBundlesHaveNext: next ? deps.allBundlesHold(next.fingerprint) : false,
-      allLeavesFromNext: next !== undefined && leaves.every((l) => l.issuer === next.fingerprint),
-      latestOldLeafNotAfter: oldLeaves.reduce<Date | undefined>(
-        (m, l) => (!m || l.notAfter > m ? l.notAfter : m),
-        undefined,
-      ),
-      maxLifetimeMs: deps.maxLifetimeMs(),
-      propagationMs: config.bundlePropagationMs,
-      now: clock.now(),
-    };
-  }
-
-  async function ownCa(record: CaRecord): Promise<{ snapshot: CaSnapshot; recheckMs?: number }> {
-    const { secret } = await ownRootSecret(record);
-    const current = validated(CA_SECRET_NAME, caSourceOf(secret));
-    const nextSecret = await store.getSecret(CA_NEXT_SECRET_NAME);
-    let next = nextSecret ? validated(CA_NEXT_SECRET_NAME, caSourceOf(nextSecret)) : undefined;
-    if (record.rotation && record.rotation.next === current.fingerprint) {
-      // Crashed after promoting the new root: finish the bookkeeping.
-      record.rotation = undefined;
-      if (nextSecret) await store.deleteSecret(CA_NEXT_SECRET_NAME);
-      next = undefined;
-    }
-    adopt(record, current);
-    const requested = secret.metadata.annotations?.[ROTATE_ANNOTATION] === 'requested';
-    if (!record.rotation && !requested && nextSecret) {
-      await store.deleteSecret(CA_NEXT_SECRET_NAME);
-      next = undefined;
-    }
-    const step = stepRotation(rotationInput(record, requested, current, next));
-    if (step.action === 'complete') {
-      if (!nextSecret || !next)
-        throw new CaProblem('CAInvalid', `rotation in progress but ${CA_NEXT_SECRET_NAME} is missing`);
-      await promote(record, secret, nextSecret, next);
-      return { snapshot: buildSnapshot(signing(next), undefined, 'current', record.retiring, clock.now()) };
-    }
-    deps.logger?.debug({ step: step.action, phase: record.rotation?.phase }, 'rotation step');
-    const recheckMs = await applyStep(record, step);
-    const issuing = record.rotation?.phase === 'Issuing' ? 'next' : 'current';
-    const snapshot = buildSnapshot(
-      signing(current),
-      record.rotation && next ? signing(next) : undefined,
-      issuing,
-      record.retiring,
-      clock.now(),
-    );
-    return recheckMs === undefined ? { snapshot } : { snapshot, recheckMs };
-  }
-
-  function checkExpiry(record: CaRecord, snapshot: CaSnapshot): void {
-    const cert = snapshot.trustedIssuers.find((c) => c.fingerprint256 === snapshot.signerFingerprint);
-    if (!cert) return;
-    const expiry = cert.validToDate.getTime();
-    deps.metrics.caExpiry.set(expiry / 1000);
-    const soon = expiry - clock.now().getTime() < EXPIRY_WARNING_MS;
-    deps.metrics.caExpiringSoon.set(soon ? 1 : 0);
-    if (soon && record.expiryWarnedFor !== snapshot.signerFingerprint) {
-      record.expiryWarnedFor = snapshot.signerFingerprint;
-      event(
-        'Warning',
-        'CAExpiringSoon',
-        `the mesh CA expires on ${cert.validTo}; rotate it (annotate the CA Secret ${ROTATE_ANNOTATION}=requested) or replace the user CA`,
-      );
-    }
-  }
+    deps.publish({ ...EMPTY_SNAPSHOT, reason: problem.reason, message: problem.message });
+  };
 
   return async (_key, ctx): Promise<ReconcileResult> => {
-    const before = await store.readRecord();
-    const record = parseRecord(before.json);
-    let result: { snapshot: CaSnapshot; recheckMs?: number };
-    try {
-      result = config.caSecretName ? await userCa(record, config.caSecretName) : await ownCa(record);
-    } catch (e) {
-      if (!(e instanceof CaProblem)) throw e;
-      deps.metrics.caInvalid.set(1);
-      if (lastProblem !== e.message) {
-        lastProblem = e.message;
-        event(
-          'Warning',
-          e.reason,
-          `${e.message}; nothing is issued from it and existing certificates are kept`,
-        );
-        ctx.logger.error({ reason: e.reason, err: e.message }, 'mesh CA is not usable');
-      }
-      deps.publish({ ...EMPTY_SNAPSHOT, reason: e.reason, message: e.message });
-      return { requeueAfterMs: 30_000 };
+    const plan = planCa(await gather(deps));
+    if (plan.write) {
+      deps.logger?.debug({ write: plan.write.kind }, 'mesh CA write');
+      await write(deps, plan.write);
     }
-    deps.metrics.caInvalid.set(0);
-    lastProblem = '';
-    record.retiring = record.retiring.filter((r) => Date.parse(r.until) > clock.now().getTime());
-    checkExpiry(record, result.snapshot);
-    const json = JSON.stringify(record, null, 2);
-    if (json !== before.json) await store.writeRecord(record);
-    deps.publish(result.snapshot);
-    return { requeueAfterMs: Math.min(result.recheckMs ?? 3_600_000, 3_600_000) };
+    for (const e of plan.events) record(e);
+    report(plan, ctx);
+    if (plan.expiry) {
+      deps.metrics.caExpiry.set(plan.expiry.at.getTime() / 1000);
+      deps.metrics.caExpiringSoon.set(plan.expiry.soon ? 1 : 0);
+    }
+    if (plan.snapshot) deps.publish(plan.snapshot);
+    return { requeueAfterMs: plan.requeueAfterMs };
   };
 }
-
-export const isCaProblem = (e: unknown): boolean =>
-  e instanceof CaProblem || (isAcpError(e) && e.code === 'ACP_ERR_CA_INVALID');
-export type { Logger };

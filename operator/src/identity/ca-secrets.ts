@@ -3,11 +3,15 @@
 // (acp-ca-next), a user-named CA Secret, and the persisted CA record
 // (ConfigMap acp-ca-state). Thin I/O over the kube client.
 import { CA_SECRET_NAME, COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
-import { isAlreadyExists } from '../kube/errors.ts';
-import { RESOURCES, resourcePath, type ConfigMap, type Secret } from '../kube/resources.ts';
-import type { IssuedCertificate } from '../pki/certificates.ts';
-import type { CaSource } from '../pki/ca.ts';
+import {
+  isAlreadyExists,
+  resourcePath,
+  RESOURCES,
+  type ConfigMap,
+  type KubeClient,
+  type Secret,
+} from '@acp/kube';
+import type { CaSource, IssuedCertificate } from '@acp/pki';
 import type { CaRecord } from './ca-state.ts';
 
 export const CA_NEXT_SECRET_NAME = `${CA_SECRET_NAME}-next`;
@@ -30,7 +34,7 @@ export function caSourceOf(secret: Secret): CaSource {
 export function caSecretBody(
   namespace: string,
   name: string,
-  root: IssuedCertificate,
+  root: Pick<IssuedCertificate, 'certPem' | 'keyPem'>,
   base?: Secret,
 ): Secret {
   const annotations = Object.fromEntries(

@@ -4,7 +4,7 @@
 // persisted record (ConfigMap acp-ca-state) that lets a restart resume a
 // rotation and keep retired roots trusted until their leaves expire.
 import { X509Certificate } from 'node:crypto';
-import type { Signer } from '../pki/certificates.ts';
+import type { Signer } from '@acp/pki';
 import type { RotationState } from './rotation.ts';
 
 export interface CaSnapshot {

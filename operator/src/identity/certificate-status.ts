@@ -4,7 +4,7 @@
 // trust bundle). The policy controller writes it with the rest of the
 // status, in one write.
 import { spiffeId, TRUST_BUNDLE_CONFIGMAP, type ConditionInput, type PolicyStatus } from '@acp/crds';
-import type { Pod, Secret } from '../kube/resources.ts';
+import type { Pod, Secret } from '@acp/kube';
 import type { CaSnapshot } from './ca-state.ts';
 import { identityDemand } from './demand.ts';
 import { inspectIdentitySecret, type InspectedIdentity } from './inspect.ts';

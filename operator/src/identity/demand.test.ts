@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ApiCompliancePolicy } from '@acp/crds';
-import type { Pod } from '../kube/resources.ts';
+import type { Pod } from '@acp/kube';
 import { identityDemand } from './demand.ts';
 
 const pod = (name: string, labels: Record<string, string>, sa?: string, extra: Partial<Pod> = {}): Pod => ({

@@ -9,7 +9,7 @@ import {
   type ApiCompliancePolicy,
   type KeyAlgorithm,
 } from '@acp/crds';
-import type { Pod } from '../kube/resources.ts';
+import type { Pod } from '@acp/kube';
 
 export interface CertSettings {
   keyAlgorithm: KeyAlgorithm;

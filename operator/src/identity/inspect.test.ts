@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { createRootCa, createSigner, type IssuedCertificate } from '../pki/certificates.ts';
-import type { Secret } from '../kube/resources.ts';
+import { createRootCa, createSigner, type IssuedCertificate } from '@acp/pki';
+import type { Secret } from '@acp/kube';
 import { inspectIdentitySecret } from './inspect.ts';
 import { identitySecret } from './secret.ts';
 

@@ -4,9 +4,8 @@
 // for. Anything else is tampering (or a change) and leads to reissue.
 // Pure. Never returns key material.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { keyAlgorithmOfKey, type KeyAlgorithm } from '../pki/keys.ts';
-import { signedBy, splitPemCertificates } from '../pki/pem.ts';
-import type { Secret } from '../kube/resources.ts';
+import { keyAlgorithmOfKey, signedBy, splitPemCertificates, type KeyAlgorithm } from '@acp/pki';
+import type { Secret } from '@acp/kube';
 
 export const ANNOTATIONS = {
   serial: 'acp.dev/serial',

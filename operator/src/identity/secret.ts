@@ -10,8 +10,8 @@ import {
   MANAGED_BY_LABEL,
   SERVICE_ACCOUNT_LABEL,
 } from '@acp/crds';
-import type { IssuedCertificate } from '../pki/certificates.ts';
-import type { Secret } from '../kube/resources.ts';
+import type { IssuedCertificate } from '@acp/pki';
+import type { Secret } from '@acp/kube';
 import type { CertSettings } from './demand.ts';
 import { ANNOTATIONS } from './inspect.ts';
 import { renewAt } from './plan.ts';

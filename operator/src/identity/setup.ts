@@ -4,13 +4,17 @@
 import type { Logger } from 'pino';
 import { MANAGED_BY, MANAGED_BY_LABEL, parseWorkloadSpiffeId, type ApiCompliancePolicy } from '@acp/crds';
 import type { OperatorConfig } from '../config.ts';
-import type { KubeClient } from '../kube/client.ts';
-import type { ConfigMap, Pod, Secret } from '../kube/resources.ts';
-import type { Clock } from '../runtime/clock.ts';
-import { Controller } from '../runtime/controller.ts';
-import type { EventRecorder } from '../runtime/events.ts';
-import type { Informer } from '../runtime/informer.ts';
-import type { RuntimeMetrics } from '../runtime/metrics.ts';
+import {
+  Controller,
+  type Clock,
+  type ConfigMap,
+  type EventRecorder,
+  type Informer,
+  type KubeClient,
+  type Pod,
+  type RuntimeMetrics,
+  type Secret,
+} from '@acp/kube';
 import {
   allBundlesHold,
   BUNDLE_COMPONENT,

@@ -13,20 +13,21 @@ import {
   spiffeId,
   type ApiCompliancePolicy,
 } from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
-import { isAlreadyExists } from '../kube/errors.ts';
 import {
-  RESOURCES,
+  isAlreadyExists,
   resourcePath,
+  RESOURCES,
   splitKey,
+  type Clock,
+  type EventRecorder,
+  type Informer,
+  type KubeClient,
   type KubeObject,
   type Pod,
+  type Reconciler,
+  type ReconcileResult,
   type Secret,
-} from '../kube/resources.ts';
-import type { Clock } from '../runtime/clock.ts';
-import type { Reconciler, ReconcileResult } from '../runtime/controller.ts';
-import type { EventRecorder } from '../runtime/events.ts';
-import type { Informer } from '../runtime/informer.ts';
+} from '@acp/kube';
 import type { CaSnapshot } from './ca-state.ts';
 import { identityDemand, serviceAccountOf } from './demand.ts';
 import { inspectIdentitySecret } from './inspect.ts';

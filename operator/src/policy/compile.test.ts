@@ -25,7 +25,7 @@ import {
   withRules,
   withTls,
 } from '../testing/builders.ts';
-import { compilePolicy } from './compile.ts';
+import { compileSidecarConfig } from './compile.ts';
 import { fieldErrorsOf } from './errors.ts';
 import { configHash } from './hash.ts';
 
@@ -37,7 +37,7 @@ const jwksProvider: JwtProviderSpec = {
   jwksUri: 'https://idp.example.com/jwks.json',
 };
 
-describe('compilePolicy', () => {
+describe('compileSidecarConfig', () => {
   const cases: [string, ApiCompliancePolicy, (c: SidecarConfig) => unknown, unknown][] = [
     ['resolves the mode default to Enforce', aPolicy(), (c) => c.mode, 'Enforce'],
     ['keeps Audit mode', aPolicy(withMode('Audit')), (c) => c.mode, 'Audit'],
@@ -305,7 +305,7 @@ describe('compilePolicy', () => {
   });
 
   it('refuses an output that does not validate (a trust domain with capitals), naming the field', () => {
-    assert.throws(() => compilePolicy(aPolicy(), { trustDomain: 'Cluster.Local' }), {
+    assert.throws(() => compileSidecarConfig(aPolicy(), { trustDomain: 'Cluster.Local' }), {
       code: 'ACP_ERR_CONFIG_SCHEMA',
       message: /trustDomain/,
     });

@@ -161,7 +161,7 @@ function build(policy: ApiCompliancePolicy, o: CompileOptions): SidecarConfig {
 }
 
 /** The schema defaults applied and every field error that makes the policy unenforceable. */
-export function checkPolicy(
+export function validateEnforceable(
   policy: unknown,
   jwksLimits: JwksLimits = DEFAULT_JWKS_LIMITS,
 ): { ok: true; value: ApiCompliancePolicy } | { ok: false; errors: FieldError[] } {
@@ -177,8 +177,8 @@ export function checkPolicy(
  * (keys of a jwksUri provider missing or unusable; details.provider), or
  * ACP_ERR_CONFIG_SCHEMA (the output does not validate: a compiler bug).
  */
-export function compilePolicy(policy: ApiCompliancePolicy, options: CompileOptions): SidecarConfig {
-  const checked = checkPolicy(policy, options.jwksLimits);
+export function compileSidecarConfig(policy: ApiCompliancePolicy, options: CompileOptions): SidecarConfig {
+  const checked = validateEnforceable(policy, options.jwksLimits);
   if (!checked.ok) throw invalidSpec(checked.errors);
   const config = build(checked.value, options);
   const valid = validateSidecarConfig(config);

@@ -23,6 +23,11 @@ export function canonicalJson(value: unknown, indent?: number): string {
   return JSON.stringify(canonical(value), null, indent);
 }
 
+/** True when a and b are the same JSON, whatever the key order (what we would write vs what is stored). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
 /** sha256 (hex) of the canonical JSON of a configuration. */
 export function configHash(config: SidecarConfig): string {
   return createHash('sha256').update(canonicalJson(config)).digest('hex');

@@ -1,6 +1,11 @@
 // Policy compilation: ApiCompliancePolicy -> SidecarConfig (pure), its
 // semantic validation, JWKS validation, and the content hash.
-export { compilePolicy, checkPolicy, DEFAULT_POLICY_NAMESPACE, type CompileOptions } from './compile.ts';
+export {
+  compileSidecarConfig,
+  validateEnforceable,
+  DEFAULT_POLICY_NAMESPACE,
+  type CompileOptions,
+} from './compile.ts';
 export { jwksUriProviders, type JwksInput } from './compile-jwt.ts';
 export { semanticErrors } from './semantic.ts';
 export { validateJwks, keyMatchesAlgorithm, DEFAULT_JWKS_LIMITS, type Jwk, type JwksLimits } from './jwks.ts';

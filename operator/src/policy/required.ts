@@ -1,4 +1,4 @@
-// Reads a field the CRD schema gives a default. compilePolicy applies the
+// Reads a field the CRD schema gives a default. compileSidecarConfig applies the
 // schema defaults first (validatePolicy, as the apiserver does), so the
 // defaults live in one place, the CRD; a missing value here is a bug and
 // says which field. Pure.

@@ -17,7 +17,7 @@ import {
   PORTS,
   type PolicySelector,
 } from '@acp/crds';
-import type { ConfigMap, KubeObject } from '../kube/resources.ts';
+import type { ConfigMap, KubeObject } from '@acp/kube';
 import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
 

@@ -7,8 +7,7 @@
 import type { Logger } from 'pino';
 import { errorMessage, isAcpError } from '@acp/crds';
 import type { Jwk } from '../policy/jwks.ts';
-import { backoffDelay } from '../runtime/backoff.ts';
-import type { Clock } from '../runtime/clock.ts';
+import { backoffDelay, type Clock } from '@acp/kube';
 
 export interface JwksSourceState {
   uri: string;

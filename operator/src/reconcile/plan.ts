@@ -17,8 +17,8 @@ import {
 import { complianceCondition, evaluateCompliance, type ComplianceReport } from '../compliance/index.ts';
 import type { CertificateStatus } from '../identity/certificate-status.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
-import type { ConfigMap, Pod } from '../kube/resources.ts';
-import { checkPolicy, compilePolicy, renderSidecarConfig } from '../policy/index.ts';
+import type { ConfigMap, Pod } from '@acp/kube';
+import { validateEnforceable, compileSidecarConfig, renderSidecarConfig } from '../policy/index.ts';
 import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import { configMapFor, networkPolicyFor, type LabelSelector, type NetworkPolicy } from './children.ts';
 import type { JwksSourceState } from './jwks-cache.ts';
@@ -60,10 +60,10 @@ interface Compiled {
 }
 
 function compile(input: PolicyPlanInput, keys: Record<string, unknown[]>): Compiled {
-  const checked = checkPolicy(input.policy);
+  const checked = validateEnforceable(input.policy);
   if (!checked.ok) return { invalid: formatFieldErrors(checked.errors) };
   try {
-    const config = compilePolicy(checked.value, {
+    const config = compileSidecarConfig(checked.value, {
       trustDomain: input.trustDomain,
       jwks: keys as never,
       missingJwks: 'empty',

@@ -14,24 +14,24 @@ import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
 } from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
 import {
-  RESOURCES,
+  isNotFound,
   resourcePath,
+  RESOURCES,
   splitKey,
+  type Clock,
   type ConfigMap,
+  type EventRecorder,
+  type Informer,
+  type KubeClient,
   type Pod,
+  type Reconciler,
   type Secret,
-} from '../kube/resources.ts';
+} from '@acp/kube';
 import type { CaSnapshot } from '../identity/ca-state.ts';
 import { certificateStatus } from '../identity/certificate-status.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
-import type { Clock } from '../runtime/clock.ts';
-import type { Reconciler } from '../runtime/controller.ts';
-import type { EventRecorder } from '../runtime/events.ts';
-import type { Informer } from '../runtime/informer.ts';
-import { sameJson } from '../runtime/json.ts';
+import { sameJson } from '../policy/hash.ts';
 import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import type { LabelSelector, NetworkPolicy } from './children.ts';
 import type { JwksCache } from './jwks-cache.ts';

@@ -7,17 +7,22 @@ import { rootCertificates } from 'node:tls';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { OperatorConfig } from '../config.ts';
-import type { KubeClient } from '../kube/client.ts';
-import type { ConfigMap, KubeObject, Pod, Secret } from '../kube/resources.ts';
+import {
+  Controller,
+  type Clock,
+  type ConfigMap,
+  type EventRecorder,
+  type Informer,
+  type KubeClient,
+  type KubeObject,
+  type Pod,
+  type RuntimeMetrics,
+  type Secret,
+} from '@acp/kube';
 import type { CaSnapshot } from '../identity/ca-state.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
 import { labelValue, matchesSelector, POLICY_LABEL } from '@acp/crds';
-import type { Clock } from '../runtime/clock.ts';
-import { sameJson } from '../runtime/json.ts';
-import { Controller } from '../runtime/controller.ts';
-import type { EventRecorder } from '../runtime/events.ts';
-import type { Informer } from '../runtime/informer.ts';
-import type { RuntimeMetrics } from '../runtime/metrics.ts';
+import { sameJson } from '../policy/hash.ts';
 import { parseLabelSelector, type NetworkPolicy } from './children.ts';
 import { fetchJwks } from './jwks-fetch.ts';
 import { JwksCache } from './jwks-cache.ts';

@@ -10,7 +10,7 @@ import {
   type JwtSpec,
   type PolicyStatus,
 } from '@acp/crds';
-import type { Pod } from '../kube/resources.ts';
+import type { Pod } from '@acp/kube';
 import { isLivePod, serviceAccountOf } from '../identity/demand.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
 import type { JwksSourceState } from './jwks-cache.ts';

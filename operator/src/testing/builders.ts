@@ -5,7 +5,7 @@
 // Test support only; no I/O.
 import { generateKeyPairSync } from 'node:crypto';
 import type { ApiCompliancePolicy, JwtProviderSpec, JwtRuleSpec, PolicySpec, SidecarConfig } from '@acp/crds';
-import { compilePolicy, type CompileOptions } from '../policy/compile.ts';
+import { compileSidecarConfig, type CompileOptions } from '../policy/compile.ts';
 
 export type PolicyOption = (p: ApiCompliancePolicy) => void;
 
@@ -80,5 +80,5 @@ export function aProvider(overrides: Partial<JwtProviderSpec> = {}): JwtProvider
 
 /** The compiled configuration (trust domain cluster.local, missing jwksUri keys embedded as none). */
 export function compiled(policy: ApiCompliancePolicy, options: Partial<CompileOptions> = {}): SidecarConfig {
-  return compilePolicy(policy, { trustDomain: 'cluster.local', missingJwks: 'empty', ...options });
+  return compileSidecarConfig(policy, { trustDomain: 'cluster.local', missingJwks: 'empty', ...options });
 }

@@ -4,14 +4,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ensureBinaries } from '../../harness/binaries.ts';
 import { startControlPlane, stopControlPlane, type ControlPlaneState } from '../../harness/controlplane.ts';
 import { applyCrd } from '../../harness/crd.ts';
 import { OPERATOR_NODE_FLAGS } from '../../harness/node-flags.ts';
 import { startOperator, type OperatorProcess } from '../../harness/operator.ts';
 import { chartMemoryCgroup } from '../memory.ts';
-import { KubeClient } from '../../../operator/src/kube/client.ts';
+import { KubeClient, loadConnection, systemClock } from '@acp/kube';
 
 // The operator runs in a memory cgroup limited like its container in the chart.
 const { limit: operatorLimit, cgroup: operatorCgroup } = chartMemoryCgroup(
@@ -37,9 +36,10 @@ export async function privateCluster(): Promise<Bench> {
   const binaries = ensureBinaries();
   const state = await startControlPlane({ dir: join(dir, 'cp'), binaries, ownerPid: process.pid });
   applyCrd(state.kubeconfig, binaries.kubectl);
-  const kc = new KubeConfig();
-  kc.loadFromFile(state.kubeconfig);
-  const client = await KubeClient.fromKubeConfig(kc, { requestTimeoutMs: 120_000 });
+  const client = await KubeClient.connect(loadConnection(state.kubeconfig, {}), {
+    clock: systemClock,
+    requestTimeoutMs: 120_000,
+  });
   return {
     state,
     client,

@@ -4,7 +4,7 @@
 // Secret exists and the policy reports CertificatesReady=True for all N.
 // Objects are created before the operator starts, so only its work is
 // timed. Run: npm run bench:operator -- identities
-import type { Secret } from '../../../operator/src/kube/resources.ts';
+import type { Secret } from '@acp/kube';
 import {
   pool,
   privateCluster,

@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { createRootCa, createSigner, type KeyAlgorithm } from '../../../operator/src/pki/index.ts';
+import { createRootCa, createSigner, type KeyAlgorithm } from '@acp/pki';
 
 const ROUND_MS = Number(process.env['ACP_BENCH_ROUND_MS'] ?? 2000);
 const ROUNDS = Number(process.env['ACP_BENCH_ROUNDS'] ?? 5);

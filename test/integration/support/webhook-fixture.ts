@@ -7,18 +7,20 @@
 // (and a stopped webhook) never touch each other's requests.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { parseAllDocuments, stringify } from 'yaml';
+import { loadConnection, systemClock } from '@acp/kube';
+import { DEFAULT_INJECTION_CONFIG, parseConfig, startWebhook, type RunningWebhook } from '@acp/webhooks';
 import {
-  DEFAULT_INJECTION_CONFIG,
-  parseConfig,
-  startWebhook,
-  systemClock,
-  type RunningWebhook,
-} from '@acp/webhooks';
-import { createNamespace, freePort, helm, kubectl, type TestCluster } from '../../src/index.ts';
+  createNamespace,
+  freePort,
+  helm,
+  kubectl,
+  podBoundToken,
+  type RotatingToken,
+  type TestCluster,
+} from '../../src/index.ts';
 
 const chart = join(import.meta.dirname, '..', '..', '..', 'charts', 'api-compliance-operator');
 export const SCOPE_LABEL = 'acp-test-scope';
@@ -34,6 +36,8 @@ export interface WebhookFixture {
   registry: Registry | undefined;
   /** The flags the webhook runs with (for `node webhooks/src/main.ts` in the benchmark). */
   args: string[];
+  /** The webhook's credentials: a token bound to a Pod in a token file its kubeconfig names (rotate() to roll it). */
+  token: RotatingToken;
   /** Labels for a namespace in this fixture's scope (plus any others). */
   labels(extra?: Record<string, string>): Record<string, string>;
   start(): Promise<RunningWebhook>;
@@ -99,28 +103,14 @@ function rbac(docs: Doc[], suffix: string, mutating: string, validating: string)
   return docs;
 }
 
-async function tokenKubeConfig(cluster: TestCluster, namespace: string): Promise<KubeConfig> {
-  const token = (
-    await must(cluster, ['create', 'token', 'acp-webhook', '-n', namespace, '--duration=1h'])
-  ).trim();
-  const server = cluster.kc.getCurrentCluster();
-  if (!server) throw new Error('no cluster in the kubeconfig');
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ ...server, name: 'test' }],
-    users: [{ name: 'acp-webhook', token }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'acp-webhook' }],
-    currentContext: 'test',
-  });
-  return kc;
-}
-
 export interface FixtureOptions {
   /** Serving-certificate waits (default 1 s each: rotation tests wait for them, never assert on time). */
   propagation?: string;
   retireGrace?: string;
   /** Chart values for the rendered webhook configurations (`webhook.reinvocationPolicy=Never`). */
   helmSet?: string[];
+  /** How long one informer watch lasts (default: the webhook's 300 s). */
+  watchTimeoutSeconds?: number;
 }
 
 export async function webhookFixture(
@@ -156,7 +146,7 @@ export async function webhookFixture(
       .map((d) => stringify(d))
       .join('---\n'),
   );
-  const kc = await tokenKubeConfig(cluster, operatorNamespace);
+  const token = await podBoundToken(cluster, operatorNamespace, 'acp-webhook');
   const args = [
     `--port=${port}`,
     '--host=127.0.0.1',
@@ -178,11 +168,13 @@ export async function webhookFixture(
     webhook: undefined,
     registry: undefined,
     args,
+    token,
     labels: (extra = {}) => ({ [SCOPE_LABEL]: scope, ...extra }),
     async start() {
       const registry = new Registry();
       const webhook = await startWebhook({
-        kc,
+        connection: loadConnection(token.kubeconfig, {}),
+        ...(options.watchTimeoutSeconds ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
         log: pino({ level: process.env['ACP_TEST_LOG'] ?? 'silent' }),
         registry,
         clock: systemClock,

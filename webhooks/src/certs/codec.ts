@@ -5,7 +5,7 @@
 // (the CA that issues the next leaf), and two annotations: when the signer
 // was first seen published, and when old CAs may be retired. No I/O.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { splitPemCertificates } from '@acp/operator/pki';
+import { splitPemCertificates } from '@acp/pki';
 import type { CertInfo, LeafInfo, ServingState } from './plan.ts';
 
 export const KEYS = {

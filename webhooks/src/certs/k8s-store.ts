@@ -6,17 +6,18 @@
 // configurations belongs to the chart (GitOps: ignore caBundle diffs).
 import { AcpError } from '@acp/crds';
 import {
-  AdmissionregistrationV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  type V1MutatingWebhookConfiguration,
-  type V1ValidatingWebhookConfiguration,
-} from '@kubernetes/client-node';
+  isConflict,
+  RESOURCES,
+  resourcePath,
+  type KubeClient,
+  type Secret,
+  type WebhookConfiguration,
+} from '@acp/kube';
 import type { StoredSecret } from './codec.ts';
 import type { CertStore } from './manager.ts';
 
 export interface K8sStoreOptions {
-  kc: KubeConfig;
+  client: KubeClient;
   namespace: string;
   secretName: string;
   mutatingConfigurations: readonly string[];
@@ -26,43 +27,29 @@ export interface K8sStoreOptions {
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
 
-function status(e: unknown): number | undefined {
-  const code = (e as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-type AnyConfiguration = V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration;
-
 export function createK8sCertStore(o: K8sStoreOptions): CertStore {
-  const core = o.kc.makeApiClient(CoreV1Api);
-  const admission = o.kc.makeApiClient(AdmissionregistrationV1Api);
-
-  const configurations = async (): Promise<
-    { kind: 'mutating' | 'validating'; config: AnyConfiguration }[]
-  > => {
-    const m = o.mutatingConfigurations.map(async (name) => ({
-      kind: 'mutating' as const,
-      config: await admission.readMutatingWebhookConfiguration({ name }),
-    }));
-    const v = o.validatingConfigurations.map(async (name) => ({
-      kind: 'validating' as const,
-      config: await admission.readValidatingWebhookConfiguration({ name }),
-    }));
-    return Promise.all([...m, ...v]);
-  };
+  const secretPath = (name?: string): string => resourcePath(RESOURCES.secret, o.namespace, name);
+  const paths = [
+    ...o.mutatingConfigurations.map((n) =>
+      resourcePath(RESOURCES.mutatingWebhookConfiguration, undefined, n),
+    ),
+    ...o.validatingConfigurations.map((n) =>
+      resourcePath(RESOURCES.validatingWebhookConfiguration, undefined, n),
+    ),
+  ];
+  const configurations = (): Promise<{ path: string; config: WebhookConfiguration }[]> =>
+    Promise.all(
+      paths.map(async (path) => ({ path, config: await o.client.get<WebhookConfiguration>(path) })),
+    );
 
   return {
     async readSecret() {
-      try {
-        const s = await core.readNamespacedSecret({ name: o.secretName, namespace: o.namespace });
-        const data = Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, unb64(v)]));
-        const out: StoredSecret = { data, annotations: { ...(s.metadata?.annotations ?? {}) } };
-        if (s.metadata?.resourceVersion) out.resourceVersion = s.metadata.resourceVersion;
-        return out;
-      } catch (e) {
-        if (status(e) === 404) return undefined;
-        throw e;
-      }
+      const s = await o.client.find<Secret>(secretPath(o.secretName));
+      if (!s) return undefined;
+      const data = Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, unb64(v)]));
+      const out: StoredSecret = { data, annotations: { ...(s.metadata.annotations ?? {}) } };
+      if (s.metadata.resourceVersion) out.resourceVersion = s.metadata.resourceVersion;
+      return out;
     },
 
     async writeSecret(secret) {
@@ -81,13 +68,13 @@ export function createK8sCertStore(o: K8sStoreOptions): CertStore {
       };
       try {
         const written = secret.resourceVersion
-          ? await core.replaceNamespacedSecret({ name: o.secretName, namespace: o.namespace, body })
-          : await core.createNamespacedSecret({ namespace: o.namespace, body });
+          ? await o.client.replace<Secret>(secretPath(o.secretName), body)
+          : await o.client.create<Secret>(secretPath(), body);
         const out: StoredSecret = { data: { ...secret.data }, annotations: { ...secret.annotations } };
-        if (written.metadata?.resourceVersion) out.resourceVersion = written.metadata.resourceVersion;
+        if (written.metadata.resourceVersion) out.resourceVersion = written.metadata.resourceVersion;
         return out;
       } catch (e) {
-        if (status(e) === 409)
+        if (isConflict(e))
           throw new AcpError('ACP_ERR_CONFLICT', `Secret ${o.namespace}/${o.secretName} changed meanwhile`);
         throw e;
       }
@@ -101,22 +88,11 @@ export function createK8sCertStore(o: K8sStoreOptions): CertStore {
     },
 
     async writeBundles(pem) {
-      for (const { kind, config } of await configurations()) {
+      for (const { path, config } of await configurations()) {
         const hooks = config.webhooks ?? [];
         if (hooks.every((w) => unb64(w.clientConfig.caBundle ?? '') === pem)) continue;
         for (const w of hooks) w.clientConfig.caBundle = b64(pem);
-        const name = config.metadata?.name ?? '';
-        if (kind === 'mutating') {
-          await admission.replaceMutatingWebhookConfiguration({
-            name,
-            body: config,
-          });
-        } else {
-          await admission.replaceValidatingWebhookConfiguration({
-            name,
-            body: config,
-          });
-        }
+        await o.client.replace(path, config);
       }
     },
   };

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { splitPemCertificates } from '@acp/operator/pki';
-import { FakeClock, MemoryCertStore, silentLogger } from '../testing/fakes.ts';
+import { splitPemCertificates } from '@acp/pki';
+import { FakeClock } from '@acp/kube/testing';
+import { MemoryCertStore, silentLogger } from '../testing/fakes.ts';
 import { ServingCertManager, type ServingCertificate } from './manager.ts';
 import type { CertSettings } from './plan.ts';
 

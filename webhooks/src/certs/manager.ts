@@ -1,14 +1,14 @@
 // The serving-certificate manager: reads the Secret and the published
 // caBundles through a CertStore, asks the planner for the next step,
-// applies it (PKI from @acp/operator/pki: its own small CA, ECDSA P-256),
+// applies it (PKI from @acp/pki: its own small CA, ECDSA P-256),
 // writes the Secret with optimistic concurrency (several replicas may run
 // this: the loser of a conflict re-reads next time), and hands the leaf it
 // finds in the Secret to the server (hot reload). Runs every periodMs or
 // sooner when the planner says so.
 import { AcpError, errorMessage } from '@acp/crds';
-import { createRootCa, createSigner } from '@acp/operator/pki';
+import { createRootCa, createSigner } from '@acp/pki';
 import type { Logger } from 'pino';
-import type { Clock } from '../runtime/clock.ts';
+import type { Clock } from '@acp/kube';
 import {
   bundleFingerprints,
   KEYS,
@@ -119,7 +119,7 @@ export class ServingCertManager {
         this.#o.log.warn({ err: errorMessage(e) }, 'serving certificate reconcile failed; retrying');
         wait = Math.min(wait, 5000);
       }
-      if (this.#running) this.#cancel = this.#o.clock.after(wait, () => void loop());
+      if (this.#running) this.#cancel = this.#o.clock.setTimer(() => void loop(), wait);
     };
     void loop();
   }

@@ -1,22 +1,20 @@
 // The webhook's view of the cluster: every ApiCompliancePolicy and every
-// Namespace, each through a restarting informer (no GET per admission).
+// Namespace, each through an informer of the shared runtime (@acp/kube:
+// restarts with backoff, relists on 410; no GET per admission).
 // Admission reads them through two snapshot functions; readiness waits
 // until both have listed once.
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  makeInformer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type V1Namespace,
-} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, PLURAL, VERSION } from '@acp/crds';
+import {
+  Informer,
+  RESOURCES,
+  resourcePath,
+  type Clock,
+  type KubeClient,
+  type KubeObject,
+  type Namespace,
+} from '@acp/kube';
 import type { PolicyRef } from '../inject/decide.ts';
 import { toPolicyRef } from '../policy/ref.ts';
-import type { Clock } from './clock.ts';
-import { ResilientInformer, type CachingInformer } from './informer.ts';
 
 export interface ClusterView {
   policiesIn(namespace: string): readonly PolicyRef[];
@@ -30,38 +28,24 @@ export interface ClusterView {
 }
 
 export interface ClusterViewOptions {
-  kc: KubeConfig;
+  client: KubeClient;
   log: Logger;
   clock: Clock;
   onRestart?: (resource: string) => void;
+  /** How long one watch lasts before the apiserver ends it and the informer watches again (default 300 s). */
+  watchTimeoutSeconds?: number;
 }
 
 export function createClusterView(opts: ClusterViewOptions): ClusterView {
-  const custom = opts.kc.makeApiClient(CustomObjectsApi);
-  const core = opts.kc.makeApiClient(CoreV1Api);
-  const policyPath = `/apis/${GROUP}/${VERSION}/${PLURAL}`;
-  const listPolicies = async (): Promise<KubernetesListObject<KubernetesObject>> =>
-    (await custom.listClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-    })) as KubernetesListObject<KubernetesObject>;
-  const policies = new ResilientInformer<KubernetesObject>({
-    resource: PLURAL,
-    informer: makeInformer(opts.kc, policyPath, listPolicies) as CachingInformer<KubernetesObject>,
-    log: opts.log,
+  const common = {
+    client: opts.client,
+    logger: opts.log,
     clock: opts.clock,
-    ...(opts.onRestart ? { onRestart: opts.onRestart } : {}),
-  });
-  const namespaces = new ResilientInformer<V1Namespace>({
-    resource: 'namespaces',
-    informer: makeInformer(opts.kc, '/api/v1/namespaces', () =>
-      core.listNamespace(),
-    ) as CachingInformer<V1Namespace>,
-    log: opts.log,
-    clock: opts.clock,
-    ...(opts.onRestart ? { onRestart: opts.onRestart } : {}),
-  });
+    ...(opts.onRestart ? { onError: opts.onRestart } : {}),
+    ...(opts.watchTimeoutSeconds ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
+  };
+  const policies = new Informer<KubeObject>({ ...common, resource: RESOURCES.policy });
+  const namespaces = new Informer<Namespace>({ ...common, resource: RESOURCES.namespace });
   // Namespaces fetched ahead of the informer; the informer's copy wins as soon as it has one.
   const early = new Map<string, Record<string, string>>();
   return {
@@ -71,24 +55,26 @@ export function createClusterView(opts: ClusterViewOptions): ClusterView {
         .map(toPolicyRef)
         .filter((p): p is PolicyRef => p !== undefined),
     namespaceLabels: (namespace) => {
-      const ns = namespaces.get(namespace);
-      return ns ? (ns.metadata?.labels ?? {}) : early.get(namespace);
+      const ns = namespaces.get(undefined, namespace);
+      return ns ? (ns.metadata.labels ?? {}) : early.get(namespace);
     },
     lookupNamespace: async (namespace) => {
-      const ns = await core.readNamespace({ name: namespace });
+      const ns = await opts.client.get<Namespace>(resourcePath(RESOURCES.namespace, undefined, namespace));
       if (early.size > 1000) early.clear();
-      early.set(namespace, ns.metadata?.labels ?? {});
+      early.set(namespace, ns.metadata.labels ?? {});
     },
-    synced: () => policies.synced && namespaces.synced,
+    synced: () => policies.isSynced && namespaces.isSynced,
     whenSynced: async () => {
-      await Promise.all([policies.whenSynced(), namespaces.whenSynced()]);
+      await Promise.all([policies.synced, namespaces.synced]);
     },
     start: () => {
       policies.start();
       namespaces.start();
     },
-    stop: async () => {
-      await Promise.all([policies.stop(), namespaces.stop()]);
+    stop: () => {
+      policies.stop();
+      namespaces.stop();
+      return Promise.resolve();
     },
   };
 }

@@ -1,7 +1,9 @@
 // The webhook's Prometheus metrics (prefix acp_webhook_), registered on a
 // registry passed in (no global registry). Reason labels are the decide
 // reason codes, so a skip reads the same in metrics, logs and the pod's
-// status annotation.
+// status annotation. The apiserver-client metrics (requests, informer
+// restarts, credential problems) come from @acp/kube's createClientMetrics
+// under the same prefix.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface WebhookMetrics {
@@ -11,7 +13,6 @@ export interface WebhookMetrics {
   policyDecisions: Counter<'result'>;
   errors: Counter<'webhook' | 'code'>;
   connections: Counter;
-  informerRestarts: Counter<'resource'>;
   certificateSteps: Counter<'step'>;
   certificateExpiry: Gauge;
 }
@@ -53,12 +54,6 @@ export function createMetrics(registry: Registry): WebhookMetrics {
     connections: new Counter({
       name: 'acp_webhook_tls_connections_total',
       help: 'TLS connections accepted (each a full or resumed handshake); a rate close to the admission rate means the apiserver is not reusing connections.',
-      registers,
-    }),
-    informerRestarts: new Counter({
-      name: 'acp_webhook_informer_restarts_total',
-      help: 'Informer restarts after an error, by resource.',
-      labelNames: ['resource'],
       registers,
     }),
     certificateSteps: new Counter({

@@ -1,7 +1,7 @@
 // A throwaway CA and a serving certificate for 127.0.0.1, for tests and
 // the benchmark's server (the webhook itself gets its own from the
 // certificate manager).
-import { createRootCa, createSigner } from '@acp/operator/pki';
+import { createRootCa, createSigner } from '@acp/pki';
 import type { ServingCertificate } from '../certs/manager.ts';
 
 export async function loopbackCertificate(

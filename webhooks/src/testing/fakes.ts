@@ -1,35 +1,10 @@
-// Test doubles for the I/O edges: a clock the test moves, an in-memory
+// Test doubles for the I/O edges (the fake clock is @acp/kube/testing): an in-memory
 // CertStore (Secret + caBundles) with optimistic concurrency, a silent
 // logger. Used by unit tests only.
 import { AcpError } from '@acp/crds';
 import pino, { type Logger } from 'pino';
 import type { StoredSecret } from '../certs/codec.ts';
 import type { CertStore } from '../certs/manager.ts';
-import type { Clock } from '../runtime/clock.ts';
-
-export class FakeClock implements Clock {
-  #now: number;
-  timers: { at: number; fn: () => void }[] = [];
-  constructor(start: Date) {
-    this.#now = start.getTime();
-  }
-  now(): Date {
-    return new Date(this.#now);
-  }
-  advance(ms: number): void {
-    this.#now += ms;
-    const due = this.timers.filter((t) => t.at <= this.#now);
-    this.timers = this.timers.filter((t) => t.at > this.#now);
-    for (const t of due) t.fn();
-  }
-  after(ms: number, fn: () => void): () => void {
-    const timer = { at: this.#now + ms, fn };
-    this.timers.push(timer);
-    return () => {
-      this.timers = this.timers.filter((t) => t !== timer);
-    };
-  }
-}
 
 export class MemoryCertStore implements CertStore {
   secret: StoredSecret | undefined;

@@ -8,9 +8,9 @@
 // once.
 import type { Logger } from 'pino';
 import { errorMessage } from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
-import { isConflict, isNotFound } from '../kube/errors.ts';
-import { RESOURCES, resourcePath, type Lease } from '../kube/resources.ts';
+import type { KubeClient } from './client.ts';
+import { isConflict, isNotFound } from './errors.ts';
+import { RESOURCES, resourcePath, type Lease } from './resources.ts';
 import type { Clock } from './clock.ts';
 
 export interface LeaderElectionOptions {

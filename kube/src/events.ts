@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorMessage } from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
-import { RESOURCES, resourcePath, type KubeObject } from '../kube/resources.ts';
+import type { KubeClient } from './client.ts';
+import { RESOURCES, resourcePath } from './resources.ts';
 import type { Clock } from './clock.ts';
 import { microTime } from './leader.ts';
 
@@ -25,21 +25,13 @@ export interface EventRecorder {
   record(target: EventTarget, type: EventType, reason: string, action: string, note: string): void;
 }
 
-export function targetOf(obj: KubeObject, apiVersion: string, kind: string): EventTarget {
-  return {
-    apiVersion,
-    kind,
-    namespace: obj.metadata.namespace ?? '',
-    name: obj.metadata.name ?? '',
-    ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
-  };
-}
-
 export function createEventRecorder(opts: {
   client: KubeClient;
   clock: Clock;
   logger: Logger;
   instance: string;
+  /** events.k8s.io reportingController (default acp.dev/operator). */
+  reportingController?: string;
   onRecord?: (type: EventType, reason: string) => void;
 }): EventRecorder {
   return {
@@ -49,7 +41,7 @@ export function createEventRecorder(opts: {
         kind: 'Event',
         metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace: target.namespace },
         eventTime: microTime(opts.clock.now()),
-        reportingController: 'acp.dev/operator',
+        reportingController: opts.reportingController ?? 'acp.dev/operator',
         reportingInstance: opts.instance.slice(0, 128),
         action,
         reason,

@@ -1,20 +1,6 @@
-// Time, passed in everywhere instead of read from globals, so planning and
-// scheduling are testable with a fake clock.
-
-export interface Clock {
-  now(): Date;
-  /** Calls fn after ms; returns a cancel function. */
-  setTimer(fn: () => void, ms: number): () => void;
-}
-
-export const systemClock: Clock = {
-  now: () => new Date(),
-  setTimer(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref();
-    return () => clearTimeout(t);
-  },
-};
+// A clock for tests that only moves when told to: timers fire in time
+// order as advance() passes them. The one fake clock of every package.
+import type { Clock } from '../clock.ts';
 
 /** A clock that only moves when told to; timers fire in order as time passes. */
 export class FakeClock implements Clock {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from './backoff.ts';
-import { FakeClock } from './clock.ts';
+import { FakeClock } from './testing/fake-clock.ts';
 import { WorkQueue } from './workqueue.ts';
 
 const queue = (random = 0.5): { q: WorkQueue; clock: FakeClock } => {

@@ -5,12 +5,11 @@
 import type { Logger } from 'pino';
 import type { Controller } from './controller.ts';
 import type { Clock } from './clock.ts';
-import type { Informer } from './informer.ts';
-import type { KubeObject } from '../kube/resources.ts';
+import type { InformerHandle } from './informer.ts';
 
 export interface ManagerOptions {
   logger: Logger;
-  informers: Informer<KubeObject>[];
+  informers: InformerHandle[];
   controllers: Controller[];
   /** With leader election the controllers start only when startControllers() is called. */
   leaderElection: boolean;

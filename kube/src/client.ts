@@ -1,13 +1,19 @@
 // A thin client for the Kubernetes REST API on undici (keep-alive, one
-// connection pool), authenticated from a KubeConfig (file or in-cluster).
-// Owns: requests, server-side apply, status subresources, watch streams,
-// typed errors (KubeError with Retry-After), and the write guard through
-// which leader election stops a non-leader from writing.
-// Why not client-node's generated APIs and informers: see kube/README.md.
+// connection pool), authenticated from a Connection (kubeconfig or
+// in-cluster) through Credentials that follow rotation: every request
+// takes the credentials as they are now (a rotated token file, a renewed
+// exec credential, reloaded client certificate files; the pool is rebuilt
+// when the TLS material changes), and a request answered 401 reloads them
+// once and is sent again. Owns: requests, server-side apply, status
+// subresources, watch streams, typed errors (KubeError with Retry-After),
+// and the write guard through which leader election stops a non-leader
+// from writing. Why not client-node: see kube/README.md.
 import { Agent, request, type Dispatcher } from 'undici';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { AcpError } from '@acp/crds';
+import type { Clock } from './clock.ts';
+import { Credentials, type CredentialOptions, type Material, type TlsMaterial } from './credentials.ts';
 import { KubeError, parseRetryAfter } from './errors.ts';
+import type { ClusterTrust, Connection } from './kubeconfig.ts';
 
 export interface ListResult<T> {
   items: T[];
@@ -35,58 +41,101 @@ export interface KubeClientOptions {
 }
 
 type Verb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Response = Awaited<ReturnType<typeof request>>;
 
-const WATCH_IDLE_MS = 330_000;
+/** The connection pool for the TLS material in use; shared by every client made withOptions. */
+class Transport {
+  private readonly cluster: ClusterTrust;
+  readonly credentials: Credentials;
+  private agent: { tls: TlsMaterial; dispatcher: Dispatcher } | undefined;
 
-export class KubeClient {
-  readonly server: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly headers: Record<string, string>;
-  private readonly opts: KubeClientOptions;
-
-  private constructor(
-    server: string,
-    dispatcher: Dispatcher,
-    headers: Record<string, string>,
-    opts: KubeClientOptions,
-  ) {
-    this.server = server.replace(/\/$/, '');
-    this.dispatcher = dispatcher;
-    this.headers = headers;
-    this.opts = opts;
+  constructor(cluster: ClusterTrust, credentials: Credentials) {
+    this.cluster = cluster;
+    this.credentials = credentials;
   }
 
-  static async fromKubeConfig(kc: KubeConfig, opts: KubeClientOptions = {}): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new AcpError('ACP_ERR_KUBECONFIG', 'the kubeconfig has no current cluster');
-    const https: {
-      ca?: Buffer | string;
-      cert?: Buffer | string;
-      key?: Buffer | string;
-      headers?: Record<string, string>;
-    } = {};
-    await kc.applyToHTTPSOptions(https);
-    const agent = new Agent({
+  dispatcherFor(tls: TlsMaterial): Dispatcher {
+    if (this.agent?.tls === tls) return this.agent.dispatcher;
+    // New TLS material: new connections; requests (and watches) on the old pool finish there.
+    void this.agent?.dispatcher.close().catch(() => undefined);
+    const dispatcher = new Agent({
       connect: {
-        ...(https.ca ? { ca: https.ca } : {}),
-        ...(https.cert ? { cert: https.cert } : {}),
-        ...(https.key ? { key: https.key } : {}),
-        rejectUnauthorized: !cluster.skipTLSVerify,
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        ...(tls.cert ? { cert: tls.cert } : {}),
+        ...(tls.key ? { key: tls.key } : {}),
+        ...(this.cluster.tlsServerName ? { servername: this.cluster.tlsServerName } : {}),
+        rejectUnauthorized: !this.cluster.skipTLSVerify,
       },
       keepAliveTimeout: 30_000,
       connections: 32,
       // HTTP/1.1: undici's HTTP/2 client surfaced the apiserver's GOAWAY as an uncaught socket error.
       allowH2: false,
     });
-    const headers: Record<string, string> = {
-      'user-agent': opts.userAgent ?? 'acp-operator',
-      ...(https.headers ?? {}),
-    };
-    return new KubeClient(cluster.server, agent, headers, opts);
+    this.agent = { tls, dispatcher };
+    return dispatcher;
+  }
+
+  async close(): Promise<void> {
+    await this.agent?.dispatcher.close();
+    this.agent = undefined;
+  }
+}
+
+export class KubeClient {
+  readonly server: string;
+  private readonly transport: Transport;
+  private readonly opts: KubeClientOptions;
+
+  private constructor(server: string, transport: Transport, opts: KubeClientOptions) {
+    this.server = server.replace(/\/$/, '');
+    this.transport = transport;
+    this.opts = opts;
+  }
+
+  /** A client for `conn`; reads the credentials once now, so a bad kubeconfig fails at start. */
+  static async connect(
+    conn: Connection,
+    opts: KubeClientOptions & { clock: Clock } & Omit<CredentialOptions, 'clock'>,
+  ): Promise<KubeClient> {
+    const credentials = new Credentials(conn, opts);
+    await credentials.current();
+    return new KubeClient(conn.cluster.server, new Transport(conn.cluster, credentials), opts);
   }
 
   withOptions(opts: KubeClientOptions): KubeClient {
-    return new KubeClient(this.server, this.dispatcher, this.headers, { ...this.opts, ...opts });
+    return new KubeClient(this.server, this.transport, { ...this.opts, ...opts });
+  }
+
+  /** Sends with the current credentials; on 401 reloads them once and sends again. */
+  private async send(
+    label: string,
+    url: string,
+    init: { method: Verb; headers: Record<string, string>; body?: string; signal: AbortSignal },
+  ): Promise<Response> {
+    const attempt = async (m: Material): Promise<Response> => {
+      const headers: Record<string, string> = {
+        'user-agent': this.opts.userAgent ?? 'acp',
+        ...(m.authorization ? { authorization: m.authorization } : {}),
+        ...(m.impersonate ? { 'impersonate-user': m.impersonate } : {}),
+        ...init.headers,
+      };
+      const dispatcher = this.transport.dispatcherFor(m.tls);
+      const go = (): Promise<Response> => request(url, { ...init, headers, dispatcher });
+      try {
+        return await go();
+      } catch (e) {
+        // A kept-alive connection the server closed before answering: send once more on a new one.
+        // (Creates may then meet AlreadyExists, which every caller handles.)
+        if ((e as { code?: string }).code !== 'UND_ERR_SOCKET') throw e;
+        return go();
+      }
+    };
+    const used = await this.transport.credentials.current();
+    const res = await attempt(used);
+    if (res.statusCode !== 401) return res;
+    await res.body.dump();
+    this.opts.onRequest?.(label, 401);
+    return attempt(await this.transport.credentials.reload(used));
   }
 
   private url(path: string, query?: RequestOptions['query']): string {
@@ -107,29 +156,16 @@ export class KubeClient {
     if (verb !== 'GET' && this.opts.canWrite && !this.opts.canWrite()) {
       throw new AcpError('ACP_ERR_NOT_LEADER', `refusing to ${verb} ${path}: this replica is not the leader`);
     }
-    const send = (): ReturnType<typeof request> =>
-      request(this.url(path, opts.query), {
-        method: verb,
-        dispatcher: this.dispatcher,
-        headers: {
-          ...this.headers,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': contentType ?? 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-        signal: opts.signal
-          ? AbortSignal.any([opts.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)])
-          : AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000),
-      });
-    let res: Awaited<ReturnType<typeof request>>;
-    try {
-      res = await send();
-    } catch (e) {
-      // A kept-alive connection the server closed before answering: send once more on a new one.
-      // (Creates may then meet AlreadyExists, which every caller handles.)
-      if ((e as { code?: string }).code !== 'UND_ERR_SOCKET') throw e;
-      res = await send();
-    }
+    const timeout = AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000);
+    const res = await this.send(verb, this.url(path, opts.query), {
+      method: verb,
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': contentType ?? 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
+    });
     this.opts.onRequest?.(verb, res.statusCode);
     const text = await res.body.text();
     if (res.statusCode >= 400) throw this.error(res.statusCode, text, res.headers['retry-after']);
@@ -204,20 +240,22 @@ export class KubeClient {
     query: RequestOptions['query'] = {},
   ): Promise<void> {
     // The server ends a watch after timeoutSeconds; a stream silent for longer is dead (partition, frozen peer).
+    const timeoutSeconds = Number(query['timeoutSeconds'] ?? 300);
+    const idleMs = (timeoutSeconds + 30) * 1000;
     const idle = new AbortController();
-    let idleTimer = setTimeout(() => idle.abort(new Error('watch stream idle')), WATCH_IDLE_MS);
-    const res = await request(
+    let idleTimer = setTimeout(() => idle.abort(new Error('watch stream idle')), idleMs);
+    const res = await this.send(
+      'WATCH',
       this.url(path, {
         ...query,
         watch: true,
         resourceVersion,
         allowWatchBookmarks: true,
-        timeoutSeconds: 300,
+        timeoutSeconds,
       }),
       {
         method: 'GET',
-        dispatcher: this.dispatcher,
-        headers: { ...this.headers, accept: 'application/json' },
+        headers: { accept: 'application/json' },
         signal: AbortSignal.any([signal, idle.signal]),
       },
     );
@@ -227,7 +265,7 @@ export class KubeClient {
     let buffered = '';
     for await (const chunk of res.body) {
       clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => idle.abort(new Error('watch stream idle')), WATCH_IDLE_MS);
+      idleTimer = setTimeout(() => idle.abort(new Error('watch stream idle')), idleMs);
       buffered += (chunk as Buffer).toString('utf8');
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -246,6 +284,6 @@ export class KubeClient {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.transport.close();
   }
 }

@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { AcpError } from '@acp/crds';
-import { KubeError } from '../kube/errors.ts';
-import { FakeClock } from './clock.ts';
+import { KubeError } from './errors.ts';
+import { FakeClock } from './testing/fake-clock.ts';
 import { Controller } from './controller.ts';
 import { createRuntimeMetrics } from './metrics.ts';
 

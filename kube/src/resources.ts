@@ -1,4 +1,5 @@
-// REST paths and minimal object types of the resources the operator uses.
+// REST paths and minimal object types of the resources the operator and
+// the webhook use.
 import { GROUP, PLURAL, VERSION, type ObjectMeta } from '@acp/crds';
 
 export interface Resource {
@@ -31,11 +32,21 @@ export const RESOURCES = {
     kind: 'NetworkPolicy',
     namespaced: true,
   },
+  mutatingWebhookConfiguration: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'mutatingwebhookconfigurations',
+    kind: 'MutatingWebhookConfiguration',
+    namespaced: false,
+  },
+  validatingWebhookConfiguration: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingwebhookconfigurations',
+    kind: 'ValidatingWebhookConfiguration',
+    namespaced: false,
+  },
 } as const satisfies Record<string, Resource>;
-
-export function apiVersionOf(r: Resource): string {
-  return r.group ? `${r.group}/${r.version}` : r.version;
-}
 
 /** /api/v1/namespaces/ns/secrets/name/status, or the cluster-wide list path when namespace is undefined. */
 export function resourcePath(r: Resource, namespace?: string, name?: string, subresource?: string): string {
@@ -69,6 +80,13 @@ export interface Pod extends KubeObject {
     hostNetwork?: boolean;
   };
   status?: { phase?: string };
+}
+
+export type Namespace = KubeObject;
+
+/** A Mutating- or ValidatingWebhookConfiguration, as far as its CA bundles go. */
+export interface WebhookConfiguration extends KubeObject {
+  webhooks?: { name: string; clientConfig: { caBundle?: string } & Record<string, unknown> }[];
 }
 
 export interface Lease extends KubeObject {

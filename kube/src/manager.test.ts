@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { FakeClock } from './clock.ts';
+import { FakeClock } from './testing/fake-clock.ts';
 import { Manager } from './manager.ts';
 
 describe('Manager resync', () => {

@@ -2,12 +2,13 @@
 // watch, and tells handlers what changed. Restarts after any error with
 // backoff (client-node's informer stops on errors other than 410), relists
 // on 410 Gone, resumes from bookmarks, and exposes `synced` so readiness
-// can wait for the first complete list.
+// can wait for the first complete list. Used by the operator (pods,
+// policies, Secrets, ...) and the webhook (policies, namespaces).
 import type { Logger } from 'pino';
 import { errorMessage } from '@acp/crds';
-import type { KubeClient } from '../kube/client.ts';
-import { isGone } from '../kube/errors.ts';
-import { keyOf, resourcePath, type KubeObject, type Resource } from '../kube/resources.ts';
+import type { KubeClient } from './client.ts';
+import { isGone } from './errors.ts';
+import { keyOf, resourcePath, type KubeObject, type Resource } from './resources.ts';
 import { backoffDelay } from './backoff.ts';
 import type { Clock } from './clock.ts';
 
@@ -24,9 +25,19 @@ export interface InformerOptions {
   /** Objects for which this returns false are ignored (not cached, no events). */
   filter?: (obj: KubeObject) => boolean;
   onError?: (resource: string) => void;
+  /** How long one watch lasts before the apiserver ends it and the informer watches again (default 300 s). */
+  watchTimeoutSeconds?: number;
 }
 
-export class Informer<T extends KubeObject> {
+/** What a Manager needs of an informer of any type: start, stop, synced. */
+export interface InformerHandle {
+  readonly synced: Promise<void>;
+  readonly isSynced: boolean;
+  start(): void;
+  stop(): void;
+}
+
+export class Informer<T extends KubeObject> implements InformerHandle {
   private readonly cache = new Map<string, T>();
   /** The same objects by namespace, so list(namespace) does not scan everything. */
   private readonly byNamespace = new Map<string, Map<string, T>>();
@@ -102,6 +113,10 @@ export class Informer<T extends KubeObject> {
     return this.opts.labelSelector ? { labelSelector: this.opts.labelSelector } : {};
   }
 
+  private watchQuery(): Record<string, string | number> {
+    return { ...this.query(), timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300 };
+  }
+
   /** Lists everything (paginated) and reconciles the cache with it; returns the list's resourceVersion. */
   private async relist(): Promise<string> {
     const seen = new Map<string, T>();
@@ -166,7 +181,7 @@ export class Informer<T extends KubeObject> {
             if (e.type !== 'BOOKMARK') this.apply(e.type, e.object);
           },
           this.abort.signal,
-          this.query(),
+          this.watchQuery(),
         );
         this.failures = 0;
       } catch (e) {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorMessage, isAcpError } from '@acp/crds';
-import { KubeError } from '../kube/errors.ts';
+import { KubeError } from './errors.ts';
 import type { Clock } from './clock.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import { WorkQueue } from './workqueue.ts';
