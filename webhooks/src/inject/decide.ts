@@ -11,9 +11,11 @@ import {
   INJECTION_ENABLED,
   INJECTION_LABEL,
   PORTS,
+  rankSelecting,
   SIDECAR_CONTAINER_NAME,
+  type LabelSelector,
+  type PrecedenceKey,
 } from '@acp/crds';
-import { selectorMatches, type LabelSelector } from '../policy/selector.ts';
 import { allContainers, type Pod } from './pod.ts';
 
 export const SKIP_REASONS = [
@@ -30,11 +32,8 @@ export const SKIP_REASONS = [
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
-/** What the decision needs to know about one ApiCompliancePolicy. */
-export interface PolicyRef {
-  name: string;
-  /** RFC 3339, as stored; compared as time. */
-  creationTimestamp: string;
+/** What the decision needs to know about one ApiCompliancePolicy (its precedence key and selector). */
+export interface PolicyRef extends PrecedenceKey {
   selector: LabelSelector;
 }
 
@@ -62,15 +61,6 @@ export type Decision =
 export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 const SIDECAR_PORTS: readonly number[] = [PORTS.inbound, PORTS.admin, PORTS.outbound];
 const OUR_VOLUMES: readonly string[] = [IDENTITY_VOLUME, CONFIG_VOLUME, API_TOKEN_MASK_VOLUME];
-
-/** Oldest creationTimestamp first, then name: the deterministic winner among several matches. */
-export function byAgeThenName(a: PolicyRef, b: PolicyRef): number {
-  const ta = Date.parse(a.creationTimestamp);
-  const tb = Date.parse(b.creationTimestamp);
-  const byTime = (Number.isNaN(ta) ? Infinity : ta) - (Number.isNaN(tb) ? Infinity : tb);
-  if (byTime !== 0 && !Number.isNaN(byTime)) return byTime;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
 
 const skip = (reason: SkipReason, message: string): Decision => ({ inject: false, reason, message });
 
@@ -114,7 +104,7 @@ export function decide(input: DecideInput): Decision {
   const early = precheck(input);
   if (early) return early;
   const labels = input.pod.metadata?.labels ?? {};
-  const matched = input.policies.filter((p) => selectorMatches(p.selector, labels)).sort(byAgeThenName);
+  const matched = rankSelecting(input.policies, labels, (p) => ({ selector: p.selector, key: p }));
   const [winner] = matched;
   if (!winner) {
     return skip(
