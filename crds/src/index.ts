@@ -1,6 +1,7 @@
 // The API package: names and constants of the contract, the generated
 // types and validators of ApiCompliancePolicy and of the sidecar config,
-// condition helpers, units and quantities, the offline evaluator of the
+// condition helpers, units and quantities, the one selector matcher and
+// policy precedence, the mark of an injected sidecar, the offline evaluator of the
 // CRD's CEL rules, and the shared typed error. No I/O.
 export * from './names.ts';
 export * from './errors.ts';
@@ -13,4 +14,5 @@ export * from './crd.ts';
 export * from './cel/index.ts';
 export * from './types.ts';
 export * from './selector.ts';
+export * from './injected.ts';
 export type { ObjectMeta, OwnerReference } from './meta.ts';

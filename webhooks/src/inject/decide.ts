@@ -6,6 +6,7 @@
 import {
   API_TOKEN_MASK_VOLUME,
   CONFIG_VOLUME,
+  hasInjectedSidecar,
   IDENTITY_VOLUME,
   INJECT_ANNOTATION,
   INJECTION_ENABLED,
@@ -13,6 +14,7 @@ import {
   PORTS,
   rankSelecting,
   SIDECAR_CONTAINER_NAME,
+  sidecarNameClash,
   type LabelSelector,
   type PrecedenceKey,
 } from '@acp/crds';
@@ -24,6 +26,7 @@ export const SKIP_REASONS = [
   'opted_out',
   'not_opted_in',
   'already_injected',
+  'sidecar_name_conflict',
   'mirror_pod',
   'host_network',
   'port_conflict',
@@ -82,8 +85,15 @@ function precheck(input: DecideInput): Decision | undefined {
     );
   }
   const containers = allContainers(pod);
-  if (containers.some((c) => c.name === SIDECAR_CONTAINER_NAME)) {
-    return skip('already_injected', `the pod already has a container named ${SIDECAR_CONTAINER_NAME}`);
+  if (hasInjectedSidecar(pod.spec)) {
+    return skip('already_injected', `the pod already runs the injected ${SIDECAR_CONTAINER_NAME}`);
+  }
+  const clash = sidecarNameClash(pod.spec);
+  if (clash) {
+    return skip(
+      'sidecar_name_conflict',
+      `the pod's own ${clash.init ? 'init container' : 'container'} is named ${SIDECAR_CONTAINER_NAME}, the sidecar's name: rename it to get the sidecar`,
+    );
   }
   if (Object.hasOwn(annotations, MIRROR_POD_ANNOTATION)) {
     return skip('mirror_pod', 'mirror pods of static pods cannot be changed');
@@ -91,9 +101,9 @@ function precheck(input: DecideInput): Decision | undefined {
   if (pod.spec.hostNetwork === true) {
     return skip('host_network', "hostNetwork pods share the node's ports and network namespace");
   }
-  const clash = containers.flatMap((c) => c.ports ?? []).find((p) => SIDECAR_PORTS.includes(p.containerPort));
-  if (clash)
-    return skip('port_conflict', `a container declares port ${clash.containerPort}, which the sidecar uses`);
+  const port = containers.flatMap((c) => c.ports ?? []).find((p) => SIDECAR_PORTS.includes(p.containerPort));
+  if (port)
+    return skip('port_conflict', `a container declares port ${port.containerPort}, which the sidecar uses`);
   const volume = (pod.spec.volumes ?? []).find((v) => OUR_VOLUMES.includes(v.name));
   if (volume) return skip('volume_conflict', `the pod already has a volume named ${volume.name}`);
   return undefined;
