@@ -1,8 +1,9 @@
 // The API package: names and constants of the contract, the generated
 // types and validators of ApiCompliancePolicy and of the sidecar config,
 // condition helpers, units and quantities, the one selector matcher and
-// policy precedence, the mark of an injected sidecar, the offline evaluator of the
-// CRD's CEL rules, and the shared typed error. No I/O.
+// policy precedence, the mark of an injected sidecar, the semantic checks
+// of a policy (JWKS parsed by jose, JWT rule paths), the offline evaluator
+// of the CRD's CEL rules, and the shared typed error. No I/O.
 export * from './names.ts';
 export * from './errors.ts';
 export * from './conditions.ts';
@@ -15,4 +16,5 @@ export * from './cel/index.ts';
 export * from './types.ts';
 export * from './selector.ts';
 export * from './injected.ts';
+export * from './semantics/index.ts';
 export type { ObjectMeta, OwnerReference } from './meta.ts';
