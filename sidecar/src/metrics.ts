@@ -15,6 +15,10 @@ export interface Metrics {
   certificateExpiry(notAfterMs: number): void;
   reload(kind: 'config' | 'credentials', result: 'success' | 'failure' | 'unchanged'): void;
   setReady(ready: boolean): void;
+  /** A connection closed at accept (ConnectionCode). */
+  connectionRefused(reason: string): void;
+  /** Where the inbound connection gauges read their values at scrape time. */
+  observeConnections(source: () => { open: number; pending: number }): void;
 }
 
 export const METRIC_NAMES = {
@@ -26,6 +30,9 @@ export const METRIC_NAMES = {
   certExpiry: 'acp_sidecar_certificate_expiry_timestamp_seconds',
   reloads: 'acp_sidecar_config_reloads_total',
   ready: 'acp_sidecar_ready',
+  connectionsRefused: 'acp_sidecar_connections_refused_total',
+  connectionsOpen: 'acp_sidecar_inbound_connections',
+  handshakesPending: 'acp_sidecar_inbound_handshakes_pending',
 } as const;
 
 export function createMetrics(registry: Registry): Metrics {
@@ -69,6 +76,29 @@ export function createMetrics(registry: Registry): Metrics {
     registers: [registry],
   });
   const ready = new Gauge({ name: METRIC_NAMES.ready, help: '1 when serving', registers: [registry] });
+  const refused = new Counter({
+    name: METRIC_NAMES.connectionsRefused,
+    help: 'Inbound connections closed at accept, before TLS, by reason code (connection limits)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  let connections = (): { open: number; pending: number } => ({ open: 0, pending: 0 });
+  new Gauge({
+    name: METRIC_NAMES.connectionsOpen,
+    help: 'Open inbound connections (TCP accepted, not yet closed)',
+    registers: [registry],
+    collect() {
+      this.set(connections().open);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.handshakesPending,
+    help: 'Inbound connections whose TLS handshake has not completed',
+    registers: [registry],
+    collect() {
+      this.set(connections().pending);
+    },
+  });
   const reqChildren = new Map<string, Map<string, CounterChild>>();
   const durChildren = new Map<string, HistogramChild>();
   return {
@@ -89,5 +119,9 @@ export function createMetrics(registry: Registry): Metrics {
     certificateExpiry: (ms) => expiry.set(Math.floor(ms / 1000)),
     reload: (kind, result) => reloads.labels(kind, result).inc(),
     setReady: (r) => ready.set(r ? 1 : 0),
+    connectionRefused: (reason) => refused.labels(reason).inc(),
+    observeConnections: (source) => {
+      connections = source;
+    },
   };
 }

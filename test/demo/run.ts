@@ -20,14 +20,19 @@ import { kubectl, useCluster, type TestCluster } from '../harness/cluster.ts';
 import { meshRequest } from '../harness/mesh-client.ts';
 import { startRealCluster, stopRealCluster, type RealNodeState } from '../harness/node/node.ts';
 import {
-  appDeployment,
   applyJson,
+  clientsPolicy,
+  deployApp,
+  ISSUER,
+  paymentsPolicy,
+  paymentsService,
+  proxiedGet,
+  writeClientIdentity,
   injectedNamespace,
   installChart,
   readyPods,
   RELEASE_NAMESPACE,
 } from '../harness/node/product.ts';
-import { readBundle, readIdentity } from '../integration/identity-fixtures.ts';
 
 const check = process.argv.includes('--check');
 const home = process.env['ACP_DEMO_DIR'] ?? join(homedir(), '.cache', 'acp', 'demo');
@@ -112,90 +117,35 @@ async function main(): Promise<void> {
   );
 
   const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const jwk = { ...keys.publicKey.export({ format: 'jwk' }), kid: 'demo-1', alg: 'ES256', use: 'sig' };
-  await step(`namespace ${NS} (acp.dev/injection=enabled) and policies payments, clients`, async () => {
-    await injectedNamespace(cluster, NS, ['payments', 'checkout']);
-    await applyJson(cluster, {
-      apiVersion: 'compliance.acp.dev/v1alpha1',
-      kind: 'ApiCompliancePolicy',
-      metadata: { name: 'payments', namespace: NS },
-      spec: {
-        selector: { matchLabels: { app: 'payments' } },
-        profiles: ['PCI-DSS-4.0'],
-        upstream: { port: 8080 },
-        mtls: { mode: 'Strict', allowedPeers: [{ namespace: NS, serviceAccount: 'checkout' }] },
-        jwt: {
-          providers: [
-            {
-              name: 'demo',
-              issuer: 'https://idp.demo/',
-              audiences: ['payments'],
-              jwks: { keys: [jwk] },
-              algorithms: ['ES256'],
-              requiredClaims: ['exp', 'sub'],
-              forwardClaims: [{ claim: 'sub', header: 'x-acp-jwt-sub' }],
-            },
-          ],
-          rules: [
-            { paths: ['/healthz'], public: true },
-            { paths: ['/v1/*'], requiredScopes: ['payments:read'] },
-          ],
-        },
-        limits: { rateLimit: { requestsPerSecond: 50, burst: 100 } },
-      },
-    });
-    await applyJson(cluster, {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'payments', namespace: NS },
-      spec: { selector: { app: 'payments' }, ports: [{ name: 'acp-tls', port: 8443, targetPort: 8443 }] },
-    });
-    const svcIp = (
-      await must(cluster, ['get', 'svc', 'payments', '-n', NS, '-o', 'jsonpath={.spec.clusterIP}'])
-    ).trim();
-    await applyJson(cluster, {
-      apiVersion: 'compliance.acp.dev/v1alpha1',
-      kind: 'ApiCompliancePolicy',
-      metadata: { name: 'clients', namespace: NS },
-      spec: {
-        selector: { matchLabels: { role: 'client' } },
-        upstream: { port: 8080 },
-        egress: {
-          default: 'Deny',
-          allow: [{ host: svcIp, port: 8443, peers: [{ namespace: NS, serviceAccount: 'payments' }] }],
-        },
-      },
-    });
-    return svcIp;
-  });
-  const svcIp = (
-    await must(cluster, ['get', 'svc', 'payments', '-n', NS, '-o', 'jsonpath={.spec.clusterIP}'])
-  ).trim();
+  const jwk = { ...keys.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' };
+  const svcIp = await step(
+    `namespace ${NS} (acp.dev/injection=enabled), policies payments and clients, Service payments`,
+    async () => {
+      await injectedNamespace(cluster, NS, ['payments', 'checkout']);
+      await applyJson(cluster, paymentsPolicy(NS, jwk));
+      const ip = await paymentsService(cluster, NS);
+      await applyJson(cluster, clientsPolicy(NS, ip));
+      return ip;
+    },
+    (ip) => `ClusterIP ${ip}`,
+  );
   const [payments, checkout] = await step(
     'deploy payments (callee) and checkout (caller); pods Ready with the sidecar',
     async () => {
-      await kubectl(
-        cluster,
-        ['apply', '-f', '-'],
-        appDeployment({
-          namespace: NS,
-          name: 'payments',
-          serviceAccount: 'payments',
-          labels: { app: 'payments' },
-          image: image.name,
-        }),
-      );
-      await kubectl(
-        cluster,
-        ['apply', '-f', '-'],
-        appDeployment({
-          namespace: NS,
-          name: 'checkout',
-          serviceAccount: 'checkout',
-          labels: { app: 'checkout', role: 'client' },
-          image: image.name,
-        }),
-      );
+      await deployApp(cluster, {
+        namespace: NS,
+        name: 'payments',
+        serviceAccount: 'payments',
+        labels: { app: 'payments' },
+        image: image.name,
+      });
+      await deployApp(cluster, {
+        namespace: NS,
+        name: 'checkout',
+        serviceAccount: 'checkout',
+        labels: { app: 'checkout', role: 'client' },
+        image: image.name,
+      });
       const p = (await readyPods(cluster, NS, 'app=payments'))[0];
       const c = (await readyPods(cluster, NS, 'app=checkout'))[0];
       if (!p || !c) throw new Error('pods missing');
@@ -207,8 +157,8 @@ async function main(): Promise<void> {
   const client = join(home, 'client');
   mkdirSync(client, { recursive: true });
   const token = await new SignJWT({ scope: 'payments:read' })
-    .setProtectedHeader({ alg: 'ES256', kid: 'demo-1' })
-    .setIssuer('https://idp.demo/')
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer(ISSUER)
     .setAudience('payments')
     .setSubject('alice')
     .setIssuedAt()
@@ -217,14 +167,8 @@ async function main(): Promise<void> {
   writeFileSync(join(client, 'token'), token);
   await step(
     'the operator issued checkout its SPIFFE identity; trust bundle written',
-    async () => {
-      const id = await until('identity', 90_000, () => readIdentity(cluster, NS, 'checkout'));
-      writeFileSync(join(client, 'tls.crt'), id.certPem);
-      writeFileSync(join(client, 'tls.key'), id.keyPem, { mode: 0o600 });
-      writeFileSync(join(client, 'ca.crt'), await until('bundle', 60_000, () => readBundle(cluster, NS)));
-      return id.leaf.subjectAltName ?? '';
-    },
-    (s) => s,
+    () => writeClientIdentity(cluster, NS, 'checkout', client, 'tls'),
+    (san) => san,
   );
 
   const target = `spiffe://cluster.local/ns/${NS}/sa/payments`;
@@ -270,7 +214,7 @@ async function main(): Promise<void> {
   await step(
     'checkout pod -> its sidecar -> mTLS -> payments sidecar: 200',
     async () => {
-      const js = `require('http').get({host:'127.0.0.1',port:15001,path:'http://${svcIp}:8443/v1/balance',headers:{host:'${svcIp}:8443',authorization:'Bearer ${token}'}},r=>{let b='';r.on('data',c=>b+=c);r.on('end',()=>console.log(r.statusCode,b.trim()))}).on('error',e=>console.log('error',e.message))`;
+      const js = proxiedGet(svcIp, '/v1/balance', token);
       return until('200 through both sidecars', 90_000, async () => {
         const x = await kubectl(cluster, [
           'exec',

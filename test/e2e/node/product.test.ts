@@ -11,17 +11,23 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import type { X509Certificate } from 'node:crypto';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { kubectl, useCluster, type TestCluster } from '../../harness/cluster.ts';
+import { helm, kubectl, useCluster, type TestCluster } from '../../harness/cluster.ts';
 import { meshRequest } from '../../harness/mesh-client.ts';
 import {
-  appDeployment,
   applyJson,
+  clientsPolicy,
+  deployApp,
+  ISSUER,
+  paymentsPolicy,
+  paymentsService,
+  proxiedGet,
+  writeClientIdentity,
   injectedNamespace,
   installChart,
   pods,
@@ -29,7 +35,7 @@ import {
   RELEASE_NAMESPACE,
   type PodInfo,
 } from '../../harness/node/product.ts';
-import { readBundle, readIdentity } from '../../integration/identity-fixtures.ts';
+import { readIdentity } from '../../integration/identity-fixtures.ts';
 
 const image = process.env['ACP_TEST_IMAGE'] ?? '';
 const nodeDir = process.env['ACP_TEST_NODE_DIR'] ?? '';
@@ -64,44 +70,13 @@ let token: string;
 let privateKey: ReturnType<typeof generateKeyPairSync>['privateKey'];
 let payments: PodInfo;
 
-function policy(extraRules: object[] = []): object {
-  return {
-    apiVersion: 'compliance.acp.dev/v1alpha1',
-    kind: 'ApiCompliancePolicy',
-    metadata: { name: 'payments', namespace: NS },
-    spec: {
-      selector: { matchLabels: { app: 'payments' } },
-      profiles: ['PCI-DSS-4.0'],
-      upstream: { port: 8080 },
-      mtls: { mode: 'Strict', allowedPeers: [{ namespace: NS, serviceAccount: 'checkout' }] },
-      jwt: {
-        providers: [
-          {
-            name: 'corp',
-            issuer: 'https://idp.test/',
-            audiences: ['payments'],
-            jwks: { keys: [jwk] },
-            algorithms: ['ES256'],
-            requiredClaims: ['exp', 'sub'],
-            forwardClaims: [{ claim: 'sub', header: 'x-acp-jwt-sub' }],
-          },
-        ],
-        rules: [
-          { paths: ['/healthz'], public: true },
-          ...extraRules,
-          { paths: ['/v1/*'], requiredScopes: ['payments:read'] },
-        ],
-      },
-      audit: { enabled: true },
-    },
-  };
-}
+const policy = (extraRules: object[] = []): object => paymentsPolicy(NS, jwk, extraRules);
 let jwk: object;
 
 async function sign(scope: string): Promise<string> {
   return new SignJWT({ scope })
     .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-    .setIssuer('https://idp.test/')
+    .setIssuer(ISSUER)
     .setAudience('payments')
     .setSubject('alice')
     .setIssuedAt()
@@ -109,16 +84,7 @@ async function sign(scope: string): Promise<string> {
     .sign(privateKey);
 }
 
-/** Client files for a workload identity read from the Secret the operator wrote: dir/<sa>.crt, .key; dir/ca.crt. */
-async function clientIdentity(sa: string): Promise<void> {
-  const id = await until(`the identity Secret of ${sa}`, 90_000, () => readIdentity(cluster, NS, sa));
-  writeFileSync(join(dir, `${sa}.crt`), id.certPem);
-  writeFileSync(join(dir, `${sa}.key`), id.keyPem, { mode: 0o600 });
-  writeFileSync(
-    join(dir, 'ca.crt'),
-    (await until('the trust bundle', 60_000, () => readBundle(cluster, NS))) ?? '',
-  );
-}
+const clientIdentity = (sa: string): Promise<string> => writeClientIdentity(cluster, NS, sa, dir);
 
 const call = (as: string | null, path: string, headers: Record<string, string> = {}) =>
   meshRequest({ host: payments.ip, port: 8443, path, dir, as, expect: idOf('payments'), headers });
@@ -175,27 +141,26 @@ describe('the product on a real node', { timeout: 1_200_000 }, () => {
     );
   });
 
+  test('helm test checks that both Deployments are available and the webhook is ready', async () => {
+    const r = await helm(cluster, ['test', 'acp', '-n', RELEASE_NAMESPACE, '--logs', '--timeout', '3m']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /ok acp-operator: 2\/2 replicas available/);
+    assert.match(r.stdout, /ok acp-webhook: \/readyz 200 through its Service/);
+    assert.match(r.stdout, /Phase:\s+Succeeded/);
+  });
+
   test('an injected pod starts with the native sidecar ready before the app, identity and config mounted', async () => {
     await injectedNamespace(cluster, NS, ['payments', 'checkout', 'other']);
     await applyJson(cluster, policy());
-    await applyJson(cluster, {
-      apiVersion: 'compliance.acp.dev/v1alpha1',
-      kind: 'ApiCompliancePolicy',
-      metadata: { name: 'clients', namespace: NS },
-      spec: { selector: { matchLabels: { role: 'client' } }, upstream: { port: 8080 } },
-    });
+    await applyJson(cluster, clientsPolicy(NS));
     const t0 = Date.now();
-    await must(
-      cluster,
-      ['apply', '-f', '-'],
-      appDeployment({
-        namespace: NS,
-        name: 'payments',
-        serviceAccount: 'payments',
-        labels: { app: 'payments' },
-        image,
-      }),
-    );
+    await deployApp(cluster, {
+      namespace: NS,
+      name: 'payments',
+      serviceAccount: 'payments',
+      labels: { app: 'payments' },
+      image,
+    });
     [payments] = (await readyPods(cluster, NS, 'app=payments')) as [PodInfo];
     note('pod creation to Ready, with the sidecar', `${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const pod = JSON.parse(await must(cluster, ['get', 'pod', payments.name, '-n', NS, '-o', 'json'])) as {
@@ -243,46 +208,34 @@ describe('the product on a real node', { timeout: 1_200_000 }, () => {
 
     // for comparison: the same app without the sidecar
     const t1 = Date.now();
-    await must(
-      cluster,
-      ['apply', '-f', '-'],
-      appDeployment({
-        namespace: NS,
-        name: 'plain',
-        serviceAccount: 'other',
-        labels: { app: 'plain' },
-        image,
-        annotations: { 'acp.dev/inject': 'false' },
-      }),
-    );
+    await deployApp(cluster, {
+      namespace: NS,
+      name: 'plain',
+      serviceAccount: 'other',
+      labels: { app: 'plain' },
+      image,
+      annotations: { 'acp.dev/inject': 'false' },
+    });
     await readyPods(cluster, NS, 'app=plain');
     note('pod creation to Ready, without the sidecar', `${((Date.now() - t1) / 1000).toFixed(1)} s`);
   });
 
   test('over the pod IP from the host: no client certificate is refused, a permitted peer with a token gets 200, others 401/403', async () => {
-    await must(
-      cluster,
-      ['apply', '-f', '-'],
-      appDeployment({
-        namespace: NS,
-        name: 'checkout',
-        serviceAccount: 'checkout',
-        labels: { role: 'client', app: 'checkout' },
-        image,
-      }),
-    );
+    await deployApp(cluster, {
+      namespace: NS,
+      name: 'checkout',
+      serviceAccount: 'checkout',
+      labels: { role: 'client', app: 'checkout' },
+      image,
+    });
     await clientIdentity('checkout');
-    await must(
-      cluster,
-      ['apply', '-f', '-'],
-      appDeployment({
-        namespace: NS,
-        name: 'intruder',
-        serviceAccount: 'other',
-        labels: { role: 'client', app: 'intruder' },
-        image,
-      }),
-    );
+    await deployApp(cluster, {
+      namespace: NS,
+      name: 'intruder',
+      serviceAccount: 'other',
+      labels: { role: 'client', app: 'intruder' },
+      image,
+    });
     await clientIdentity('other');
     const ok = await until('the payments sidecar answering 200 over mTLS', 60_000, async () => {
       const r = await call('checkout', '/v1/balance', { authorization: `Bearer ${token}` });
@@ -365,32 +318,12 @@ describe('the product on a real node', { timeout: 1_200_000 }, () => {
     assert.doesNotMatch(r.stdout, /200 OK/);
 
     // checkout -> its sidecar (HTTP_PROXY 127.0.0.1:15001) -> mTLS -> payments' sidecar, via a ClusterIP Service
-    await applyJson(cluster, {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'payments', namespace: NS },
-      spec: { selector: { app: 'payments' }, ports: [{ name: 'acp-tls', port: 8443, targetPort: 8443 }] },
-    });
-    const svcIp = (
-      await must(cluster, ['get', 'svc', 'payments', '-n', NS, '-o', 'jsonpath={.spec.clusterIP}'])
-    ).trim();
+    const svcIp = await paymentsService(cluster, NS);
     assert.match(svcIp, /^198\.19\.0\./);
-    await applyJson(cluster, {
-      apiVersion: 'compliance.acp.dev/v1alpha1',
-      kind: 'ApiCompliancePolicy',
-      metadata: { name: 'clients', namespace: NS },
-      spec: {
-        selector: { matchLabels: { role: 'client' } },
-        upstream: { port: 8080 },
-        egress: {
-          default: 'Deny',
-          allow: [{ host: svcIp, port: 8443, peers: [{ namespace: NS, serviceAccount: 'payments' }] }],
-        },
-      },
-    });
+    await applyJson(cluster, clientsPolicy(NS, svcIp));
     const checkout = (await readyPods(cluster, NS, 'app=checkout'))[0];
     assert.ok(checkout);
-    const viaProxy = `require('http').get({host:'127.0.0.1',port:15001,path:'http://${svcIp}:8443/v1/balance',headers:{host:'${svcIp}:8443',authorization:'Bearer ${token}'}},res=>{let b='';res.on('data',c=>b+=c);res.on('end',()=>console.log(res.statusCode,b.trim()))}).on('error',e=>console.log('error',e.message))`;
+    const viaProxy = proxiedGet(svcIp, '/v1/balance', token);
     const out = await until('checkout reaching payments through both sidecars', 90_000, async () => {
       const x = await kubectl(cluster, [
         'exec',
@@ -530,17 +463,13 @@ describe('the product on a real node', { timeout: 1_200_000 }, () => {
     const t0 = Date.now();
     await must(cluster, ['delete', 'pod', leaderPod.name, '-n', RELEASE_NAMESPACE, '--wait=false']);
     await must(cluster, ['create', 'serviceaccount', 'late', '-n', NS]);
-    await must(
-      cluster,
-      ['apply', '-f', '-'],
-      appDeployment({
-        namespace: NS,
-        name: 'late',
-        serviceAccount: 'late',
-        labels: { role: 'client', app: 'late' },
-        image,
-      }),
-    );
+    await deployApp(cluster, {
+      namespace: NS,
+      name: 'late',
+      serviceAccount: 'late',
+      labels: { role: 'client', app: 'late' },
+      image,
+    });
     await until('an identity for a workload created after the leader died', 120_000, () =>
       readIdentity(cluster, NS, 'late'),
     );

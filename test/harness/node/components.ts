@@ -129,8 +129,12 @@ disabled_plugins = ['io.containerd.snapshotter.v1.btrfs', 'io.containerd.snapsho
   return file;
 }
 
-export function startContainerd(owner: number, p: NodePaths, b: NodeBinaries): { pid: number; log: string } {
-  const config = writeContainerdConfig(p, b);
+export function startContainerd(
+  owner: number,
+  p: NodePaths,
+  b: NodeBinaries,
+  config: string,
+): { pid: number; log: string } {
   const log = join(p.logs, 'containerd.log');
   return { pid: supervise(owner, log, b.containerd, ['--config', config], withPath(b)), log };
 }

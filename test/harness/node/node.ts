@@ -23,6 +23,7 @@ import {
   NODE_NAME,
   nodePaths,
   startContainerd,
+  writeContainerdConfig,
   startControllers,
   startKubelet,
   type NodeBinaries,
@@ -135,15 +136,17 @@ export async function startRealCluster(opts: StartNodeOptions): Promise<RealNode
       JSON.stringify(cniConfig(paths.cniData), null, 2),
     );
     writeFileSync(paths.resolvConf, POD_RESOLV_CONF);
-    const pause = buildPauseImage(join(paths.dir, 'images'));
-    state.pids['containerd'] = startContainerd(opts.ownerPid, paths, binaries).pid;
-    save(state);
+    const containerdConfig = writeContainerdConfig(paths, binaries);
+    // nothing that runs pods or pulls images starts before every isolation rule holds
     checkIsolation({
       cniConf: join(paths.cniConfDir, '10-acp.conflist'),
       resolvConf: paths.resolvConf,
       registryHosts: paths.registryHosts,
     });
     mark('network isolated');
+    const pause = buildPauseImage(join(paths.dir, 'images'));
+    state.pids['containerd'] = startContainerd(opts.ownerPid, paths, binaries, containerdConfig).pid;
+    save(state);
 
     state.controlPlane = await startControlPlane({
       dir: paths.pki,

@@ -4,9 +4,12 @@
 // (Node is in it; the app is a few lines given with `node -e`). Shared by the
 // real-node tests and `npm run demo`. Every wait is bounded and names what
 // it waited for.
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { readBundle, readIdentity } from '../../integration/identity-fixtures.ts';
 import { helm, kubectl, type TestCluster } from '../cluster.ts';
+import { eventually } from '../operator.ts';
 
 export const RELEASE = 'acp';
 export const RELEASE_NAMESPACE = 'acp-system';
@@ -37,13 +40,14 @@ export async function installChart(
   cluster: TestCluster,
   image: string,
   extra: string[] = [],
+  chart: string = CHART,
 ): Promise<string> {
   const sets = [...imageValues(image), ...extra].flatMap((s) => ['--set', s]);
   const r = await helm(cluster, [
     'upgrade',
     '--install',
     RELEASE,
-    CHART,
+    chart,
     '-n',
     RELEASE_NAMESPACE,
     '--create-namespace',
@@ -197,4 +201,124 @@ export async function readyPods(
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** `kubectl apply` of an app Deployment (see appDeployment). */
+export async function deployApp(
+  cluster: TestCluster,
+  opts: Parameters<typeof appDeployment>[0],
+): Promise<void> {
+  await must(cluster, ['apply', '-f', '-'], appDeployment(opts));
+}
+
+/**
+ * The callee's policy: Strict mTLS with `checkout` as the only peer, a JWT
+ * provider with the given public JWK (kid and issuer fixed), /healthz public,
+ * /v1/* needing scope payments:read, and any extra rules before that one.
+ */
+export function paymentsPolicy(namespace: string, jwk: object, extraRules: object[] = []): object {
+  return {
+    apiVersion: 'compliance.acp.dev/v1alpha1',
+    kind: 'ApiCompliancePolicy',
+    metadata: { name: 'payments', namespace },
+    spec: {
+      selector: { matchLabels: { app: 'payments' } },
+      profiles: ['PCI-DSS-4.0'],
+      upstream: { port: 8080 },
+      mtls: { mode: 'Strict', allowedPeers: [{ namespace, serviceAccount: 'checkout' }] },
+      jwt: {
+        providers: [
+          {
+            name: 'corp',
+            issuer: ISSUER,
+            audiences: ['payments'],
+            jwks: { keys: [jwk] },
+            algorithms: ['ES256'],
+            requiredClaims: ['exp', 'sub'],
+            forwardClaims: [{ claim: 'sub', header: 'x-acp-jwt-sub' }],
+          },
+        ],
+        rules: [
+          { paths: ['/healthz'], public: true },
+          ...extraRules,
+          { paths: ['/v1/*'], requiredScopes: ['payments:read'] },
+        ],
+      },
+      limits: { rateLimit: { requestsPerSecond: 50, burst: 100 } },
+      audit: { enabled: true },
+    },
+  };
+}
+
+export const ISSUER = 'https://idp.test/';
+
+/** The callers' policy (pods labelled role=client); with a Service IP, egress to payments' sidecar over mTLS. */
+export function clientsPolicy(namespace: string, paymentsServiceIp?: string): object {
+  return {
+    apiVersion: 'compliance.acp.dev/v1alpha1',
+    kind: 'ApiCompliancePolicy',
+    metadata: { name: 'clients', namespace },
+    spec: {
+      selector: { matchLabels: { role: 'client' } },
+      upstream: { port: 8080 },
+      ...(paymentsServiceIp
+        ? {
+            egress: {
+              default: 'Deny',
+              allow: [
+                { host: paymentsServiceIp, port: 8443, peers: [{ namespace, serviceAccount: 'payments' }] },
+              ],
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+/** A ClusterIP Service in front of payments' sidecar port; returns its IP (in 198.19.0.0/24). */
+export async function paymentsService(cluster: TestCluster, namespace: string): Promise<string> {
+  await applyJson(cluster, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'payments', namespace },
+    spec: { selector: { app: 'payments' }, ports: [{ name: 'acp-tls', port: 8443, targetPort: 8443 }] },
+  });
+  return (
+    await must(cluster, ['get', 'svc', 'payments', '-n', namespace, '-o', 'jsonpath={.spec.clusterIP}'])
+  ).trim();
+}
+
+/**
+ * From inside a caller's app container (`kubectl exec ... -- node -e <this>`): GET
+ * http://<serviceIp>:8443<path> through the caller's sidecar (its HTTP proxy on
+ * 127.0.0.1:15001) with a bearer token; prints `<status> <body>`.
+ */
+export function proxiedGet(serviceIp: string, path: string, token: string): string {
+  return (
+    `require('http').get({host:'127.0.0.1',port:15001,path:'http://${serviceIp}:8443${path}',` +
+    `headers:{host:'${serviceIp}:8443',authorization:'Bearer ${token}'}},r=>{let b='';r.on('data',c=>b+=c);` +
+    `r.on('end',()=>console.log(r.statusCode,b.trim()))}).on('error',e=>console.log('error',e.message))`
+  );
+}
+
+/** Writes a workload's identity (from the Secret the operator wrote) as dir/<name>.crt/.key and the bundle as dir/ca.crt. */
+export async function writeClientIdentity(
+  cluster: TestCluster,
+  namespace: string,
+  serviceAccount: string,
+  dir: string,
+  name = serviceAccount,
+): Promise<string> {
+  const id = await eventually(
+    `the identity Secret of ${serviceAccount}`,
+    () => readIdentity(cluster, namespace, serviceAccount),
+    90_000,
+  );
+  writeFileSync(join(dir, `${name}.crt`), id.certPem);
+  writeFileSync(join(dir, `${name}.key`), id.keyPem, { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'ca.crt'),
+    await eventually('the trust bundle', () => readBundle(cluster, namespace), 60_000),
+  );
+  return id.leaf.subjectAltName ?? '';
 }
