@@ -1,16 +1,32 @@
-// Label selectors as ApiCompliancePolicy uses them (matchLabels and
-// matchExpressions, all ANDed; an empty selector matches everything), and
-// the deterministic winner when several policies select the same pod.
-// Shared by the operator and the webhook. Pure.
+// The one label-selector matcher and the one policy precedence of the
+// product, used by the operator (identities, status, conflicts) and by the
+// webhook (which policy a pod is injected with), so both always pick the
+// same winner. A selector is matchLabels and matchExpressions, all ANDed
+// (matchLabels k: v is the requirement `k In [v]`); an empty selector
+// matches every pod. When several policies select a pod, the oldest
+// creationTimestamp wins, compared as instants; a policy without a
+// readable timestamp (not stored by the apiserver yet: only offline)
+// counts as the newest; equal instants fall back to the name, in code
+// unit order. Pure.
 import type { ApiCompliancePolicy, PolicySelector } from './types.ts';
 
-function requirementHolds(
-  e: NonNullable<PolicySelector['matchExpressions']>[number],
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  const has = Object.hasOwn(labels, e.key);
-  const inValues = has && (e.values ?? []).includes(labels[e.key] ?? '');
-  switch (e.operator) {
+export type LabelSelector = PolicySelector;
+export type SelectorRequirement = NonNullable<LabelSelector['matchExpressions']>[number];
+export type Labels = Readonly<Record<string, string>>;
+
+/** The selector as a flat list of requirements (matchLabels k=v becomes `k In [v]`). */
+export function requirements(selector: LabelSelector | undefined): SelectorRequirement[] {
+  const out: SelectorRequirement[] = [];
+  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
+    if (value !== undefined) out.push({ key, operator: 'In', values: [value] });
+  }
+  return [...out, ...(selector?.matchExpressions ?? [])];
+}
+
+function requirementHolds(r: SelectorRequirement, labels: Labels): boolean {
+  const has = Object.hasOwn(labels, r.key);
+  const inValues = has && (r.values ?? []).includes(labels[r.key] ?? '');
+  switch (r.operator) {
     case 'In':
       return inValues;
     case 'NotIn':
@@ -22,31 +38,65 @@ function requirementHolds(
   }
 }
 
+/** True when the labels satisfy every requirement of the selector. */
 export function matchesSelector(
-  selector: PolicySelector | undefined,
-  labels: Readonly<Record<string, string>> | undefined,
+  selector: LabelSelector | undefined,
+  labels: Labels | null | undefined,
 ): boolean {
   const l = labels ?? {};
-  for (const [k, v] of Object.entries(selector?.matchLabels ?? {})) {
-    if (l[k] !== v) return false;
-  }
-  return (selector?.matchExpressions ?? []).every((e) => requirementHolds(e, l));
+  return requirements(selector).every((r) => requirementHolds(r, l));
 }
 
-/** Orders policies oldest first, then by name: the first is the winner when several select a pod. */
-export function comparePolicyPrecedence(a: ApiCompliancePolicy, b: ApiCompliancePolicy): number {
-  const ta = a.metadata?.creationTimestamp ?? '';
-  const tb = b.metadata?.creationTimestamp ?? '';
+/** What precedence reads of a policy. */
+export interface PrecedenceKey {
+  name: string;
+  /** RFC 3339 as the apiserver stores it; undefined or unreadable: not stored yet (newest). */
+  creationTimestamp: string | undefined;
+}
+
+function instant(timestamp: string | undefined): number {
+  const t = timestamp === undefined ? NaN : Date.parse(timestamp);
+  return Number.isNaN(t) ? Infinity : t;
+}
+
+/** Negative when `a` wins over `b`: the older instant, then the smaller name. */
+export function comparePrecedence(a: PrecedenceKey, b: PrecedenceKey): number {
+  const ta = instant(a.creationTimestamp);
+  const tb = instant(b.creationTimestamp);
   if (ta !== tb) return ta < tb ? -1 : 1;
-  const na = a.metadata?.name ?? '';
-  const nb = b.metadata?.name ?? '';
-  return na < nb ? -1 : na > nb ? 1 : 0;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** The precedence key of a stored policy object. */
+export function policyPrecedenceKey(p: ApiCompliancePolicy): PrecedenceKey {
+  return { name: p.metadata?.name ?? '', creationTimestamp: p.metadata?.creationTimestamp };
+}
+
+/** comparePrecedence over policy objects: the first of a sorted list governs the pods both select. */
+export function comparePolicyPrecedence(a: ApiCompliancePolicy, b: ApiCompliancePolicy): number {
+  return comparePrecedence(policyPrecedenceKey(a), policyPrecedenceKey(b));
+}
+
+/** The items whose selector matches the labels, winner first. */
+export function rankSelecting<T>(
+  items: readonly T[],
+  labels: Labels | null | undefined,
+  view: (item: T) => { selector: LabelSelector | undefined; key: PrecedenceKey },
+): T[] {
+  return items
+    .map((item) => ({ item, v: view(item) }))
+    .filter(({ v }) => matchesSelector(v.selector, labels))
+    .sort((a, b) => comparePrecedence(a.v.key, b.v.key))
+    .map(({ item }) => item);
 }
 
 /** The policies of a namespace that select a pod with these labels, winner first. */
 export function selectingPolicies(
   policies: readonly ApiCompliancePolicy[],
-  labels: Readonly<Record<string, string>> | undefined,
+  labels: Labels | null | undefined,
 ): ApiCompliancePolicy[] {
-  return policies.filter((p) => matchesSelector(p.spec.selector, labels)).sort(comparePolicyPrecedence);
+  return rankSelecting(policies, labels, (p) => ({
+    selector: p.spec.selector,
+    key: policyPrecedenceKey(p),
+  }));
 }

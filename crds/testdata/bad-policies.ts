@@ -1,9 +1,13 @@
-// Bad ApiCompliancePolicies the real apiserver refuses, shared by the
-// integration test on a real kube-apiserver (test/integration/
-// crd-validation.test.ts) and the offline validator's parity test
-// (crds/src/cel/parity.test.ts): each case is a mutation of a valid base
-// policy, the field the error must name, and a fragment of the
-// apiserver's message. Test data only.
+// Bad ApiCompliancePolicies, in two tables. BAD: what the real apiserver
+// refuses by the CRD's schema and CEL rules, shared by the integration
+// test on a real kube-apiserver (test/integration/crd-validation.test.ts)
+// and the offline validator's parity test (crds/src/cel/parity.test.ts).
+// UNENFORCEABLE: what the CRD lets through and the semantic checks refuse
+// (the webhook at admission, `acp validate`, the operator). Each case is a
+// mutation of a valid base policy, the field the error must name, and a
+// fragment of the message. Test data only.
+import { Buffer } from 'node:buffer';
+import { generateKeyPairSync } from 'node:crypto';
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
 
 export type Policy = {
@@ -226,4 +230,105 @@ export const BAD: [string, (s: Record<string, any>) => void, string, string][] =
     'preload requires',
   ],
   ['an unknown field', (s) => (s.tlsVersion = '1.2'), 'spec.tlsVersion', 'unknown field'],
+];
+
+type Jwk = Record<string, unknown>;
+const ecKey = (kid: string): Jwk => ({
+  ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+  kid,
+});
+/** A P-256 key whose point is not on the curve: y with its last byte changed. */
+function offCurveKey(kid: string): Jwk {
+  const key = ecKey(kid);
+  const y = Buffer.from(String(key['y']), 'base64url');
+  y[y.length - 1] = (y[y.length - 1] ?? 0) ^ 1;
+  return { ...key, y: y.toString('base64url') };
+}
+const inlineKeys = (s: Record<string, any>, keys: Jwk[], algorithms = ['ES256']): void => {
+  delete s.jwt.providers[0].jwksUri;
+  s.jwt.providers[0].jwks = { keys };
+  s.jwt.providers[0].algorithms = algorithms;
+};
+
+/**
+ * Policies the CRD's schema and CEL rules accept but the sidecar cannot
+ * enforce as written: the semantic checks (@acp/crds checkPolicySpec)
+ * refuse them wherever a policy is judged. The same table drives the
+ * validating webhook on a real apiserver (test/integration/
+ * webhook-policy.test.ts: kubectl apply is refused), the webhook's
+ * admission unit test, `acp validate` (operator/src/cli/cli.test.ts) and
+ * the offline check that the schema and CEL rules alone let each through
+ * (crds/src/semantics/unenforceable.test.ts). Same shape as BAD; the
+ * fragment is of our own message, which every surface prints unchanged.
+ * Send these to kubectl as JSON: YAML 1.1 reads an EC key's bare `y` as true.
+ */
+export const UNENFORCEABLE: [string, (s: Record<string, any>) => void, string, string][] = [
+  [
+    'a rate limit by Subject without spec.jwt',
+    (s) => {
+      delete s.jwt;
+      s.limits = { rateLimit: { requestsPerSecond: 5, by: 'Subject' } };
+    },
+    'spec.limits.rateLimit.by',
+    'Subject needs spec.jwt',
+  ],
+  [
+    'a headers timeout longer than the request timeout',
+    (s) => (s.limits = { headersTimeoutSeconds: 60, requestTimeoutSeconds: 30 }),
+    'spec.limits.headersTimeoutSeconds',
+    'longer than requestTimeoutSeconds',
+  ],
+  [
+    'an egress destination listed twice',
+    (s) =>
+      (s.egress = {
+        allow: [
+          { host: 'a.b.svc', port: 8443 },
+          { host: 'a.b.svc', port: 8443 },
+        ],
+      }),
+    'spec.egress.allow[1]',
+    'is already listed in spec.egress.allow[0]',
+  ],
+  [
+    'a claim forwarded in a header the sidecar sets itself',
+    (s) => (s.jwt.providers[0].forwardClaims = [{ claim: 'sub', header: 'x-request-id' }]),
+    'spec.jwt.providers[0].forwardClaims[0].header',
+    'is set by the sidecar itself',
+  ],
+  [
+    'a rule path an earlier rule always matches first',
+    (s) => (s.jwt.rules = [{ paths: ['/v1/*'], public: true }, { paths: ['/v1/admin'] }]),
+    'spec.jwt.rules[1].paths[0]',
+    'is never reached',
+  ],
+  [
+    'a rule path with a dot segment',
+    (s) => (s.jwt.rules = [{ paths: ['/v1/../admin'] }]),
+    'spec.jwt.rules[0].paths[0]',
+    'never matches',
+  ],
+  [
+    'an inline P-256 key whose point is not on the curve',
+    (s) => inlineKeys(s, [offCurveKey('off-curve')]),
+    'spec.jwt.providers[0].jwks.keys[0]',
+    'is not a usable EC P-256 public key',
+  ],
+  [
+    'an inline RSA key of 1024 bits',
+    (s) =>
+      inlineKeys(
+        s,
+        [{ ...generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' }) }],
+        ['RS256'],
+      ),
+    'spec.jwt.providers[0].jwks.keys[0]',
+    'at least 2048 are required',
+  ],
+  [
+    'inline keys that verify none of the allowed algorithms',
+    (s) => inlineKeys(s, [ecKey('ec')], ['RS256']),
+    'spec.jwt.providers[0].algorithms',
+    'no key in jwks can verify RS256',
+  ],
 ];

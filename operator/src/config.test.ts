@@ -44,6 +44,12 @@ describe('parseOperatorConfig', () => {
       /--ca-key-algorithm: must be one of/,
     ],
     ['refuses a duration without unit', ['--ca-lifetime', '10'], /--ca-lifetime: "10" is not a duration/],
+    [
+      'refuses days, naming the hours to write instead',
+      ['--ca-lifetime', '365d'],
+      /--ca-lifetime: "365d" is not a duration.*365d is 8760h/,
+    ],
+    ['refuses a flag given twice', ['--workers', '2', '--workers=3'], /--workers: given twice/],
     ['refuses a CA lifetime under a day', ['--ca-lifetime', '1h'], /--ca-lifetime: must be at least/],
     [
       'refuses a renew deadline not shorter than the lease',

@@ -1,11 +1,14 @@
 // The operator's configuration, parsed by a pure function from flags and
-// environment (flags win). Every bad value is an ACP_ERR_CONFIG error that
-// names the flag.
+// environment (flags win). Flags follow the grammar of all three processes
+// (@acp/crds parseFlags: node:util parseArgs, Go durations). Every bad
+// value is an ACP_ERR_CONFIG error that names the flag.
 import {
-  AcpError,
   DEFAULT_OPERATOR_NAMESPACE,
   DEFAULT_TRUST_DOMAIN,
-  parseDurationMs,
+  durationFlag,
+  flagError,
+  parseFlags,
+  type FlagContext,
   type KeyAlgorithm,
 } from '@acp/crds';
 import { KEY_ALGORITHMS } from '@acp/pki';
@@ -97,32 +100,12 @@ export const USAGE = Object.entries(FLAGS)
   .map(([flag, { env, help }]) => `  --${flag.padEnd(20)} ${help} (env ${env})`)
   .join('\n');
 
-const bad = (flag: string, message: string): AcpError =>
-  new AcpError('ACP_ERR_CONFIG', `--${flag}: ${message}`, { flag });
-
-/** Collects --flag value / --flag=value pairs; an unknown flag is an error. */
-export function parseFlags(argv: readonly string[]): Source {
-  const out: Source = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m?.[1]) throw new AcpError('ACP_ERR_CONFIG', `unexpected argument "${arg}"\n${USAGE}`);
-    const flag = m[1];
-    if (!(flag in FLAGS)) throw new AcpError('ACP_ERR_CONFIG', `unknown flag --${flag}\n${USAGE}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw bad(flag, 'needs a value');
-    out[flag] = value;
-  }
-  return out;
-}
+const CTX: FlagContext = { code: 'ACP_ERR_CONFIG' };
+const bad = (flag: string, message: string) => flagError(CTX, flag, message);
+const SPEC = Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }]));
 
 function durationOf(flag: string, value: string, min: number): number {
-  let ms: number;
-  try {
-    ms = parseDurationMs(value);
-  } catch {
-    throw bad(flag, `"${value}" is not a duration like 30s, 10m or 24h`);
-  }
+  const ms = durationFlag(CTX, flag, value);
   if (ms < min) throw bad(flag, `must be at least ${min}ms`);
   return ms;
 }
@@ -137,9 +120,9 @@ function intOf(flag: string, value: string, min: number, max: number): number {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function parseOperatorConfig(argv: readonly string[], env: Source): OperatorConfig {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, SPEC, { ...CTX, usage: USAGE });
   const get = (flag: string, fallback: string): string =>
-    flags[flag] ?? env[FLAGS[flag]?.env ?? ''] ?? fallback;
+    flags.one(flag) ?? env[FLAGS[flag]?.env ?? ''] ?? fallback;
   const namespace = get('namespace', DEFAULT_OPERATOR_NAMESPACE);
   if (!DNS_LABEL.test(namespace)) throw bad('namespace', `"${namespace}" is not a namespace name`);
   const trustDomain = get('trust-domain', DEFAULT_TRUST_DOMAIN);

@@ -17,13 +17,21 @@ describe('parseArgs', () => {
     const o = parseArgs(['--config', '/c.json', '--identity-dir=/id', '--workers', '2']);
     assert.deepEqual([o.configPath, o.identityDir, o.workers], ['/c.json', '/id', 2]);
   });
-  const bad: [string, string[]][] = [
-    ['refuses an unknown flag', ['--port', '1']],
-    ['refuses a flag without its value', ['--config']],
-    ['refuses zero workers', ['--workers', '0']],
-    ['refuses a value given to --no-http-fast-path', ['--no-http-fast-path=yes']],
+  const bad: [string, string[], RegExp][] = [
+    ['refuses an unknown flag', ['--port', '1'], /^unknown flag --port/],
+    ['refuses a flag without its value', ['--config'], /^--config: needs a value/],
+    ['refuses an empty value', ['--config='], /^--config: needs a value/],
+    ['refuses zero workers', ['--workers', '0'], /^--workers: "0" is not a whole number from 1 to 64/],
+    [
+      'refuses a value given to --no-http-fast-path',
+      ['--no-http-fast-path=yes'],
+      /^--no-http-fast-path: takes no value/,
+    ],
+    ['refuses a flag given twice', ['--workers=1', '--workers=2'], /^--workers: given twice/],
+    ['refuses a positional argument', ['serve'], /^unexpected argument "serve"/],
   ];
-  for (const [name, argv] of bad) it(name, () => assert.throws(() => parseArgs(argv), /usage/));
+  for (const [name, argv, message] of bad)
+    it(name, () => assert.throws(() => parseArgs(argv), { code: 'ACP_ERR_USAGE', message }));
 });
 
 describe('checkRuntime', () => {

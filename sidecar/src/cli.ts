@@ -1,11 +1,21 @@
 // Command-line flags and the start-up refusals, as pure functions over argv
 // and the environment: --config, --identity-dir (defaults: the injected
 // container's mounts), --workers, --host, --drain-timeout-ms, --log-level,
-// --no-http-fast-path;
-// refuse to run with --insecure-http-parser (in execArgv or NODE_OPTIONS)
-// or NODE_TLS_REJECT_UNAUTHORIZED=0.
+// --no-http-fast-path (the flag grammar of all three processes:
+// @acp/crds parseFlags, node:util parseArgs); refuse to run with
+// --insecure-http-parser (in execArgv or NODE_OPTIONS) or
+// NODE_TLS_REJECT_UNAUTHORIZED=0.
 import { join } from 'node:path';
-import { AcpError, CONFIG_DIR, CONFIG_FILE, IDENTITY_DIR } from '@acp/crds/sidecar';
+import {
+  AcpError,
+  CONFIG_DIR,
+  CONFIG_FILE,
+  flagError,
+  IDENTITY_DIR,
+  parseFlags,
+  type FlagContext,
+  type FlagSpec,
+} from '@acp/crds/sidecar';
 
 export interface CliOptions {
   configPath: string;
@@ -28,65 +38,43 @@ export const USAGE = `usage: acp-sidecar [--config FILE] [--identity-dir DIR] [-
   --log-level LEVEL      operational log level (default info); audit records are always written
   --no-http-fast-path    let node:http serve every request (the fast path serves bodiless GET/HEAD/DELETE/OPTIONS)`;
 
-function usageError(message: string): AcpError {
-  return new AcpError('ACP_ERR_USAGE', `${message}\n${USAGE}`);
-}
+const CTX: FlagContext = { code: 'ACP_ERR_USAGE', usage: USAGE };
+const SPEC: Record<string, FlagSpec> = {
+  config: { type: 'string' },
+  'identity-dir': { type: 'string' },
+  workers: { type: 'string' },
+  host: { type: 'string' },
+  'drain-timeout-ms': { type: 'string' },
+  'log-level': { type: 'string' },
+  'no-http-fast-path': { type: 'boolean' },
+};
 
-function positiveInt(flag: string, value: string | undefined, max: number): number {
+function positiveInt(flag: string, value: string, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > max)
-    throw usageError(`${flag} needs a whole number from 1 to ${max}`);
+    throw flagError(CTX, flag, `"${value}" is not a whole number from 1 to ${max}`);
   return n;
 }
 
+/** Parses process.argv.slice(2) with the grammar of all three processes (@acp/crds parseFlags). */
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const o: CliOptions = {
-    configPath: join(CONFIG_DIR, CONFIG_FILE),
-    identityDir: IDENTITY_DIR,
-    workers: 1,
-    host: '0.0.0.0',
-    drainTimeoutMs: 20_000,
-    logLevel: 'info',
-    httpFastPath: true,
+  const flags = parseFlags(argv, SPEC, CTX);
+  const value = (name: string): string | undefined => {
+    const v = flags.one(name);
+    if (v === '') throw flagError(CTX, name, 'needs a value');
+    return v;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i] ?? '';
-    const [name, inline] = flag.includes('=')
-      ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)]
-      : [flag, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') throw usageError(`${name} needs a value`);
-      return v;
-    };
-    switch (name) {
-      case '--config':
-        o.configPath = value();
-        break;
-      case '--identity-dir':
-        o.identityDir = value();
-        break;
-      case '--workers':
-        o.workers = positiveInt(name, value(), 64);
-        break;
-      case '--host':
-        o.host = value();
-        break;
-      case '--drain-timeout-ms':
-        o.drainTimeoutMs = positiveInt(name, value(), 600_000);
-        break;
-      case '--log-level':
-        o.logLevel = value();
-        break;
-      case '--no-http-fast-path':
-        if (inline !== undefined) throw usageError('--no-http-fast-path takes no value');
-        o.httpFastPath = false;
-        break;
-      default:
-        throw usageError(`unknown argument ${flag}`);
-    }
-  }
-  return o;
+  const workers = value('workers');
+  const drain = value('drain-timeout-ms');
+  return {
+    configPath: value('config') ?? join(CONFIG_DIR, CONFIG_FILE),
+    identityDir: value('identity-dir') ?? IDENTITY_DIR,
+    workers: workers === undefined ? 1 : positiveInt('workers', workers, 64),
+    host: value('host') ?? '0.0.0.0',
+    drainTimeoutMs: drain === undefined ? 20_000 : positiveInt('drain-timeout-ms', drain, 600_000),
+    logLevel: value('log-level') ?? 'info',
+    httpFastPath: !flags.on('no-http-fast-path'),
+  };
 }
 
 /** Throws ACP_ERR_INSECURE_RUNTIME when the process runs with settings that undo the sidecar's guarantees. */

@@ -29,9 +29,17 @@ const unitOnly = args.includes('--unit-only');
 const filters = args.filter((a) => !a.startsWith('--')).map((a) => resolve(a));
 const log = (s: string): boolean => process.stderr.write(`[run-tests] ${s}\n`);
 
-const UNIT = ['crds', 'pki', 'kube', 'operator', 'webhooks', 'sidecar', 'test/harness', 'scripts'].map(
-  (d) => `${d}/**/*.test.ts`,
-);
+const UNIT = [
+  'crds',
+  'pki',
+  'kube',
+  'operator',
+  'webhooks',
+  'sidecar',
+  'test/harness',
+  'test/unit',
+  'scripts',
+].map((d) => `${d}/**/*.test.ts`);
 const CLUSTER = ['test/integration/**/*.test.ts', 'test/e2e/*.test.ts'];
 const NODE = ['test/e2e/node/**/*.test.ts'];
 

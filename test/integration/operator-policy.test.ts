@@ -146,27 +146,32 @@ describe('operator: policy reconciliation', () => {
     );
   });
 
-  it('counts selected and injected workloads', async () => {
+  it('counts selected and injected workloads (only the marked sidecar counts as injected)', async () => {
     await createWorkload(cluster, ns, 'payments', 'payments-1', { app: 'payments' });
-    await must(
-      cluster,
-      ['apply', '-f', '-'],
+    const withInit = (name: string, sidecar: Record<string, unknown>): string =>
       stringify({
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: 'payments-2', namespace: ns, labels: { app: 'payments' } },
+        metadata: { name, namespace: ns, labels: { app: 'payments' } },
         spec: {
           serviceAccountName: 'payments',
-          initContainers: [{ name: 'acp-sidecar', image: 'x', restartPolicy: 'Always' }],
+          initContainers: [{ name: 'acp-sidecar', image: 'x', restartPolicy: 'Always', ...sidecar }],
           containers: [{ name: 'app', image: 'x' }],
         },
-      }),
+      });
+    // As the webhook injects it: marked with ACP_INJECTED_BY.
+    await must(
+      cluster,
+      ['apply', '-f', '-'],
+      withInit('payments-2', { env: [{ name: 'ACP_INJECTED_BY', value: 'acp-webhook' }] }),
     );
-    const w = await eventually('workloads 1/2', async () => {
+    // The pod's own container that merely has the sidecar's name.
+    await must(cluster, ['apply', '-f', '-'], withInit('payments-3', {}));
+    const w = await eventually('workloads 1/3', async () => {
       const s = await statusOf(cluster, ns, 'payments');
-      return s['workloads']?.summary === '1/2' ? s['workloads'] : undefined;
+      return s['workloads']?.summary === '1/3' ? s['workloads'] : undefined;
     });
-    assert.equal(w.selected, 2);
+    assert.equal(w.selected, 3);
     assert.equal(w.serviceAccounts, 1);
     await conditionIs(cluster, ns, 'payments', {
       type: 'CertificatesReady',

@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
+import { base, UNENFORCEABLE } from '@acp/crds/testdata/bad-policies';
 import { createNamespace, kubectl, useCluster, type TestCluster } from '../src/index.ts';
 import { eventually, webhookFixture, type WebhookFixture } from './support/webhook-fixture.ts';
 
@@ -107,6 +108,27 @@ describe('policy validation webhook and serving certificate on a real apiserver'
       assert.match(stored.stderr, /NotFound/);
     });
   }
+
+  it(`refuses at kubectl apply the ${UNENFORCEABLE.length} unenforceable policies acp validate refuses, naming the field`, async () => {
+    const other = await createNamespace(cluster, 'wh-semantic', fx.labels());
+    const failures: string[] = [];
+    for (const [i, [name, mutate, field, fragment]] of UNENFORCEABLE.entries()) {
+      const p = base(`unenforceable-${i}`);
+      mutate(p.spec);
+      // JSON, not YAML: kubectl reads YAML 1.1, where an EC key's bare `y` means true.
+      const r = await kubectl(cluster, ['create', '-n', other, '-f', '-'], JSON.stringify(p));
+      if (r.code === 0) failures.push(`${name}: accepted`);
+      else if (
+        !/denied the request/.test(r.stderr) ||
+        !r.stderr.includes(`${field}: `) ||
+        !r.stderr.includes(fragment)
+      )
+        failures.push(`${name}: expected "${field}: " and "${fragment}" in: ${r.stderr.trim()}`);
+    }
+    assert.deepEqual(failures, []);
+    const list = await kubectl(cluster, ['get', 'acp', '-n', other, '-o', 'name']);
+    assert.doesNotMatch(list.stdout, /unenforceable-/, 'nothing of a refused policy was stored');
+  });
 
   it('allows a risky policy and prints every warning', async () => {
     const other = await createNamespace(cluster, 'wh-warn', fx.labels());

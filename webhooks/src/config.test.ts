@@ -30,12 +30,24 @@ describe('parseConfig', () => {
     assert.equal(c.certificates.propagationMs, 1500);
   });
 
+  it('reads Go durations, the grammar of the policy fields', () => {
+    const c = parseConfig(['--ca-lifetime', '8760h', '--retire-grace=1h30m'], {});
+    assert.equal(c.certificates.caLifetimeMs, 8760 * 3_600_000);
+    assert.equal(c.certificates.retireGraceMs, 90 * 60_000);
+  });
+
   const bad: [string, string[], RegExp][] = [
-    ['an unknown flag is refused', ['--nope=1'], /unknown flag --nope/],
-    ['a port out of range is refused', ['--port=70000'], /--port needs a port number/],
-    ['a flag without value is refused', ['--port'], /--port needs a value/],
-    ['a bad duration is refused', ['--ca-lifetime=1y'], /needs a duration/],
-    ['a single-valued flag given twice is refused', ['--port=1', '--port=2'], /given twice/],
+    ['an unknown flag is refused', ['--nope=1'], /^unknown flag --nope/],
+    ['a positional argument is refused', ['start'], /^unexpected argument "start"/],
+    ['a port out of range is refused', ['--port=70000'], /^--port: "70000" is not a port number/],
+    ['a flag without value is refused', ['--port'], /^--port: needs a value/],
+    ['a bad duration is refused', ['--ca-lifetime=1y'], /^--ca-lifetime: "1y" is not a duration/],
+    [
+      'days are refused, with the hours to write instead',
+      ['--ca-lifetime=365d'],
+      /^--ca-lifetime: "365d" is not a duration.*365d is 8760h/,
+    ],
+    ['a single-valued flag given twice is refused', ['--port=1', '--port=2'], /^--port: given twice/],
   ];
   for (const [name, argv, re] of bad) {
     it(name, () => assert.throws(() => parseConfig(argv, {}), { code: 'ACP_ERR_USAGE', message: re }));

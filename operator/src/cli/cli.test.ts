@@ -8,7 +8,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { validateSidecarConfig } from '@acp/crds';
-import { BAD, base } from '@acp/crds/testdata/bad-policies';
+import { BAD, base, UNENFORCEABLE } from '@acp/crds/testdata/bad-policies';
 import { anEcKey } from '../testing/builders.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -70,6 +70,26 @@ describe('acp validate', () => {
       const section = sections.find((s) => s.includes(`default/bad-${i} is invalid`));
       assert.ok(section, `${name}: no report in ${r.stdout}`);
       assert.ok(section.includes(`  ${field}`), `${name}: ${field} not named in ${section}`);
+    });
+  });
+
+  it('refuses every policy the webhook refuses beyond the CRD (the UNENFORCEABLE table), naming the field', () => {
+    const docs = UNENFORCEABLE.map(([, mutate], i) => {
+      const p = base(`unenforceable-${i}`);
+      mutate(p.spec);
+      // JSON is YAML too, and keeps an EC key's "y" a string.
+      return JSON.stringify(p);
+    });
+    const r = acp(['validate', '-f', writeTmp('unenforceable.yaml', docs.join('\n---\n'))]);
+    assert.equal(r.code, 1, r.stderr);
+    const sections = r.stdout.split(/^(?=\S)/m);
+    UNENFORCEABLE.forEach(([name, , field, fragment], i) => {
+      const section = sections.find((s) => s.includes(`default/unenforceable-${i} is invalid`));
+      assert.ok(section, `${name}: no report in ${r.stdout}`);
+      assert.ok(
+        section.includes(`  ${field}`) && section.includes(fragment),
+        `${name}: ${field}, "${fragment}" not in ${section}`,
+      );
     });
   });
 

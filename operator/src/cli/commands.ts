@@ -5,6 +5,7 @@
 import {
   errorMessage,
   isAcpError,
+  semanticErrors,
   validatePolicy,
   validatePolicyWithRules,
   type ApiCompliancePolicy,
@@ -16,7 +17,6 @@ import { jwksUriProviders, type JwksInput } from '../policy/compile-jwt.ts';
 import { compileSidecarConfig } from '../policy/compile.ts';
 import { POLICY_ERRORS } from '../policy/errors.ts';
 import { canonicalJson } from '../policy/hash.ts';
-import { semanticErrors } from '../policy/semantic.ts';
 import type { CliArgs } from './args.ts';
 import { readPolicyDocuments, type InputFile, type PolicyDocument } from './documents.ts';
 import { formatComplianceJson, formatComplianceTable, formatInvalid, type CheckedPolicy } from './format.ts';
@@ -49,19 +49,22 @@ interface Loaded {
   jwks: Record<string, JwksInput>;
 }
 
-/** Schema + CEL rules (what the apiserver checks), then what the operator checks. */
-export function checkDocument(
+/** Schema + CEL rules (what the apiserver checks), then the semantic checks (what the webhook and the operator refuse). */
+export async function checkDocument(
   doc: PolicyDocument,
   rules: CrdRuleValidator,
-): { ok: true; policy: ApiCompliancePolicy } | { ok: false; errors: FieldError[] } {
+): Promise<{ ok: true; policy: ApiCompliancePolicy } | { ok: false; errors: FieldError[] }> {
   const r = validatePolicyWithRules(doc.value, rules);
   if (r.ok) {
-    const errors = semanticErrors(r.value);
+    const errors = await semanticErrors(r.value);
     return errors.length === 0 ? { ok: true, policy: r.value } : { ok: false, errors };
   }
   // A policy that only breaks CEL rules is still well-formed: report what the operator would refuse too.
   const structural = validatePolicy(doc.value);
-  return { ok: false, errors: structural.ok ? [...r.errors, ...semanticErrors(structural.value)] : r.errors };
+  return {
+    ok: false,
+    errors: structural.ok ? [...r.errors, ...(await semanticErrors(structural.value))] : r.errors,
+  };
 }
 
 function parseJwksFiles(
@@ -85,12 +88,12 @@ function parseJwksFiles(
   return out;
 }
 
-function load(args: CliArgs, files: readonly InputFile[], ctx: CliContext): Loaded {
+async function load(args: CliArgs, files: readonly InputFile[], ctx: CliContext): Promise<Loaded> {
   const set = readPolicyDocuments(files, args.namespace);
   const valid: ValidPolicy[] = [];
   const invalid: string[] = [];
   for (const doc of set.policies) {
-    const r = checkDocument(doc, ctx.rules);
+    const r = await checkDocument(doc, ctx.rules);
     if (r.ok) valid.push({ doc, policy: r.policy });
     else invalid.push(formatInvalid(doc.source, doc.label, r.errors));
   }
@@ -105,8 +108,12 @@ function load(args: CliArgs, files: readonly InputFile[], ctx: CliContext): Load
 const lines = (list: readonly string[]): string =>
   list.map((l) => (l.endsWith('\n') ? l : `${l}\n`)).join('');
 
-export function runValidate(args: CliArgs, files: readonly InputFile[], ctx: CliContext): CliResult {
-  const l = load(args, files, ctx);
+export async function runValidate(
+  args: CliArgs,
+  files: readonly InputFile[],
+  ctx: CliContext,
+): Promise<CliResult> {
+  const l = await load(args, files, ctx);
   const ok = l.valid.map((v) => `${v.doc.source}: ${v.doc.label} is valid`);
   const failed = l.invalid.length + l.problems.length > 0;
   return {
@@ -116,15 +123,19 @@ export function runValidate(args: CliArgs, files: readonly InputFile[], ctx: Cli
   };
 }
 
-export function runCompile(args: CliArgs, files: readonly InputFile[], ctx: CliContext): CliResult {
-  const l = load(args, files, ctx);
+export async function runCompile(
+  args: CliArgs,
+  files: readonly InputFile[],
+  ctx: CliContext,
+): Promise<CliResult> {
+  const l = await load(args, files, ctx);
   const errors = [...l.invalid, ...l.problems];
   const warnings: string[] = [];
   const configs: unknown[] = [];
   for (const { doc, policy } of l.valid) {
     try {
       configs.push(
-        compileSidecarConfig(policy, {
+        await compileSidecarConfig(policy, {
           trustDomain: args.trustDomain,
           jwks: l.jwks,
           missingJwks: args.allowMissingJwks ? 'empty' : 'error',
@@ -151,13 +162,17 @@ function hintFor(e: unknown): string {
   return ` (pass --jwks ${provider}=keys.json, or --allow-missing-jwks to compile it with no keys)`;
 }
 
-export function runCheck(args: CliArgs, files: readonly InputFile[], ctx: CliContext): CliResult {
-  const l = load(args, files, ctx);
+export async function runCheck(
+  args: CliArgs,
+  files: readonly InputFile[],
+  ctx: CliContext,
+): Promise<CliResult> {
+  const l = await load(args, files, ctx);
   const errors = [...l.invalid, ...l.problems];
   const checked: CheckedPolicy[] = [];
   for (const { doc, policy } of l.valid) {
     try {
-      const config = compileSidecarConfig(policy, {
+      const config = await compileSidecarConfig(policy, {
         trustDomain: args.trustDomain,
         jwks: l.jwks,
         missingJwks: 'empty',
@@ -180,7 +195,7 @@ export function runCheck(args: CliArgs, files: readonly InputFile[], ctx: CliCon
 }
 
 /** Runs the command the arguments name. */
-export function runCli(args: CliArgs, files: readonly InputFile[], ctx: CliContext): CliResult {
+export function runCli(args: CliArgs, files: readonly InputFile[], ctx: CliContext): Promise<CliResult> {
   switch (args.command) {
     case 'validate':
       return runValidate(args, files, ctx);

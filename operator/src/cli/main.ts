@@ -32,7 +32,7 @@ function readJwksFiles(args: CliArgs): CliContext['jwksFiles'] {
   );
 }
 
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseCliArgs(argv);
   if (!parsed.ok) {
     if (parsed.help) {
@@ -52,10 +52,10 @@ function main(argv: readonly string[]): number {
     return 2;
   }
   const rules = compileCrdRules(crdOpenApiSchema(readFileSync(CRD_MANIFEST_URL, 'utf8')));
-  const result = runCli(parsed.args, files, { rules, jwksFiles });
+  const result = await runCli(parsed.args, files, { rules, jwksFiles });
   process.stdout.write(result.stdout);
   process.stderr.write(result.stderr);
   return result.exitCode;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

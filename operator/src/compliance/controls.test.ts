@@ -20,10 +20,13 @@ import { evaluateCompliance } from './evaluate.ts';
 import { PROFILE_CONTROLS } from './profiles.ts';
 import type { ComplianceInput } from './types.ts';
 
-function input(policy: ApiCompliancePolicy, tamper?: (c: SidecarConfig) => void): ComplianceInput {
+async function input(
+  policy: ApiCompliancePolicy,
+  tamper?: (c: SidecarConfig) => void,
+): Promise<ComplianceInput> {
   const v = validatePolicy(policy);
   assert.ok(v.ok, JSON.stringify(v.ok ? null : v.errors));
-  const config = compiled(v.value);
+  const config = await compiled(v.value);
   tamper?.(config);
   return { config, policy: v.value };
 }
@@ -47,248 +50,274 @@ const CASES: Record<string, { pass: Case[]; fail: Case[] }> = {
     pass: [
       [
         'passes with TLS 1.2+ and AEAD ECDHE suites',
-        input(aPolicy()),
+        await input(aPolicy()),
         /AEAD suites with ephemeral ECDHE only/,
       ],
     ],
     fail: [
-      ['fails with a CBC suite', input(aPolicy(), weakSuite), /not AEAD with ECDHE: AES256-SHA/],
-      ['fails with a TLS 1.1 floor', input(aPolicy(), tls11), /older than TLS 1.2/],
+      ['fails with a CBC suite', await input(aPolicy(), weakSuite), /not AEAD with ECDHE: AES256-SHA/],
+      ['fails with a TLS 1.1 floor', await input(aPolicy(), tls11), /older than TLS 1.2/],
     ],
   },
   'PCI-DSS-4.0 7.2.1': {
     pass: [
       [
         'passes when only named workloads may call',
-        input(aPolicy(strictWithPeers)),
+        await input(aPolicy(strictWithPeers)),
         /only 1 named workload identity/,
       ],
-      ['passes when paths require scopes', input(aPolicy(scoped)), /scopes are required on \/v1\/\*/],
+      ['passes when paths require scopes', await input(aPolicy(scoped)), /scopes are required on \/v1\/\*/],
     ],
     fail: [
-      ['fails when any workload may call and no scope is required', input(aPolicy(jwt)), /not narrowed/],
-      ['fails in Audit mode', input(aPolicy(strictWithPeers, withMode('Audit'))), /mode is Audit/],
+      [
+        'fails when any workload may call and no scope is required',
+        await input(aPolicy(jwt)),
+        /not narrowed/,
+      ],
+      ['fails in Audit mode', await input(aPolicy(strictWithPeers, withMode('Audit'))), /mode is Audit/],
     ],
   },
   'PCI-DSS-4.0 8.3.1': {
     pass: [
-      ['passes with Strict mTLS', input(aPolicy()), /Strict mTLS authenticates every caller/],
+      ['passes with Strict mTLS', await input(aPolicy()), /Strict mTLS authenticates every caller/],
       [
         'passes with Permissive mTLS and a JWT on every non-public path',
-        input(aPolicy(permissive, jwt)),
+        await input(aPolicy(permissive, jwt)),
         /JWT is required/,
       ],
     ],
     fail: [
-      ['fails with Permissive mTLS and no JWT', input(aPolicy(permissive)), /not authenticated/],
+      ['fails with Permissive mTLS and no JWT', await input(aPolicy(permissive)), /not authenticated/],
       [
         'fails with Permissive mTLS and a public rule for every path',
-        input(aPolicy(permissive, withJwt(aProvider(), [{ paths: ['/*'], public: true }]))),
+        await input(aPolicy(permissive, withJwt(aProvider(), [{ paths: ['/*'], public: true }]))),
         /makes every path public/,
       ],
-      ['fails in Audit mode', input(aPolicy(withMode('Audit'))), /mode is Audit/],
+      ['fails in Audit mode', await input(aPolicy(withMode('Audit'))), /mode is Audit/],
     ],
   },
   'PCI-DSS-4.0 10.2.1': {
-    pass: [['passes with audit records on', input(aPolicy()), /audit record for every request/]],
+    pass: [['passes with audit records on', await input(aPolicy()), /audit record for every request/]],
     fail: [
-      ['fails with audit records off', input(aPolicy(withAudit({ enabled: false }))), /no audit records/],
+      [
+        'fails with audit records off',
+        await input(aPolicy(withAudit({ enabled: false }))),
+        /no audit records/,
+      ],
     ],
   },
   'PCI-DSS-4.0 10.2.2': {
-    pass: [['passes with identities and the client address in records', input(aPolicy()), /x-forwarded-for/]],
+    pass: [
+      ['passes with identities and the client address in records', await input(aPolicy()), /x-forwarded-for/],
+    ],
     fail: [
       [
         'fails without the origin header',
-        input(aPolicy(withAudit({ includeHeaders: ['x-request-id'] }))),
+        await input(aPolicy(withAudit({ includeHeaders: ['x-request-id'] }))),
         /no origin/,
       ],
-      ['fails without user identification', input(aPolicy(permissive)), /no user identification/],
-      ['fails with audit records off', input(aPolicy(withAudit({ enabled: false }))), /disabled/],
+      ['fails without user identification', await input(aPolicy(permissive)), /no user identification/],
+      ['fails with audit records off', await input(aPolicy(withAudit({ enabled: false }))), /disabled/],
     ],
   },
   'HIPAA 164.312(a)(1)': {
     pass: [
-      ['passes when only named workloads may call', input(aPolicy(strictWithPeers)), /named workload/],
+      ['passes when only named workloads may call', await input(aPolicy(strictWithPeers)), /named workload/],
       [
         'passes when every non-public path needs a token for this audience',
-        input(aPolicy(jwt)),
+        await input(aPolicy(jwt)),
         /audience api/,
       ],
     ],
     fail: [
       [
         'fails when any workload of the mesh may call without a token',
-        input(aPolicy()),
+        await input(aPolicy()),
         /access rights are not checked/,
       ],
-      ['fails when callers are not authenticated', input(aPolicy(permissive)), /not authenticated/],
-      ['fails in Audit mode', input(aPolicy(jwt, withMode('Audit'))), /mode is Audit/],
+      ['fails when callers are not authenticated', await input(aPolicy(permissive)), /not authenticated/],
+      ['fails in Audit mode', await input(aPolicy(jwt, withMode('Audit'))), /mode is Audit/],
     ],
   },
   'HIPAA 164.312(b)': {
-    pass: [['passes with audit records on', input(aPolicy()), /recorded/]],
+    pass: [['passes with audit records on', await input(aPolicy()), /recorded/]],
     fail: [
-      ['fails with audit records off', input(aPolicy(withAudit({ enabled: false }))), /no audit records/],
+      [
+        'fails with audit records off',
+        await input(aPolicy(withAudit({ enabled: false }))),
+        /no audit records/,
+      ],
     ],
   },
   'HIPAA 164.312(d)': {
-    pass: [['passes with Strict mTLS', input(aPolicy()), /workload certificate/]],
+    pass: [['passes with Strict mTLS', await input(aPolicy()), /workload certificate/]],
     fail: [
-      ['fails with Permissive mTLS and no JWT', input(aPolicy(permissive)), /not authenticated/],
-      ['fails in Audit mode', input(aPolicy(withMode('Audit'))), /mode is Audit/],
+      ['fails with Permissive mTLS and no JWT', await input(aPolicy(permissive)), /not authenticated/],
+      ['fails in Audit mode', await input(aPolicy(withMode('Audit'))), /mode is Audit/],
     ],
   },
   'HIPAA 164.312(e)(1)': {
-    pass: [['passes with Strict mTLS and strong TLS', input(aPolicy()), /^Strict mTLS; /]],
+    pass: [['passes with Strict mTLS and strong TLS', await input(aPolicy()), /^Strict mTLS; /]],
     fail: [
-      ['fails with Permissive mTLS', input(aPolicy(permissive, jwt)), /Permissive/],
-      ['fails with a weak suite', input(aPolicy(), weakSuite), /AES256-SHA/],
-      ['fails in Audit mode', input(aPolicy(withMode('Audit'))), /mode is Audit/],
+      ['fails with Permissive mTLS', await input(aPolicy(permissive, jwt)), /Permissive/],
+      ['fails with a weak suite', await input(aPolicy(), weakSuite), /AES256-SHA/],
+      ['fails in Audit mode', await input(aPolicy(withMode('Audit'))), /mode is Audit/],
     ],
   },
   'HIPAA 164.312(e)(2)(i)': {
-    pass: [['passes with AEAD suites only', input(aPolicy()), /every suite is AEAD/]],
-    fail: [['fails with a CBC suite', input(aPolicy(), weakSuite), /AES256-SHA/]],
+    pass: [['passes with AEAD suites only', await input(aPolicy()), /every suite is AEAD/]],
+    fail: [['fails with a CBC suite', await input(aPolicy(), weakSuite), /AES256-SHA/]],
   },
   'HIPAA 164.312(e)(2)(ii)': {
-    pass: [['passes with strong TLS and egress default Deny', input(aPolicy()), /egress default Deny/]],
+    pass: [['passes with strong TLS and egress default Deny', await input(aPolicy()), /egress default Deny/]],
     fail: [
-      ['fails with egress default Allow', input(aPolicy(withEgress({ default: 'Allow' }))), /without mTLS/],
-      ['fails with a TLS 1.1 floor', input(aPolicy(), tls11), /older than TLS 1.2/],
-      ['fails in Audit mode', input(aPolicy(withMode('Audit'))), /mode is Audit/],
+      [
+        'fails with egress default Allow',
+        await input(aPolicy(withEgress({ default: 'Allow' }))),
+        /without mTLS/,
+      ],
+      ['fails with a TLS 1.1 floor', await input(aPolicy(), tls11), /older than TLS 1.2/],
+      ['fails in Audit mode', await input(aPolicy(withMode('Audit'))), /mode is Audit/],
     ],
   },
   'SOC2 CC6.1': {
     pass: [
       [
         'passes with authenticated callers from named workloads',
-        input(aPolicy(strictWithPeers)),
+        await input(aPolicy(strictWithPeers)),
         /named workload/,
       ],
     ],
     fail: [
-      ['fails when any workload may call without a token', input(aPolicy()), /access rights are not checked/],
-      ['fails when callers are not authenticated', input(aPolicy(permissive)), /not authenticated/],
-      ['fails in Audit mode', input(aPolicy(strictWithPeers, withMode('Audit'))), /mode is Audit/],
+      [
+        'fails when any workload may call without a token',
+        await input(aPolicy()),
+        /access rights are not checked/,
+      ],
+      ['fails when callers are not authenticated', await input(aPolicy(permissive)), /not authenticated/],
+      ['fails in Audit mode', await input(aPolicy(strictWithPeers, withMode('Audit'))), /mode is Audit/],
     ],
   },
   'SOC2 CC6.6': {
     pass: [
       [
         'passes with authentication and a rate limit',
-        input(aPolicy(rateLimited)),
+        await input(aPolicy(rateLimited)),
         /10 requests\/s per Identity/,
       ],
     ],
     fail: [
-      ['fails without a rate limit', input(aPolicy()), /no rate limit/],
-      ['fails without authentication', input(aPolicy(permissive, rateLimited)), /not authenticated/],
-      ['fails in Audit mode', input(aPolicy(rateLimited, withMode('Audit'))), /mode is Audit/],
+      ['fails without a rate limit', await input(aPolicy()), /no rate limit/],
+      ['fails without authentication', await input(aPolicy(permissive, rateLimited)), /not authenticated/],
+      ['fails in Audit mode', await input(aPolicy(rateLimited, withMode('Audit'))), /mode is Audit/],
     ],
   },
   'SOC2 CC6.7': {
-    pass: [['passes with strong TLS and declared egress only', input(aPolicy()), /declared destinations/]],
+    pass: [
+      ['passes with strong TLS and declared egress only', await input(aPolicy()), /declared destinations/],
+    ],
     fail: [
       [
         'fails with egress default Allow',
-        input(aPolicy(withEgress({ default: 'Allow' }))),
+        await input(aPolicy(withEgress({ default: 'Allow' }))),
         /any destination/,
       ],
-      ['fails with a weak suite', input(aPolicy(), weakSuite), /AES256-SHA/],
-      ['fails in Audit mode', input(aPolicy(withMode('Audit'))), /mode is Audit/],
+      ['fails with a weak suite', await input(aPolicy(), weakSuite), /AES256-SHA/],
+      ['fails in Audit mode', await input(aPolicy(withMode('Audit'))), /mode is Audit/],
     ],
   },
   'SOC2 CC7.2': {
     pass: [
-      ['passes with records correlated by request id', input(aPolicy()), /x-request-id/],
+      ['passes with records correlated by request id', await input(aPolicy()), /x-request-id/],
       [
         'passes in Audit mode, which still records every decision',
-        input(aPolicy(withMode('Audit'))),
+        await input(aPolicy(withMode('Audit'))),
         /recorded/,
       ],
     ],
     fail: [
-      ['fails with audit records off', input(aPolicy(withAudit({ enabled: false }))), /not recorded/],
+      ['fails with audit records off', await input(aPolicy(withAudit({ enabled: false }))), /not recorded/],
       [
         'fails without the request id',
-        input(aPolicy(withAudit({ includeHeaders: ['x-forwarded-for'] }))),
+        await input(aPolicy(withAudit({ includeHeaders: ['x-forwarded-for'] }))),
         /correlated/,
       ],
     ],
   },
   'GDPR Art. 32(1)(a)': {
-    pass: [['passes with strong TLS and declared egress only', input(aPolicy()), /declared destinations/]],
+    pass: [
+      ['passes with strong TLS and declared egress only', await input(aPolicy()), /declared destinations/],
+    ],
     fail: [
       [
         'fails with egress default Allow',
-        input(aPolicy(withEgress({ default: 'Allow' }))),
+        await input(aPolicy(withEgress({ default: 'Allow' }))),
         /undeclared destinations/,
       ],
-      ['fails with a TLS 1.1 floor', input(aPolicy(), tls11), /older than TLS 1.2/],
-      ['fails in Audit mode', input(aPolicy(withMode('Audit'))), /mode is Audit/],
+      ['fails with a TLS 1.1 floor', await input(aPolicy(), tls11), /older than TLS 1.2/],
+      ['fails in Audit mode', await input(aPolicy(withMode('Audit'))), /mode is Audit/],
     ],
   },
   'GDPR Art. 32(1)(b)': {
     pass: [
       [
         'passes with authentication, AEAD and a rate limit',
-        input(aPolicy(rateLimited)),
+        await input(aPolicy(rateLimited)),
         /availability: rate limited/,
       ],
     ],
     fail: [
-      ['fails without a rate limit', input(aPolicy()), /availability: no rate limit/],
-      ['fails without authentication', input(aPolicy(permissive, rateLimited)), /confidentiality: /],
-      ['fails with a non-AEAD suite', input(aPolicy(rateLimited), weakSuite), /integrity: /],
-      ['fails in Audit mode', input(aPolicy(rateLimited, withMode('Audit'))), /mode is Audit/],
+      ['fails without a rate limit', await input(aPolicy()), /availability: no rate limit/],
+      ['fails without authentication', await input(aPolicy(permissive, rateLimited)), /confidentiality: /],
+      ['fails with a non-AEAD suite', await input(aPolicy(rateLimited), weakSuite), /integrity: /],
+      ['fails in Audit mode', await input(aPolicy(rateLimited, withMode('Audit'))), /mode is Audit/],
     ],
   },
   'GDPR Art. 5(1)(c)': {
     pass: [
       [
         'passes with only correlation headers in records',
-        input(aPolicy()),
+        await input(aPolicy()),
         /copy only x-request-id, x-forwarded-for/,
       ],
       [
         'passes in Audit mode, which does not change what is logged',
-        input(aPolicy(withMode('Audit'))),
+        await input(aPolicy(withMode('Audit'))),
         /copy only/,
       ],
     ],
     fail: [
       [
         'fails when records copy an API key',
-        input(aPolicy(withAudit({ includeHeaders: ['x-api-key'] }))),
+        await input(aPolicy(withAudit({ includeHeaders: ['x-api-key'] }))),
         /x-api-key/,
       ],
       [
         'fails when records copy an e-mail address',
-        input(aPolicy(withAudit({ includeHeaders: ['x-user-email'] }))),
+        await input(aPolicy(withAudit({ includeHeaders: ['x-user-email'] }))),
         /x-user-email/,
       ],
       [
         'fails when records copy a session token',
-        input(aPolicy(withAudit({ includeHeaders: ['x-session-token'] }))),
+        await input(aPolicy(withAudit({ includeHeaders: ['x-session-token'] }))),
         /x-session-token/,
       ],
     ],
   },
   'NIST-800-52r2 3.1': {
     pass: [
-      ['passes with TLS 1.2 and 1.3', input(aPolicy()), /TLS 1.2 and TLS 1.3/],
+      ['passes with TLS 1.2 and 1.3', await input(aPolicy()), /TLS 1.2 and TLS 1.3/],
       [
         'passes with TLS 1.3 only',
-        input(aPolicy(withTls({ minVersion: 'TLS1.3', cipherSuites: ['TLS_AES_256_GCM_SHA384'] }))),
+        await input(aPolicy(withTls({ minVersion: 'TLS1.3', cipherSuites: ['TLS_AES_256_GCM_SHA384'] }))),
         /TLS 1.3 only/,
       ],
     ],
     fail: [
-      ['fails with a TLS 1.1 floor', input(aPolicy(), tls11), /older than TLS 1.2/],
+      ['fails with a TLS 1.1 floor', await input(aPolicy(), tls11), /older than TLS 1.2/],
       [
         'fails without TLS 1.3 suites',
-        input(aPolicy(), (c) => (c.tls.tls13CipherSuites = [])),
+        await input(aPolicy(), (c) => (c.tls.tls13CipherSuites = [])),
         /TLS 1.3 has no cipher suite/,
       ],
     ],
@@ -297,24 +326,24 @@ const CASES: Record<string, { pass: Case[]; fail: Case[] }> = {
     pass: [
       [
         'passes with AES-GCM ECDHE suites only',
-        input(aPolicy(nistSuites)),
+        await input(aPolicy(nistSuites)),
         /AES-GCM with ephemeral ECDHE only/,
       ],
     ],
     fail: [
       [
         'fails with the default suites, which include ChaCha20-Poly1305',
-        input(aPolicy()),
+        await input(aPolicy()),
         /TLS_CHACHA20_POLY1305_SHA256/,
       ],
-      ['fails with a CBC suite', input(aPolicy(nistSuites), weakSuite), /AES256-SHA/],
+      ['fails with a CBC suite', await input(aPolicy(nistSuites), weakSuite), /AES256-SHA/],
     ],
   },
   'NIST-800-52r2 3.2': {
     pass: [
       [
         'passes with ECDSA P-384 and an 8h lifetime',
-        input(aPolicy(withCertificates({ keyAlgorithm: 'ECDSA-P384', lifetime: '8h' }))),
+        await input(aPolicy(withCertificates({ keyAlgorithm: 'ECDSA-P384', lifetime: '8h' }))),
         /ECDSA-P384 workload certificates valid for 8h/,
       ],
     ],
@@ -322,7 +351,7 @@ const CASES: Record<string, { pass: Case[]; fail: Case[] }> = {
       [
         'fails with a lifetime over 90 days',
         {
-          ...input(aPolicy()),
+          ...(await input(aPolicy())),
           policy: aPolicy(withCertificates({ keyAlgorithm: 'RSA-2048', lifetime: '2400h' })),
         },
         /longer than 90 days/,
@@ -330,14 +359,14 @@ const CASES: Record<string, { pass: Case[]; fail: Case[] }> = {
       [
         'fails with an unapproved key algorithm',
         {
-          ...input(aPolicy()),
+          ...(await input(aPolicy())),
           policy: aPolicy(withCertificates({ keyAlgorithm: 'RSA-1024' as never, lifetime: '24h' })),
         },
         /RSA-1024/,
       ],
       [
         'fails when the defaults were not applied',
-        { ...input(aPolicy()), policy: aPolicy() },
+        { ...(await input(aPolicy())), policy: aPolicy() },
         /defaults not applied/,
       ],
     ],

@@ -1,10 +1,14 @@
 // Compiles spec.jwt into the sidecar's JWT section: every default
 // resolved, the keys of each provider embedded (inline keys, or the keys
-// the operator fetched from jwksUri, both through validateJwks), iat
-// required when a maximum token age is set, and every rule with explicit
-// (possibly empty) methods, providers and scopes. Pure.
+// the operator fetched from jwksUri, both through validateJwks: our rules,
+// then jose), iat required when a maximum token age is set, and every rule
+// with explicit (possibly empty) methods, providers and scopes. Pure
+// (asynchronous: keys are parsed by jose).
 import {
   AcpError,
+  validateJwks,
+  type Jwk,
+  type JwksLimits,
   type JwtProviderSpec,
   type JwtRuleSpec,
   type JwtSpec,
@@ -13,7 +17,6 @@ import {
   type SidecarJwtRule,
 } from '@acp/crds';
 import { POLICY_ERRORS } from './errors.ts';
-import { validateJwks, type Jwk, type JwksLimits } from './jwks.ts';
 import { required } from './required.ts';
 
 /** Keys for one jwksUri provider: a JWKS document ({keys: [...]}) or keys validateJwks returned. */
@@ -25,7 +28,7 @@ export interface JwtCompileOptions {
   jwksLimits: JwksLimits;
 }
 
-function providerKeys(p: JwtProviderSpec, o: JwtCompileOptions): Jwk[] {
+async function providerKeys(p: JwtProviderSpec, o: JwtCompileOptions): Promise<Jwk[]> {
   if (p.jwks) return validateJwks(p.jwks, o.jwksLimits);
   const supplied = Object.hasOwn(o.jwks, p.name) ? o.jwks[p.name] : undefined;
   if (supplied === undefined) {
@@ -37,7 +40,7 @@ function providerKeys(p: JwtProviderSpec, o: JwtCompileOptions): Jwk[] {
     );
   }
   try {
-    return validateJwks(Array.isArray(supplied) ? { keys: supplied } : supplied, o.jwksLimits);
+    return await validateJwks(Array.isArray(supplied) ? { keys: supplied } : supplied, o.jwksLimits);
   } catch (e) {
     if (!(e instanceof AcpError)) throw e;
     throw new AcpError(
@@ -49,7 +52,11 @@ function providerKeys(p: JwtProviderSpec, o: JwtCompileOptions): Jwk[] {
   }
 }
 
-function compileProvider(p: JwtProviderSpec, index: number, o: JwtCompileOptions): SidecarJwtProvider {
+async function compileProvider(
+  p: JwtProviderSpec,
+  index: number,
+  o: JwtCompileOptions,
+): Promise<SidecarJwtProvider> {
   const at = `spec.jwt.providers[${index}]`;
   const claims = required(p.requiredClaims, `${at}.requiredClaims`);
   const out: SidecarJwtProvider = {
@@ -60,7 +67,7 @@ function compileProvider(p: JwtProviderSpec, index: number, o: JwtCompileOptions
     clockSkewSeconds: required(p.clockSkewSeconds, `${at}.clockSkewSeconds`),
     requiredClaims: p.maxTokenAgeSeconds === undefined ? [...claims] : [...new Set([...claims, 'iat'])],
     forwardClaims: (p.forwardClaims ?? []).map((fc) => ({ claim: fc.claim, header: fc.header })),
-    jwks: { keys: providerKeys(p, o) },
+    jwks: { keys: await providerKeys(p, o) },
   };
   if (p.maxTokenAgeSeconds !== undefined) out.maxTokenAgeSeconds = p.maxTokenAgeSeconds;
   return out;
@@ -77,10 +84,10 @@ function compileRule(r: JwtRuleSpec, index: number): SidecarJwtRule {
 }
 
 /** The sidecar's JWT section, or null when the policy has no spec.jwt. */
-export function compileJwt(jwt: JwtSpec | undefined, o: JwtCompileOptions): SidecarJwt | null {
+export async function compileJwt(jwt: JwtSpec | undefined, o: JwtCompileOptions): Promise<SidecarJwt | null> {
   if (!jwt) return null;
   return {
-    providers: jwt.providers.map((p, i) => compileProvider(p, i, o)),
+    providers: await Promise.all(jwt.providers.map((p, i) => compileProvider(p, i, o))),
     rules: (jwt.rules ?? []).map(compileRule),
   };
 }

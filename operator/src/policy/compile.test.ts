@@ -208,18 +208,18 @@ describe('compileSidecarConfig', () => {
     ],
   ];
   for (const [name, policy, pick, want] of cases) {
-    it(name, () => assert.deepEqual(pick(compiled(policy)), want));
+    it(name, async () => assert.deepEqual(pick(await compiled(policy)), want));
   }
 
   describe('the JWT section', () => {
-    it('resolves every provider default and normalizes rules with explicit empty lists', () => {
+    it('resolves every provider default and normalizes rules with explicit empty lists', async () => {
       const bare: JwtProviderSpec = {
         name: 'corp',
         issuer: 'https://i/',
         audiences: ['api'],
         jwks: { keys: [anRsaKey(2048) as never] },
       };
-      const c = compiled(
+      const c = await compiled(
         aPolicy(withJwt(bare, [{ paths: ['/healthz'], public: true }, { paths: ['/v1/*'] }])),
       );
       const p = c.jwt?.providers[0];
@@ -233,101 +233,100 @@ describe('compileSidecarConfig', () => {
       ]);
     });
 
-    it('requires iat when a maximum token age is set', () => {
-      const c = compiled(
+    it('requires iat when a maximum token age is set', async () => {
+      const c = await compiled(
         aPolicy(withJwt(aProvider({ maxTokenAgeSeconds: 600, requiredClaims: ['exp', 'sub'] }))),
       );
       assert.deepEqual(c.jwt?.providers[0]?.requiredClaims, ['exp', 'sub', 'iat']);
       assert.equal(c.jwt?.providers[0]?.maxTokenAgeSeconds, 600);
     });
 
-    it('embeds inline keys reduced to their public members', () => {
+    it('embeds inline keys reduced to their public members', async () => {
       const key = anEcKey('k1', { alg: 'ES256', x5c: ['AAAA'] });
-      const c = compiled(aPolicy(withJwt(aProvider({ jwks: { keys: [key as never] } }))));
+      const c = await compiled(aPolicy(withJwt(aProvider({ jwks: { keys: [key as never] } }))));
       assert.deepEqual(c.jwt?.providers[0]?.jwks.keys, [
         { kty: 'EC', crv: 'P-256', x: key['x'], y: key['y'], use: 'sig', kid: 'k1', alg: 'ES256' },
       ]);
     });
 
-    it('embeds the keys supplied for a jwksUri provider, sorted by kid', () => {
+    it('embeds the keys supplied for a jwksUri provider, sorted by kid', async () => {
       const keys = [anEcKey('b'), anEcKey('a')];
-      const c = compiled(aPolicy(withJwt(jwksProvider)), { jwks: { corp: { keys } }, missingJwks: 'error' });
+      const c = await compiled(aPolicy(withJwt(jwksProvider)), {
+        jwks: { corp: { keys } },
+        missingJwks: 'error',
+      });
       assert.deepEqual(
         c.jwt?.providers[0]?.jwks.keys.map((k) => k.kid),
         ['a', 'b'],
       );
     });
 
-    it('refuses a jwksUri provider whose keys were never supplied, naming it', () => {
-      assert.throws(() => compiled(aPolicy(withJwt(jwksProvider)), { missingJwks: 'error' }), {
+    it('refuses a jwksUri provider whose keys were never supplied, naming it', async () => {
+      await assert.rejects(compiled(aPolicy(withJwt(jwksProvider)), { missingJwks: 'error' }), {
         code: 'ACP_ERR_JWKS_MISSING',
         message: /provider corp/,
       });
     });
 
-    it('embeds no keys for a jwksUri provider without keys when asked to fail closed', () => {
-      assert.deepEqual(compiled(aPolicy(withJwt(jwksProvider))).jwt?.providers[0]?.jwks.keys, []);
+    it('embeds no keys for a jwksUri provider without keys when asked to fail closed', async () => {
+      assert.deepEqual((await compiled(aPolicy(withJwt(jwksProvider)))).jwt?.providers[0]?.jwks.keys, []);
     });
 
-    it('refuses supplied keys that hold a private key, naming the provider', () => {
-      assert.throws(
-        () =>
-          compiled(aPolicy(withJwt(jwksProvider)), {
-            jwks: { corp: { keys: [anRsaKey(2048, 'r', true)] } },
-          }),
+    it('refuses supplied keys that hold a private key, naming the provider', async () => {
+      await assert.rejects(
+        compiled(aPolicy(withJwt(jwksProvider)), {
+          jwks: { corp: { keys: [anRsaKey(2048, 'r', true)] } },
+        }),
         { code: 'ACP_ERR_JWKS_PRIVATE_KEY', message: /^provider corp: key 0 \(kid "r"\)/ },
       );
     });
   });
 
-  it('refuses a policy the schema refuses, naming the field, with reason InvalidSpec', () => {
+  it('refuses a policy the schema refuses, naming the field, with reason InvalidSpec', async () => {
     const bad = aPolicy(withTls({ minVersion: 'TLS1.0' as never }));
-    assert.throws(
-      () => compiled(bad),
-      (e: unknown) => {
-        assert.deepEqual(
-          fieldErrorsOf(e).map((f) => f.field),
-          ['spec.tls.minVersion'],
-        );
-        return (e as { code: string }).code === 'ACP_ERR_INVALID_SPEC';
-      },
-    );
+    await assert.rejects(compiled(bad), (e: unknown) => {
+      assert.deepEqual(
+        fieldErrorsOf(e).map((f) => f.field),
+        ['spec.tls.minVersion'],
+      );
+      return (e as { code: string }).code === 'ACP_ERR_INVALID_SPEC';
+    });
   });
 
-  it('refuses a policy that cannot be enforced, naming the field', () => {
+  it('refuses a policy that cannot be enforced, naming the field', async () => {
     const bad = aPolicy(
       withJwt(aProvider(), [{ paths: ['/v1/*'] }, { paths: ['/v1/x'], requiredScopes: ['a'] }]),
     );
-    assert.throws(() => compiled(bad), {
+    await assert.rejects(compiled(bad), {
       code: 'ACP_ERR_INVALID_SPEC',
       message: /spec\.jwt\.rules\[1\]\.paths\[0\]/,
     });
   });
 
-  it('refuses an output that does not validate (a trust domain with capitals), naming the field', () => {
-    assert.throws(() => compileSidecarConfig(aPolicy(), { trustDomain: 'Cluster.Local' }), {
+  it('refuses an output that does not validate (a trust domain with capitals), naming the field', async () => {
+    await assert.rejects(compileSidecarConfig(aPolicy(), { trustDomain: 'Cluster.Local' }), {
       code: 'ACP_ERR_CONFIG_SCHEMA',
       message: /trustDomain/,
     });
   });
 
-  it('does not modify the policy it compiles', () => {
+  it('does not modify the policy it compiles', async () => {
     const p = aPolicy(withJwt(aProvider()));
     const before = structuredClone(p);
-    compiled(p);
+    await compiled(p);
     assert.deepEqual(p, before);
   });
 
-  it('is deterministic: the same policy always has the same hash', () => {
+  it('is deterministic: the same policy always has the same hash', async () => {
     const p = aPolicy(withJwt(aProvider()), withRules({ paths: ['/healthz'], public: true }));
-    assert.equal(configHash(compiled(p)), configHash(compiled(structuredClone(p))));
+    assert.equal(configHash(await compiled(p)), configHash(await compiled(structuredClone(p))));
   });
 
-  it('compiles every example in crds/examples into a configuration that validates', () => {
+  it('compiles every example in crds/examples into a configuration that validates', async () => {
     const files = readdirSync(examples).filter((f) => f.endsWith('.yaml'));
     assert.ok(files.length >= 5);
     for (const f of files) {
-      const c = compiled(parse(readFileSync(join(examples, f), 'utf8')) as ApiCompliancePolicy);
+      const c = await compiled(parse(readFileSync(join(examples, f), 'utf8')) as ApiCompliancePolicy);
       assert.equal(validateSidecarConfig(c).ok, true, f);
     }
   });

@@ -3,30 +3,31 @@
 // default resolved, peers as SPIFFE IDs in the mesh's trust domain, sizes
 // in bytes, times in milliseconds, cipher suites as OpenSSL names split by
 // TLS version, the exact HSTS header, JWT keys embedded. A policy that the
-// schema refuses or that cannot be enforced throws ACP_ERR_INVALID_SPEC
-// naming the fields (Ready=False, reason InvalidSpec); the output is
-// validated against the sidecar-config schema before it is returned. The
-// configuration carries no timestamps, so its hash (hash.ts) changes only
-// when what the sidecar enforces does. Pure.
+// schema refuses or that cannot be enforced (the shared checks of
+// @acp/crds, which the webhook and the CLI run too) throws
+// ACP_ERR_INVALID_SPEC naming the fields (Ready=False, reason
+// InvalidSpec); the output is validated against the sidecar-config schema
+// before it is returned. The configuration carries no timestamps, so its
+// hash (hash.ts) changes only when what the sidecar enforces does. Pure
+// (asynchronous: JWT keys are parsed by jose).
 import {
   AcpError,
+  checkPolicySpec,
+  DEFAULT_JWKS_LIMITS,
   formatFieldErrors,
   PORTS,
   quantityToBytes,
   SIDECAR_CONFIG_API_VERSION,
-  validatePolicy,
   validateSidecarConfig,
   type ApiCompliancePolicy,
-  type FieldError,
+  type JwksLimits,
   type PolicySpec,
   type SidecarConfig,
 } from '@acp/crds';
 import { compileJwt, type JwksInput } from './compile-jwt.ts';
 import { invalidSpec, POLICY_ERRORS } from './errors.ts';
-import { DEFAULT_JWKS_LIMITS, type JwksLimits } from './jwks.ts';
 import { peerSpiffeIds } from './peers.ts';
 import { required } from './required.ts';
-import { semanticErrors } from './semantic.ts';
 import { cipherSuite, hstsHeader, nodeTlsVersion } from './tls.ts';
 
 export interface CompileOptions {
@@ -116,7 +117,7 @@ function policyRef(policy: ApiCompliancePolicy): SidecarConfig['policy'] {
   return ref;
 }
 
-function build(policy: ApiCompliancePolicy, o: CompileOptions): SidecarConfig {
+async function build(policy: ApiCompliancePolicy, o: CompileOptions): Promise<SidecarConfig> {
   const spec = policy.spec;
   const td = o.trustDomain;
   return {
@@ -134,7 +135,7 @@ function build(policy: ApiCompliancePolicy, o: CompileOptions): SidecarConfig {
     },
     tls: compileTls(spec),
     mtls: compileMtls(spec, td),
-    jwt: compileJwt(spec.jwt, {
+    jwt: await compileJwt(spec.jwt, {
       jwks: o.jwks ?? {},
       missingJwks: o.missingJwks ?? 'error',
       jwksLimits: o.jwksLimits ?? DEFAULT_JWKS_LIMITS,
@@ -160,27 +161,19 @@ function build(policy: ApiCompliancePolicy, o: CompileOptions): SidecarConfig {
   };
 }
 
-/** The schema defaults applied and every field error that makes the policy unenforceable. */
-export function validateEnforceable(
-  policy: unknown,
-  jwksLimits: JwksLimits = DEFAULT_JWKS_LIMITS,
-): { ok: true; value: ApiCompliancePolicy } | { ok: false; errors: FieldError[] } {
-  const structural = validatePolicy(policy);
-  if (!structural.ok) return structural;
-  const errors = semanticErrors(structural.value, jwksLimits);
-  return errors.length === 0 ? structural : { ok: false, errors };
-}
-
 /**
  * Compiles a policy into its sidecar configuration. Throws AcpError:
  * ACP_ERR_INVALID_SPEC (details.errors names the fields), ACP_ERR_JWKS_*
  * (keys of a jwksUri provider missing or unusable; details.provider), or
  * ACP_ERR_CONFIG_SCHEMA (the output does not validate: a compiler bug).
  */
-export function compileSidecarConfig(policy: ApiCompliancePolicy, options: CompileOptions): SidecarConfig {
-  const checked = validateEnforceable(policy, options.jwksLimits);
+export async function compileSidecarConfig(
+  policy: ApiCompliancePolicy,
+  options: CompileOptions,
+): Promise<SidecarConfig> {
+  const checked = await checkPolicySpec(policy, options.jwksLimits);
   if (!checked.ok) throw invalidSpec(checked.errors);
-  const config = build(checked.value, options);
+  const config = await build(checked.value, options);
   const valid = validateSidecarConfig(config);
   if (!valid.ok) {
     throw new AcpError(

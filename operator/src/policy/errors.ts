@@ -1,24 +1,17 @@
 // The stable error codes of policy compilation and JWKS validation, and
 // the one error an unenforceable policy raises (reason InvalidSpec, with
 // every field error in its details). Pure.
-import { AcpError, formatFieldErrors, type FieldError } from '@acp/crds';
+import { AcpError, formatFieldErrors, JWKS_KEY_ERRORS, type FieldError } from '@acp/crds';
 
 export const POLICY_ERRORS = {
+  /** A refused JWKS (inline or fetched): ACP_ERR_JWKS_*, from the shared validator in @acp/crds. */
+  ...JWKS_KEY_ERRORS,
   /** The policy cannot be enforced as written; details.errors lists the fields. */
   invalidSpec: 'ACP_ERR_INVALID_SPEC',
   /** The compiled config does not validate against the sidecar-config schema (a compiler bug). */
   configSchema: 'ACP_ERR_CONFIG_SCHEMA',
   /** A jwksUri provider has no keys (never fetched, or not passed to the CLI). */
   jwksMissing: 'ACP_ERR_JWKS_MISSING',
-  jwksInvalid: 'ACP_ERR_JWKS_INVALID',
-  jwksInvalidKey: 'ACP_ERR_JWKS_INVALID_KEY',
-  jwksPrivateKey: 'ACP_ERR_JWKS_PRIVATE_KEY',
-  jwksSymmetricKey: 'ACP_ERR_JWKS_SYMMETRIC_KEY',
-  jwksWeakKey: 'ACP_ERR_JWKS_WEAK_KEY',
-  jwksUnknownKeyType: 'ACP_ERR_JWKS_UNKNOWN_KEY_TYPE',
-  jwksTooManyKeys: 'ACP_ERR_JWKS_TOO_MANY_KEYS',
-  jwksDuplicateKid: 'ACP_ERR_JWKS_DUPLICATE_KID',
-  jwksNoKeys: 'ACP_ERR_JWKS_NO_KEYS',
 } as const;
 
 /** The condition reason for a policy that cannot be enforced as written. */

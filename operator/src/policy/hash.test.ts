@@ -10,16 +10,19 @@ describe('canonicalJson', () => {
 });
 
 describe('configHash', () => {
-  it('does not depend on the order keys were written in', () => {
-    const c = compiled(aPolicy());
+  it('does not depend on the order keys were written in', async () => {
+    const c = await compiled(aPolicy());
     const reordered = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(c).reverse())));
     assert.equal(configHash(reordered), configHash(c));
   });
-  it('changes when what the sidecar enforces changes', () =>
-    assert.notEqual(configHash(compiled(aPolicy())), configHash(compiled(aPolicy(withMode('Audit'))))));
-  it('is a sha256 in hex', () => assert.match(configHash(compiled(aPolicy())), /^[0-9a-f]{64}$/));
-  it('is the hash of the JSON that renderSidecarConfig writes', () => {
-    const c = compiled(aPolicy());
+  it('changes when what the sidecar enforces changes', async () =>
+    assert.notEqual(
+      configHash(await compiled(aPolicy())),
+      configHash(await compiled(aPolicy(withMode('Audit')))),
+    ));
+  it('is a sha256 in hex', async () => assert.match(configHash(await compiled(aPolicy())), /^[0-9a-f]{64}$/));
+  it('is the hash of the JSON that renderSidecarConfig writes', async () => {
+    const c = await compiled(aPolicy());
     const r = renderSidecarConfig(c);
     assert.equal(r.hash, configHash(JSON.parse(r.json)));
     assert.ok(r.json.endsWith('\n'));

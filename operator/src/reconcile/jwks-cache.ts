@@ -5,8 +5,7 @@
 // subscribing policies when something changed. Reconciles only read the
 // cache, so a slow, huge or failing endpoint never blocks a reconcile.
 import type { Logger } from 'pino';
-import { errorMessage, isAcpError } from '@acp/crds';
-import type { Jwk } from '../policy/jwks.ts';
+import { errorMessage, isAcpError, type Jwk } from '@acp/crds';
 import { backoffDelay, type Clock } from '@acp/kube';
 
 export interface JwksSourceState {

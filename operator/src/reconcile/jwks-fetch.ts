@@ -1,11 +1,11 @@
 // Fetches one JSON Web Key Set over https for the operator: https only, a
 // timeout for the whole exchange, a cap on the body (counted while reading,
 // so a huge or endless body is cut off), JSON only, and every key through
-// validateJwks (public asymmetric keys only, RSA >= 2048 bits, at most N
-// keys). Failures are AcpErrors with stable codes.
+// validateJwks of @acp/crds (public asymmetric keys only, RSA >= 2048
+// bits, at most N keys, each parsed by jose). Failures are AcpErrors with
+// stable codes.
 import { request, type Dispatcher } from 'undici';
-import { AcpError, errorMessage } from '@acp/crds';
-import { validateJwks, type Jwk, type JwksLimits } from '../policy/jwks.ts';
+import { AcpError, errorMessage, validateJwks, type Jwk, type JwksLimits } from '@acp/crds';
 
 export interface JwksFetchOptions {
   dispatcher: Dispatcher;

@@ -1,11 +1,11 @@
-// Plans one policy's reconcile as a pure function of what the caches hold:
+// Plans one policy's reconcile as a pure function of what the caches hold
+// (asynchronous only because compiling parses JWT keys with jose):
 // compile (or refuse as InvalidSpec, keeping the previous config in
 // force), the children to apply, every status field and condition, and
 // the Events worth recording because something changed.
 import {
   errorMessage,
   findCondition,
-  formatFieldErrors,
   isAcpError,
   policyConfigMapName,
   setConditions,
@@ -18,7 +18,7 @@ import { complianceCondition, evaluateCompliance, type ComplianceReport } from '
 import type { CertificateStatus } from '../identity/certificate-status.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
 import type { ConfigMap, Pod } from '@acp/kube';
-import { validateEnforceable, compileSidecarConfig, renderSidecarConfig } from '../policy/index.ts';
+import { compileSidecarConfig, renderSidecarConfig } from '../policy/index.ts';
 import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import { configMapFor, networkPolicyFor, type LabelSelector, type NetworkPolicy } from './children.ts';
 import type { JwksSourceState } from './jwks-cache.ts';
@@ -59,11 +59,9 @@ interface Compiled {
   compileError?: string;
 }
 
-function compile(input: PolicyPlanInput, keys: Record<string, unknown[]>): Compiled {
-  const checked = validateEnforceable(input.policy);
-  if (!checked.ok) return { invalid: formatFieldErrors(checked.errors) };
+async function compile(input: PolicyPlanInput, keys: Record<string, unknown[]>): Promise<Compiled> {
   try {
-    const config = compileSidecarConfig(checked.value, {
+    const config = await compileSidecarConfig(input.policy, {
       trustDomain: input.trustDomain,
       jwks: keys as never,
       missingJwks: 'empty',
@@ -177,7 +175,7 @@ function conflictMessage(winners: Map<string, string[]>): string | undefined {
     .join('; ');
 }
 
-export function planPolicy(input: PolicyPlanInput): PolicyPlan {
+export async function planPolicy(input: PolicyPlanInput): Promise<PolicyPlan> {
   const { policy, now } = input;
   const generation = policy.metadata.generation ?? 0;
   const jwt = policy.spec.jwt;
@@ -185,7 +183,7 @@ export function planPolicy(input: PolicyPlanInput): PolicyPlan {
     p.jwksUri ? [{ uri: p.jwksUri, refreshSeconds: p.jwksRefreshSeconds ?? 300 }] : [],
   );
   const verdict = jwksVerdict(jwt, input.jwks, generation);
-  const compiled = compile(input, verdict.keys);
+  const compiled = await compile(input, verdict.keys);
   const w = workloads(selectedPods(policy, input.pods));
   const conflict = conflictMessage(
     conflictWinners(policy, input.policiesInNamespace, selectedPods(policy, input.pods)),

@@ -130,7 +130,7 @@ export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
       trustDomain: deps.trustDomain,
       now,
     });
-    const plan = planPolicy({
+    const plan = await planPolicy({
       policy,
       policiesInNamespace,
       pods,

@@ -5,7 +5,7 @@
 import {
   comparePolicyPrecedence,
   matchesSelector,
-  SIDECAR_CONTAINER_NAME,
+  hasInjectedSidecar,
   type ConditionInput,
   type JwtSpec,
   type PolicyStatus,
@@ -17,10 +17,8 @@ import type { JwksSourceState } from './jwks-cache.ts';
 
 export type Workloads = NonNullable<PolicyStatus['workloads']>;
 
-const hasSidecar = (pod: Pod): boolean =>
-  [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some(
-    (c) => c.name === SIDECAR_CONTAINER_NAME,
-  );
+/** Only the sidecar the webhook injected counts: a pod's own container named acp-sidecar does not. */
+const hasSidecar = (pod: Pod): boolean => hasInjectedSidecar(pod.spec);
 
 export function selectedPods(policy: PolicyObject, pods: readonly Pod[]): Pod[] {
   return pods.filter((p) => isLivePod(p) && matchesSelector(policy.spec.selector, p.metadata.labels));

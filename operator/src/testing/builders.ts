@@ -79,6 +79,9 @@ export function aProvider(overrides: Partial<JwtProviderSpec> = {}): JwtProvider
 }
 
 /** The compiled configuration (trust domain cluster.local, missing jwksUri keys embedded as none). */
-export function compiled(policy: ApiCompliancePolicy, options: Partial<CompileOptions> = {}): SidecarConfig {
+export function compiled(
+  policy: ApiCompliancePolicy,
+  options: Partial<CompileOptions> = {},
+): Promise<SidecarConfig> {
   return compileSidecarConfig(policy, { trustDomain: 'cluster.local', missingJwks: 'empty', ...options });
 }

@@ -3,9 +3,11 @@
 // managedFields cleared) -> encode. Pure: the caches are read through the
 // snapshot functions passed in; the caller records metrics and logs.
 // A dry-run request gets exactly the same patch: nothing here has side
-// effects to skip. An already injected pod (re-submission, or a
-// reinvocation after a later webhook or plugin changed it) only gets the
-// proxy variables on containers added since: usually an empty patch.
+// effects to skip. An already injected pod (it runs the sidecar this
+// webhook marked: re-submission, or a reinvocation after a later webhook
+// or plugin changed it) only gets the proxy variables on containers added
+// since: usually an empty patch. A pod whose own container merely has the
+// sidecar's name gets no proxy variables, only its skip reason.
 import { decide, type PolicyRef, type SkipReason } from '../inject/decide.ts';
 import type { InjectionConfig } from '../inject/config.ts';
 import { completeProxyEnv, injectSidecar, markSkipped } from '../inject/mutate.ts';
@@ -39,6 +41,7 @@ const ANNOTATED_SKIPS: ReadonlySet<SkipReason> = new Set([
   'host_network',
   'port_conflict',
   'volume_conflict',
+  'sidecar_name_conflict',
   'no_matching_policy',
 ]);
 

@@ -1,8 +1,12 @@
 // The ApiCompliancePolicy admission check: decodes the policy of a CREATE
-// or UPDATE, runs the namespace-level checks (policy/validate.ts) against
-// the other policies of the namespace from the cache, and answers with a
-// refusal naming every problem, or an allow with warnings. Pure.
-import { KIND, GROUP } from '@acp/crds';
+// or UPDATE, runs the semantic checks every judge of a policy shares
+// (@acp/crds checkPolicySpec: what `acp validate` refuses and the operator
+// would mark InvalidSpec, with the same field-named messages) and the
+// namespace-level checks (policy/validate.ts) against the other policies
+// of the namespace from the cache, and answers with a refusal naming every
+// problem, or an allow with warnings. Pure (asynchronous: JWT keys are
+// parsed by jose).
+import { checkPolicySpec, formatFieldErrors, GROUP, KIND, type JwksLimits } from '@acp/crds';
 import { toSelector, type LabelSelector } from '../policy/selector.ts';
 import { checkPolicy, type PolicyView } from '../policy/validate.ts';
 import { allow, deny, type AdmissionRequest } from './review.ts';
@@ -12,6 +16,8 @@ import { isObject } from '../json.ts';
 export interface ValidateDeps {
   excludedNamespaces: ReadonlySet<string>;
   policiesIn(namespace: string): readonly PolicyView[];
+  /** Limits of inline JWKS (default: the operator's defaults). */
+  jwksLimits?: JwksLimits;
 }
 
 interface DecodedPolicy {
@@ -41,8 +47,14 @@ const error = (uid: string, code: string, message: string): Admission => ({
   outcome: { kind: 'error', code, message },
 });
 
+/** The semantic errors of the policy as `field: message; ...` (what `acp validate` names), or none. */
+async function specErrors(obj: unknown, deps: ValidateDeps): Promise<string[]> {
+  const r = await checkPolicySpec(obj, deps.jwksLimits);
+  return r.ok ? [] : [formatFieldErrors(r.errors)];
+}
+
 /** Admits one ApiCompliancePolicy request. */
-export function admitPolicy(request: AdmissionRequest, deps: ValidateDeps): Admission {
+export async function admitPolicy(request: AdmissionRequest, deps: ValidateDeps): Promise<Admission> {
   const { uid, kind } = request;
   if (kind.group !== GROUP || kind.kind !== KIND || request.subResource) {
     return error(uid, 'ACP_ERR_ADMISSION_NOT_A_POLICY', `this webhook validates ${KIND}, not ${kind.kind}`);
@@ -65,8 +77,9 @@ export function admitPolicy(request: AdmissionRequest, deps: ValidateDeps): Admi
     others: deps.policiesIn(namespace),
     excludedNamespaces: deps.excludedNamespaces,
   });
-  if (result.errors.length > 0) {
-    const message = `${KIND} ${namespace}/${policy.name} refused: ${result.errors.join('; ')}`;
+  const errors = [...(await specErrors(request.object, deps)), ...result.errors];
+  if (errors.length > 0) {
+    const message = `${KIND} ${namespace}/${policy.name} refused: ${errors.join('; ')}`;
     const response = deny(uid, 422, message, 'Invalid');
     if (result.warnings.length > 0) response.warnings = result.warnings;
     return { response, outcome: { kind: 'refused', message } };

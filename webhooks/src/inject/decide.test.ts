@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SIDECAR_MARKER } from '@acp/crds';
 import { decide, type DecideInput, type PolicyRef } from './decide.ts';
 import type { Pod } from './pod.ts';
 
@@ -60,14 +61,24 @@ describe('decide', () => {
       'not_opted_in',
     ],
     [
-      'a pod that already has the sidecar as an init container is skipped',
-      (i) => (i.pod.spec.initContainers = [{ name: 'acp-sidecar' }]),
+      'a pod that already runs the sidecar this webhook injected (marked) is skipped',
+      (i) => (i.pod.spec.initContainers = [{ name: 'acp-sidecar', env: [{ ...SIDECAR_MARKER }] }]),
       'already_injected',
     ],
     [
-      'a pod with a hand-written sidecar container is skipped',
+      'a pod whose own init container is named like the sidecar (no mark) is a name conflict',
+      (i) => (i.pod.spec.initContainers = [{ name: 'acp-sidecar' }]),
+      'sidecar_name_conflict',
+    ],
+    [
+      'a pod whose own container is named like the sidecar is a name conflict',
       (i) => i.pod.spec.containers.push({ name: 'acp-sidecar' }),
-      'already_injected',
+      'sidecar_name_conflict',
+    ],
+    [
+      'a marked acp-sidecar among the regular containers is not the injected sidecar',
+      (i) => i.pod.spec.containers.push({ name: 'acp-sidecar', env: [{ ...SIDECAR_MARKER }] }),
+      'sidecar_name_conflict',
     ],
     [
       'a mirror pod is skipped',
@@ -126,6 +137,13 @@ describe('decide', () => {
     assert.ok(d.inject);
     assert.equal(d.policy.name, 'api');
     assert.equal(d.matched.length, 1);
+  });
+
+  it('the mark on a container with another name does not make the pod count as injected', () => {
+    const d = decide(
+      input((i) => (i.pod.spec.initContainers = [{ name: 'setup', env: [{ ...SIDECAR_MARKER }] }])),
+    );
+    assert.equal(d.inject, true);
   });
 
   it('a pod annotated inject "true" in a namespace without the label is injected', () => {

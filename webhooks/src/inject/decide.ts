@@ -6,14 +6,18 @@
 import {
   API_TOKEN_MASK_VOLUME,
   CONFIG_VOLUME,
+  hasInjectedSidecar,
   IDENTITY_VOLUME,
   INJECT_ANNOTATION,
   INJECTION_ENABLED,
   INJECTION_LABEL,
   PORTS,
+  rankSelecting,
   SIDECAR_CONTAINER_NAME,
+  sidecarNameClash,
+  type LabelSelector,
+  type PrecedenceKey,
 } from '@acp/crds';
-import { selectorMatches, type LabelSelector } from '../policy/selector.ts';
 import { allContainers, type Pod } from './pod.ts';
 
 export const SKIP_REASONS = [
@@ -22,6 +26,7 @@ export const SKIP_REASONS = [
   'opted_out',
   'not_opted_in',
   'already_injected',
+  'sidecar_name_conflict',
   'mirror_pod',
   'host_network',
   'port_conflict',
@@ -30,11 +35,8 @@ export const SKIP_REASONS = [
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
-/** What the decision needs to know about one ApiCompliancePolicy. */
-export interface PolicyRef {
-  name: string;
-  /** RFC 3339, as stored; compared as time. */
-  creationTimestamp: string;
+/** What the decision needs to know about one ApiCompliancePolicy (its precedence key and selector). */
+export interface PolicyRef extends PrecedenceKey {
   selector: LabelSelector;
 }
 
@@ -63,15 +65,6 @@ export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 const SIDECAR_PORTS: readonly number[] = [PORTS.inbound, PORTS.admin, PORTS.outbound];
 const OUR_VOLUMES: readonly string[] = [IDENTITY_VOLUME, CONFIG_VOLUME, API_TOKEN_MASK_VOLUME];
 
-/** Oldest creationTimestamp first, then name: the deterministic winner among several matches. */
-export function byAgeThenName(a: PolicyRef, b: PolicyRef): number {
-  const ta = Date.parse(a.creationTimestamp);
-  const tb = Date.parse(b.creationTimestamp);
-  const byTime = (Number.isNaN(ta) ? Infinity : ta) - (Number.isNaN(tb) ? Infinity : tb);
-  if (byTime !== 0 && !Number.isNaN(byTime)) return byTime;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
 const skip = (reason: SkipReason, message: string): Decision => ({ inject: false, reason, message });
 
 /** The first reason not to inject that holds before policies are looked at, or undefined. */
@@ -92,8 +85,15 @@ function precheck(input: DecideInput): Decision | undefined {
     );
   }
   const containers = allContainers(pod);
-  if (containers.some((c) => c.name === SIDECAR_CONTAINER_NAME)) {
-    return skip('already_injected', `the pod already has a container named ${SIDECAR_CONTAINER_NAME}`);
+  if (hasInjectedSidecar(pod.spec)) {
+    return skip('already_injected', `the pod already runs the injected ${SIDECAR_CONTAINER_NAME}`);
+  }
+  const clash = sidecarNameClash(pod.spec);
+  if (clash) {
+    return skip(
+      'sidecar_name_conflict',
+      `the pod's own ${clash.init ? 'init container' : 'container'} is named ${SIDECAR_CONTAINER_NAME}, the sidecar's name: rename it to get the sidecar`,
+    );
   }
   if (Object.hasOwn(annotations, MIRROR_POD_ANNOTATION)) {
     return skip('mirror_pod', 'mirror pods of static pods cannot be changed');
@@ -101,9 +101,9 @@ function precheck(input: DecideInput): Decision | undefined {
   if (pod.spec.hostNetwork === true) {
     return skip('host_network', "hostNetwork pods share the node's ports and network namespace");
   }
-  const clash = containers.flatMap((c) => c.ports ?? []).find((p) => SIDECAR_PORTS.includes(p.containerPort));
-  if (clash)
-    return skip('port_conflict', `a container declares port ${clash.containerPort}, which the sidecar uses`);
+  const port = containers.flatMap((c) => c.ports ?? []).find((p) => SIDECAR_PORTS.includes(p.containerPort));
+  if (port)
+    return skip('port_conflict', `a container declares port ${port.containerPort}, which the sidecar uses`);
   const volume = (pod.spec.volumes ?? []).find((v) => OUR_VOLUMES.includes(v.name));
   if (volume) return skip('volume_conflict', `the pod already has a volume named ${volume.name}`);
   return undefined;
@@ -114,7 +114,7 @@ export function decide(input: DecideInput): Decision {
   const early = precheck(input);
   if (early) return early;
   const labels = input.pod.metadata?.labels ?? {};
-  const matched = input.policies.filter((p) => selectorMatches(p.selector, labels)).sort(byAgeThenName);
+  const matched = rankSelecting(input.policies, labels, (p) => ({ selector: p.selector, key: p }));
   const [winner] = matched;
   if (!winner) {
     return skip(

@@ -4,7 +4,7 @@
 // is up before the other init containers run), adds its two volumes,
 // points the app containers' proxy variables at it and writes the status
 // annotation. A skip only writes the status annotation.
-import { SIDECAR_CONTAINER_NAME, STATUS_ANNOTATION } from '@acp/crds';
+import { isInjectedSidecar, STATUS_ANNOTATION } from '@acp/crds';
 import type { InjectionConfig } from './config.ts';
 import type { PolicyRef, SkipReason } from './decide.ts';
 import type { Container, Pod } from './pod.ts';
@@ -81,7 +81,7 @@ export function markSkipped(original: Pod, reason: SkipReason): Pod {
  */
 export function completeProxyEnv(pod: Pod, config: InjectionConfig): Pod {
   if (!config.proxyEnv) return pod;
-  const app = (c: Container): Container => (c.name === SIDECAR_CONTAINER_NAME ? c : withProxyEnv(c));
+  const app = (c: Container): Container => (isInjectedSidecar(c) ? c : withProxyEnv(c));
   const spec = pod.spec;
   return {
     ...pod,
@@ -91,11 +91,4 @@ export function completeProxyEnv(pod: Pod, config: InjectionConfig): Pod {
       ...(spec.initContainers ? { initContainers: spec.initContainers.map(app) } : {}),
     },
   };
-}
-
-/** True when the pod carries the sidecar (in init containers or, hand-written, in containers). */
-export function hasSidecar(pod: Pod): boolean {
-  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].some(
-    (c) => c.name === SIDECAR_CONTAINER_NAME,
-  );
 }

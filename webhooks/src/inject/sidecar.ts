@@ -19,6 +19,7 @@ import {
   PORTS,
   SERVICE_ACCOUNT_TOKEN_DIR,
   SIDECAR_CONTAINER_NAME,
+  SIDECAR_MARKER,
   TRUST_BUNDLE_CONFIGMAP,
   TRUST_BUNDLE_KEY,
 } from '@acp/crds';
@@ -57,6 +58,8 @@ export function sidecarContainer(config: InjectionConfig): Container {
     command: [...config.command],
     args: [...config.args],
     restartPolicy: 'Always',
+    // The mark that this is the sidecar the webhook injected (not a pod's own container of that name).
+    env: [{ ...SIDECAR_MARKER }],
     ports: [
       { name: PORT_NAMES.inbound, containerPort: PORTS.inbound, protocol: 'TCP' },
       { name: PORT_NAMES.admin, containerPort: PORTS.admin, protocol: 'TCP' },

@@ -5,10 +5,10 @@ import type { PolicyRef } from '../inject/decide.ts';
 import { toSelector } from './selector.ts';
 import { isObject } from '../json.ts';
 
-function timestamp(v: unknown): string {
+function timestamp(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (v instanceof Date) return v.toISOString();
-  return '';
+  return undefined;
 }
 
 export function toPolicyRef(obj: unknown): PolicyRef | undefined {

@@ -1,46 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  contains,
-  selectorMatches,
-  sharedWitness,
-  whyUnsatisfiable,
-  type LabelSelector,
-} from './selector.ts';
+import { matchesSelector } from '@acp/crds';
+import { contains, sharedWitness, whyUnsatisfiable, type LabelSelector } from './selector.ts';
 
 const ml = (matchLabels: Record<string, string>): LabelSelector => ({ matchLabels });
 const expr = (...matchExpressions: NonNullable<LabelSelector['matchExpressions']>): LabelSelector => ({
   matchExpressions,
-});
-
-describe('selectorMatches', () => {
-  const cases: [string, LabelSelector, Record<string, string> | null, boolean][] = [
-    ['an empty selector matches a pod without labels', {}, null, true],
-    ['matchLabels needs every label', ml({ app: 'a', tier: 'web' }), { app: 'a' }, false],
-    ['matchLabels ignores extra labels', ml({ app: 'a' }), { app: 'a', x: 'y' }, true],
-    ['In needs the label', expr({ key: 'app', operator: 'In', values: ['a'] }), {}, false],
-    [
-      'NotIn matches a pod without the label',
-      expr({ key: 'app', operator: 'NotIn', values: ['a'] }),
-      {},
-      true,
-    ],
-    [
-      'NotIn refuses a listed value',
-      expr({ key: 'app', operator: 'NotIn', values: ['a'] }),
-      { app: 'a' },
-      false,
-    ],
-    ['Exists matches an empty value', expr({ key: 'app', operator: 'Exists' }), { app: '' }, true],
-    [
-      'DoesNotExist refuses a present label',
-      expr({ key: 'app', operator: 'DoesNotExist' }),
-      { app: '' },
-      false,
-    ],
-  ];
-  for (const [name, sel, labels, want] of cases)
-    it(name, () => assert.equal(selectorMatches(sel, labels), want));
 });
 
 describe('whyUnsatisfiable', () => {
@@ -162,7 +127,7 @@ describe('sharedWitness', () => {
       assert.equal(w !== undefined, shared);
       if (w)
         assert.ok(
-          selectorMatches(a, w) && selectorMatches(b, w),
+          matchesSelector(a, w) && matchesSelector(b, w),
           `witness ${JSON.stringify(w)} matches both`,
         );
     });

@@ -1,54 +1,15 @@
-// Kubernetes label selectors (matchLabels + matchExpressions) as the
-// apiserver evaluates them, and the per-key constraint model the policy
-// validator reasons with: whether a selector can match any pod, whether
-// one selector contains another, and a witness label set two selectors
-// share. Exact for the selector language, because its requirements are
-// independent per key. Pure.
+// The per-key constraint model the policy validator reasons with over
+// label selectors (pods are matched by the one matcher in @acp/crds):
+// whether a selector can match any pod, whether one selector contains
+// another, and a witness label set two selectors share. Exact for the
+// selector language, because its requirements are independent per key.
+// Pure.
+import { requirements, type LabelSelector, type Labels, type SelectorRequirement } from '@acp/crds';
 
-export type Operator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+export type { LabelSelector };
 
-export interface Requirement {
-  key: string;
-  operator: Operator;
-  values?: string[];
-}
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string | undefined>;
-  matchExpressions?: Requirement[];
-}
-
-export type Labels = Readonly<Record<string, string>>;
-
-/** The selector as a flat list of requirements (matchLabels k=v becomes `k In [v]`). */
-export function requirements(selector: LabelSelector): Requirement[] {
-  const out: Requirement[] = [];
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (value !== undefined) out.push({ key, operator: 'In', values: [value] });
-  }
-  return [...out, ...(selector.matchExpressions ?? [])];
-}
-
-function requirementMatches(r: Requirement, labels: Labels): boolean {
-  const has = Object.hasOwn(labels, r.key);
-  const value = labels[r.key];
-  switch (r.operator) {
-    case 'In':
-      return has && value !== undefined && (r.values ?? []).includes(value);
-    case 'NotIn':
-      return !has || value === undefined || !(r.values ?? []).includes(value);
-    case 'Exists':
-      return has;
-    case 'DoesNotExist':
-      return !has;
-  }
-}
-
-/** True when the labels satisfy every requirement. An empty selector matches everything. */
-export function selectorMatches(selector: LabelSelector, labels: Labels | null | undefined): boolean {
-  const l = labels ?? {};
-  return requirements(selector).every((r) => requirementMatches(r, l));
-}
+type Operator = SelectorRequirement['operator'];
+type Requirement = SelectorRequirement;
 
 export function isEmptySelector(selector: LabelSelector): boolean {
   return requirements(selector).length === 0;

@@ -3,26 +3,27 @@
 // keys, algorithms no key can verify, a claim forwarded in a header the
 // sidecar sets itself (or twice in one header), rule paths that can never
 // match a canonical path or are shadowed by an earlier rule (first match
-// wins), and scopes that cannot appear in a scope claim. Pure.
-import {
-  AcpError,
-  isSidecarSetHeader,
-  type FieldError,
-  type JwtProviderSpec,
-  type JwtRuleSpec,
-  type JwtSpec,
-} from '@acp/crds';
+// wins), and scopes that cannot appear in a scope claim. Pure
+// (asynchronous: inline keys are parsed by jose).
+import { AcpError } from '../errors.ts';
+import type { FieldError } from '../field-errors.ts';
+import { isSidecarSetHeader } from '../headers.ts';
+import type { JwtProviderSpec, JwtRuleSpec, JwtSpec } from '../types.ts';
 import { keyMatchesAlgorithm, validateJwks, type JwksLimits } from './jwks.ts';
 import { parsePathPattern, pathPatternProblem, patternCovers } from './paths.ts';
 
 // RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
-function inlineKeyErrors(provider: JwtProviderSpec, at: string, limits: JwksLimits): FieldError[] {
+async function inlineKeyErrors(
+  provider: JwtProviderSpec,
+  at: string,
+  limits: JwksLimits,
+): Promise<FieldError[]> {
   if (!provider.jwks) return [];
   let keys;
   try {
-    keys = validateJwks(provider.jwks, limits);
+    keys = await validateJwks(provider.jwks, limits);
   } catch (e) {
     if (!(e instanceof AcpError)) throw e;
     const index = e.details['keyIndex'];
@@ -97,11 +98,13 @@ function ruleErrors(rules: readonly JwtRuleSpec[]): FieldError[] {
   return errors;
 }
 
-export function jwtSemanticErrors(jwt: JwtSpec | undefined, limits: JwksLimits): FieldError[] {
+export async function jwtSemanticErrors(jwt: JwtSpec | undefined, limits: JwksLimits): Promise<FieldError[]> {
   if (!jwt) return [];
-  const providerErrors = jwt.providers.flatMap((provider, i) => {
-    const at = `spec.jwt.providers[${i}]`;
-    return [...inlineKeyErrors(provider, at, limits), ...forwardClaimErrors(provider, at)];
-  });
-  return [...providerErrors, ...ruleErrors(jwt.rules ?? [])];
+  const providerErrors = await Promise.all(
+    jwt.providers.map(async (provider, i) => {
+      const at = `spec.jwt.providers[${i}]`;
+      return [...(await inlineKeyErrors(provider, at, limits)), ...forwardClaimErrors(provider, at)];
+    }),
+  );
+  return [...providerErrors.flat(), ...ruleErrors(jwt.rules ?? [])];
 }

@@ -1,10 +1,15 @@
 // Semantic validation: what the CRD schema and its CEL rules let through
-// but the sidecar cannot enforce as written. Each error names the field;
-// any error makes the policy InvalidSpec (Ready=False) and nothing of it is
-// applied. Takes a policy with the schema defaults applied. A jwksUri
-// provider whose keys were never fetched is not an error here: that is the
-// JWKSReady condition. Pure.
-import type { ApiCompliancePolicy, FieldError, PolicySpec } from '@acp/crds';
+// but the sidecar cannot enforce as written. Each error names the field.
+// One set of checks for every place a policy is judged: the validating
+// webhook refuses such a policy at `kubectl apply`, `acp validate` prints
+// the same errors, and the operator (for a policy stored before the
+// webhook ran, or with the webhook down) makes it InvalidSpec (Ready=False)
+// and applies nothing of it. A jwksUri provider whose keys were never
+// fetched is not an error here: that is the JWKSReady condition. Pure
+// (asynchronous: inline keys are parsed by jose).
+import type { FieldError, ValidationResult } from '../field-errors.ts';
+import type { ApiCompliancePolicy, PolicySpec } from '../types.ts';
+import { validatePolicy } from '../validate.ts';
 import { DEFAULT_JWKS_LIMITS, type JwksLimits } from './jwks.ts';
 import { jwtSemanticErrors } from './semantic-jwt.ts';
 
@@ -46,10 +51,26 @@ function egressErrors(spec: PolicySpec): FieldError[] {
 }
 
 /** Every reason the (defaulted) policy cannot be enforced as written; empty when it can. */
-export function semanticErrors(
+export async function semanticErrors(
   policy: ApiCompliancePolicy,
   limits: JwksLimits = DEFAULT_JWKS_LIMITS,
-): FieldError[] {
+): Promise<FieldError[]> {
   const spec = policy.spec;
-  return [...jwtSemanticErrors(spec.jwt, limits), ...limitErrors(spec), ...egressErrors(spec)];
+  return [...(await jwtSemanticErrors(spec.jwt, limits)), ...limitErrors(spec), ...egressErrors(spec)];
+}
+
+/**
+ * The CRD's structural schema (defaults applied, as the apiserver does)
+ * and then the semantic checks: the policy with its defaults, or every
+ * field error that makes it unenforceable. CEL rules are the apiserver's
+ * (and validatePolicyWithRules's) to check.
+ */
+export async function checkPolicySpec(
+  policy: unknown,
+  limits: JwksLimits = DEFAULT_JWKS_LIMITS,
+): Promise<ValidationResult<ApiCompliancePolicy>> {
+  const structural = validatePolicy(policy);
+  if (!structural.ok) return structural;
+  const errors = await semanticErrors(structural.value, limits);
+  return errors.length === 0 ? structural : { ok: false, errors };
 }

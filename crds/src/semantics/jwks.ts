@@ -1,17 +1,35 @@
 // Validation of a JSON Web Key Set before its keys are embedded in a
 // sidecar configuration: only public signature keys of the types and
-// curves the sidecar verifies with. The whole set is refused (a typed
-// AcpError naming the key) when it holds a private or symmetric key, an
-// unknown key type, an RSA key under the minimum size, a malformed key, a
-// duplicate kid, or too many keys; encryption keys (use "enc", key_ops
-// without "verify", ECDH curves) are dropped. The kept keys are reduced to
-// their public members and sorted by kid, so a set that the identity
-// provider merely reorders compiles to the same configuration. Used for
-// inline keys (spec.jwt.providers[].jwks) and for keys the operator
-// fetches from jwksUri. Pure.
+// curves the sidecar verifies with. Our policy rules come first: the whole
+// set is refused (a typed AcpError naming the key) when it holds a private
+// or symmetric key, an unknown key type, an RSA key under the minimum
+// size, a duplicate kid, or too many keys; encryption keys (use "enc",
+// key_ops without "verify", ECDH curves) are dropped. Then every kept key
+// (its public members, exactly what is embedded) is parsed by jose, the
+// library the sidecar verifies tokens with: a key jose cannot import (an
+// EC point not on its curve, a malformed modulus) is refused here instead
+// of failing every token in the sidecar. The kept keys are sorted by kid,
+// so a set that the identity provider merely reorders compiles to the same
+// configuration. Used for inline keys (spec.jwt.providers[].jwks: the
+// operator, the webhook's admission, `acp validate`) and for keys the
+// operator fetches from jwksUri. Pure (asynchronous only because jose's
+// key import is).
 import { Buffer } from 'node:buffer';
-import { AcpError } from '@acp/crds';
-import { POLICY_ERRORS } from './errors.ts';
+import { importJWK } from 'jose';
+import { AcpError, errorMessage } from '../errors.ts';
+
+/** Stable codes of a refused JWKS (AcpError.code; details.keyIndex names the key). */
+export const JWKS_KEY_ERRORS = {
+  jwksInvalid: 'ACP_ERR_JWKS_INVALID',
+  jwksInvalidKey: 'ACP_ERR_JWKS_INVALID_KEY',
+  jwksPrivateKey: 'ACP_ERR_JWKS_PRIVATE_KEY',
+  jwksSymmetricKey: 'ACP_ERR_JWKS_SYMMETRIC_KEY',
+  jwksWeakKey: 'ACP_ERR_JWKS_WEAK_KEY',
+  jwksUnknownKeyType: 'ACP_ERR_JWKS_UNKNOWN_KEY_TYPE',
+  jwksTooManyKeys: 'ACP_ERR_JWKS_TOO_MANY_KEYS',
+  jwksDuplicateKid: 'ACP_ERR_JWKS_DUPLICATE_KID',
+  jwksNoKeys: 'ACP_ERR_JWKS_NO_KEYS',
+} as const;
 
 /** A public signature key as embedded in the sidecar configuration. */
 export interface Jwk {
@@ -37,7 +55,8 @@ export const DEFAULT_JWKS_LIMITS: JwksLimits = { maxKeys: 32, minRsaBits: 2048 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'] as const;
 const SIGNATURE_CURVES: Record<string, string> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
-const EDDSA_CURVES = new Set(['Ed25519', 'Ed448']);
+/** jose (and so the sidecar) verifies EdDSA with Ed25519 only. */
+const EDDSA_CURVES = new Set(['Ed25519']);
 const ECDH_CURVES = new Set(['X25519', 'X448']);
 const SIGNATURE_ALGORITHMS = new Set([
   'RS256',
@@ -95,7 +114,7 @@ function base64Member(key: RawKey, member: string, index: number): string {
       value === undefined && asBool !== undefined && asBool in key
         ? ` (quote the key in YAML: "${member}": ..., since YAML 1.1 reads ${member} as ${asBool})`
         : '';
-    fail(POLICY_ERRORS.jwksInvalidKey, index, key, `member "${member}" must be a base64url string${hint}`);
+    fail(JWKS_KEY_ERRORS.jwksInvalidKey, index, key, `member "${member}" must be a base64url string${hint}`);
   }
   return value;
 }
@@ -108,7 +127,7 @@ function publicKey(key: RawKey, index: number, limits: JwksLimits): Jwk {
     const bits = modulusBits(n);
     if (bits < limits.minRsaBits) {
       fail(
-        POLICY_ERRORS.jwksWeakKey,
+        JWKS_KEY_ERRORS.jwksWeakKey,
         index,
         key,
         `RSA key of ${bits} bits; at least ${limits.minRsaBits} are required`,
@@ -119,12 +138,12 @@ function publicKey(key: RawKey, index: number, limits: JwksLimits): Jwk {
   const crv = str(key, 'crv') ?? '';
   if (kty === 'EC') {
     if (!(crv in SIGNATURE_CURVES)) {
-      fail(POLICY_ERRORS.jwksInvalidKey, index, key, `EC curve "${crv}" is not one of P-256, P-384, P-521`);
+      fail(JWKS_KEY_ERRORS.jwksInvalidKey, index, key, `EC curve "${crv}" is not one of P-256, P-384, P-521`);
     }
     return { kty, crv, x: base64Member(key, 'x', index), y: base64Member(key, 'y', index) };
   }
   if (!EDDSA_CURVES.has(crv)) {
-    fail(POLICY_ERRORS.jwksInvalidKey, index, key, `OKP curve "${crv}" is not one of Ed25519, Ed448`);
+    fail(JWKS_KEY_ERRORS.jwksInvalidKey, index, key, `OKP curve "${crv}" is not Ed25519`);
   }
   return { kty: 'OKP', crv, x: base64Member(key, 'x', index) };
 }
@@ -140,11 +159,11 @@ export function keyMatchesAlgorithm(key: Jwk, alg: string): boolean {
 function checkKey(key: RawKey, index: number): void {
   for (const member of PRIVATE_MEMBERS) {
     if (member in key)
-      fail(POLICY_ERRORS.jwksPrivateKey, index, key, `holds private key material ("${member}")`);
+      fail(JWKS_KEY_ERRORS.jwksPrivateKey, index, key, `holds private key material ("${member}")`);
   }
   if (key['kty'] === 'oct' || 'k' in key) {
     fail(
-      POLICY_ERRORS.jwksSymmetricKey,
+      JWKS_KEY_ERRORS.jwksSymmetricKey,
       index,
       key,
       'is a symmetric (oct) key; only public keys are accepted',
@@ -152,7 +171,7 @@ function checkKey(key: RawKey, index: number): void {
   }
   if (key['kty'] !== 'RSA' && key['kty'] !== 'EC' && key['kty'] !== 'OKP') {
     fail(
-      POLICY_ERRORS.jwksUnknownKeyType,
+      JWKS_KEY_ERRORS.jwksUnknownKeyType,
       index,
       key,
       `key type ${JSON.stringify(key['kty'])} is not RSA, EC or OKP`,
@@ -168,7 +187,7 @@ function withMetadata(jwk: Jwk, key: RawKey, index: number): Jwk {
   if (alg !== undefined) {
     if (!SIGNATURE_ALGORITHMS.has(alg) || !keyMatchesAlgorithm(out, alg)) {
       fail(
-        POLICY_ERRORS.jwksInvalidKey,
+        JWKS_KEY_ERRORS.jwksInvalidKey,
         index,
         key,
         `alg "${alg}" is not a signature algorithm for this key`,
@@ -184,26 +203,29 @@ const byKid = (a: Jwk, b: Jwk): number => {
   return a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0;
 };
 
-/**
- * The public signature keys of a JWKS document ({"keys": [...]}), ready to
- * embed; throws an AcpError (ACP_ERR_JWKS_*) naming the offending key.
- */
-export function validateJwks(json: unknown, limits: JwksLimits = DEFAULT_JWKS_LIMITS): Jwk[] {
+interface Kept {
+  jwk: Jwk;
+  index: number;
+  raw: RawKey;
+}
+
+/** Our policy rules over the document: the keys to keep, each with its index; throws on a refusal. */
+function keptKeys(json: unknown, limits: JwksLimits): Kept[] {
   const keys = (json as { keys?: unknown } | null)?.keys;
   if (typeof json !== 'object' || json === null || !Array.isArray(keys)) {
-    throw new AcpError(POLICY_ERRORS.jwksInvalid, 'a JWKS must be a JSON object with a "keys" array');
+    throw new AcpError(JWKS_KEY_ERRORS.jwksInvalid, 'a JWKS must be a JSON object with a "keys" array');
   }
   if (keys.length > limits.maxKeys) {
     throw new AcpError(
-      POLICY_ERRORS.jwksTooManyKeys,
+      JWKS_KEY_ERRORS.jwksTooManyKeys,
       `${keys.length} keys; at most ${limits.maxKeys} are accepted`,
     );
   }
-  const out: Jwk[] = [];
+  const out: Kept[] = [];
   const kids = new Set<string>();
   keys.forEach((raw: unknown, index) => {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      fail(POLICY_ERRORS.jwksInvalidKey, index, undefined, 'is not a JSON object');
+      fail(JWKS_KEY_ERRORS.jwksInvalidKey, index, undefined, 'is not a JSON object');
     }
     const key = raw as RawKey;
     checkKey(key, index);
@@ -211,12 +233,51 @@ export function validateJwks(json: unknown, limits: JwksLimits = DEFAULT_JWKS_LI
     const jwk = withMetadata(publicKey(key, index, limits), key, index);
     if (jwk.kid !== undefined) {
       if (kids.has(jwk.kid))
-        fail(POLICY_ERRORS.jwksDuplicateKid, index, key, 'duplicates the kid of an earlier key');
+        fail(JWKS_KEY_ERRORS.jwksDuplicateKid, index, key, 'duplicates the kid of an earlier key');
       kids.add(jwk.kid);
     }
-    out.push(jwk);
+    out.push({ jwk, index, raw: key });
   });
   if (out.length === 0)
-    throw new AcpError(POLICY_ERRORS.jwksNoKeys, 'the JWKS holds no public signature key');
-  return out.sort(byKid);
+    throw new AcpError(JWKS_KEY_ERRORS.jwksNoKeys, 'the JWKS holds no public signature key');
+  return out;
+}
+
+/** The algorithm jose imports a key for: its own alg, or one its type and curve imply. */
+function importAlgorithm(jwk: Jwk): string {
+  if (jwk.alg !== undefined) return jwk.alg;
+  if (jwk.kty === 'RSA') return 'RS256';
+  if (jwk.kty === 'OKP') return 'EdDSA';
+  return SIGNATURE_CURVES[jwk.crv ?? ''] ?? '';
+}
+
+function describeKey(jwk: Jwk): string {
+  return jwk.kty === 'RSA' ? 'RSA public key' : `${jwk.kty} ${jwk.crv ?? ''} public key`;
+}
+
+/** Parses the key with jose, as the sidecar will; throws ACP_ERR_JWKS_INVALID_KEY when it cannot. */
+async function importable({ jwk, index, raw }: Kept): Promise<void> {
+  try {
+    await importJWK({ ...jwk }, importAlgorithm(jwk));
+  } catch (e) {
+    fail(
+      JWKS_KEY_ERRORS.jwksInvalidKey,
+      index,
+      raw,
+      `is not a usable ${describeKey(jwk)} (jose: ${errorMessage(e)}); an EC point must lie on its curve: the sidecar could not verify any token with it`,
+    );
+  }
+}
+
+/**
+ * The public signature keys of a JWKS document ({"keys": [...]}), ready to
+ * embed; rejects with an AcpError (ACP_ERR_JWKS_*) naming the offending key.
+ */
+export async function validateJwks(json: unknown, limits: JwksLimits = DEFAULT_JWKS_LIMITS): Promise<Jwk[]> {
+  const kept = keptKeys(json, limits);
+  const imports = await Promise.allSettled(kept.map(importable));
+  // The first refused key in document order, whichever import finished first.
+  const refused = imports.find((r) => r.status === 'rejected');
+  if (refused) throw refused.reason;
+  return kept.map((k) => k.jwk).sort(byKid);
 }

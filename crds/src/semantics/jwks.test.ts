@@ -1,8 +1,28 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { anEcKey, anRsaKey } from '../testing/builders.ts';
 import { keyMatchesAlgorithm, validateJwks } from './jwks.ts';
+
+type Jwk = Record<string, unknown>;
+const anEcKey = (kid = 'ec-1', extra: Jwk = {}): Jwk => ({
+  ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+  kid,
+  ...extra,
+});
+const anRsaKey = (bits: number, kid = 'rsa-1', withPrivate = false): Jwk => {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+  return { ...(withPrivate ? privateKey : publicKey).export({ format: 'jwk' }), kid };
+};
+/** A base64url member with its last byte changed: for a P-256 y, a point that is not on the curve. */
+const flipLastByte = (b64: unknown): string => {
+  const bytes = Buffer.from(String(b64), 'base64url');
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+  return bytes.toString('base64url');
+};
+const offCurve = (kid = 'bad'): Jwk => {
+  const k = anEcKey(kid);
+  return { ...k, y: flipLastByte(k['y']) };
+};
 
 const ed25519 = (): Record<string, unknown> => ({
   ...generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }),
@@ -88,6 +108,30 @@ describe('validateJwks refuses', () => {
       /alg "RS256" is not a signature algorithm for this key/,
     ],
     [
+      'a P-256 key whose point is not on the curve (jose cannot import it)',
+      { keys: [anEcKey('good'), offCurve('bad')] },
+      'ACP_ERR_JWKS_INVALID_KEY',
+      /key 1 \(kid "bad"\): is not a usable EC P-256 public key \(jose: .+\)/,
+    ],
+    [
+      'an Ed25519 key of the wrong length (jose cannot import it)',
+      { keys: [{ ...ed25519(), x: 'AAAA' }] },
+      'ACP_ERR_JWKS_INVALID_KEY',
+      /is not a usable OKP Ed25519 public key/,
+    ],
+    [
+      'an Ed448 key (jose, and so the sidecar, verifies EdDSA with Ed25519 only)',
+      { keys: [{ kty: 'OKP', crv: 'Ed448', x: 'AAAA', kid: 'ed448' }] },
+      'ACP_ERR_JWKS_INVALID_KEY',
+      /OKP curve "Ed448" is not Ed25519/,
+    ],
+    [
+      'two unusable keys: the first in document order is named',
+      { keys: [offCurve('first'), offCurve('second')] },
+      'ACP_ERR_JWKS_INVALID_KEY',
+      /^key 0 \(kid "first"\)/,
+    ],
+    [
       'a key that is not an object',
       { keys: ['x'] },
       'ACP_ERR_JWKS_INVALID_KEY',
@@ -95,24 +139,24 @@ describe('validateJwks refuses', () => {
     ],
   ];
   for (const [name, doc, code, message] of cases) {
-    it(name, () => assert.throws(() => validateJwks(doc, limits), { code, message }));
+    it(name, () => assert.rejects(validateJwks(doc, limits), { code, message }));
   }
 });
 
 describe('validateJwks keeps', () => {
-  it('public RSA, EC and Ed25519 signature keys, reduced to public members', () => {
+  it('public RSA, EC and Ed25519 signature keys, reduced to public members', async () => {
     const rsa = anRsaKey(2048, 'r');
     const ec = anEcKey('e', { alg: 'ES256', x5c: ['AAAA'], key_ops: ['verify'] });
     const ed = ed25519();
-    assert.deepEqual(validateJwks({ keys: [rsa, ec, ed] }, limits), [
+    assert.deepEqual(await validateJwks({ keys: [rsa, ec, ed] }, limits), [
       { kty: 'EC', crv: 'P-256', x: ec['x'], y: ec['y'], use: 'sig', kid: 'e', alg: 'ES256' },
       { kty: 'OKP', crv: 'Ed25519', x: ed['x'], use: 'sig', kid: 'ed' },
       { kty: 'RSA', n: rsa['n'], e: rsa['e'], use: 'sig', kid: 'r' },
     ]);
   });
 
-  it('only signature keys: drops use "enc", key_ops without verify, encryption algs and X25519', () => {
-    const kept = validateJwks(
+  it('only signature keys: drops use "enc", key_ops without verify, encryption algs and X25519', async () => {
+    const kept = await validateJwks(
       {
         keys: [
           anEcKey('sig'),
@@ -130,28 +174,31 @@ describe('validateJwks keeps', () => {
     );
   });
 
-  it('keys without a kid, after the ones with a kid, in document order', () => {
+  it('keys without a kid, after the ones with a kid, in document order', async () => {
     const a = anEcKey('a');
     const noKid1 = anEcKey('x');
     const noKid2 = anEcKey('y');
     delete noKid1['kid'];
     delete noKid2['kid'];
-    const kept = validateJwks({ keys: [noKid1, a, noKid2] }, limits);
+    const kept = await validateJwks({ keys: [noKid1, a, noKid2] }, limits);
     assert.deepEqual(
       kept.map((k) => k.kid ?? k.x),
       ['a', noKid1['x'], noKid2['x']],
     );
   });
 
-  it('the same result however the identity provider orders its keys', () => {
+  it('the same result however the identity provider orders its keys', async () => {
     const keys = [anEcKey('b'), anEcKey('a'), anEcKey('c')];
-    assert.deepEqual(validateJwks({ keys }, limits), validateJwks({ keys: [...keys].reverse() }, limits));
+    assert.deepEqual(
+      await validateJwks({ keys }, limits),
+      await validateJwks({ keys: [...keys].reverse() }, limits),
+    );
   });
 });
 
-describe('keyMatchesAlgorithm', () => {
-  const [rsa] = validateJwks({ keys: [anRsaKey(2048)] });
-  const [p256] = validateJwks({ keys: [anEcKey()] });
+describe('keyMatchesAlgorithm', async () => {
+  const [rsa] = await validateJwks({ keys: [anRsaKey(2048)] });
+  const [p256] = await validateJwks({ keys: [anEcKey()] });
   const cases: [string, boolean][] = [
     ['RS256', true],
     ['PS384', true],

@@ -5,7 +5,7 @@
 // "/v1/data" or "/v1/data/" themselves; "/*" matches every path but "/".
 // Patterns that could never match a canonical path (a "*" not after a
 // "/", dot segments, encoded slashes or backslashes, NUL) are problems the
-// policy validation reports. Pure.
+// policy validation reports; the sidecar's matcher must agree. Pure.
 
 export type PathPattern = { kind: 'exact'; path: string } | { kind: 'prefix'; prefix: string };
 
