@@ -14,6 +14,8 @@ export interface Metrics {
   rateLimited(): void;
   certificateExpiry(notAfterMs: number): void;
   reload(kind: 'config' | 'credentials', result: 'success' | 'failure' | 'unchanged'): void;
+  /** Whether the file on disk is refused right now (the last good one stays in force). */
+  reloadRefused(kind: 'config' | 'credentials', refused: boolean): void;
   setReady(ready: boolean): void;
 }
 
@@ -25,6 +27,7 @@ export const METRIC_NAMES = {
   rateLimited: 'acp_sidecar_rate_limited_total',
   certExpiry: 'acp_sidecar_certificate_expiry_timestamp_seconds',
   reloads: 'acp_sidecar_config_reloads_total',
+  reloadRefused: 'acp_sidecar_reload_refused',
   ready: 'acp_sidecar_ready',
 } as const;
 
@@ -68,6 +71,13 @@ export function createMetrics(registry: Registry): Metrics {
     labelNames: ['kind', 'result'],
     registers: [registry],
   });
+  const refused = new Gauge({
+    name: METRIC_NAMES.reloadRefused,
+    help: '1 while the file on disk is refused and the last good config or credentials stay in force (a sidecar running a config other than the compiled one), else 0',
+    labelNames: ['kind'],
+    aggregator: 'max',
+    registers: [registry],
+  });
   const ready = new Gauge({ name: METRIC_NAMES.ready, help: '1 when serving', registers: [registry] });
   const reqChildren = new Map<string, Map<string, CounterChild>>();
   const durChildren = new Map<string, HistogramChild>();
@@ -88,6 +98,7 @@ export function createMetrics(registry: Registry): Metrics {
     rateLimited: () => rate.inc(),
     certificateExpiry: (ms) => expiry.set(Math.floor(ms / 1000)),
     reload: (kind, result) => reloads.labels(kind, result).inc(),
+    reloadRefused: (kind, r) => refused.labels(kind).set(r ? 1 : 0),
     setReady: (r) => ready.set(r ? 1 : 0),
   };
 }
