@@ -10,6 +10,8 @@ export interface Metrics {
   readonly registry: Registry;
   request(decision: Decision, reason: string, seconds: number): void;
   tlsFailure(reason: string): void;
+  /** A completed inbound handshake: the protocol (TLSv1.2, TLSv1.3) and whether the session was resumed. */
+  tlsHandshake(version: string, resumed: boolean): void;
   jwtFailure(reason: string): void;
   rateLimited(): void;
   certificateExpiry(notAfterMs: number): void;
@@ -23,6 +25,7 @@ export const METRIC_NAMES = {
   requests: 'acp_sidecar_requests_total',
   duration: 'acp_sidecar_request_duration_seconds',
   tlsFailures: 'acp_sidecar_tls_handshake_failures_total',
+  tlsHandshakes: 'acp_sidecar_tls_handshakes_total',
   jwtFailures: 'acp_sidecar_jwt_failures_total',
   rateLimited: 'acp_sidecar_rate_limited_total',
   certExpiry: 'acp_sidecar_certificate_expiry_timestamp_seconds',
@@ -47,6 +50,12 @@ export function createMetrics(registry: Registry): Metrics {
     name: METRIC_NAMES.tlsFailures,
     help: 'TLS handshakes and client certificates refused, by reason code',
     labelNames: ['reason'],
+    registers: [registry],
+  });
+  const handshakes = new Counter({
+    name: METRIC_NAMES.tlsHandshakes,
+    help: 'Inbound TLS handshakes completed, by protocol version and session resumption',
+    labelNames: ['version', 'resumed'],
     registers: [registry],
   });
   const jwt = new Counter({
@@ -94,6 +103,7 @@ export function createMetrics(registry: Registry): Metrics {
       h.observe(seconds);
     },
     tlsFailure: (reason) => tls.labels(reason).inc(),
+    tlsHandshake: (version, resumed) => handshakes.labels(version, resumed ? 'true' : 'false').inc(),
     jwtFailure: (reason) => jwt.labels(reason).inc(),
     rateLimited: () => rate.inc(),
     certificateExpiry: (ms) => expiry.set(Math.floor(ms / 1000)),

@@ -164,6 +164,7 @@ export function createInbound(deps: InboundDeps): Inbound {
   };
 
   server.on('secureConnection', (socket: TLSSocket) => {
+    deps.metrics.tlsHandshake(socket.getProtocol() ?? 'unknown', socket.isSessionReused());
     const policy = deps.policy();
     const address = remoteAddress(socket);
     const cert = socket.getPeerX509Certificate();
