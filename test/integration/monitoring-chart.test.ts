@@ -122,6 +122,29 @@ describe('chart monitoring: toggles', () => {
     assert.ok(ports.includes(pm.spec.podMetricsEndpoints[0].port));
     assert.equal(pm.spec.podMetricsEndpoints[0].honorLabels, true, "the policy's namespace label wins");
   });
+
+  it('passes operator.monitoringNamespaceSelector to the operator, whose NetworkPolicies let those namespaces scrape', async () => {
+    const args = async (set: string[]): Promise<string[]> =>
+      (await render(cluster, set))
+        .find((d) => d.kind === 'Deployment' && d.metadata.name === 'acp-operator')!
+        .spec.template.spec.containers[0].args.filter((a: string) =>
+          a.startsWith('--monitoring-namespace-selector'),
+        );
+    assert.deepEqual(await args([]), [
+      '--monitoring-namespace-selector=kubernetes.io/metadata.name=monitoring',
+    ]);
+    assert.deepEqual(
+      await args([
+        'operator.monitoringNamespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=null',
+        'operator.monitoringNamespaceSelector.matchLabels.team=obs',
+      ]),
+      ['--monitoring-namespace-selector=team=obs'],
+    );
+    await assert.rejects(
+      render(cluster, ['operator.monitoringNamespaceSelector.matchExpressions[0].key=team']),
+      /only matchLabels is supported/,
+    );
+  });
 });
 
 describe('chart monitoring: alerts and dashboards with promtool', () => {
