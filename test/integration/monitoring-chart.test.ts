@@ -8,7 +8,8 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { useCluster, type TestCluster } from '../src/index.ts';
+import { createNamespace, kubectl, useCluster, type TestCluster } from '../src/index.ts';
+import { goModuleDir } from '../harness/go-module.ts';
 import { ensurePromtool } from '../harness/promtool.ts';
 import { grafanaToPromql } from '../harness/promql-names.ts';
 import {
@@ -228,5 +229,49 @@ describe('chart monitoring: alerts and dashboards with promtool', () => {
     const out = await promtool(bin, ['check', 'rules', writeRules(tempDir(), 'dashboards.yaml', groups)]);
     assert.equal(out.code, 0, out.out);
     assert.match(out.out, new RegExp(`SUCCESS: ${count} rules found`));
+  });
+});
+
+describe("chart monitoring: accepted by kube-apiserver with the Prometheus Operator's CRDs", () => {
+  const crdFiles = ['podmonitors', 'servicemonitors', 'prometheusrules'].map(
+    (k) => `example/prometheus-operator-crd/monitoring.coreos.com_${k}.yaml`,
+  );
+  let cluster: TestCluster;
+  let dir: string | undefined;
+  before(async () => {
+    cluster = await useCluster();
+    dir = goModuleDir('prometheus-operator', 'github.com/prometheus-operator/prometheus-operator');
+    if (!dir) return;
+    for (const f of crdFiles) {
+      const r = await kubectl(cluster, ['apply', '--server-side', '-f', join(dir, f)]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    for (const k of ['podmonitors', 'servicemonitors', 'prometheusrules']) {
+      const r = await kubectl(cluster, [
+        'wait',
+        '--for=condition=Established',
+        `crd/${k}.monitoring.coreos.com`,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+  });
+
+  it('passes a strict server-side dry run of the rule, the monitors and the dashboards', async (t) => {
+    if (!dir) return t.skip('no Go to fetch the Prometheus Operator module (CI=true fails instead)');
+    const ns = await createNamespace(cluster, 'monitoring-dry-run');
+    const docs = (
+      await render(cluster, [...ALL_ON, 'monitoring.dashboards.namespace=' + ns], MONITORING_APIS, ns)
+    ).filter(
+      (d) =>
+        /monitoring\.coreos\.com/.test(d.apiVersion) || String(d.metadata?.name).startsWith('acp-dashboard-'),
+    );
+    assert.equal(docs.length, 8);
+    const r = await kubectl(
+      cluster,
+      ['apply', '--dry-run=server', '--validate=strict', '-f', '-'],
+      docs.map((d) => JSON.stringify(d)).join('\n'),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 8, r.stdout);
   });
 });

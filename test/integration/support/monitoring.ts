@@ -26,13 +26,14 @@ export async function render(
   cluster: TestCluster,
   set: readonly string[],
   flags: readonly string[] = [],
+  namespace = 'acp-system',
 ): Promise<Doc[]> {
   const r = await helm(cluster, [
     'template',
     'acp',
     chart,
     '--namespace',
-    'acp-system',
+    namespace,
     ...set.flatMap((s) => ['--set', s]),
     ...flags,
   ]);
