@@ -325,11 +325,23 @@ export interface ApiCompliancePolicy {
        */
       maxHeaderBytes?: number | string;
       /**
+       * The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.
+       */
+      maxUrlBytes?: number | string;
+      /**
+       * Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.
+       */
+      maxConnections?: number;
+      /**
+       * Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.
+       */
+      maxPendingHandshakesPerAddress?: number;
+      /**
        * The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.
        */
       requestTimeoutSeconds?: number;
       /**
-       * The longest a client may take to send the request headers (408 beyond it).
+       * The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.
        */
       headersTimeoutSeconds?: number;
       /**

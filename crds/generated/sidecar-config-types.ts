@@ -148,8 +148,23 @@ export interface SidecarConfig {
   limits: {
     maxRequestBytes: number;
     maxHeaderBytes: number;
+    /**
+     * The longest request target (414 beyond it).
+     */
+    maxUrlBytes: number;
     requestTimeoutMs: number;
+    /**
+     * From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head.
+     */
     headersTimeoutMs: number;
+    /**
+     * Open inbound connections at most; more are closed at accept, before TLS.
+     */
+    maxConnections: number;
+    /**
+     * Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept.
+     */
+    maxPendingHandshakesPerAddress: number;
     rateLimit: null | {
       requestsPerSecond: number;
       burst: number;

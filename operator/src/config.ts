@@ -43,6 +43,10 @@ export interface OperatorConfig {
   jwksMaxKeys: number;
   /** Every this long the leader re-reconciles every object (0 = never). */
   resyncPeriodMs: number;
+  /** The leader keeps the served CRD at the schema this image ships (crd/upgrade.ts). */
+  manageCrd: boolean;
+  /** This operator's release (the chart's appVersion); `dev` when unset. */
+  version: string;
 }
 
 type Source = Record<string, string | undefined>;
@@ -78,6 +82,11 @@ const FLAGS: Record<string, { env: string; help: string }> = {
     help: 'key=value labels of namespaces that may scrape the sidecar admin port',
   },
   'jwks-ca-file': { env: 'ACP_JWKS_CA_FILE', help: 'extra CA bundle (PEM) for jwksUri fetches' },
+  'manage-crd': {
+    env: 'ACP_MANAGE_CRD',
+    help: 'upgrade the served CRD to the schema this operator ships (true|false)',
+  },
+  version: { env: 'ACP_VERSION', help: "this operator's release (the chart's appVersion)" },
   'jwks-timeout': { env: 'ACP_JWKS_TIMEOUT', help: 'timeout of one jwksUri fetch' },
   'jwks-max-bytes': { env: 'ACP_JWKS_MAX_BYTES', help: 'largest JWKS body accepted' },
   'jwks-max-keys': { env: 'ACP_JWKS_MAX_KEYS', help: 'most keys accepted in one JWKS' },
@@ -144,6 +153,8 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
     throw bad('ca-key-algorithm', `must be one of ${KEY_ALGORITHMS.join(', ')}`);
   const leaderElect = get('leader-elect', 'true');
   if (leaderElect !== 'true' && leaderElect !== 'false') throw bad('leader-elect', 'must be true or false');
+  const manageCrd = get('manage-crd', 'true');
+  if (manageCrd !== 'true' && manageCrd !== 'false') throw bad('manage-crd', 'must be true or false');
   const caSecret = get('ca-secret', '');
   const config: OperatorConfig = {
     namespace,
@@ -156,6 +167,8 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
     metricsPort: intOf('metrics-port', get('metrics-port', '8080'), 0, 65535),
     metricsHost: get('metrics-host', '0.0.0.0'),
     leaderElection: leaderElect === 'true',
+    manageCrd: manageCrd === 'true',
+    version: get('version', 'dev'),
     leaseName: get('lease-name', 'acp-operator'),
     identity: get('identity', env['HOSTNAME'] ?? 'acp-operator'),
     leaseDurationMs: durationOf('lease-duration', get('lease-duration', '10s'), 1000),

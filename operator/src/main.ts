@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage } from '@acp/crds';
 import { parseOperatorConfig, USAGE } from './config.ts';
+import { ensureCrd } from './crd/upgrade.ts';
 import { KubeClient } from './kube/client.ts';
 import { RESOURCES, type ConfigMap, type KubeObject, type Pod, type Secret } from './kube/resources.ts';
 import { createIdentityMetrics } from './identity/metrics.ts';
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
     resyncPeriodMs: config.resyncPeriodMs,
     clock,
     onLeading: () => {
+      if (config.manageCrd) void ensureCrd({ client, logger, version: config.version });
       identity.enqueueAll();
       policies.enqueueAll();
     },

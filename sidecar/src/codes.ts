@@ -29,16 +29,21 @@ export const CODE_STATUS = {
   ACP_ERR_JWT_SCOPE: 403,
   ACP_ERR_PEER_NOT_ALLOWED: 403,
   ACP_ERR_EGRESS_DENIED: 403,
+  ACP_ERR_METHOD_NOT_ALLOWED: 405,
   ACP_ERR_REQUEST_TIMEOUT: 408,
   ACP_ERR_BODY_TOO_LARGE: 413,
+  ACP_ERR_URL_TOO_LONG: 414,
+  ACP_ERR_EXPECTATION_FAILED: 417,
   ACP_ERR_RATE_LIMITED: 429,
   ACP_ERR_HEADERS_TOO_LARGE: 431,
   ACP_ERR_INTERNAL: 500,
+  ACP_ERR_TRANSFER_CODING: 501,
   ACP_ERR_UPSTREAM_UNAVAILABLE: 502,
   ACP_ERR_UPSTREAM_PROTOCOL: 502,
   ACP_ERR_EGRESS_PEER_MISMATCH: 502,
   ACP_ERR_SHUTTING_DOWN: 503,
   ACP_ERR_UPSTREAM_TIMEOUT: 504,
+  ACP_ERR_HTTP_VERSION: 505,
 } as const satisfies Record<string, number>;
 
 export type DenyCode = keyof typeof CODE_STATUS;
@@ -59,6 +64,17 @@ export const TLS_CODES = [
   'ACP_ERR_TLS_NO_CLIENT_CERT',
   'ACP_ERR_TLS_BAD_CLIENT_CERT',
   'ACP_ERR_TLS_HANDSHAKE',
+  'ACP_ERR_TLS_HANDSHAKE_TIMEOUT',
+  // The client certificate failed verification (tls/handshake-errors.ts maps OpenSSL's verify errors).
+  'ACP_ERR_PEER_CERT_EXPIRED',
+  'ACP_ERR_PEER_CERT_NOT_YET_VALID',
+  'ACP_ERR_PEER_CERT_UNKNOWN_ISSUER',
+  'ACP_ERR_PEER_CERT_SELF_SIGNED',
+  'ACP_ERR_PEER_CERT_BAD_SIGNATURE',
+  'ACP_ERR_PEER_CERT_KEY_USAGE',
+  'ACP_ERR_PEER_CERT_BAD_CHAIN',
+  'ACP_ERR_PEER_CERT_MALFORMED',
+  // The certificate passed verification but is not a workload identity (tls/peer-identity.ts).
   'ACP_ERR_PEER_CERT_NO_URI_SAN',
   'ACP_ERR_PEER_CERT_MULTIPLE_URI_SANS',
   'ACP_ERR_PEER_CERT_SPIFFE_IN_DNS_SAN',
@@ -68,3 +84,12 @@ export const TLS_CODES = [
   'ACP_ERR_PEER_CERT_NO_CLIENT_AUTH',
 ] as const;
 export type TlsCode = (typeof TLS_CODES)[number];
+
+/**
+ * Connections refused at accept, before any TLS byte is read (metric label
+ * `reason` of acp_sidecar_connections_refused_total): the listener holds
+ * limits.maxConnections already, or the client address has
+ * limits.maxPendingHandshakesPerAddress handshakes in progress.
+ */
+export const CONNECTION_CODES = ['ACP_ERR_CONNECTION_LIMIT', 'ACP_ERR_HANDSHAKE_LIMIT'] as const;
+export type ConnectionCode = (typeof CONNECTION_CODES)[number];

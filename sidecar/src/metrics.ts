@@ -19,6 +19,10 @@ export interface Metrics {
   /** Whether the file on disk is refused right now (the last good one stays in force). */
   reloadRefused(kind: 'config' | 'credentials', refused: boolean): void;
   setReady(ready: boolean): void;
+  /** A connection closed at accept (ConnectionCode). */
+  connectionRefused(reason: string): void;
+  /** Where the inbound connection gauges read their values at scrape time. */
+  observeConnections(source: () => { open: number; pending: number }): void;
 }
 
 export const METRIC_NAMES = {
@@ -32,6 +36,9 @@ export const METRIC_NAMES = {
   reloads: 'acp_sidecar_config_reloads_total',
   reloadRefused: 'acp_sidecar_reload_refused',
   ready: 'acp_sidecar_ready',
+  connectionsRefused: 'acp_sidecar_connections_refused_total',
+  connectionsOpen: 'acp_sidecar_inbound_connections',
+  handshakesPending: 'acp_sidecar_inbound_handshakes_pending',
 } as const;
 
 export function createMetrics(registry: Registry): Metrics {
@@ -80,7 +87,7 @@ export function createMetrics(registry: Registry): Metrics {
     labelNames: ['kind', 'result'],
     registers: [registry],
   });
-  const refused = new Gauge({
+  const reloadRefused = new Gauge({
     name: METRIC_NAMES.reloadRefused,
     help: '1 while the file on disk is refused and the last good config or credentials stay in force (a sidecar running a config other than the compiled one), else 0',
     labelNames: ['kind'],
@@ -88,6 +95,29 @@ export function createMetrics(registry: Registry): Metrics {
     registers: [registry],
   });
   const ready = new Gauge({ name: METRIC_NAMES.ready, help: '1 when serving', registers: [registry] });
+  const refused = new Counter({
+    name: METRIC_NAMES.connectionsRefused,
+    help: 'Inbound connections closed at accept, before TLS, by reason code (connection limits)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  let connections = (): { open: number; pending: number } => ({ open: 0, pending: 0 });
+  new Gauge({
+    name: METRIC_NAMES.connectionsOpen,
+    help: 'Open inbound connections (TCP accepted, not yet closed)',
+    registers: [registry],
+    collect() {
+      this.set(connections().open);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.handshakesPending,
+    help: 'Inbound connections whose TLS handshake has not completed',
+    registers: [registry],
+    collect() {
+      this.set(connections().pending);
+    },
+  });
   const reqChildren = new Map<string, Map<string, CounterChild>>();
   const durChildren = new Map<string, HistogramChild>();
   return {
@@ -108,7 +138,11 @@ export function createMetrics(registry: Registry): Metrics {
     rateLimited: () => rate.inc(),
     certificateExpiry: (ms) => expiry.set(Math.floor(ms / 1000)),
     reload: (kind, result) => reloads.labels(kind, result).inc(),
-    reloadRefused: (kind, r) => refused.labels(kind).set(r ? 1 : 0),
+    reloadRefused: (kind, r) => reloadRefused.labels(kind).set(r ? 1 : 0),
     setReady: (r) => ready.set(r ? 1 : 0),
+    connectionRefused: (reason) => refused.labels(reason).inc(),
+    observeConnections: (source) => {
+      connections = source;
+    },
   };
 }

@@ -4,7 +4,7 @@
 // layer stack, starts the inbound, admin and outbound listeners, watches
 // the files, and stops gracefully (stop accepting, drain in-flight
 // requests, flush audit records). The request path, as one list:
-//   rescue -> path -> ambiguity -> peer -> jwt -> rate limit -> body limit -> body token -> forward
+//   rescue -> framing -> path -> ambiguity -> peer -> jwt -> rate limit -> body limit -> body token -> forward
 import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:net';
@@ -15,6 +15,7 @@ import { createRemoteJwks, type RemoteJwks, type RemoteJwksSettings } from './jw
 import { ambiguityLayer, bodyTokenLayer } from './layers/ambiguity.ts';
 import { bodyLimitLayer } from './layers/body-limit.ts';
 import { forwardHandler } from './layers/forward.ts';
+import { framingLayer } from './layers/framing.ts';
 import { jwtLayer } from './layers/jwt.ts';
 import { pathLayer } from './layers/path.ts';
 import { peerLayer } from './layers/peer.ts';
@@ -124,6 +125,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const handler: Handler = compose(
     [
       rescue.layer,
+      framingLayer,
       pathLayer,
       ambiguityLayer,
       peerLayer,
@@ -151,10 +153,12 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     nowMs: o.nowMs,
     draining: () => draining,
     fastPath: o.httpFastPath ?? true,
+    fail: rescue.fail,
+    log: o.log,
   });
   const ticketTimer = setInterval(() => {
     tickets.rotate();
-    inbound.server.setTicketKeys(tickets.current());
+    inbound.applyTicketKey();
   }, o.ticketRotateMs ?? 3_600_000);
   ticketTimer.unref();
 
@@ -251,7 +255,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     reload: () => reloader.check(),
     setTicketKey(key) {
       tickets.rotate(key);
-      inbound.server.setTicketKeys(key);
+      inbound.applyTicketKey();
     },
     stop: () => (stopping ??= stop()),
   };

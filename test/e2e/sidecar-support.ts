@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { SidecarConfig } from '@acp/crds';
 import { freePort } from '../harness/ports.ts';
 import { TestPki, type Issued } from '../../sidecar/src/testing/pki.ts';
@@ -278,8 +278,8 @@ export function sClient(
 }
 
 /** Sends raw bytes over mTLS and returns everything the sidecar answered until it closed. */
-/** A TLS connection to the inbound port as `payments`, with the client identity. */
-export function tlsClient(s: RunningSidecar): TLSSocket {
+/** A TLS connection to the inbound port as `payments`, with the client identity (plus `extra` options). */
+export function tlsClient(s: RunningSidecar, extra: ConnectionOptions = {}): TLSSocket {
   return connect({
     host: '127.0.0.1',
     port: s.ports.inbound,
@@ -287,6 +287,7 @@ export function tlsClient(s: RunningSidecar): TLSSocket {
     ca: s.pki.ca.cert,
     cert: s.pki.client.cert,
     key: s.pki.client.key,
+    ...extra,
   });
 }
 

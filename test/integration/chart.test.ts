@@ -42,6 +42,82 @@ describe('Helm chart', () => {
     }
   });
 
+  const badValues: { name: string; set: string; path: RegExp }[] = [
+    {
+      name: 'a wrong type',
+      set: 'operator.replicas=two',
+      path: /at '\/operator\/replicas': got string, want integer/,
+    },
+    {
+      name: 'an unknown key (a typo)',
+      set: 'webhook.tiemoutSeconds=3',
+      path: /at '\/webhook': additional properties 'tiemoutSeconds' not allowed/,
+    },
+    {
+      name: 'a timeout the apiserver would refuse',
+      set: 'webhook.timeoutSeconds=30',
+      path: /at '\/webhook\/timeoutSeconds': maximum: got 30, want 10/,
+    },
+    { name: 'an unknown pull policy', set: 'image.pullPolicy=Sometimes', path: /at '\/image\/pullPolicy'/ },
+    {
+      name: 'a certificate lifetime that is not a duration',
+      set: 'webhook.certificate.lifetime=forever',
+      path: /at '\/webhook\/certificate\/lifetime'/,
+    },
+  ];
+  for (const bad of badValues) {
+    it(`refuses ${bad.name} at helm install, naming the value's path`, async () => {
+      const r = await helm(cluster, [
+        'install',
+        'acp-bad',
+        chart,
+        '--namespace',
+        ns,
+        '--dry-run=client',
+        '--set',
+        bad.set,
+      ]);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr, bad.path);
+    });
+  }
+
+  it('renders a PodDisruptionBudget, a spread by hostname and the priority class for both components', async () => {
+    const r = await helm(cluster, [
+      'template',
+      'acp',
+      chart,
+      '--namespace',
+      ns,
+      '--set',
+      'operator.priorityClassName=system-cluster-critical',
+      '--set',
+      'webhook.priorityClassName=system-cluster-critical',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const docs = parseAllDocuments(r.stdout).map(
+      (d) =>
+        d.toJS() as {
+          kind?: string;
+          metadata?: { name?: string };
+          spec?: { template?: { spec?: Record<string, unknown> } };
+        } | null,
+    );
+    for (const name of ['acp-operator', 'acp-webhook']) {
+      assert.ok(
+        docs.some((o) => o?.kind === 'PodDisruptionBudget' && o.metadata?.name === name),
+        `PDB ${name}`,
+      );
+      const pod =
+        docs.find((o) => o?.kind === 'Deployment' && o.metadata?.name === name)?.spec?.template?.spec ?? {};
+      assert.equal(pod['priorityClassName'], 'system-cluster-critical');
+      assert.equal(
+        (pod['topologySpreadConstraints'] as { topologyKey: string }[] | undefined)?.[0]?.topologyKey,
+        'kubernetes.io/hostname',
+      );
+    }
+  });
+
   it('runs the operator and the webhook with the node flags the tests and benchmarks run them with', async () => {
     const r = await helm(cluster, ['template', 'acp', chart, '--namespace', ns]);
     assert.equal(r.code, 0, r.stderr);
@@ -70,7 +146,8 @@ describe('Helm chart', () => {
   });
 
   it('renders only objects the apiserver accepts (server-side dry run)', async () => {
-    const r = await helm(cluster, ['template', 'acp', chart, '--namespace', ns]);
+    // the `helm test` pod needs its ServiceAccount created first (hook weights); it runs on the real node
+    const r = await helm(cluster, ['template', 'acp', chart, '--namespace', ns, '--skip-tests']);
     assert.equal(r.code, 0, r.stderr);
     const applied = await kubectl(cluster, ['apply', '--dry-run=server', '-n', ns, '-f', '-'], r.stdout);
     assert.equal(applied.code, 0, applied.stderr);

@@ -21,3 +21,41 @@ app.kubernetes.io/name: {{ include "acp.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: webhook
 {{- end -}}
+{{/*
+Pod scheduling of a component (operator or webhook), from its values:
+priorityClassName, nodeSelector, tolerations, affinity, and topology spread
+(spreadAcrossNodes adds a ScheduleAnyway spread by hostname over the
+component's own pods; topologySpreadConstraints adds yours).
+Call with (dict "values" .Values.operator "selector" (dict ...)).
+*/}}
+{{- define "acp.scheduling" -}}
+{{- with .values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .values.nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if or .values.spreadAcrossNodes .values.topologySpreadConstraints }}
+topologySpreadConstraints:
+{{- if .values.spreadAcrossNodes }}
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels: {{- toYaml .selector | nindent 8 }}
+{{- end }}
+{{- with .values.topologySpreadConstraints }}
+{{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- end -}}
+{{- define "acp.operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "acp.name" . }}
+app.kubernetes.io/component: operator
+{{- end -}}

@@ -143,6 +143,18 @@ describe('compilePolicy', () => {
       ],
       [1572864, 8192, 60000, 10000],
     ],
+    [
+      'converts maxUrlBytes from a quantity and passes the connection limits through',
+      aPolicy(withLimits({ maxUrlBytes: '4Ki', maxConnections: 500, maxPendingHandshakesPerAddress: 8 })),
+      (c) => [c.limits.maxUrlBytes, c.limits.maxConnections, c.limits.maxPendingHandshakesPerAddress],
+      [4096, 500, 8],
+    ],
+    [
+      'defaults the URL limit to 8Ki and the connection limits to 512 and 64 per address',
+      aPolicy(),
+      (c) => [c.limits.maxUrlBytes, c.limits.maxConnections, c.limits.maxPendingHandshakesPerAddress],
+      [8192, 512, 64],
+    ],
     ['has rateLimit null without one', aPolicy(), (c) => c.limits.rateLimit, null],
     [
       'sets burst to the rate and keys by identity by default',

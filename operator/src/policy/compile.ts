@@ -79,8 +79,14 @@ function compileLimits(spec: PolicySpec): SidecarConfig['limits'] {
   return {
     maxRequestBytes: quantityToBytes(required(l.maxRequestBytes, 'spec.limits.maxRequestBytes')),
     maxHeaderBytes: quantityToBytes(required(l.maxHeaderBytes, 'spec.limits.maxHeaderBytes')),
+    maxUrlBytes: quantityToBytes(required(l.maxUrlBytes, 'spec.limits.maxUrlBytes')),
     requestTimeoutMs: required(l.requestTimeoutSeconds, 'spec.limits.requestTimeoutSeconds') * 1000,
     headersTimeoutMs: required(l.headersTimeoutSeconds, 'spec.limits.headersTimeoutSeconds') * 1000,
+    maxConnections: required(l.maxConnections, 'spec.limits.maxConnections'),
+    maxPendingHandshakesPerAddress: required(
+      l.maxPendingHandshakesPerAddress,
+      'spec.limits.maxPendingHandshakesPerAddress',
+    ),
     rateLimit: rate
       ? {
           requestsPerSecond: rate.requestsPerSecond,

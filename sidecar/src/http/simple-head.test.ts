@@ -49,6 +49,10 @@ describe('parseSimpleHead', () => {
     ['leaves Trailer to node:http', head(['GET / HTTP/1.1', 'Host: a', 'Trailer: x'])],
     ['leaves Connection: close to node:http', head(['GET / HTTP/1.1', 'Host: a', 'Connection: close'])],
     [
+      'leaves Proxy-Connection to node:http (llhttp reads it as Connection)',
+      head(['GET / HTTP/1.1', 'Host: a', 'Proxy-Connection: close']),
+    ],
+    [
       'leaves a Connection naming headers to node:http',
       head(['GET / HTTP/1.1', 'Host: a', 'Connection: x-a']),
     ],

@@ -2,8 +2,8 @@
 // (server/fast-http.ts): an HTTP/1.1 GET, HEAD, DELETE or OPTIONS in
 // origin-form with exactly one Host, well-formed header lines of visible
 // ASCII, and nothing that frames a body or changes the connection
-// (Content-Length, Transfer-Encoding, Expect, Upgrade, TE, Trailer, any
-// Connection value but keep-alive). Anything else, or anything it is not
+// (Content-Length, Transfer-Encoding, Expect, Upgrade, TE, Trailer,
+// Proxy-Connection, any Connection value but keep-alive). Anything else, or anything it is not
 // sure of, is "not simple" (null) and goes to node:http, which answers it
 // as before (400, 408, 431, bodies, pipelining of anything else). So this
 // parser only has to be right about what it accepts. Pure.
@@ -23,7 +23,16 @@ const REQUEST_LINE = /^([A-Z]+) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
 const VALUE = /^[\t\x20-\x7e]*$/;
 const visibleAscii = (value: string): boolean => VALUE.test(value);
 /** Headers that frame a body or change the connection: node:http handles those requests. */
-const NOT_SIMPLE = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade', 'te', 'trailer']);
+const NOT_SIMPLE = new Set([
+  'content-length',
+  'transfer-encoding',
+  'expect',
+  'upgrade',
+  'te',
+  'trailer',
+  // llhttp reads it as Connection (`Proxy-Connection: close` closes in node:http).
+  'proxy-connection',
+]);
 const MAX_HEADERS = 100;
 
 /** False for the headers that make a request not simple (lower-case name). */

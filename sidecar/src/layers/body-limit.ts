@@ -6,7 +6,10 @@
 // limit, and forwarded with a Content-Length, so the app never sees a
 // partial body: crossing the limit is a 413 and the
 // connection is closed. In Audit mode an oversized body is recorded and
-// still forwarded, up to the hard cap of 10 MiB.
+// still forwarded, up to the hard cap of 10 MiB. A client that sent
+// `Expect: 100-continue` gets its `100 Continue` here, once every earlier
+// layer admitted the request and the body is about to be read: a refused
+// request is answered without the client ever sending its body.
 import { AcpError } from '@acp/crds/sidecar';
 import { refuse } from '../pipeline/rescue.ts';
 import { isFormBody } from '../http/ambiguity.ts';
@@ -74,9 +77,11 @@ export const bodyLimitLayer: Layer = (next) => (ctx) => {
     }
     ctx.bodyLength = length;
     ctx.bytesIn = length;
+    if (length > 0) ctx.sendContinue?.();
     if (length === 0 || !isFormBody(ctx.headers.contentType)) return next(ctx);
     return readWhole(ctx, max, next);
   }
   if (ctx.headers.transferEncoding === undefined) return next(ctx);
+  ctx.sendContinue?.();
   return readWhole(ctx, max, next);
 };

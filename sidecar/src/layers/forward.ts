@@ -8,11 +8,13 @@
 // -> 504, malformed response -> 502 (handed to the rescue: no promise per
 // request); a failure after the status line aborts the client connection
 // (a truncated 200 is never passed off as complete). The client connection
-// closing aborts the upstream exchange.
+// closing, or the request timing out while its body arrives, aborts the
+// upstream exchange with a reset: the app never takes a cut body for a
+// whole one.
 import type { AcpError } from '@acp/crds/sidecar';
 import { clientResponseHeaders, forwardedHeadText, upstreamRequestHead } from '../http/headers.ts';
 import type { Recorder } from '../pipeline/recorder.ts';
-import type { Handler, RequestContext } from '../pipeline/types.ts';
+import type { Handler, InFlight, RequestContext } from '../pipeline/types.ts';
 import type { Exchange, UpstreamHandler, UpstreamPool } from '../upstream/pool.ts';
 
 export interface ForwardDeps {
@@ -26,11 +28,11 @@ export interface ForwardDeps {
   fail: (ctx: RequestContext, e: AcpError) => void;
 }
 
-class Relay implements UpstreamHandler {
+class Relay implements UpstreamHandler, InFlight {
   exchange: Exchange | null = null;
   private status = 0;
   private pending: Buffer | null = null;
-  private readonly ctx: RequestContext;
+  readonly ctx: RequestContext;
   private readonly deps: ForwardDeps;
 
   constructor(ctx: RequestContext, deps: ForwardDeps) {
@@ -83,10 +85,15 @@ class Relay implements UpstreamHandler {
 
   /** The client connection closed before the response was complete. */
   clientClosed(): void {
-    this.ctx.conn.inFlight.delete(this);
-    if (this.ctx.done) return;
-    this.exchange?.abort();
+    this.abort();
     this.deps.recorder.finish(this.ctx, 499, 'error', 'ACP_ERR_CLIENT_CLOSED');
+  }
+
+  /** Ends the app's exchange now: its connection is reset, whatever part of the request it got. */
+  abort(): void {
+    this.ctx.conn.inFlight.delete(this);
+    this.exchange?.abort();
+    this.exchange = null;
   }
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AcpError } from '@acp/crds/sidecar';
 import { isAcpError } from '@acp/crds/sidecar';
 import { statusForCode } from '../codes.ts';
+import { errorBody } from '../server/own-answer.ts';
 import type { Recorder } from './recorder.ts';
 import type { Handler, Layer, RequestContext } from './types.ts';
 
@@ -43,6 +44,9 @@ function extraHeaders(error: AcpError, status: number): Record<string, string> {
   return h;
 }
 
+/** Answers after which the connection is not reused: its framing or timing cannot be trusted. */
+const CLOSING = new Set([400, 408, 413, 414, 417, 431, 501, 505]);
+
 /** Writes a response of the sidecar's own (an error), unless headers already went out. */
 export function sendOwnResponse(
   ctx: RequestContext,
@@ -55,13 +59,13 @@ export function sendOwnResponse(
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ error: code, requestId: ctx.requestId });
+  const body = errorBody(code, ctx.requestId);
   // A request whose body we did not read (or a broken one) must not leave bytes for the next request.
   const h = ctx.headers;
   const unreadBody =
     !ctx.req.complete &&
     ((h.contentLength !== undefined && h.contentLength !== '0') || h.transferEncoding !== undefined);
-  const close = status === 400 || status === 408 || status === 413 || unreadBody;
+  const close = CLOSING.has(status) || unreadBody;
   res.writeHead(status, {
     ...headers,
     'strict-transport-security': ctx.policy.hsts,
@@ -73,6 +77,11 @@ export function sendOwnResponse(
   });
   res.end(body);
   ctx.bytesOut = Buffer.byteLength(body);
+}
+
+/** A 5xx of the sidecar or the app (an error), unlike 501 and 505, which refuse what the client sent (a denial). */
+function isFailure(status: number): boolean {
+  return status >= 500 && status !== 501 && status !== 505;
 }
 
 export interface RescueDeps {
@@ -93,7 +102,7 @@ export function createRescue(deps: RescueDeps): Rescue {
       const status = statusForCode(e.code);
       if (status === 500) deps.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error');
       sendOwnResponse(ctx, status, e.code, extraHeaders(e, status));
-      deps.recorder.finish(ctx, status, status >= 500 ? 'error' : 'deny', e.code);
+      deps.recorder.finish(ctx, status, isFailure(status) ? 'error' : 'deny', e.code);
       return;
     }
     deps.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error');

@@ -12,9 +12,20 @@ export interface ConnectionInfo {
   readonly peerId: string | undefined;
   readonly remoteAddress: string;
   /** Requests of this connection waiting for the app: told when the client connection closes. */
-  readonly inFlight: Set<{ clientClosed(): void }>;
+  readonly inFlight: Set<InFlight>;
+  /** The last request the connection started (node:http's parse errors and timeouts concern it or the next). */
+  last: RequestContext | undefined;
   /** The forwarded-header text for the app (http/headers.ts forwardedHeadText), kept for the sidecar identity it was made with. */
   forwarded?: { readonly selfId: string | undefined; readonly text: string };
+}
+
+/** A request's upstream leg while it runs (layers/forward.ts). */
+export interface InFlight {
+  readonly ctx: RequestContext;
+  /** The client connection closed: abort the app's exchange and record the request as abandoned. */
+  clientClosed(): void;
+  /** Abort the app's exchange (its connection is reset: the app never takes a cut request as complete). */
+  abort(): void;
 }
 
 export type Decision = 'allow' | 'deny' | 'would_deny' | 'error';
@@ -45,6 +56,10 @@ export interface RequestContext {
   bytesIn: number;
   bytesOut: number;
   done: boolean;
+  /** A protocol error the server found before the pipeline ran (framing layer answers it). */
+  protocolError: string | undefined;
+  /** Sends `100 Continue` to a client that asked for it, once the request is admitted (else undefined). */
+  sendContinue: (() => void) | undefined;
 }
 
 export type Handler = (ctx: RequestContext) => void | Promise<void>;

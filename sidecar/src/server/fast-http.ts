@@ -8,8 +8,16 @@
 // with the unread bytes put back: bodies, malformed or oversized heads
 // (400, 431), slow clients (408), Expect and upgrades keep node:http's
 // handling. Requests of a connection are answered one at a time, in order;
-// pipelined bytes wait (the socket pauses past maxHeaderBytes of them).
-// An idle keep-alive connection closes after keepAliveTimeoutMs.
+// pipelined bytes wait (the socket pauses past maxHeaderBytes of them), and
+// the next request waits while the client is not reading its responses
+// (the socket's write buffer above its high-water mark). An idle keep-alive
+// connection closes after keepAliveTimeoutMs.
+// Every request line passes here first, also with the fast path off
+// (`serve: false`): a request target longer than maxUrlBytes is refused
+// (414) before node:http sees a byte, and a request line still arriving is
+// held here (reported by `headStarted`, whose clock answers 408), so neither
+// a long target nor a slow request line turns into node:http's 431 or its
+// later timeout.
 import { STATUS_CODES } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { AcpError } from '@acp/crds/sidecar';
@@ -21,18 +29,44 @@ export interface FastRequest {
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
+  readonly httpVersionMajor: 1;
+  readonly httpVersionMinor: 1;
   readonly complete: true;
   readonly socket: TLSSocket;
 }
 
 export interface FastOptions {
+  /** Serve simple requests here (false: only check the request line, then hand over). */
+  serve: boolean;
   maxHeaderBytes: () => number;
+  maxUrlBytes: () => number;
   keepAliveTimeoutMs: number;
   /** True while the sidecar drains: every response closes its connection. */
   draining: () => boolean;
   onRequest(req: FastRequest, res: FastResponse): void;
   /** Gives the socket to node:http (the bytes not consumed are already back in it). */
   handOver(socket: TLSSocket): void;
+  /** A request line has begun to arrive and is not complete (called per chunk until it is). */
+  headStarted(socket: TLSSocket): void;
+  /** Refuses the request being read (the connection is no longer read here); the caller answers and closes. */
+  refuse(socket: TLSSocket, code: 'ACP_ERR_URL_TOO_LONG'): void;
+}
+
+/** Room for the method, two spaces and ` HTTP/1.1` around a target of maxUrlBytes. */
+const REQUEST_LINE_SLACK = 64;
+
+/**
+ * The request line at the start of `pending`: `incomplete` (no line end yet,
+ * and not yet too long), `too-long` (a target over maxUrlBytes, or no line
+ * end within maxUrlBytes + slack) or `ok`. Pure.
+ */
+export function requestLineState(pending: Buffer, maxUrlBytes: number): 'incomplete' | 'too-long' | 'ok' {
+  const eol = pending.indexOf(10);
+  if (eol < 0) return pending.length > maxUrlBytes + REQUEST_LINE_SLACK ? 'too-long' : 'incomplete';
+  const first = pending.indexOf(32);
+  if (first < 0 || first > eol) return 'ok';
+  const last = pending.lastIndexOf(32, eol);
+  return last - first - 1 > maxUrlBytes ? 'too-long' : 'ok';
 }
 
 /** What node:http refuses in a header value too (ERR_INVALID_CHAR): no response splitting. */
@@ -193,8 +227,9 @@ export class FastConnection {
     if (!this.busy) this.pump();
     else if (this.pending.length > this.o.maxHeaderBytes()) this.socket.pause();
   };
+  /** Idle: closes a connection with no request in progress (a request line being read has its own clock). */
   private readonly onTimeout = (): void => {
-    if (!this.busy) this.socket.destroy();
+    if (!this.busy && !this.pending) this.socket.destroy();
   };
   private readonly onError = (): void => {
     this.socket.destroy();
@@ -205,9 +240,16 @@ export class FastConnection {
       this.socket.end();
       return;
     }
+    // A client that does not read its responses gets no more of them until it does.
+    if (this.socket.writableNeedDrain) {
+      this.busy = true;
+      this.socket.once('drain', this.onDrain);
+      return;
+    }
     if (this.socket.isPaused()) this.socket.resume();
     if (this.pending) this.pump();
   };
+  private readonly onDrain = (): void => this.onFinished(false);
 
   constructor(socket: TLSSocket, o: FastOptions) {
     this.socket = socket;
@@ -232,6 +274,10 @@ export class FastConnection {
   private pump(): void {
     while (!this.busy && this.pending && !this.gone) {
       const pending = this.pending;
+      const line = requestLineState(pending, this.o.maxUrlBytes());
+      if (line === 'too-long') return this.leave(() => this.o.refuse(this.socket, 'ACP_ERR_URL_TOO_LONG'));
+      if (line === 'incomplete') return this.o.headStarted(this.socket);
+      if (!this.o.serve) return this.handOver();
       const end = pending.indexOf('\r\n\r\n');
       if (end < 0 || end + 4 > this.o.maxHeaderBytes()) return this.handOver();
       const head = parseSimpleHead(pending.toString('latin1', 0, end + 2));
@@ -242,6 +288,8 @@ export class FastConnection {
         method: head.method,
         url: head.url,
         rawHeaders: head.rawHeaders,
+        httpVersionMajor: 1,
+        httpVersionMinor: 1,
         complete: true,
         socket: this.socket,
       };
@@ -254,14 +302,21 @@ export class FastConnection {
   }
 
   private handOver(): void {
+    this.leave(() => {
+      if (this.pending) this.socket.unshift(this.pending);
+      this.o.handOver(this.socket);
+    });
+  }
+
+  /** Stops serving the connection here, then `then` (hand it over, or refuse). */
+  private leave(then: () => void): void {
     this.gone = true;
     const socket = this.socket;
     socket.off('data', this.onData);
     socket.off('error', this.onError);
     socket.off('timeout', this.onTimeout);
     socket.setTimeout(0);
-    if (this.pending) socket.unshift(this.pending);
+    then();
     this.pending = null;
-    this.o.handOver(socket);
   }
 }

@@ -32,6 +32,8 @@ export interface RequestSpec {
   body?: Buffer[];
   peerId?: string | undefined;
   remoteAddress?: string;
+  /** [major, minor]; default HTTP/1.1. */
+  httpVersion?: [number, number];
 }
 
 export function fakeContext(policy: Policy, spec: RequestSpec = {}): RequestContext & { out: FakeResponse } {
@@ -43,6 +45,8 @@ export function fakeContext(policy: Policy, spec: RequestSpec = {}): RequestCont
     url: spec.url ?? '/',
     headers,
     rawHeaders: Object.entries(spec.headers ?? {}).flat(),
+    httpVersionMajor: spec.httpVersion?.[0] ?? 1,
+    httpVersionMinor: spec.httpVersion?.[1] ?? 1,
     complete: true,
   }) as unknown as IncomingMessage;
   const out: FakeResponse = { status: 0, headers: {}, body: '', headersSent: false, destroyed: false };
@@ -68,7 +72,12 @@ export function fakeContext(policy: Policy, spec: RequestSpec = {}): RequestCont
     req,
     res,
     policy,
-    conn: { peerId: spec.peerId, remoteAddress: spec.remoteAddress ?? '10.0.0.7', inFlight: new Set() },
+    conn: {
+      peerId: spec.peerId,
+      remoteAddress: spec.remoteAddress ?? '10.0.0.7',
+      inFlight: new Set(),
+      last: undefined,
+    },
     headers: scanRequestHeaders(Object.entries(spec.headers ?? {}).flat(), policy.auditHeaders),
     startMs: 0,
     requestId: 'req-00000001',
@@ -82,5 +91,7 @@ export function fakeContext(policy: Policy, spec: RequestSpec = {}): RequestCont
     bytesIn: 0,
     bytesOut: 0,
     done: false,
+    protocolError: undefined,
+    sendContinue: undefined,
   };
 }

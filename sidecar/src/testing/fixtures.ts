@@ -32,8 +32,11 @@ export function baseConfig(upstreamPort: number): SidecarConfig {
     limits: {
       maxRequestBytes: 4096,
       maxHeaderBytes: 4096,
+      maxUrlBytes: 2048,
       requestTimeoutMs: 2000,
       headersTimeoutMs: 2000,
+      maxConnections: 1024,
+      maxPendingHandshakesPerAddress: 64,
       rateLimit: null,
     },
     egress: { default: 'Deny', allow: [] },

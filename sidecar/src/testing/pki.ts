@@ -21,7 +21,32 @@ export interface LeafSpec {
   issuer?: string;
   days?: number;
   keyType?: 'ec' | 'rsa';
+  /** Validity period as openssl writes it (YYYYMMDDHHMMSSZ), e.g. an expired or not-yet-valid leaf. */
+  notBefore?: string;
+  notAfter?: string;
+  /** Signed by its own key (a self-signed leaf; `issuer` is ignored). */
+  selfSigned?: boolean;
 }
+
+/** A Date as openssl's ASN.1 time (YYYYMMDDHHMMSSZ). */
+export function asn1Time(d: Date): string {
+  return `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
+
+/** The minimal `openssl ca` configuration: the only openssl command that takes a start and end date. */
+const CA_CONFIG = `[ca]
+default_ca = d
+[d]
+database = ca-index.txt
+new_certs_dir = .
+serial = ca-serial
+default_md = sha256
+policy = p
+unique_subject = no
+copy_extensions = none
+[p]
+commonName = supplied
+`;
 
 function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -87,16 +112,19 @@ export class TestPki {
       ...(spec.san ? [spec.san] : []),
     ].join('\n');
     writeFileSync(join(this.dir, `${name}.ext`), `${ext}\n`);
+    if (spec.notBefore || spec.notAfter) {
+      this.issueDated(name, issuer, spec);
+      return read(this.dir, name);
+    }
+    const signer = spec.selfSigned
+      ? ['-signkey', `${name}.key`]
+      : ['-CA', `${issuer}.crt`, '-CAkey', `${issuer}.key`, '-CAcreateserial'];
     openssl(this.dir, [
       'x509',
       '-req',
       '-in',
       `${name}.csr`,
-      '-CA',
-      `${issuer}.crt`,
-      '-CAkey',
-      `${issuer}.key`,
-      '-CAcreateserial',
+      ...signer,
       '-days',
       String(spec.days ?? 30),
       '-sha256',
@@ -106,6 +134,38 @@ export class TestPki {
       `${name}.crt`,
     ]);
     return read(this.dir, name);
+  }
+
+  private issueDated(name: string, issuer: string, spec: LeafSpec): void {
+    writeFileSync(join(this.dir, 'ca.cnf'), CA_CONFIG);
+    writeFileSync(join(this.dir, 'ca-index.txt'), '', { flag: 'a' });
+    try {
+      writeFileSync(join(this.dir, 'ca-serial'), '1000\n', { flag: 'wx' });
+    } catch {
+      // the serial file exists: openssl ca increments it
+    }
+    const now = new Date();
+    openssl(this.dir, [
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      'ca.cnf',
+      '-cert',
+      `${issuer}.crt`,
+      '-keyfile',
+      `${issuer}.key`,
+      '-in',
+      `${name}.csr`,
+      '-startdate',
+      spec.notBefore ?? asn1Time(now),
+      '-enddate',
+      spec.notAfter ?? asn1Time(new Date(now.getTime() + 30 * 86_400_000)),
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    ]);
   }
 
   /** A workload leaf with one SPIFFE URI SAN and both EKUs (what the operator issues). */

@@ -5,7 +5,8 @@
 // exchange's handler. Its listeners are installed once per socket, not per
 // request. The connection goes back to its pool only when the response was
 // complete, the request fully sent, keep-alive allowed and no byte follows
-// the response; anything else closes it. Failures are typed errors:
+// the response; anything else closes it (with a reset when the request was
+// cut or abandoned). Failures are typed errors:
 // ACP_ERR_UPSTREAM_UNAVAILABLE, _TIMEOUT, _PROTOCOL.
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -106,13 +107,20 @@ export class Connection implements ResponseSink {
     if (this.connected) this.send(ex.request);
   }
 
-  /** Closes the connection; an exchange on it gets `error` (or nothing, when aborted). */
-  destroy(error?: AcpError): void {
+  /**
+   * Closes the connection; an exchange on it gets `error` (or nothing, when
+   * aborted). With `reset`, or while a request body is only partly sent, the
+   * app gets a TCP reset instead of an orderly end: a cut request must look
+   * aborted to it, never like a complete one.
+   */
+  destroy(error?: AcpError, reset = false): void {
     if (this.gone) return;
     this.gone = true;
     const ex = this.ex;
+    const cut = ex !== null && !this.bodySent;
     this.detach();
-    this.socket.destroy();
+    if (reset || cut) this.socket.resetAndDestroy();
+    else this.socket.destroy();
     this.owner.released(this, false);
     if (ex && error) this.owner.failed(ex, error, this.reused);
   }

@@ -38,7 +38,7 @@ export interface PoolOptions {
 export interface Exchange {
   pause(): void;
   resume(): void;
-  /** The client left: closes the connection (if any) and calls nothing more. */
+  /** The client left (or its request timed out): resets the connection (if any) and calls nothing more. */
   abort(): void;
 }
 
@@ -109,7 +109,7 @@ class PoolExchange implements ExchangeState, Exchange, UpstreamHandler {
   abort(): void {
     if (!this.settle()) return;
     this.release();
-    this.conn?.destroy();
+    this.conn?.destroy(undefined, true);
   }
 
   private settle(): boolean {

@@ -95,9 +95,15 @@ const ok: [string, string, Partial<Seen & { left: number }>, { method?: string; 
     { ends: [false] },
   ],
   [
-    'accepts repeated equal Content-Length values',
-    'HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nab',
-    { body: 'ab', contentLength: 2 },
+    'does not reuse the connection after a HEAD response that gives no length (as llhttp)',
+    'HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n',
+    { body: '', ends: [false] },
+    { method: 'HEAD' },
+  ],
+  [
+    'reads chunk extensions with a token or a quoted value',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;a;b=c;d="e f"\r\nab\r\n0\r\n\r\n',
+    { body: 'ab', ends: [true] },
   ],
   [
     'accepts a status line without a reason and trims header whitespace',
@@ -133,6 +139,45 @@ const bad: [string, string, { method?: string; eof?: boolean }?][] = [
     'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n',
   ],
   ['refuses a non-numeric Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\n'],
+  // Found by the differential fuzzing against llhttp (testing/http-diff.ts): llhttp refuses these, or
+  // reads them another way.
+  ['refuses a list of equal Content-Length values', 'HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nab'],
+  [
+    'refuses a second Content-Length header of the same value',
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab',
+  ],
+  [
+    'refuses whitespace after a chunk size',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 \r\nab\r\n0\r\n\r\n',
+  ],
+  [
+    'refuses whitespace around a chunk extension',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2; a=b\r\nab\r\n0\r\n\r\n',
+  ],
+  [
+    'refuses a chunk extension name that is not a token',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;\xff\r\nab\r\n0\r\n\r\n',
+  ],
+  [
+    'refuses Transfer-Encoding: chunked followed by a tab (llhttp would read to the close)',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t \r\n\r\n2\r\nab\r\n0\r\n\r\n',
+  ],
+  [
+    'refuses a trailer whose name is not a token',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA"B: 1\r\n\r\n',
+  ],
+  [
+    'refuses an interim response that closes the connection before the final one',
+    'HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+  ],
+  [
+    'refuses an HTTP/1.0 interim response (it ends the connection too)',
+    'HTTP/1.0 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+  ],
+  [
+    'refuses a malformed Content-Length in an interim response',
+    'HTTP/1.1 100 Continue\r\nContent-Length: 0\xa0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+  ],
   [
     'refuses a transfer coding other than chunked',
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',

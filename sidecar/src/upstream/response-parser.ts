@@ -36,8 +36,14 @@ const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** A field value of visible ASCII, obs-text and tabs. */
 const valueOk = (value: string): boolean => !BAD_VALUE.test(value);
-const CHUNK_LINE = /^([0-9A-Fa-f]{1,12})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
+/**
+ * A chunk-size line: hex digits, then chunk extensions `;name` or `;name=value` (a token or a quoted
+ * string) with no whitespace anywhere (llhttp refuses the optional whitespace RFC 9112 allows).
+ */
+const CHUNK_LINE =
+  /^([0-9A-Fa-f]{1,12})(?:;[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e]|\\[\t\x20-\x7e])*"))?)*$/;
 const DIGITS = /^\d{1,15}$/;
+const TAB_IN_TRAILING_OWS = /\t[\t ]*$/;
 
 export function protocolError(message: string): AcpError {
   return new AcpError('ACP_ERR_UPSTREAM_PROTOCOL', `malformed response from the app: ${message}`);
@@ -60,8 +66,12 @@ function parseHead(text: string): Head {
     eol = text.indexOf('\r\n', pos);
     const field = fieldLine(text, pos, eol, valueOk);
     if (typeof field === 'string') throw protocolError(field);
-    const [name, value] = field;
-    headers.push(name.toLowerCase(), value);
+    const name = field[0].toLowerCase();
+    // llhttp does not read `chunked<TAB>` as chunked (it would read the body to the close).
+    if (name === 'transfer-encoding' && TAB_IN_TRAILING_OWS.test(text.slice(pos, eol))) {
+      throw protocolError('whitespace after Transfer-Encoding');
+    }
+    headers.push(name, field[1]);
   }
   return { status: Number(m[2]), http11: m[1] === '1', headers };
 }
@@ -72,15 +82,11 @@ interface Framing {
   close: boolean;
 }
 
+/** One Content-Length of digits only: a list or a second header, even of equal values, is refused (as llhttp does). */
 function contentLengthOf(value: string, previous: number | undefined): number {
-  let n = previous;
-  for (const part of value.split(',')) {
-    const v = trimOws(part);
-    if (!DIGITS.test(v)) throw protocolError('bad Content-Length');
-    if (n !== undefined && Number(v) !== n) throw protocolError('conflicting Content-Length values');
-    n = Number(v);
-  }
-  return n ?? 0;
+  if (previous !== undefined) throw protocolError('more than one Content-Length');
+  if (!DIGITS.test(value)) throw protocolError('bad Content-Length');
+  return Number(value);
 }
 
 function framing(head: Head): Framing {
@@ -184,12 +190,26 @@ export class ResponseParser {
   private onHead(head: Head): void {
     if (head.status < 200) {
       if (head.status === 101) throw protocolError('unexpected 101 Switching Protocols');
+      // Its framing headers must be well-formed too, and it must not end the connection before the
+      // final response (llhttp refuses the bytes after such an interim response).
+      if (framing(head).close) throw protocolError('interim response closes the connection');
       this.state = HEAD; // an interim response: the final one follows
       return;
     }
     const f = framing(head);
     this.keepAlive = !f.close;
     const noBody = this.headOnly || head.status === 204 || head.status === 304;
+    // A HEAD response that does not say how long its body would be: llhttp (node:http) does not keep
+    // such a connection, and neither do we (bytes the app sends after it would be the next answer).
+    if (
+      this.headOnly &&
+      !f.chunked &&
+      f.contentLength === undefined &&
+      head.status !== 204 &&
+      head.status !== 304
+    ) {
+      this.keepAlive = false;
+    }
     this.sink.onHead(head.status, head.headers, f.chunked ? undefined : f.contentLength);
     if (noBody || f.contentLength === 0) this.finish(this.keepAlive);
     else if (f.chunked) this.state = CHUNK_SIZE;
@@ -243,7 +263,7 @@ export class ResponseParser {
     const line = raw.slice(0, -1);
     if (this.state === CHUNK_SIZE) this.onChunkSize(line);
     else if (line === '') this.finish(this.keepAlive);
-    else if (line.indexOf(':') <= 0 || BAD_VALUE.test(line)) throw protocolError('bad trailer');
+    else if (typeof fieldLine(line, 0, line.length, valueOk) === 'string') throw protocolError('bad trailer');
     return nl + 1;
   }
 

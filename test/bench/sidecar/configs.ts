@@ -12,6 +12,11 @@ export const CLIENT_ID = 'spiffe://cluster.local/ns/bench/sa/client';
 /** The node flags of the injected sidecar's command (webhooks' default injection config). */
 export const SHIPPED_NODE_FLAGS = DEFAULT_INJECTION_CONFIG.command.filter((a) => a.startsWith('--'));
 
+/** The sidecar's own flags after its entry script: config file, identity directory, loopback host. */
+export function sidecarArgs(configPath: string, identityDir: string): string[] {
+  return ['--config', configPath, '--identity-dir', identityDir, '--host', '127.0.0.1'];
+}
+
 export const PORTS = {
   upstream: 18080,
   nginx: 18443,
@@ -115,8 +120,11 @@ export function sidecarConfig(jwks: { keys: unknown[] } | null, clientId: string
     limits: {
       maxRequestBytes: 2 * 1024 * 1024,
       maxHeaderBytes: 16384,
+      maxUrlBytes: 8192,
       requestTimeoutMs: 30000,
       headersTimeoutMs: 10000,
+      maxConnections: 512,
+      maxPendingHandshakesPerAddress: 64,
       rateLimit: null,
     },
     egress: { default: 'Deny', allow: [] },

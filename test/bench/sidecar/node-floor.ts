@@ -24,7 +24,15 @@ import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { runOha } from '../oha.ts';
 import { latencyProbeArgs, runLoadgen } from '../loadgen.ts';
 import { build } from '../../../scripts/build.ts';
-import { CLIENT_ID, PORTS, proxyNginx, SHIPPED_NODE_FLAGS, sidecarConfig, upstreamNginx } from './configs.ts';
+import {
+  CLIENT_ID,
+  PORTS,
+  proxyNginx,
+  SHIPPED_NODE_FLAGS,
+  sidecarArgs,
+  sidecarConfig,
+  upstreamNginx,
+} from './configs.ts';
 
 const PORT = 19443;
 const mode = process.argv[2];
@@ -142,14 +150,7 @@ if (mode === 'min-proxy' || mode === 'https-200' || mode === 'raw-tls-proxy') {
         process.execPath,
         ...SHIPPED_NODE_FLAGS,
         join(dir, 'dist/sidecar/src/main.js'),
-      ].concat([
-        '--config',
-        join(dir, 'sidecar.json'),
-        '--identity-dir',
-        join(dir, 'identity'),
-        '--host',
-        '127.0.0.1',
-      ]),
+      ].concat(sidecarArgs(join(dir, 'sidecar.json'), join(dir, 'identity'))),
     ],
   ];
   const tls = ['--cacert', ca.certPath, '--cert', client.certPath, '--key', client.keyPath];

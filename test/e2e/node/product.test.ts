@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { kubectl, useCluster, type TestCluster } from '../../harness/cluster.ts';
+import { helm, kubectl, useCluster, type TestCluster } from '../../harness/cluster.ts';
 import { meshRequest } from '../../harness/mesh-client.ts';
 import {
   applyJson,
@@ -139,6 +139,14 @@ describe('the product on a real node', { timeout: 1_200_000 }, () => {
       running.every((p) => p.node === 'acp-node'),
       'the operator runs on the real node',
     );
+  });
+
+  test('helm test checks that both Deployments are available and the webhook is ready', async () => {
+    const r = await helm(cluster, ['test', 'acp', '-n', RELEASE_NAMESPACE, '--logs', '--timeout', '3m']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /ok acp-operator: 2\/2 replicas available/);
+    assert.match(r.stdout, /ok acp-webhook: \/readyz 200 through its Service/);
+    assert.match(r.stdout, /Phase:\s+Succeeded/);
   });
 
   test('an injected pod starts with the native sidecar ready before the app, identity and config mounted', async () => {

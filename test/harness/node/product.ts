@@ -40,13 +40,14 @@ export async function installChart(
   cluster: TestCluster,
   image: string,
   extra: string[] = [],
+  chart: string = CHART,
 ): Promise<string> {
   const sets = [...imageValues(image), ...extra].flatMap((s) => ['--set', s]);
   const r = await helm(cluster, [
     'upgrade',
     '--install',
     RELEASE,
-    CHART,
+    chart,
     '-n',
     RELEASE_NAMESPACE,
     '--create-namespace',
