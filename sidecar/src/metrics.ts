@@ -10,10 +10,14 @@ export interface Metrics {
   readonly registry: Registry;
   request(decision: Decision, reason: string, seconds: number): void;
   tlsFailure(reason: string): void;
+  /** A completed inbound handshake: the protocol (TLSv1.2, TLSv1.3) and whether the session was resumed. */
+  tlsHandshake(version: string, resumed: boolean): void;
   jwtFailure(reason: string): void;
   rateLimited(): void;
   certificateExpiry(notAfterMs: number): void;
   reload(kind: 'config' | 'credentials', result: 'success' | 'failure' | 'unchanged'): void;
+  /** Whether the file on disk is refused right now (the last good one stays in force). */
+  reloadRefused(kind: 'config' | 'credentials', refused: boolean): void;
   setReady(ready: boolean): void;
   /** A connection closed at accept (ConnectionCode). */
   connectionRefused(reason: string): void;
@@ -25,10 +29,12 @@ export const METRIC_NAMES = {
   requests: 'acp_sidecar_requests_total',
   duration: 'acp_sidecar_request_duration_seconds',
   tlsFailures: 'acp_sidecar_tls_handshake_failures_total',
+  tlsHandshakes: 'acp_sidecar_tls_handshakes_total',
   jwtFailures: 'acp_sidecar_jwt_failures_total',
   rateLimited: 'acp_sidecar_rate_limited_total',
   certExpiry: 'acp_sidecar_certificate_expiry_timestamp_seconds',
   reloads: 'acp_sidecar_config_reloads_total',
+  reloadRefused: 'acp_sidecar_reload_refused',
   ready: 'acp_sidecar_ready',
   connectionsRefused: 'acp_sidecar_connections_refused_total',
   connectionsOpen: 'acp_sidecar_inbound_connections',
@@ -53,6 +59,12 @@ export function createMetrics(registry: Registry): Metrics {
     labelNames: ['reason'],
     registers: [registry],
   });
+  const handshakes = new Counter({
+    name: METRIC_NAMES.tlsHandshakes,
+    help: 'Inbound TLS handshakes completed, by protocol version and session resumption',
+    labelNames: ['version', 'resumed'],
+    registers: [registry],
+  });
   const jwt = new Counter({
     name: METRIC_NAMES.jwtFailures,
     help: 'Bearer tokens refused, by reason code',
@@ -73,6 +85,13 @@ export function createMetrics(registry: Registry): Metrics {
     name: METRIC_NAMES.reloads,
     help: 'Reloads of the config or the credentials, by result (a failure keeps the last good one)',
     labelNames: ['kind', 'result'],
+    registers: [registry],
+  });
+  const reloadRefused = new Gauge({
+    name: METRIC_NAMES.reloadRefused,
+    help: '1 while the file on disk is refused and the last good config or credentials stay in force (a sidecar running a config other than the compiled one), else 0',
+    labelNames: ['kind'],
+    aggregator: 'max',
     registers: [registry],
   });
   const ready = new Gauge({ name: METRIC_NAMES.ready, help: '1 when serving', registers: [registry] });
@@ -114,10 +133,12 @@ export function createMetrics(registry: Registry): Metrics {
       h.observe(seconds);
     },
     tlsFailure: (reason) => tls.labels(reason).inc(),
+    tlsHandshake: (version, resumed) => handshakes.labels(version, resumed ? 'true' : 'false').inc(),
     jwtFailure: (reason) => jwt.labels(reason).inc(),
     rateLimited: () => rate.inc(),
     certificateExpiry: (ms) => expiry.set(Math.floor(ms / 1000)),
     reload: (kind, result) => reloads.labels(kind, result).inc(),
+    reloadRefused: (kind, r) => reloadRefused.labels(kind).set(r ? 1 : 0),
     setReady: (r) => ready.set(r ? 1 : 0),
     connectionRefused: (reason) => refused.labels(reason).inc(),
     observeConnections: (source) => {

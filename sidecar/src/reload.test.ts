@@ -20,6 +20,8 @@ interface Probe {
   writeConfig(text: string): void;
   /** The next config handed to the target is refused (thrown), as an invalid one would be. */
   refuseConfig: Set<string>;
+  /** The value of acp_sidecar_reload_refused{kind="config"}. */
+  configRefused(): Promise<number | undefined>;
 }
 
 let n = 0;
@@ -36,6 +38,7 @@ function probe(): Probe {
   const credentialCalls: CredentialFiles[] = [];
   const refuseConfig = new Set<string>();
   const clock = { now: 1_000_000 };
+  const registry = new Registry();
   const reloader = startReloader({
     configPath,
     identityDir: identity,
@@ -44,7 +47,7 @@ function probe(): Probe {
     debounceMs: 10,
     nowMs: () => clock.now,
     log: pino({ level: 'silent' }),
-    metrics: createMetrics(new Registry()),
+    metrics: createMetrics(registry),
     targets: {
       config(text) {
         configCalls.push(text);
@@ -65,6 +68,10 @@ function probe(): Probe {
     clock,
     refuseConfig,
     writeConfig: (text) => writeFileSync(configPath, text),
+    configRefused: async () =>
+      (await registry.getSingleMetric('acp_sidecar_reload_refused')?.get())?.values.find(
+        (v) => v.labels['kind'] === 'config',
+      )?.value,
   };
 }
 
@@ -96,6 +103,21 @@ describe('reloader', () => {
     p.writeConfig('config-1');
     await p.reloader.check();
     assert.deepEqual(p.configCalls, ['config-1', 'bad', 'bad', 'config-1']);
+  });
+
+  it('reports a refused config as in force-but-stale until an accepted one replaces it', async () => {
+    const p = probe();
+    await p.reloader.check();
+    assert.equal(await p.configRefused(), 0);
+    p.refuseConfig.add('bad');
+    p.writeConfig('bad');
+    await p.reloader.check();
+    assert.equal(await p.configRefused(), 1);
+    await p.reloader.check();
+    assert.equal(await p.configRefused(), 1, 'still refused at the next check (counted once)');
+    p.writeConfig('config-1');
+    await p.reloader.check();
+    assert.equal(await p.configRefused(), 0, 'the file on disk is the config in force again');
   });
 
   it('validates unchanged credentials again only after a minute (an expired certificate is still reported)', async () => {

@@ -69,11 +69,13 @@ export function startReloader(o: ReloaderOptions): Reloader {
         o.metrics.reload(kind, 'success');
         o.log.info({ type: 'event', kind }, `${kind} reloaded`);
       }
+      o.metrics.reloadRefused(kind, false);
       lastBad[kind] = '';
       lastGood[kind] = key;
       lastGoodAt[kind] = now;
     } catch (e) {
       lastGood[kind] = '';
+      o.metrics.reloadRefused(kind, true);
       if (lastBad[kind] === key) return;
       lastBad[kind] = key;
       o.metrics.reload(kind, 'failure');

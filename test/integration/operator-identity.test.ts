@@ -202,6 +202,18 @@ describe('operator: workload identities', () => {
       ),
     );
     assert.match(metrics, /acp_operator_certificates_issued_total\{reason="Missing"/);
+    // When renewal is due (the ACPWorkloadCertificateRenewalOverdue alert): before the expiry.
+    const sample = (name: string): number => {
+      const m = new RegExp(
+        `^${name}\\{namespace="${ns}",service_account="checkout"\\} (\\d+(?:\\.\\d+)?)$`,
+        'm',
+      ).exec(metrics);
+      assert.ok(m, `${name} for checkout in\n${metrics}`);
+      return Number(m[1]);
+    };
+    const renewal = sample('acp_operator_certificate_renewal_timestamp_seconds');
+    const expiry = sample('acp_operator_certificate_expiry_timestamp_seconds');
+    assert.ok(renewal < expiry, `renewal ${renewal} before expiry ${expiry}`);
     const logs = JSON.stringify(operator.logs());
     assert.doesNotMatch(logs, /PRIVATE KEY/);
     const events = JSON.stringify(await eventReasons(cluster, ns));

@@ -117,12 +117,18 @@ describe('operator: policy reconciliation', () => {
     assert.equal(cfg.json['limits'].maxRequestBytes, 2 * 1024 * 1024);
     const np = JSON.parse(
       await must(cluster, ['get', 'networkpolicy', 'acp-policy-payments', '-n', ns, '-o', 'json']),
-    ) as { spec: { podSelector: unknown; ingress: { ports: { port: number }[] }[] } };
+    ) as { spec: { podSelector: unknown; ingress: { ports: { port: number }[]; from?: unknown }[] } };
     assert.deepEqual(np.spec.podSelector, { matchLabels: { app: 'payments' } });
     assert.deepEqual(
       np.spec.ingress.map((r) => r.ports[0]?.port),
       [8443, 15021],
     );
+    // The TLS port is open to all (mTLS decides); the admin port (/metrics) only to the
+    // monitoring namespaces (--monitoring-namespace-selector, default kubernetes.io/metadata.name=monitoring).
+    assert.equal(np.spec.ingress[0]?.from, undefined);
+    assert.deepEqual(np.spec.ingress[1]?.from, [
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ]);
     const status = await statusOf(cluster, ns, 'payments');
     assert.equal(status['observedGeneration'], 1);
     assert.deepEqual(status['conditions'].map((c: { type: string }) => c.type).sort(), [

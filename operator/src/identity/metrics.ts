@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 export interface IdentityMetrics {
   certificateExpiry: Gauge<'namespace' | 'service_account'>;
+  certificateRenewal: Gauge<'namespace' | 'service_account'>;
   issued: Counter<'reason' | 'key_algorithm'>;
   issueFailures: Counter<'code'>;
   caExpiry: Gauge;
@@ -16,6 +17,12 @@ export function createIdentityMetrics(registry: Registry): IdentityMetrics {
     certificateExpiry: new Gauge({
       name: 'acp_operator_certificate_expiry_timestamp_seconds',
       help: 'notAfter of the current workload certificate of a service account (Unix seconds)',
+      labelNames: ['namespace', 'service_account'],
+      registers,
+    }),
+    certificateRenewal: new Gauge({
+      name: 'acp_operator_certificate_renewal_timestamp_seconds',
+      help: 'When the current workload certificate of a service account is due for renewal (Unix seconds); past due means it was not renewed in time',
       labelNames: ['namespace', 'service_account'],
       registers,
     }),

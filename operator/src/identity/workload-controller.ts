@@ -95,11 +95,13 @@ export function workloadReconciler(deps: WorkloadControllerDeps): Reconciler {
     if (plan.action === 'delete') {
       await deps.client.delete(path, { resourceVersion: secret?.metadata.resourceVersion ?? '' });
       deps.metrics.certificateExpiry.remove({ namespace, service_account: sa });
+      deps.metrics.certificateRenewal.remove({ namespace, service_account: sa });
       ctx.logger.info({ serviceAccount: sa }, 'deleted the identity Secret: no selected pods use it');
       return undefined;
     }
     if (plan.action === 'keep') {
       deps.metrics.certificateExpiry.set({ namespace, service_account: sa }, plan.notAfter.getTime() / 1000);
+      deps.metrics.certificateRenewal.set({ namespace, service_account: sa }, plan.renewAt.getTime() / 1000);
       return { requeueAfterMs: Math.max(1000, plan.renewAt.getTime() - deps.clock.now().getTime()) };
     }
     if (!demand) return undefined;

@@ -320,6 +320,7 @@ export function createInbound(deps: InboundDeps): Inbound {
 
   server.on('secureConnection', (socket: TLSSocket) => {
     const acceptedMs = gate.handshakeDone(socket);
+    deps.metrics.tlsHandshake(socket.getProtocol() ?? 'unknown', socket.isSessionReused());
     const policy = deps.policy();
     const address = clientAddress(socket);
     const cert = socket.getPeerX509Certificate();
