@@ -29,6 +29,7 @@ import {
   proxiedGet,
   writeClientIdentity,
   injectedNamespace,
+  newWorkloadIdentity,
   installChart,
   pods,
   readyPods,
@@ -462,17 +463,7 @@ describe('the product on a real node', { timeout: 1_200_000 }, () => {
     assert.ok(leaderPod, `the leader ${leader} is one of ${operatorPods.map((p) => p.name).join(', ')}`);
     const t0 = Date.now();
     await must(cluster, ['delete', 'pod', leaderPod.name, '-n', RELEASE_NAMESPACE, '--wait=false']);
-    await must(cluster, ['create', 'serviceaccount', 'late', '-n', NS]);
-    await deployApp(cluster, {
-      namespace: NS,
-      name: 'late',
-      serviceAccount: 'late',
-      labels: { role: 'client', app: 'late' },
-      image,
-    });
-    await until('an identity for a workload created after the leader died', 120_000, () =>
-      readIdentity(cluster, NS, 'late'),
-    );
+    await newWorkloadIdentity(cluster, NS, 'late', image);
     note('leader pod deleted to a new identity issued', `${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const newLease = JSON.parse(
       await must(cluster, ['get', 'lease', 'acp-operator', '-n', RELEASE_NAMESPACE, '-o', 'json']),

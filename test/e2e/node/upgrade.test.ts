@@ -25,6 +25,7 @@ import {
   deployApp,
   injectedNamespace,
   installChart,
+  newWorkloadIdentity,
   ISSUER,
   paymentsPolicy,
   readyPods,
@@ -34,7 +35,6 @@ import {
   type PodInfo,
 } from '../../harness/node/product.ts';
 import { eventually } from '../../harness/operator.ts';
-import { readIdentity } from '../../integration/identity-fixtures.ts';
 
 const image = process.env['ACP_TEST_IMAGE'] ?? '';
 const NS = 'upg';
@@ -199,19 +199,7 @@ describe('helm upgrade, rollback and uninstall on the real node', { timeout: 900
     );
     assert.equal((await call()).status, 200);
     // the upgraded operator still issues identities
-    await must(cluster, ['create', 'serviceaccount', 'after-upgrade', '-n', NS]);
-    await deployApp(cluster, {
-      namespace: NS,
-      name: 'after-upgrade',
-      serviceAccount: 'after-upgrade',
-      labels: { role: 'client', app: 'after-upgrade' },
-      image,
-    });
-    await eventually(
-      'an identity issued after the upgrade',
-      () => readIdentity(cluster, NS, 'after-upgrade'),
-      120_000,
-    );
+    await newWorkloadIdentity(cluster, NS, 'after-upgrade', image);
   });
 
   test('helm rollback keeps the newer CRD and everything working', async () => {
@@ -254,18 +242,6 @@ describe('helm upgrade, rollback and uninstall on the real node', { timeout: 900
     );
     assert.equal((await call()).status, 200);
     assert.equal(await caSecretSerial(), caSerial, 'same CA');
-    await must(cluster, ['create', 'serviceaccount', 'after-rollback', '-n', NS]);
-    await deployApp(cluster, {
-      namespace: NS,
-      name: 'after-rollback',
-      serviceAccount: 'after-rollback',
-      labels: { role: 'client', app: 'after-rollback' },
-      image,
-    });
-    await eventually(
-      'an identity issued after the rollback',
-      () => readIdentity(cluster, NS, 'after-rollback'),
-      120_000,
-    );
+    await newWorkloadIdentity(cluster, NS, 'after-rollback', image);
   });
 });

@@ -322,3 +322,29 @@ export async function writeClientIdentity(
   );
   return id.leaf.subjectAltName ?? '';
 }
+
+/**
+ * A new ServiceAccount and a client Deployment using it, then waits until the
+ * operator has issued its identity: shows the operator is issuing (after a
+ * fault, an upgrade, a rollback).
+ */
+export async function newWorkloadIdentity(
+  cluster: TestCluster,
+  namespace: string,
+  name: string,
+  image: string,
+): Promise<void> {
+  await must(cluster, ['create', 'serviceaccount', name, '-n', namespace]);
+  await deployApp(cluster, {
+    namespace,
+    name,
+    serviceAccount: name,
+    labels: { role: 'client', app: name },
+    image,
+  });
+  await eventually(
+    `an identity issued for ${namespace}/${name}`,
+    () => readIdentity(cluster, namespace, name),
+    120_000,
+  );
+}
