@@ -83,21 +83,15 @@ describe('acp status on a real apiserver', () => {
       status: {
         observedGeneration: 1,
         conditions: [
-          {
-            type: 'Ready',
-            status: 'True',
-            reason: 'Reconciled',
-            message: 'in force',
-            lastTransitionTime: '2026-01-01T00:00:00Z',
-          },
-          {
-            type: 'Compliant',
-            status: 'False',
-            reason: 'ControlsFailing',
-            message: 'HIPAA-1 fails',
-            lastTransitionTime: '2026-01-01T00:00:00Z',
-          },
-        ],
+          ['Ready', 'True', 'Reconciled', 'in force'],
+          ['Compliant', 'False', 'ControlsFailing', 'HIPAA-1 fails'],
+        ].map(([type, status, reason, message]) => ({
+          type,
+          status,
+          reason,
+          message,
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+        })),
         workloads: { selected: 1, injected: 1, serviceAccounts: 1, summary: '1/1' },
       },
     };
