@@ -132,13 +132,16 @@ describe('acp status on a real apiserver', () => {
     });
     // Certificates keep whole seconds.
     caNotAfter = new X509Certificate(ca.certPem).validToDate.toISOString();
-    await apply({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/tls',
-      metadata: { name: 'acp-ca', namespace: ops },
-      data: { 'tls.crt': b64(ca.certPem), 'tls.key': b64(ca.keyPem), 'ca.crt': b64(ca.certPem) },
-    });
+    // The operator's own CA, and a user CA (the operator's --ca-secret) with the same certificate.
+    for (const name of ['acp-ca', 'user-ca']) {
+      await apply({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/tls',
+        metadata: { name, namespace: ops },
+        data: { 'tls.crt': b64(ca.certPem), 'tls.key': b64(ca.keyPem), 'ca.crt': b64(ca.certPem) },
+      });
+    }
   });
 
   const row =
@@ -200,6 +203,12 @@ describe('acp status on a real apiserver', () => {
     const r = await acp(['status', '-n', ns, '--operator-namespace', ns]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^CA ${ns}/acp-ca: expiry unknown \\(not found\\)$`, 'm'));
+  });
+
+  it('reads the CA Secret --ca-secret names', async () => {
+    const r = await acp(['status', '-n', ns, '--operator-namespace', ops, '--ca-secret', 'user-ca']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^CA ${ops}/user-ca: expires in (29|30)d \\(${caNotAfter}\\)$`, 'm'));
   });
 
   it('a user who may not read Secrets sees the policies, with renewals and the CA unknown', async () => {

@@ -3,6 +3,7 @@
 // list is a parameter; nothing is read or printed here.
 import { parseArgs } from 'node:util';
 import {
+  CA_SECRET_NAME,
   COMPLIANCE_PROFILES,
   DEFAULT_OPERATOR_NAMESPACE,
   DEFAULT_TRUST_DOMAIN,
@@ -39,6 +40,8 @@ export interface CliArgs {
   kubeconfig: string | undefined;
   /** status: where the operator keeps the CA Secret; inject: never injected. */
   operatorNamespace: string;
+  /** status --ca-secret: the CA Secret there (the operator's --ca-secret, default acp-ca). */
+  caSecret: string;
   /** inject --policy, repeatable: files with the ApiCompliancePolicies (and Namespaces) to decide with. */
   policyFiles: string[];
   /** inject --injection-config: the chart's injection.json (default: the chart's defaults). */
@@ -80,6 +83,8 @@ Options:
       --operator-namespace NS
                              the operator's namespace (default: ${DEFAULT_OPERATOR_NAMESPACE}): status reads
                              the CA Secret there; inject never injects there
+      --ca-secret NAME       status: the CA Secret (default: ${CA_SECRET_NAME}; the operator's --ca-secret
+                             when it uses your CA)
       --policy FILE          inject: ApiCompliancePolicies to decide with (repeatable; Namespace
                              documents give their labels); without any, as if a policy selected every pod
       --injection-config FILE
@@ -104,6 +109,7 @@ const OPTIONS = {
   'all-namespaces': { type: 'boolean', short: 'A' },
   kubeconfig: { type: 'string' },
   'operator-namespace': { type: 'string' },
+  'ca-secret': { type: 'string' },
   policy: { type: 'string', multiple: true },
   'injection-config': { type: 'string' },
   'trust-domain': { type: 'string' },
@@ -145,6 +151,7 @@ function checkCommandOptions(cmd: Command, values: Values): string | undefined {
   const misplaced =
     only('-A', values['all-namespaces'] === true, ['status']) ??
     only('--kubeconfig', values.kubeconfig !== undefined, ['status']) ??
+    only('--ca-secret', values['ca-secret'] !== undefined, ['status']) ??
     only('--operator-namespace', values['operator-namespace'] !== undefined, ['status', 'inject']) ??
     only('--policy', values.policy !== undefined, ['inject']) ??
     only('--injection-config', values['injection-config'] !== undefined, ['inject']);
@@ -171,6 +178,7 @@ function toArgs(
     allNamespaces: values['all-namespaces'] ?? false,
     kubeconfig: values.kubeconfig,
     operatorNamespace: values['operator-namespace'] ?? DEFAULT_OPERATOR_NAMESPACE,
+    caSecret: values['ca-secret'] ?? CA_SECRET_NAME,
     policyFiles: values.policy ?? [],
     injectionConfig: values['injection-config'],
     trustDomain: values['trust-domain'] ?? DEFAULT_TRUST_DOMAIN,

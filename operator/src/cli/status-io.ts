@@ -1,10 +1,10 @@
 // The I/O of `acp status`: finds the apiserver (--kubeconfig, $KUBECONFIG,
 // in-cluster, ~/.kube/config) and the namespace (-n, else the context's),
 // reads the policies, the pods and identity Secrets of their namespaces and
-// the CA Secret with @acp/kube, and hands them to the pure report
+// the CA Secret (--ca-secret, default acp-ca) with @acp/kube, and hands them to the pure report
 // (status.ts). A namespace or Secret it may not read becomes "unknown" in
 // the report; only a failure to list the policies fails the command.
-import { CA_SECRET_NAME, COMPONENT_LABEL, errorMessage, type ApiCompliancePolicy } from '@acp/crds';
+import { COMPONENT_LABEL, errorMessage, type ApiCompliancePolicy } from '@acp/crds';
 import {
   KubeClient,
   loadConnection,
@@ -46,10 +46,10 @@ async function readNamespace(client: KubeClient, namespace: string): Promise<Nam
   return { pods, identitySecrets };
 }
 
-async function readCa(client: KubeClient, namespace: string): Promise<CaInput> {
-  const secret = `${namespace}/${CA_SECRET_NAME}`;
+async function readCa(client: KubeClient, namespace: string, name: string): Promise<CaInput> {
+  const secret = `${namespace}/${name}`;
   try {
-    const found = await client.find<Secret>(resourcePath(RESOURCES.secret, namespace, CA_SECRET_NAME));
+    const found = await client.find<Secret>(resourcePath(RESOURCES.secret, namespace, name));
     const pem = found?.data?.['tls.crt'];
     if (!found) return { secret, error: 'not found' };
     if (!pem) return { secret, error: 'no tls.crt' };
@@ -77,7 +77,7 @@ export async function runStatus(
     const names = [...new Set(policies.map((p) => p.metadata?.namespace ?? ''))].sort();
     const [objects, ca] = await Promise.all([
       Promise.all(names.map(async (ns) => [ns, await readNamespace(client, ns)] as const)),
-      readCa(client, args.operatorNamespace),
+      readCa(client, args.operatorNamespace, args.caSecret),
     ]);
     const now = new Date();
     const report = statusReport({ policies, namespaces: Object.fromEntries(objects), ca, now });
