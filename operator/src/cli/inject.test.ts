@@ -158,6 +158,22 @@ describe('acp inject', () => {
     assert.equal(r.reports.length, 1);
   });
 
+  it('injects the workloads of a v1 List (kubectl get -o yaml of several objects)', () => {
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } };
+    const list = { apiVersion: 'v1', kind: 'List', items: [svc, deployment] };
+    const r = injectDocuments([{ source: 'l.yaml', value: list }], options());
+    const items = r.documents[0]?.['items'] as Obj[];
+    assert.equal(items[0], svc);
+    assert.equal(
+      (templateOf(items[1]!, ['spec', 'template', 'spec', 'initContainers']) as { name: string }[])[0]?.name,
+      'acp-sidecar',
+    );
+    assert.deepEqual(
+      r.reports.map((x) => [x.source, x.outcome.kind]),
+      [['l.yaml[1]', 'injected']],
+    );
+  });
+
   it('uses the injection config it is given', () => {
     const config = { ...DEFAULT_INJECTION_CONFIG, image: 'registry.local/acp:9' };
     const r = injectDocuments([{ source: 'd.yaml', value: deployment }], options([], { config }));

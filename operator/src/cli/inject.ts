@@ -10,6 +10,7 @@ import { INJECTION_ENABLED, INJECTION_LABEL, SYSTEM_NAMESPACES, type LabelSelect
 import {
   mutatePod,
   toPolicyRef,
+  type InjectDeps,
   type InjectionConfig,
   type Pod,
   type PodMutation,
@@ -164,7 +165,34 @@ function clusterOf(documents: readonly SourcedDocument[], defaultNamespace: stri
   };
 }
 
-/** Runs the webhook's decision and mutation on every workload of the documents. */
+/** One document: a workload as the webhook would leave its pod (with its report), anything else as it is. */
+function injectOne(
+  source: string,
+  value: Record<string, unknown>,
+  deps: InjectDeps,
+  defaultNamespace: string,
+): { document: Record<string, unknown>; report?: WorkloadReport } {
+  const kind = str(value['kind']);
+  const path = kind === undefined ? undefined : POD_TEMPLATE_PATHS[kind];
+  if (path === undefined || (kind === 'Pod' && value['apiVersion'] !== 'v1')) return { document: value };
+  const meta = metaOf(value);
+  const namespace = str(meta['namespace']) ?? defaultNamespace;
+  const workload = `${kind} ${namespace}/${str(meta['name']) ?? str(meta['generateName']) ?? '(unnamed)'}`;
+  const pod = podOf(path.length === 0 ? value : getIn(value, path));
+  if (typeof pod === 'string') {
+    return {
+      document: value,
+      report: { source, workload, outcome: { kind: 'error', message: pod }, warnings: [] },
+    };
+  }
+  const m = mutatePod(pod, namespace, 'CREATE', deps);
+  return {
+    document: m.mutated === m.original ? value : withPod(value, path, keepManagedFields(pod, m.mutated)),
+    report: { source, workload, outcome: m.outcome, warnings: m.warnings },
+  };
+}
+
+/** Runs the webhook's decision and mutation on every workload of the documents (and of v1 Lists among them). */
 export function injectDocuments(documents: readonly SourcedDocument[], options: InjectOptions): InjectResult {
   const cluster = clusterOf([...documents, ...options.context], options.namespace);
   const deps = {
@@ -174,27 +202,20 @@ export function injectDocuments(documents: readonly SourcedDocument[], options: 
     namespaceLabels: (ns: string) => cluster.namespaceLabels(ns),
   };
   const out: InjectResult = { documents: [], reports: [], notes: cluster.notes };
+  const one = (source: string, value: Record<string, unknown>): Record<string, unknown> => {
+    const r = injectOne(source, value, deps, options.namespace);
+    if (r.report) out.reports.push(r.report);
+    return r.document;
+  };
   for (const { source, value } of documents) {
-    const kind = str(value['kind']);
-    const path = kind === undefined ? undefined : POD_TEMPLATE_PATHS[kind];
-    if (path === undefined || (kind === 'Pod' && value['apiVersion'] !== 'v1')) {
-      out.documents.push(value);
-      continue;
-    }
-    const meta = metaOf(value);
-    const namespace = str(meta['namespace']) ?? options.namespace;
-    const workload = `${kind} ${namespace}/${str(meta['name']) ?? str(meta['generateName']) ?? '(unnamed)'}`;
-    const pod = podOf(path.length === 0 ? value : getIn(value, path));
-    if (typeof pod === 'string') {
-      out.reports.push({ source, workload, outcome: { kind: 'error', message: pod }, warnings: [] });
-      out.documents.push(value);
-      continue;
-    }
-    const m = mutatePod(pod, namespace, 'CREATE', deps);
+    // kubectl get -o yaml of several objects gives a v1 List: its items are the documents.
+    const items: unknown[] | undefined =
+      value['kind'] === 'List' && Array.isArray(value['items']) ? value['items'] : undefined;
     out.documents.push(
-      m.mutated === m.original ? value : withPod(value, path, keepManagedFields(pod, m.mutated)),
+      items
+        ? { ...value, items: items.map((item, i) => (isRecord(item) ? one(`${source}[${i}]`, item) : item)) }
+        : one(source, value),
     );
-    out.reports.push({ source, workload, outcome: m.outcome, warnings: m.warnings });
   }
   return out;
 }
