@@ -1,18 +1,51 @@
-// Parses the `acp` command line into what to do, or a usage error (exit
-// code 2) with the message to print. Pure: the argument list is a
-// parameter; nothing is read or printed here.
+// Parses the `acp` (or `kubectl acp`) command line into what to do, or a
+// usage error (exit code 2) with the message to print. Pure: the argument
+// list is a parameter; nothing is read or printed here.
 import { parseArgs } from 'node:util';
-import { COMPLIANCE_PROFILES, DEFAULT_TRUST_DOMAIN, type ComplianceProfile } from '@acp/crds';
+import {
+  CA_SECRET_NAME,
+  COMPLIANCE_PROFILES,
+  DEFAULT_OPERATOR_NAMESPACE,
+  DEFAULT_TRUST_DOMAIN,
+  type ComplianceProfile,
+} from '@acp/crds';
 
-export type Command = 'validate' | 'compile' | 'check';
-export const COMMANDS: readonly Command[] = ['validate', 'compile', 'check'];
+export type Command = 'validate' | 'compile' | 'check' | 'status' | 'inject';
+export const COMMANDS: readonly Command[] = ['validate', 'compile', 'check', 'status', 'inject'];
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
+/** The -o formats each command accepts, the default first. */
+const FORMATS: Record<Command, readonly OutputFormat[]> = {
+  // validate and compile print one format; -o is accepted (and ignored) as it always was.
+  validate: ['table', 'json'],
+  compile: ['table', 'json'],
+  check: ['table', 'json'],
+  status: ['table', 'json'],
+  inject: ['yaml', 'json'],
+};
 
 export interface CliArgs {
   command: Command;
   /** -f, repeatable: files, directories (their .yaml/.yml/.json files) or "-" for stdin. */
   files: string[];
-  /** -n: the namespace of policies that name none (as kubectl apply -n would). */
-  namespace: string;
+  /**
+   * -n: the namespace of documents that name none (as kubectl apply -n would; validate, compile,
+   * check and inject default to "default"), or the namespace `status` shows (default: the
+   * kubeconfig context's).
+   */
+  namespace: string | undefined;
+  /** status -A: every namespace. */
+  allNamespaces: boolean;
+  /** status --kubeconfig (default $KUBECONFIG, in-cluster, ~/.kube/config). */
+  kubeconfig: string | undefined;
+  /** status: where the operator keeps the CA Secret; inject: never injected. */
+  operatorNamespace: string;
+  /** status --ca-secret: the CA Secret there (the operator's --ca-secret, default acp-ca). */
+  caSecret: string;
+  /** inject --policy, repeatable: files with the ApiCompliancePolicies (and Namespaces) to decide with. */
+  policyFiles: string[];
+  /** inject --injection-config: the chart's injection.json (default: the chart's defaults). */
+  injectionConfig: string | undefined;
   trustDomain: string;
   /** --jwks provider=file.json, repeatable: keys of jwksUri providers. */
   jwks: { provider: string; file: string }[];
@@ -20,38 +53,65 @@ export interface CliArgs {
   allowMissingJwks: boolean;
   /** check: --profile, repeatable: evaluate these instead of spec.profiles. */
   profiles: ComplianceProfile[];
-  output: 'table' | 'json';
+  output: OutputFormat;
 }
 
 export type ParsedArgs = { ok: true; args: CliArgs } | { ok: false; help: boolean; message: string };
 
-export const USAGE = `Usage: acp <command> -f FILE [options]
+export const USAGE = `Usage: acp <command> [options]
+       kubectl acp <command> [options]   (installed as kubectl-acp on PATH)
 
-Validates, compiles and checks ApiCompliancePolicy files offline (no cluster needed).
+Validates, compiles and checks ApiCompliancePolicy files offline, shows what the
+injection webhook would do to a workload (offline), and the policies of a cluster.
 
 Commands:
-  validate   the CRD schema, the CRD's CEL rules and the semantic checks the operator applies
-  compile    print the sidecar configuration (JSON) the operator would write
-  check      evaluate the compliance profiles (spec.profiles, or --profile)
+  validate   -f FILE  the CRD schema, the CRD's CEL rules and the semantic checks the operator applies
+  compile    -f FILE  print the sidecar configuration (JSON) the operator would write
+  check      -f FILE  evaluate the compliance profiles (spec.profiles, or --profile)
+  inject     -f FILE  print the workloads (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob,
+                      ReplicaSet) as the webhook would inject them, offline; skip reasons on stderr
+  status              the cluster's policies: Ready/Compliant, mode, workloads, next certificate
+                      renewal, CA expiry (reads the cluster)
 
 Options:
-  -f, --file FILE            a policy file, a directory of them, or - for stdin (repeatable;
-                             multi-document YAML is read document by document)
-  -n, --namespace NS         namespace of policies that name none (default: default)
+  -f, --file FILE            a policy (inject: workload) file, a directory of them, or - for stdin
+                             (repeatable; multi-document YAML is read document by document)
+  -n, --namespace NS         namespace of documents that name none (default: default);
+                             status: the namespace to show (default: the kubeconfig context's)
+  -A, --all-namespaces       status: every namespace
+      --kubeconfig FILE      status: the kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+      --operator-namespace NS
+                             the operator's namespace (default: ${DEFAULT_OPERATOR_NAMESPACE}): status reads
+                             the CA Secret there; inject never injects there
+      --ca-secret NAME       status: the CA Secret (default: ${CA_SECRET_NAME}; the operator's --ca-secret
+                             when it uses your CA)
+      --policy FILE          inject: ApiCompliancePolicies to decide with (repeatable; Namespace
+                             documents give their labels); without any, as if a policy selected every pod
+      --injection-config FILE
+                             inject: the sidecar settings (the chart's injection.json; default:
+                             the chart's defaults)
       --trust-domain TD      SPIFFE trust domain (default: ${DEFAULT_TRUST_DOMAIN})
       --jwks NAME=FILE       keys (a JWKS JSON file) for the jwksUri provider NAME (repeatable)
       --allow-missing-jwks   compile: embed no keys for a jwksUri provider without --jwks
                              (every token from it is then refused)
       --profile PROFILE      check: evaluate this profile (repeatable): ${COMPLIANCE_PROFILES.join(', ')}
-  -o, --output table|json    check: output format (default: table)
+  -o, --output FORMAT        check, status: table or json (default: table); inject: yaml or json
+                             (default: yaml)
   -h, --help                 show this help
 
-Exit codes: 0 valid / compliant, 1 invalid policy, compile error or failing control, 2 usage error.
+Exit codes: 0 valid / compliant, 1 invalid policy, compile error, failing control, unreadable
+document or cluster error, 2 usage error.
 `;
 
 const OPTIONS = {
   file: { type: 'string', short: 'f', multiple: true },
   namespace: { type: 'string', short: 'n' },
+  'all-namespaces': { type: 'boolean', short: 'A' },
+  kubeconfig: { type: 'string' },
+  'operator-namespace': { type: 'string' },
+  'ca-secret': { type: 'string' },
+  policy: { type: 'string', multiple: true },
+  'injection-config': { type: 'string' },
   'trust-domain': { type: 'string' },
   jwks: { type: 'string', multiple: true },
   'allow-missing-jwks': { type: 'boolean' },
@@ -78,6 +138,57 @@ function parseProfiles(values: readonly string[]): ComplianceProfile[] | string 
   return values as ComplianceProfile[];
 }
 
+type Values = ReturnType<
+  typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>
+>['values'];
+
+/** Options given to a command that does not take them, -A with -n, an -o the command does not print. */
+function checkCommandOptions(cmd: Command, values: Values): string | undefined {
+  const only = (flag: string, given: boolean, commands: readonly Command[]): string | undefined =>
+    given && !commands.includes(cmd)
+      ? `${flag} is an option of ${commands.join(', ')}, not ${cmd}`
+      : undefined;
+  const misplaced =
+    only('-A', values['all-namespaces'] === true, ['status']) ??
+    only('--kubeconfig', values.kubeconfig !== undefined, ['status']) ??
+    only('--ca-secret', values['ca-secret'] !== undefined, ['status']) ??
+    only('--operator-namespace', values['operator-namespace'] !== undefined, ['status', 'inject']) ??
+    only('--policy', values.policy !== undefined, ['inject']) ??
+    only('--injection-config', values['injection-config'] !== undefined, ['inject']);
+  if (misplaced) return misplaced;
+  if (values['all-namespaces'] && values.namespace !== undefined) return '-A and -n exclude each other';
+  const formats = FORMATS[cmd];
+  if (values.output !== undefined && !(formats as readonly string[]).includes(values.output)) {
+    return `-o ${values.output}: ${cmd} prints ${formats.join(' or ')}`;
+  }
+  return undefined;
+}
+
+function toArgs(
+  cmd: Command,
+  files: string[],
+  values: Values,
+  jwks: CliArgs['jwks'],
+  profiles: ComplianceProfile[],
+): CliArgs {
+  return {
+    command: cmd,
+    files,
+    namespace: values.namespace,
+    allNamespaces: values['all-namespaces'] ?? false,
+    kubeconfig: values.kubeconfig,
+    operatorNamespace: values['operator-namespace'] ?? DEFAULT_OPERATOR_NAMESPACE,
+    caSecret: values['ca-secret'] ?? CA_SECRET_NAME,
+    policyFiles: values.policy ?? [],
+    injectionConfig: values['injection-config'],
+    trustDomain: values['trust-domain'] ?? DEFAULT_TRUST_DOMAIN,
+    jwks,
+    allowMissingJwks: values['allow-missing-jwks'] ?? false,
+    profiles,
+    output: (values.output ?? FORMATS[cmd][0] ?? 'table') as OutputFormat,
+  };
+}
+
 /** Parses process.argv.slice(2). */
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   let parsed;
@@ -92,25 +203,15 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (command === undefined) return usage('no command given');
   if (!(COMMANDS as readonly string[]).includes(command)) return usage(`unknown command "${command}"`);
   if (extra.length > 0) return usage(`unexpected argument "${extra.join(' ')}" (files are given with -f)`);
+  const cmd = command as Command;
   const files = values.file ?? [];
-  if (files.length === 0) return usage(`${command} needs at least one -f FILE`);
-  const output = values.output ?? 'table';
-  if (output !== 'table' && output !== 'json') return usage(`-o ${output}: expected table or json`);
+  if (cmd === 'status' && files.length > 0) return usage('status reads the cluster: it takes no -f');
+  if (cmd !== 'status' && files.length === 0) return usage(`${command} needs at least one -f FILE`);
+  const misplaced = checkCommandOptions(cmd, values);
+  if (misplaced) return usage(misplaced);
   const jwks = parseJwks(values.jwks ?? []);
   if (typeof jwks === 'string') return usage(jwks);
   const profiles = parseProfiles(values.profile ?? []);
   if (typeof profiles === 'string') return usage(profiles);
-  return {
-    ok: true,
-    args: {
-      command: command as Command,
-      files,
-      namespace: values.namespace ?? 'default',
-      trustDomain: values['trust-domain'] ?? DEFAULT_TRUST_DOMAIN,
-      jwks,
-      allowMissingJwks: values['allow-missing-jwks'] ?? false,
-      profiles,
-      output,
-    },
-  };
+  return { ok: true, args: toArgs(cmd, files, values, jwks, profiles) };
 }

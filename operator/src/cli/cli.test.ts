@@ -266,21 +266,101 @@ describe('acp usage', () => {
   it('prints the usage with --help and exits 0', () => {
     const r = acp(['--help']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^Usage: acp <command> -f FILE/);
+    assert.match(r.stdout, /^Usage: acp <command> \[options\]\n {7}kubectl acp <command>/);
   });
 
-  it('runs as the acp bin of the operator package (npx acp)', () => {
-    const bin = join(root, 'node_modules', '.bin', 'acp');
-    const env = {
-      ...process.env,
-      PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`,
-    };
-    const r = spawnSync(bin, ['validate', '-f', example('gdpr-customer-profile.yaml')], {
-      cwd: root,
-      encoding: 'utf8',
-      env,
+  for (const name of ['acp', 'kubectl-acp']) {
+    it(`runs as the ${name} bin of the operator package`, () => {
+      const bin = join(root, 'node_modules', '.bin', name);
+      const env = {
+        ...process.env,
+        PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`,
+      };
+      const r = spawnSync(bin, ['validate', '-f', example('gdpr-customer-profile.yaml')], {
+        cwd: root,
+        encoding: 'utf8',
+        env,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /customer-profile is valid/);
     });
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /customer-profile is valid/);
+  }
+});
+
+describe('acp inject', () => {
+  const testdata = join(root, 'webhooks', 'testdata');
+  const basic = parse(readFileSync(join(testdata, 'basic.yaml'), 'utf8')) as {
+    metadata: { labels: Record<string, string> };
+    spec: unknown;
+  };
+  const golden = parse(readFileSync(join(testdata, 'basic.injected.yaml'), 'utf8')) as {
+    metadata: { labels: unknown; annotations: unknown };
+    spec: unknown;
+  };
+  const deployment = stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'payments', namespace: 'shop' },
+    spec: {
+      selector: { matchLabels: basic.metadata.labels },
+      template: { metadata: { labels: basic.metadata.labels }, spec: basic.spec },
+    },
+  });
+  const context = join(testdata, '_context.yaml');
+
+  it("prints a Deployment from stdin with its template injected as the webhook's golden pod, exit 0", () => {
+    const r = acp(['inject', '-f', '-', '--policy', context], deployment);
+    assert.equal(r.code, 0, r.stderr);
+    const out = parse(r.stdout) as { kind: string; spec: { template: unknown } };
+    assert.equal(out.kind, 'Deployment');
+    assert.deepEqual(out.spec.template, {
+      metadata: { labels: golden.metadata.labels, annotations: golden.metadata.annotations },
+      spec: golden.spec,
+    });
+    assert.equal(r.stderr, '-: Deployment shop/payments: injected (policy payments)\n');
+  });
+
+  it('prints JSON with -o json', () => {
+    const r = acp(['inject', '-f', '-', '--policy', context, '-o', 'json'], deployment);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { kind: string }).kind, 'Deployment');
+  });
+
+  it('prints the skip reason code on stderr when the webhook would skip', () => {
+    const r = acp(['inject', '-f', join(testdata, 'host-network.yaml'), '--policy', context]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /: skipped: host_network \(/);
+    assert.match(r.stdout, /acp.dev\/status: '\{"skipReason":"host_network"\}'/);
+  });
+
+  it('says it assumed a policy when given none', () => {
+    const r = acp(['inject', '-f', '-'], deployment);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /no ApiCompliancePolicy given \(--policy FILE\)/);
+    assert.match(r.stdout, /name: acp-config-assumed-policy/);
+  });
+
+  it('uses the sidecar settings of --injection-config (the chart format)', () => {
+    const file = writeTmp(
+      'injection.json',
+      JSON.stringify({ image: 'registry.local/acp:9', proxyEnv: false }),
+    );
+    const r = acp(['inject', '-f', '-', '--injection-config', file], deployment);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /image: registry.local\/acp:9/);
+    assert.doesNotMatch(r.stdout, /HTTP_PROXY/);
+  });
+
+  it('exits 1 on a bad --injection-config, naming the field', () => {
+    const file = writeTmp('bad-injection.json', JSON.stringify({ imagePullPolicy: 'Sometimes' }));
+    const r = acp(['inject', '-f', '-', '--injection-config', file], deployment);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /imagePullPolicy must be Always, IfNotPresent or Never/);
+  });
+
+  it('exits 1 when the input holds no workload', () => {
+    const r = acp(['inject', '-f', example('gdpr-customer-profile.yaml')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no workload/);
   });
 });

@@ -17,9 +17,12 @@ import { jwksUriProviders, type JwksInput } from '../policy/compile-jwt.ts';
 import { compileSidecarConfig } from '../policy/compile.ts';
 import { POLICY_ERRORS } from '../policy/errors.ts';
 import { canonicalJson } from '../policy/hash.ts';
+import { stringify } from 'yaml';
+import { parseInjectionConfig } from '@acp/webhooks/inject';
 import type { CliArgs } from './args.ts';
-import { readPolicyDocuments, type InputFile, type PolicyDocument } from './documents.ts';
+import { readDocuments, readPolicyDocuments, type InputFile, type PolicyDocument } from './documents.ts';
 import { formatComplianceJson, formatComplianceTable, formatInvalid, type CheckedPolicy } from './format.ts';
+import { formatInjectReport, injectDocuments } from './inject.ts';
 
 export interface CliContext {
   /** The CRD's CEL rules, compiled from the CRD manifest. */
@@ -89,7 +92,7 @@ function parseJwksFiles(
 }
 
 async function load(args: CliArgs, files: readonly InputFile[], ctx: CliContext): Promise<Loaded> {
-  const set = readPolicyDocuments(files, args.namespace);
+  const set = readPolicyDocuments(files, args.namespace ?? 'default');
   const valid: ValidPolicy[] = [];
   const invalid: string[] = [];
   for (const doc of set.policies) {
@@ -194,7 +197,56 @@ export async function runCheck(
   };
 }
 
-/** Runs the command the arguments name. */
+export interface InjectContext {
+  /** The --policy files. */
+  policyFiles: readonly InputFile[];
+  /** The --injection-config file's content (YAML or JSON), parsed; undefined: the chart's defaults. */
+  injectionConfig: unknown;
+}
+
+/** The documents as YAML (a stream, like kubectl get -o yaml of several objects) or JSON (a v1 List when several). */
+export function formatDocuments(documents: readonly unknown[], output: 'yaml' | 'json'): string {
+  if (output === 'json') {
+    const out = documents.length === 1 ? documents[0] : { apiVersion: 'v1', kind: 'List', items: documents };
+    return `${JSON.stringify(out, null, 2)}\n`;
+  }
+  return documents.map((d) => stringify(d)).join('---\n');
+}
+
+export function runInject(args: CliArgs, files: readonly InputFile[], ctx: InjectContext): CliResult {
+  let config;
+  try {
+    config = parseInjectionConfig(ctx.injectionConfig);
+  } catch (e) {
+    return {
+      stdout: '',
+      stderr: `--injection-config ${args.injectionConfig ?? ''}: ${errorMessage(e)}\n`,
+      exitCode: 1,
+    };
+  }
+  const input = readDocuments(files);
+  const context = readDocuments(ctx.policyFiles);
+  const r = injectDocuments(input.documents, {
+    config,
+    namespace: args.namespace ?? 'default',
+    operatorNamespace: args.operatorNamespace,
+    context: context.documents,
+  });
+  const errors = [...input.errors, ...context.errors];
+  if (r.reports.length === 0 && errors.length === 0) {
+    errors.push(
+      `no workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet) in ${files.map((f) => f.name).join(', ')}`,
+    );
+  }
+  const failed = errors.length > 0 || r.reports.some((x) => x.outcome.kind === 'error');
+  return {
+    stdout: formatDocuments(r.documents, args.output === 'json' ? 'json' : 'yaml'),
+    stderr: lines([...r.notes, ...r.reports.map(formatInjectReport), ...errors]),
+    exitCode: failed ? 1 : 0,
+  };
+}
+
+/** Runs the offline command the arguments name (status reads the cluster: see status.ts). */
 export function runCli(args: CliArgs, files: readonly InputFile[], ctx: CliContext): Promise<CliResult> {
   switch (args.command) {
     case 'validate':
@@ -203,5 +255,8 @@ export function runCli(args: CliArgs, files: readonly InputFile[], ctx: CliConte
       return runCompile(args, files, ctx);
     case 'check':
       return runCheck(args, files, ctx);
+    case 'inject':
+    case 'status':
+      throw new Error(`${args.command} is not a policy-file command`);
   }
 }

@@ -27,7 +27,7 @@ export interface DocumentSet {
   skipped: string[];
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function labelOf(value: Record<string, unknown>, namespace: string): string {
@@ -44,9 +44,18 @@ function withNamespace(value: Record<string, unknown>, namespace: string): Recor
   return { ...value, metadata: { ...meta, namespace } };
 }
 
-/** The policies in the files, in order. */
-export function readPolicyDocuments(files: readonly InputFile[], namespace: string): DocumentSet {
-  const out: DocumentSet = { policies: [], errors: [], skipped: [] };
+export interface SourcedDocument {
+  /** file, or file#N (1-based) when the file holds several documents. */
+  source: string;
+  value: Record<string, unknown>;
+}
+
+/** Every non-empty document of the files, in order (objects only; the rest are errors). */
+export function readDocuments(files: readonly InputFile[]): {
+  documents: SourcedDocument[];
+  errors: string[];
+} {
+  const out: { documents: SourcedDocument[]; errors: string[] } = { documents: [], errors: [] };
   for (const file of files) {
     // YAML 1.1, as kubectl reads it: a bare y/n/on/off is a boolean there, so `acp validate` sees what the apiserver will.
     const docs = parseAllDocuments(file.text, { version: '1.1' });
@@ -64,14 +73,27 @@ export function readPolicyDocuments(files: readonly InputFile[], namespace: stri
         out.errors.push(`${source}: not an object`);
         return;
       }
-      if (value['kind'] !== KIND || value['apiVersion'] !== API_VERSION) {
-        out.skipped.push(
-          `${source}: ${typeof value['kind'] === 'string' ? value['kind'] : 'a document without kind'} is not a ${API_VERSION} ${KIND}`,
-        );
-        return;
-      }
-      out.policies.push({ source, label: labelOf(value, namespace), value: withNamespace(value, namespace) });
+      out.documents.push({ source, value });
     });
+  }
+  return out;
+}
+
+export const isPolicyDocument = (value: Record<string, unknown>): boolean =>
+  value['kind'] === KIND && value['apiVersion'] === API_VERSION;
+
+/** The policies in the files, in order. */
+export function readPolicyDocuments(files: readonly InputFile[], namespace: string): DocumentSet {
+  const { documents, errors } = readDocuments(files);
+  const out: DocumentSet = { policies: [], errors, skipped: [] };
+  for (const { source, value } of documents) {
+    if (!isPolicyDocument(value)) {
+      out.skipped.push(
+        `${source}: ${typeof value['kind'] === 'string' ? value['kind'] : 'a document without kind'} is not a ${API_VERSION} ${KIND}`,
+      );
+      continue;
+    }
+    out.policies.push({ source, label: labelOf(value, namespace), value: withNamespace(value, namespace) });
   }
   return out;
 }

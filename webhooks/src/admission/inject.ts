@@ -7,7 +7,8 @@
 // webhook marked: re-submission, or a reinvocation after a later webhook
 // or plugin changed it) only gets the proxy variables on containers added
 // since: usually an empty patch. A pod whose own container merely has the
-// sidecar's name gets no proxy variables, only its skip reason.
+// sidecar's name gets no proxy variables, only its skip reason. mutatePod
+// (decide + mutate, no review) is what the `acp inject` CLI runs offline.
 import { decide, type PolicyRef, type SkipReason } from '../inject/decide.ts';
 import type { InjectionConfig } from '../inject/config.ts';
 import { completeProxyEnv, injectSidecar, markSkipped } from '../inject/mutate.ts';
@@ -73,14 +74,24 @@ const error = (uid: string, code: string, message: string): Admission => ({
   outcome: { kind: 'error', code, message },
 });
 
-/** Admits one pod request. */
-export function admitPod(request: AdmissionRequest, deps: InjectDeps): Admission {
-  const decoded = decodePod(request);
-  if (typeof decoded === 'string') return error(request.uid, 'ACP_ERR_ADMISSION_NOT_A_POD', decoded);
-  const pod = withoutManagedFields(decoded);
-  const namespace = request.namespace ?? pod.metadata?.namespace ?? '';
+export interface PodMutation {
+  /** The pod as admitted (managedFields cleared). */
+  original: Pod;
+  /** The pod as it should be stored (the same object when nothing changes). */
+  mutated: Pod;
+  outcome: Extract<Outcome, { kind: 'injected' | 'skipped' }>;
+  warnings: string[];
+}
+
+/**
+ * Decides and mutates one pod being created or updated in `namespace`:
+ * the whole of the webhook's work on a pod except decoding the review and
+ * encoding the patch. The `acp inject` CLI calls it offline.
+ */
+export function mutatePod(input: Pod, namespace: string, operation: string, deps: InjectDeps): PodMutation {
+  const pod = withoutManagedFields(input);
   const decision = decide({
-    operation: request.operation,
+    operation,
     namespace,
     namespaceLabels: deps.namespaceLabels(namespace),
     pod,
@@ -95,11 +106,12 @@ export function admitPod(request: AdmissionRequest, deps: InjectDeps): Admission
           ? markSkipped(pod, decision.reason)
           : pod;
     return {
-      response: allow(request.uid, diff(pod, mutated)),
+      original: pod,
+      mutated,
       outcome: { kind: 'skipped', reason: decision.reason, message: decision.message },
+      warnings: [],
     };
   }
-  const mutated = injectSidecar(pod, decision, deps.config);
   const warnings =
     decision.matched.length > 1
       ? [
@@ -107,7 +119,21 @@ export function admitPod(request: AdmissionRequest, deps: InjectDeps): Admission
         ]
       : [];
   return {
-    response: allow(request.uid, diff(pod, mutated), warnings),
+    original: pod,
+    mutated: injectSidecar(pod, decision, deps.config),
     outcome: { kind: 'injected', policy: decision.policy.name, matched: decision.matched.length },
+    warnings,
+  };
+}
+
+/** Admits one pod request. */
+export function admitPod(request: AdmissionRequest, deps: InjectDeps): Admission {
+  const decoded = decodePod(request);
+  if (typeof decoded === 'string') return error(request.uid, 'ACP_ERR_ADMISSION_NOT_A_POD', decoded);
+  const namespace = request.namespace ?? decoded.metadata?.namespace ?? '';
+  const m = mutatePod(decoded, namespace, request.operation, deps);
+  return {
+    response: allow(request.uid, diff(m.original, m.mutated), m.warnings),
+    outcome: m.outcome,
   };
 }
