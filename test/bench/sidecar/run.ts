@@ -8,8 +8,12 @@
 // BENCH_TARGETS (comma-separated names, default all: nginx, haproxy,
 // sidecar-jwt-off, sidecar-jwt-on, sidecar-jwt-on-node-http), BENCH_ALT_FLAGS (adds
 // the sidecar with JWT on and other node flags), BENCH_WORKERS=0 and
-// BENCH_PROFILE=0 (skip those sections).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+// BENCH_PROFILE=0 (skip those sections), BENCH_BASELINE_TREE (another
+// checkout of this repository, e.g. a git worktree of an older commit: its
+// sidecar, built from that tree, runs as sidecar-jwt-on-baseline in the
+// same alternating rounds, so before and after share nginx and the machine
+// of each round).
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
@@ -52,6 +56,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 build(join(dir, 'dist'));
 symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
 const SIDECAR_MAIN = join(dir, 'dist/sidecar/src/main.js');
+const BASELINE_TREE = process.env['BENCH_BASELINE_TREE'] ? resolve(process.env['BENCH_BASELINE_TREE']) : null;
+const BASELINE_MAIN = join(dir, 'dist-baseline/sidecar/src/main.js');
+if (BASELINE_TREE) {
+  execFileSync(
+    process.execPath,
+    [join(BASELINE_TREE, 'scripts/build.ts'), '--out', join(dir, 'dist-baseline')],
+    {
+      stdio: 'ignore',
+    },
+  );
+  symlinkSync(join(BASELINE_TREE, 'node_modules'), join(dir, 'dist-baseline/node_modules'));
+}
 
 // --- material ---------------------------------------------------------------
 const pki = new TestPki(join(dir, 'pki'));
@@ -77,7 +93,15 @@ const token = await new SignJWT({ sub: 'bench-client', scope: 'read' })
   .setExpirationTime(now + 7200)
   .sign(keys.privateKey);
 writeFileSync(join(dir, 'sidecar-nojwt.json'), JSON.stringify(sidecarConfig(null, CLIENT_ID)));
-writeFileSync(join(dir, 'sidecar-jwt.json'), JSON.stringify(sidecarConfig({ keys: [jwk] }, CLIENT_ID)));
+// The baseline's config: the same policy without the limits that tree's schema may not know yet
+// (an older sidecar refuses unknown fields); it then runs with its own defaults.
+const NEWER_LIMITS = new Set(['maxUrlBytes', 'maxConnections', 'maxPendingHandshakesPerAddress']);
+const jwtConfig = sidecarConfig({ keys: [jwk] }, CLIENT_ID);
+writeFileSync(join(dir, 'sidecar-jwt.json'), JSON.stringify(jwtConfig));
+const olderLimits = Object.fromEntries(
+  Object.entries(jwtConfig.limits).filter(([k]) => !NEWER_LIMITS.has(k)),
+);
+writeFileSync(join(dir, 'sidecar-jwt-baseline.json'), JSON.stringify({ ...jwtConfig, limits: olderLimits }));
 for (const [name, text] of [
   ['upstream.conf', upstreamNginx(dir)],
   ['nginx.conf', proxyNginx(dir)],
@@ -133,7 +157,7 @@ function startProc(cmd: string[], logName: string, limited = false): ChildProces
 
 const node = process.execPath;
 const sidecar =
-  (config: string, nodeFlags = SHIPPED_NODE_FLAGS) =>
+  (config: string, nodeFlags = SHIPPED_NODE_FLAGS, main = SIDECAR_MAIN) =>
   (cores: string, extra: string[] = []): ChildProcess =>
     startProc(
       [
@@ -143,7 +167,7 @@ const sidecar =
         node,
         ...nodeFlags,
         ...extra.filter((e) => e.startsWith('--cpu-prof')),
-        SIDECAR_MAIN,
+        main,
         '--config',
         join(dir, config),
         '--identity-dir',
@@ -188,6 +212,17 @@ const ALL_TARGETS: Target[] = [
           port: PORTS.sidecar,
           auth: true,
           start: sidecar('sidecar-jwt.json', process.env['BENCH_ALT_FLAGS'].split(' ').filter(Boolean)),
+        },
+      ]
+    : []),
+  // BENCH_BASELINE_TREE=DIR: that tree's sidecar, JWT on, shipped flags (before/after in the same rounds).
+  ...(BASELINE_TREE
+    ? [
+        {
+          name: 'sidecar-jwt-on-baseline',
+          port: PORTS.sidecar,
+          auth: true,
+          start: sidecar('sidecar-jwt-baseline.json', SHIPPED_NODE_FLAGS, BASELINE_MAIN),
         },
       ]
     : []),
@@ -402,9 +437,9 @@ say(
 const spinMid = [...spins].sort((a, b) => a.lostPct - b.lostPct)[Math.floor(spins.length / 2)];
 if (spinMid) say(`core 0 with nothing on it, the median round by time lost: ${describeSpin(spinMid)}`);
 say(
-  '| proxy | keep-alive req/s | x nginx | req per proxy CPU-s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | handshakes per proxy CPU-s | x nginx | peak RSS (MB) | peak anonymous RSS (MB) |',
+  '| proxy | keep-alive req/s | x nginx | req per proxy CPU-s | x nginx | p99 @2000 req/s (ms) | added p99 vs direct (ms) | TLS1.3 full handshakes/s | x nginx | handshakes per proxy CPU-s | x nginx | peak RSS (MB) | peak anonymous RSS (MB) | proxy CPU us per request |',
 );
-say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const t of TARGETS) {
   const ss = samples.get(t.name) ?? [];
   const rps = median(ss.map((s) => s.rps));
@@ -413,7 +448,7 @@ for (const t of TARGETS) {
   const rpc = median(ss.map((s) => s.rpsPerCpu));
   const hpc = median(ss.map((s) => s.hsPerCpu));
   say(
-    `| ${t.name} | ${rps.toFixed(0)} | ${(rps / base.rps).toFixed(2)} | ${rpc.toFixed(0)} | ${(rpc / base.rpc).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 - direct).toFixed(2)} | ${hs.toFixed(0)} | ${(hs / base.hs).toFixed(2)} | ${hpc.toFixed(0)} | ${(hpc / base.hpc).toFixed(2)} | ${Math.max(...ss.map((s) => s.hwm)).toFixed(1)} | ${Math.max(...ss.map((s) => s.anon)).toFixed(1)} |`,
+    `| ${t.name} | ${rps.toFixed(0)} | ${(rps / base.rps).toFixed(2)} | ${rpc.toFixed(0)} | ${(rpc / base.rpc).toFixed(2)} | ${p99.toFixed(2)} | ${(p99 - direct).toFixed(2)} | ${hs.toFixed(0)} | ${(hs / base.hs).toFixed(2)} | ${hpc.toFixed(0)} | ${(hpc / base.hpc).toFixed(2)} | ${Math.max(...ss.map((s) => s.hwm)).toFixed(1)} | ${Math.max(...ss.map((s) => s.anon)).toFixed(1)} | ${(1e6 / rpc).toFixed(1)} |`,
   );
 }
 
@@ -433,14 +468,17 @@ if (process.env['BENCH_WORKERS'] !== '0') {
 }
 
 if (process.env['BENCH_PROFILE'] !== '0') {
-  const profDir = join(dir, 'profile');
-  const p = ALL_TARGETS[3]!.start('0', ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
-  await waitPort(PORTS.sidecar);
-  await oha(`https://localhost:${PORTS.sidecar}/`, ['-c', '64'], true);
-  await stopProc(p);
-  say(
-    `\nCPU profile (JWT on, keep-alive load) written to ${profDir}; summarize: node test/bench/sidecar/profile.ts ${profDir}`,
-  );
+  const profiled = [ALL_TARGETS[3]!, ...ALL_TARGETS.filter((t) => t.name === 'sidecar-jwt-on-baseline')];
+  for (const t of profiled) {
+    const profDir = join(dir, t === ALL_TARGETS[3] ? 'profile' : `profile-${t.name}`);
+    const p = t.start('0', ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+    await waitPort(PORTS.sidecar);
+    await oha(`https://localhost:${PORTS.sidecar}/`, ['-c', '64'], true);
+    await stopProc(p);
+    say(
+      `\nCPU profile (${t.name}, keep-alive load) written to ${profDir}; summarize: node test/bench/sidecar/profile.ts ${profDir}`,
+    );
+  }
 }
 await stopProc(upstream);
 say('\n## commands');
