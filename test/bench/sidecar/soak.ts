@@ -12,7 +12,10 @@
 // threads, /proc/<pid>/stat, divided by the requests answered in the
 // window), RSS and anonymous RSS at the window's end, peak anonymous RSS
 // in the window (sampled every second), V8 heap used (/metrics), p50/p99/
-// p99.9 of the window, errors (no answer or not 200). At the end: the first,
+// p99.9 of the window, errors (no answer or not 200), and how much of core 0
+// anything else took (other processes, kernel threads; /proc/stat minus the
+// sidecar) and the hypervisor stole: a co-runner on the core raises the
+// sidecar's CPU per request (test/bench/sidecar/README.md). At the end: the first,
 // middle and last windows and a least-squares slope of each series over
 // time (the first window, JIT warm-up, left out of the fit). Stops by itself
 // after --minutes (default 30). Writes soak.csv and soak.json into --out
@@ -26,13 +29,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { parseArgs } from 'node:util';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { build } from '../../../scripts/build.ts';
-import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
 import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
 import { runLoadgen } from '../loadgen.ts';
 import { CLIENT_ID, PORTS, sidecarArgs, sidecarConfig, upstreamNginx } from './configs.ts';
+import { benchPki, benchToken } from './material.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -55,24 +57,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // --- material: the production build, PKI, an ES256 token, the bench policy --
 build(join(dir, 'dist'));
 symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
-const pki = new TestPki(join(dir, 'pki'));
-const ca = pki.root('ca');
-const server = pki.workload('server', 'spiffe://cluster.local/ns/bench/sa/proxy', 'ca', 'localhost');
-const client = pki.workload('client', CLIENT_ID);
-mkdirSync(join(dir, 'identity'));
-writeFileSync(join(dir, 'identity/tls.crt'), server.cert);
-writeFileSync(join(dir, 'identity/tls.key'), server.key);
-writeFileSync(join(dir, 'identity/ca.crt'), ca.cert);
-const keys = await generateKeyPair('ES256', { extractable: true });
-const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'soak-1', alg: 'ES256' };
-const now = Math.floor(Date.now() / 1000);
-const token = await new SignJWT({ sub: 'soak-client', scope: 'read' })
-  .setProtectedHeader({ alg: 'ES256', kid: 'soak-1' })
-  .setIssuer('https://idp.bench/')
-  .setAudience('bench')
-  .setIssuedAt(now)
-  .setExpirationTime(now + 60 * (MINUTES + 60))
-  .sign(keys.privateKey);
+const { ca, client, identityDir } = benchPki(dir, 'localhost');
+const { jwk, token } = await benchToken('soak-1', 'soak-client', 60 * (MINUTES + 60));
 writeFileSync(join(dir, 'sidecar.json'), JSON.stringify(sidecarConfig({ keys: [jwk] }, CLIENT_ID)));
 writeFileSync(join(dir, 'upstream.conf'), upstreamNginx(dir));
 mkdirSync(join(dir, 'up-tmp'));
@@ -97,7 +83,7 @@ const sidecarArgv = [
   '0',
   process.execPath,
   ...injected.map((a) => (a.endsWith('.js') ? join(dir, 'dist', a) : a)),
-  ...sidecarArgs(join(dir, 'sidecar.json'), join(dir, 'identity')),
+  ...sidecarArgs(join(dir, 'sidecar.json'), identityDir),
 ];
 const auditCount = join(out, 'audit-lines.txt');
 const writer = spawn('taskset', ['-c', '1', 'sh', '-c', `exec wc -l >'${auditCount}'`], {
@@ -131,6 +117,11 @@ function cpuMicros(): number {
 function statusMb(field: string): number {
   const kb = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb ?? 0) / 1024;
+}
+/** Core 0's busy and stolen clock ticks so far (/proc/stat: user, nice, system, irq, softirq; steal). */
+function core0Ticks(): { busy: number; steal: number } {
+  const f = /^cpu0 (.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]!.split(' ').map(Number);
+  return { busy: f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, steal: f[7]! };
 }
 async function heapUsedMb(): Promise<number> {
   const text = await fetch(`http://127.0.0.1:${PORTS.admin}/metrics`).then((r) => r.text());
@@ -176,6 +167,9 @@ const freshLoop = (async () => {
   }
 })();
 
+const CSV_HEADER =
+  'window,end_s,requests,cpu_us_per_request,rss_mb,anon_mb,peak_anon_mb,heap_used_mb,p50_ms,p99_ms,p999_ms,errors,others_on_core0_pct,steal_pct';
+
 interface Row {
   window: number;
   endS: number;
@@ -189,21 +183,25 @@ interface Row {
   p99ms: number;
   p999ms: number;
   errors: number;
+  /** Core 0 busy with anything but the sidecar (other processes, kernel threads), % of the window. */
+  othersOnCore0Pct: number;
+  /** Core 0 stolen by the hypervisor, % of the window. */
+  stealPct: number;
 }
 
 await waitPort(PORTS.admin);
 say(
   `# soak: ${MINUTES} min, ${RATE} req/s open loop (16 keep-alive mTLS connections per ${WINDOW_S} s window, JWT on) + 1 new connection every 200 ms; sidecar ${sidecarArgv.slice(3, 6).join(' ')} in ${cgroup ? `a memory cgroup, limit ${limit}` : 'NO memory cgroup (unconstrained)'}; out ${out}`,
 );
-say(
-  'window,end_s,requests,cpu_us_per_request,rss_mb,anon_mb,peak_anon_mb,heap_used_mb,p50_ms,p99_ms,p999_ms,errors',
-);
+say(CSV_HEADER);
 const rows: Row[] = [];
 const started = Date.now();
 const windows = Math.max(1, Math.round((MINUTES * 60) / WINDOW_S));
 for (let w = 1; w <= windows; w++) {
   const mem = sampleMemory(pid, 1000);
   const cpu0 = cpuMicros();
+  const core0 = core0Ticks();
+  const t0 = Date.now();
   const fresh0 = { ...fresh };
   const r = await runLoadgen(
     [
@@ -227,6 +225,8 @@ for (let w = 1; w <= windows; w++) {
     '1',
   );
   const cpu1 = cpuMicros();
+  const core1 = core0Ticks();
+  const wallTicks = (Date.now() - t0) / 10;
   const peak = mem.stop();
   const freshOk = fresh.ok - fresh0.ok;
   const ok = (r.statuses['200'] ?? 0) + freshOk;
@@ -243,6 +243,8 @@ for (let w = 1; w <= windows; w++) {
     p99ms: r.p99ms,
     p999ms: r.p999ms,
     errors: r.total - (r.statuses['200'] ?? 0) + (fresh.failed - fresh0.failed),
+    othersOnCore0Pct: Math.max(0, ((core1.busy - core0.busy - (cpu1 - cpu0) / 1e4) / wallTicks) * 100),
+    stealPct: ((core1.steal - core0.steal) / wallTicks) * 100,
   };
   rows.push(row);
   say(
@@ -259,13 +261,13 @@ for (let w = 1; w <= windows; w++) {
       row.p99ms.toFixed(2),
       row.p999ms.toFixed(2),
       row.errors,
+      row.othersOnCore0Pct.toFixed(1),
+      row.stealPct.toFixed(1),
     ].join(','),
   );
   writeFileSync(
     join(out, 'soak.csv'),
-    'window,end_s,requests,cpu_us_per_request,rss_mb,anon_mb,peak_anon_mb,heap_used_mb,p50_ms,p99_ms,p999_ms,errors\n' +
-      rows.map((x) => Object.values(x).join(',')).join('\n') +
-      '\n',
+    `${CSV_HEADER}\n` + rows.map((x) => Object.values(x).join(',')).join('\n') + '\n',
   );
 }
 running = false;
