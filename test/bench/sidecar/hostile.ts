@@ -18,17 +18,17 @@
 // Stops by itself (HOSTILE_PHASE_SECONDS per phase, default 20).
 // Run: node test/bench/sidecar/hostile.ts
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { TestPki } from '../../../sidecar/src/testing/pki.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
 import { freePort } from '../../harness/ports.ts';
 import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
 import { CLIENT_ID, sidecarArgs, sidecarConfig } from './configs.ts';
+import { benchPki } from './material.ts';
 
 const PHASES = ['idle', 'silent', 'slowloris', 'tokens', 'handshakes'] as const;
 type Phase = (typeof PHASES)[number];
@@ -154,14 +154,7 @@ if (process.argv[2] === '--attack') {
 // ---------------------------------------------------------------- the run
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'acp-hostile-'));
-const pki = new TestPki(join(dir, 'pki'));
-const ca = pki.root('ca');
-const server = pki.workload('server', 'spiffe://cluster.local/ns/bench/sa/proxy', 'ca', 'payments');
-const client = pki.workload('client', CLIENT_ID);
-mkdirSync(join(dir, 'identity'));
-writeFileSync(join(dir, 'identity/tls.crt'), server.cert);
-writeFileSync(join(dir, 'identity/tls.key'), server.key);
-writeFileSync(join(dir, 'identity/ca.crt'), ca.cert);
+const { ca, client } = benchPki(dir, 'payments');
 
 const app = createServer((_req, res) => res.end('ok\n'));
 await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
