@@ -18,12 +18,13 @@
 // Stops by itself (HOSTILE_PHASE_SECONDS per phase, default 20).
 // Run: node test/bench/sidecar/hostile.ts
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { build } from '../../../scripts/build.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
 import { freePort } from '../../harness/ports.ts';
 import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
@@ -154,6 +155,9 @@ if (process.argv[2] === '--attack') {
 // ---------------------------------------------------------------- the run
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'acp-hostile-'));
+// The injected command runs the built JavaScript (sidecar/src/main.js), as in the image.
+build(join(dir, 'dist'));
+symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
 const { ca, client } = benchPki(dir, 'payments');
 
 const app = createServer((_req, res) => res.end('ok\n'));
@@ -185,7 +189,7 @@ const withFds = (argv: string[]): string[] => [
 const [node, ...injected] = DEFAULT_INJECTION_CONFIG.command;
 const sidecarArgv = [
   node === 'node' ? process.execPath : (node ?? process.execPath),
-  ...injected.map((a) => (a.endsWith('.ts') || a.endsWith('.js') ? join(root, a) : a)),
+  ...injected.map((a) => (a.endsWith('.js') ? join(dir, 'dist', a) : a)),
   ...sidecarArgs(join(dir, 'sidecar.json'), join(dir, 'identity')),
 ];
 const wrapped = withFds(cgroup ? cgroup.wrap(sidecarArgv) : sidecarArgv);
