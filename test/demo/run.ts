@@ -9,26 +9,25 @@
 // `--check`: the same without waiting; one line per step, exit 0 only when
 // every step held. When ACP_TEST_NODE_DIR names a running node (the test
 // command's real-node phase), the demo uses it instead of starting one.
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
 import { buildImage } from '../../scripts/image.ts';
 import { ensureBinaries } from '../harness/binaries.ts';
-import { kubectl, useCluster, type TestCluster } from '../harness/cluster.ts';
+import { kubectl, useCluster } from '../harness/cluster.ts';
 import { meshRequest } from '../harness/mesh-client.ts';
 import { startRealCluster, stopRealCluster, type RealNodeState } from '../harness/node/node.ts';
 import {
   applyJson,
   clientsPolicy,
   deployApp,
-  ISSUER,
   paymentsPolicy,
   paymentsService,
   proxiedGet,
   writeClientIdentity,
   injectedNamespace,
+  must,
+  testIssuer,
   installChart,
   readyPods,
   RELEASE_NAMESPACE,
@@ -72,12 +71,6 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
   }
 }
 
-async function must(cluster: TestCluster, args: string[]): Promise<string> {
-  const r = await kubectl(cluster, args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
 function teardown(): void {
   if (node) stopRealCluster(node);
   node = undefined;
@@ -116,8 +109,8 @@ async function main(): Promise<void> {
     () => 'operator and webhook Available, 2 replicas each',
   );
 
-  const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const jwk = { ...keys.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' };
+  const issuer = testIssuer();
+  const jwk = issuer.jwk;
   const svcIp = await step(
     `namespace ${NS} (acp.dev/injection=enabled), policies payments and clients, Service payments`,
     async () => {
@@ -156,14 +149,7 @@ async function main(): Promise<void> {
 
   const client = join(home, 'client');
   mkdirSync(client, { recursive: true });
-  const token = await new SignJWT({ scope: 'payments:read' })
-    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-    .setIssuer(ISSUER)
-    .setAudience('payments')
-    .setSubject('alice')
-    .setIssuedAt()
-    .setExpirationTime('12h')
-    .sign(keys.privateKey);
+  const token = await issuer.sign('payments:read', '12h');
   writeFileSync(join(client, 'token'), token);
   await step(
     'the operator issued checkout its SPIFFE identity; trust bundle written',

@@ -10,25 +10,24 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import type { X509Certificate } from 'node:crypto';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { SignJWT } from 'jose';
 import { helm, kubectl, useCluster, type TestCluster } from '../../harness/cluster.ts';
 import { meshRequest } from '../../harness/mesh-client.ts';
 import {
   applyJson,
   clientsPolicy,
   deployApp,
-  ISSUER,
   paymentsPolicy,
   paymentsService,
   proxiedGet,
   writeClientIdentity,
   injectedNamespace,
+  must,
+  testIssuer,
   newWorkloadIdentity,
   installChart,
   pods,
@@ -49,12 +48,6 @@ const note = (k: string, v: string): void => {
   process.stdout.write(`# figure: ${k}: ${v}\n`);
 };
 
-async function must(cluster: TestCluster, args: string[], input?: string): Promise<string> {
-  const r = await kubectl(cluster, args, input);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -68,22 +61,12 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 let cluster: TestCluster;
 let dir: string;
 let token: string;
-let privateKey: ReturnType<typeof generateKeyPairSync>['privateKey'];
 let payments: PodInfo;
 
 const policy = (extraRules: object[] = []): object => paymentsPolicy(NS, jwk, extraRules);
 let jwk: object;
 
-async function sign(scope: string): Promise<string> {
-  return new SignJWT({ scope })
-    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-    .setIssuer(ISSUER)
-    .setAudience('payments')
-    .setSubject('alice')
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(privateKey);
-}
+let sign: (scope: string) => Promise<string>;
 
 const clientIdentity = (sa: string): Promise<string> => writeClientIdentity(cluster, NS, sa, dir);
 
@@ -108,9 +91,7 @@ describe('the product on a real node', { timeout: 1_200_000 }, () => {
     assert.ok(image, 'ACP_TEST_IMAGE is set by the test command (npm test) after `npm run image`');
     cluster = await useCluster();
     dir = mkdtempSync(join(tmpdir(), 'acp-node-client-'));
-    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    privateKey = keys.privateKey;
-    jwk = { ...keys.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' };
+    ({ jwk, sign } = testIssuer());
     token = await sign('payments:read');
   });
   after(() => process.stdout.write(`# real-node figures: ${JSON.stringify(figures)}\n`));

@@ -10,12 +10,11 @@
 // spec.limits.maxUrlBytes, added in this release): the image is the same,
 // since no earlier image was ever published.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { SignJWT } from 'jose';
 import { helm, kubectl, useCluster, type TestCluster } from '../../harness/cluster.ts';
 import { meshRequest } from '../../harness/mesh-client.ts';
 import {
@@ -25,12 +24,13 @@ import {
   deployApp,
   injectedNamespace,
   installChart,
+  must,
   newWorkloadIdentity,
-  ISSUER,
   paymentsPolicy,
   readyPods,
   RELEASE,
   RELEASE_NAMESPACE,
+  testIssuer,
   writeClientIdentity,
   type PodInfo,
 } from '../../harness/node/product.ts';
@@ -39,12 +39,6 @@ import { eventually } from '../../harness/operator.ts';
 const image = process.env['ACP_TEST_IMAGE'] ?? '';
 const NS = 'upg';
 const CRD = 'apicompliancepolicies.compliance.acp.dev';
-
-async function must(cluster: TestCluster, args: string[], input?: string): Promise<string> {
-  const r = await kubectl(cluster, args, input);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 interface CrdJson {
   metadata: { annotations?: Record<string, string>; resourceVersion?: string; managedFields?: unknown };
@@ -111,16 +105,9 @@ describe('helm upgrade, rollback and uninstall on the real node', { timeout: 900
         .replace(/^version: .*$/m, 'version: 0.0.9')
         .replace(/^appVersion: .*$/m, 'appVersion: "0.0.9"'),
     );
-    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const jwk = { ...keys.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' };
-    token = await new SignJWT({ scope: 'payments:read' })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-      .setIssuer(ISSUER)
-      .setAudience('payments')
-      .setSubject('alice')
-      .setIssuedAt()
-      .setExpirationTime('1h')
-      .sign(keys.privateKey);
+    const issuer = testIssuer();
+    const jwk = issuer.jwk;
+    token = await issuer.sign('payments:read');
     // a running installation with workloads, as the earlier files of this phase left it (or fresh)
     await installChart(cluster, image);
     await injectedNamespace(cluster, NS, ['payments', 'checkout']);

@@ -4,7 +4,9 @@
 // (Node is in it; the app is a few lines given with `node -e`). Shared by the
 // real-node tests and `npm run demo`. Every wait is bounded and names what
 // it waited for.
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { SignJWT } from 'jose';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { readBundle, readIdentity } from '../../integration/identity-fixtures.ts';
@@ -15,7 +17,8 @@ export const RELEASE = 'acp';
 export const RELEASE_NAMESPACE = 'acp-system';
 export const CHART = resolve(import.meta.dirname, '..', '..', '..', 'charts', 'api-compliance-operator');
 
-async function must(cluster: TestCluster, args: string[], input?: string): Promise<string> {
+/** kubectl that throws with its stderr on failure. */
+export async function must(cluster: TestCluster, args: string[], input?: string): Promise<string> {
   const r = await kubectl(cluster, args, input);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
   return r.stdout;
@@ -347,4 +350,24 @@ export async function newWorkloadIdentity(
     () => readIdentity(cluster, namespace, name),
     120_000,
   );
+}
+
+/**
+ * The test identity provider of paymentsPolicy: a fresh P-256 key, its public
+ * JWK (kid k1) for the policy, and tokens for subject alice, audience payments.
+ */
+export function testIssuer(): { jwk: object; sign: (scope: string, expiresIn?: string) => Promise<string> } {
+  const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    jwk: { ...keys.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' },
+    sign: (scope, expiresIn = '1h') =>
+      new SignJWT({ scope })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(ISSUER)
+        .setAudience('payments')
+        .setSubject('alice')
+        .setIssuedAt()
+        .setExpirationTime(expiresIn)
+        .sign(keys.privateKey),
+  };
 }
