@@ -41,6 +41,7 @@ import {
   tearDownNetwork,
   type NetworkState,
 } from './network.ts';
+import { acquireNodeLock, releaseNodeLock } from './lock.ts';
 import { checkPrerequisites, ensureNodeBinaries } from './prereqs.ts';
 
 export interface RealNodeState {
@@ -109,6 +110,7 @@ export async function startRealCluster(opts: StartNodeOptions): Promise<RealNode
   await checkPrerequisites();
   const image = productImage();
   const binaries = ensureNodeBinaries();
+  await acquireNodeLock(opts.dir, opts.ownerPid, log);
   rmSync(opts.dir, { recursive: true, force: true });
   const paths = nodePaths(join(opts.dir, 'node'), join(opts.dir, 'cluster'), '');
   for (const d of [paths.logs, paths.cniConfDir, paths.cniData, paths.containerdRoot])
@@ -317,6 +319,7 @@ export function stopRealCluster(state: RealNodeState): void {
   if (!state.before.runContainerd) rmSync('/run/containerd', { recursive: true, force: true });
   if (state.controlPlane) stopControlPlane(state.controlPlane);
   rmSync(join(state.dir, 'node-state.json'), { force: true });
+  releaseNodeLock(state.dir);
 }
 
 /** What a teardown left behind (empty when clean): checked by the harness test and `cluster:down`. */
