@@ -81,6 +81,12 @@ export interface SidecarConfig {
      * SPIFFE IDs allowed to call; empty means any identity of the trust domain.
      */
     allowedPeers: string[];
+    /**
+     * SPIFFE IDs of the operator's compliance prober. Their handshakes complete (that is what the prober measures) but their requests never reach the app: the sidecar answers them itself with 403 ACP_ERR_PEER_IS_PROBE, whatever allowedPeers says.
+     *
+     * @maxItems 4
+     */
+    probePeers?: string[];
   };
   /**
    * null when the policy has no JWT section.

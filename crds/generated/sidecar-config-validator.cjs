@@ -2,16 +2,16 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}},"probePeers":{"type":"array","description":"SPIFFE IDs of the operator's compliance prober. Their handshakes complete (that is what the prober measures) but their requests never reach the app: the sidecar answers them itself with 403 ACP_ERR_PEER_IS_PROBE, whatever allowedPeers says.","uniqueItems":true,"maxItems":4,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern0 = new RegExp("^[a-z0-9._-]+$", "u");
 const pattern1 = new RegExp("^max-age=[0-9]+(; includeSubDomains)?(; preload)?$", "u");
 const pattern2 = new RegExp("^spiffe://", "u");
-const pattern3 = new RegExp("^x-[a-z0-9-]+$", "u");
-const pattern4 = new RegExp("^https://", "u");
-const pattern5 = new RegExp("^/", "u");
+const pattern4 = new RegExp("^x-[a-z0-9-]+$", "u");
+const pattern5 = new RegExp("^https://", "u");
+const pattern6 = new RegExp("^/", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://acp.dev/schemas/sidecar-config.v1.json" */;
@@ -1004,7 +1004,7 @@ vErrors.push(err83);
 errors++;
 }
 for(const key6 in data25){
-if(!((key6 === "mode") || (key6 === "allowedPeers"))){
+if(!(((key6 === "mode") || (key6 === "allowedPeers")) || (key6 === "probePeers"))){
 const err84 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err84];
@@ -1103,9 +1103,11 @@ vErrors.push(err90);
 errors++;
 }
 }
-}
-else {
-const err91 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data25.probePeers !== undefined){
+let data29 = data25.probePeers;
+if(Array.isArray(data29)){
+if(data29.length > 4){
+const err91 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1114,14 +1116,12 @@ vErrors.push(err91);
 }
 errors++;
 }
-}
-if(data.jwt !== undefined){
-let data29 = data.jwt;
-const _errs59 = errors;
-let valid16 = false;
-const _errs60 = errors;
-if(data29 !== null){
-const err92 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+const len3 = data29.length;
+for(let i6=0; i6<len3; i6++){
+let data30 = data29[i6];
+if(typeof data30 === "string"){
+if(func3(data30) > 2048){
+const err92 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1130,13 +1130,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-var _valid0 = _errs60 === errors;
-valid16 = valid16 || _valid0;
-if(!valid16){
-const _errs62 = errors;
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-if(data29.providers === undefined){
-const err93 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
+if(!pattern2.test(data30)){
+const err93 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1145,8 +1140,9 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(data29.rules === undefined){
-const err94 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "rules"},message:"must have required property '"+"rules"+"'"};
+}
+else {
+const err94 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1155,9 +1151,19 @@ vErrors.push(err94);
 }
 errors++;
 }
-for(const key7 in data29){
-if(!((key7 === "providers") || (key7 === "rules"))){
-const err95 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+}
+let i7 = data29.length;
+let j3;
+if(i7 > 1){
+const indices1 = {};
+for(;i7--;){
+let item1 = data29[i7];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j3 = indices1[item1];
+const err95 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i7+" are identical)"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1165,13 +1171,14 @@ else {
 vErrors.push(err95);
 }
 errors++;
+break;
+}
+indices1[item1] = i7;
 }
 }
-if(data29.providers !== undefined){
-let data30 = data29.providers;
-if(Array.isArray(data30)){
-if(data30.length < 1){
-const err96 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+else {
+const err96 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1180,12 +1187,10 @@ vErrors.push(err96);
 }
 errors++;
 }
-const len3 = data30.length;
-for(let i6=0; i6<len3; i6++){
-let data31 = data30[i6];
-if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
-if(data31.name === undefined){
-const err97 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+}
+}
+else {
+const err97 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1194,8 +1199,14 @@ vErrors.push(err97);
 }
 errors++;
 }
-if(data31.issuer === undefined){
-const err98 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
+}
+if(data.jwt !== undefined){
+let data31 = data.jwt;
+const _errs63 = errors;
+let valid19 = false;
+const _errs64 = errors;
+if(data31 !== null){
+const err98 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1204,8 +1215,13 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(data31.audiences === undefined){
-const err99 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
+var _valid0 = _errs64 === errors;
+valid19 = valid19 || _valid0;
+if(!valid19){
+const _errs66 = errors;
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+if(data31.providers === undefined){
+const err99 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1214,8 +1230,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(data31.algorithms === undefined){
-const err100 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "algorithms"},message:"must have required property '"+"algorithms"+"'"};
+if(data31.rules === undefined){
+const err100 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "rules"},message:"must have required property '"+"rules"+"'"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1224,8 +1240,9 @@ vErrors.push(err100);
 }
 errors++;
 }
-if(data31.clockSkewSeconds === undefined){
-const err101 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "clockSkewSeconds"},message:"must have required property '"+"clockSkewSeconds"+"'"};
+for(const key7 in data31){
+if(!((key7 === "providers") || (key7 === "rules"))){
+const err101 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1234,8 +1251,12 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(data31.requiredClaims === undefined){
-const err102 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "requiredClaims"},message:"must have required property '"+"requiredClaims"+"'"};
+}
+if(data31.providers !== undefined){
+let data32 = data31.providers;
+if(Array.isArray(data32)){
+if(data32.length < 1){
+const err102 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1244,8 +1265,12 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(data31.forwardClaims === undefined){
-const err103 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "forwardClaims"},message:"must have required property '"+"forwardClaims"+"'"};
+const len4 = data32.length;
+for(let i8=0; i8<len4; i8++){
+let data33 = data32[i8];
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+if(data33.name === undefined){
+const err103 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1254,8 +1279,8 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data31.jwks === undefined){
-const err104 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "jwks"},message:"must have required property '"+"jwks"+"'"};
+if(data33.issuer === undefined){
+const err104 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1264,9 +1289,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-for(const key8 in data31){
-if(!(func2.call(schema11.properties.jwt.anyOf[1].properties.providers.items.properties, key8))){
-const err105 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(data33.audiences === undefined){
+const err105 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1275,12 +1299,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-}
-if(data31.name !== undefined){
-let data32 = data31.name;
-if(typeof data32 === "string"){
-if(func3(data32) > 63){
-const err106 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(data33.algorithms === undefined){
+const err106 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "algorithms"},message:"must have required property '"+"algorithms"+"'"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1289,8 +1309,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(func3(data32) < 1){
-const err107 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data33.clockSkewSeconds === undefined){
+const err107 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "clockSkewSeconds"},message:"must have required property '"+"clockSkewSeconds"+"'"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1299,9 +1319,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-else {
-const err108 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data33.requiredClaims === undefined){
+const err108 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "requiredClaims"},message:"must have required property '"+"requiredClaims"+"'"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1310,12 +1329,8 @@ vErrors.push(err108);
 }
 errors++;
 }
-}
-if(data31.issuer !== undefined){
-let data33 = data31.issuer;
-if(typeof data33 === "string"){
-if(func3(data33) < 1){
-const err109 = {instancePath:instancePath+"/jwt/providers/" + i6+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data33.forwardClaims === undefined){
+const err109 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "forwardClaims"},message:"must have required property '"+"forwardClaims"+"'"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1324,9 +1339,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-}
-else {
-const err110 = {instancePath:instancePath+"/jwt/providers/" + i6+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data33.jwks === undefined){
+const err110 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "jwks"},message:"must have required property '"+"jwks"+"'"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1335,12 +1349,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-}
-if(data31.audiences !== undefined){
-let data34 = data31.audiences;
-if(Array.isArray(data34)){
-if(data34.length < 1){
-const err111 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key8 in data33){
+if(!(func2.call(schema11.properties.jwt.anyOf[1].properties.providers.items.properties, key8))){
+const err111 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1349,12 +1360,12 @@ vErrors.push(err111);
 }
 errors++;
 }
-const len4 = data34.length;
-for(let i7=0; i7<len4; i7++){
-let data35 = data34[i7];
-if(typeof data35 === "string"){
-if(func3(data35) < 1){
-const err112 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences/" + i7,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data33.name !== undefined){
+let data34 = data33.name;
+if(typeof data34 === "string"){
+if(func3(data34) > 63){
+const err112 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1363,9 +1374,8 @@ vErrors.push(err112);
 }
 errors++;
 }
-}
-else {
-const err113 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences/" + i7,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(func3(data34) < 1){
+const err113 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1375,9 +1385,8 @@ vErrors.push(err113);
 errors++;
 }
 }
-}
 else {
-const err114 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err114 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1387,11 +1396,11 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data31.algorithms !== undefined){
-let data36 = data31.algorithms;
-if(Array.isArray(data36)){
-if(data36.length < 1){
-const err115 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data33.issuer !== undefined){
+let data35 = data33.issuer;
+if(typeof data35 === "string"){
+if(func3(data35) < 1){
+const err115 = {instancePath:instancePath+"/jwt/providers/" + i8+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1400,11 +1409,9 @@ vErrors.push(err115);
 }
 errors++;
 }
-const len5 = data36.length;
-for(let i8=0; i8<len5; i8++){
-let data37 = data36[i8];
-if(!((((((((((data37 === "RS256") || (data37 === "RS384")) || (data37 === "RS512")) || (data37 === "PS256")) || (data37 === "PS384")) || (data37 === "PS512")) || (data37 === "ES256")) || (data37 === "ES384")) || (data37 === "ES512")) || (data37 === "EdDSA"))){
-const err116 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err116 = {instancePath:instancePath+"/jwt/providers/" + i8+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1414,14 +1421,11 @@ vErrors.push(err116);
 errors++;
 }
 }
-let i9 = data36.length;
-let j3;
-if(i9 > 1){
-outer2:
-for(;i9--;){
-for(j3 = i9; j3--;){
-if(func0(data36[i9], data36[j3])){
-const err117 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i9+" are identical)"};
+if(data33.audiences !== undefined){
+let data36 = data33.audiences;
+if(Array.isArray(data36)){
+if(data36.length < 1){
+const err117 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1429,14 +1433,13 @@ else {
 vErrors.push(err117);
 }
 errors++;
-break outer2;
 }
-}
-}
-}
-}
-else {
-const err118 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len5 = data36.length;
+for(let i9=0; i9<len5; i9++){
+let data37 = data36[i9];
+if(typeof data37 === "string"){
+if(func3(data37) < 1){
+const err118 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences/" + i9,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1446,10 +1449,8 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data31.clockSkewSeconds !== undefined){
-let data38 = data31.clockSkewSeconds;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err119 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err119 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences/" + i9,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1458,9 +1459,10 @@ vErrors.push(err119);
 }
 errors++;
 }
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 300 || isNaN(data38)){
-const err120 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+}
+}
+else {
+const err120 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1469,8 +1471,12 @@ vErrors.push(err120);
 }
 errors++;
 }
-if(data38 < 0 || isNaN(data38)){
-const err121 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data33.algorithms !== undefined){
+let data38 = data33.algorithms;
+if(Array.isArray(data38)){
+if(data38.length < 1){
+const err121 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1479,12 +1485,11 @@ vErrors.push(err121);
 }
 errors++;
 }
-}
-}
-if(data31.maxTokenAgeSeconds !== undefined){
-let data39 = data31.maxTokenAgeSeconds;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err122 = {instancePath:instancePath+"/jwt/providers/" + i6+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const len6 = data38.length;
+for(let i10=0; i10<len6; i10++){
+let data39 = data38[i10];
+if(!((((((((((data39 === "RS256") || (data39 === "RS384")) || (data39 === "RS512")) || (data39 === "PS256")) || (data39 === "PS384")) || (data39 === "PS512")) || (data39 === "ES256")) || (data39 === "ES384")) || (data39 === "ES512")) || (data39 === "EdDSA"))){
+const err122 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1493,9 +1498,15 @@ vErrors.push(err122);
 }
 errors++;
 }
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 < 1 || isNaN(data39)){
-const err123 = {instancePath:instancePath+"/jwt/providers/" + i6+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let i11 = data38.length;
+let j4;
+if(i11 > 1){
+outer2:
+for(;i11--;){
+for(j4 = i11; j4--;){
+if(func0(data38[i11], data38[j4])){
+const err123 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1503,18 +1514,14 @@ else {
 vErrors.push(err123);
 }
 errors++;
+break outer2;
 }
 }
 }
-if(data31.requiredClaims !== undefined){
-let data40 = data31.requiredClaims;
-if(Array.isArray(data40)){
-const len6 = data40.length;
-for(let i10=0; i10<len6; i10++){
-let data41 = data40[i10];
-if(typeof data41 === "string"){
-if(func3(data41) < 1){
-const err124 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+}
+else {
+const err124 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1524,8 +1531,10 @@ vErrors.push(err124);
 errors++;
 }
 }
-else {
-const err125 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data33.clockSkewSeconds !== undefined){
+let data40 = data33.clockSkewSeconds;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err125 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1534,19 +1543,9 @@ vErrors.push(err125);
 }
 errors++;
 }
-}
-let i11 = data40.length;
-let j4;
-if(i11 > 1){
-const indices1 = {};
-for(;i11--;){
-let item1 = data40[i11];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j4 = indices1[item1];
-const err126 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)"};
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 300 || isNaN(data40)){
+const err126 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1554,14 +1553,9 @@ else {
 vErrors.push(err126);
 }
 errors++;
-break;
 }
-indices1[item1] = i11;
-}
-}
-}
-else {
-const err127 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data40 < 0 || isNaN(data40)){
+const err127 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1571,15 +1565,11 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(data31.forwardClaims !== undefined){
-let data42 = data31.forwardClaims;
-if(Array.isArray(data42)){
-const len7 = data42.length;
-for(let i12=0; i12<len7; i12++){
-let data43 = data42[i12];
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-if(data43.claim === undefined){
-const err128 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
+}
+if(data33.maxTokenAgeSeconds !== undefined){
+let data41 = data33.maxTokenAgeSeconds;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err128 = {instancePath:instancePath+"/jwt/providers/" + i8+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1588,8 +1578,9 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(data43.header === undefined){
-const err129 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 < 1 || isNaN(data41)){
+const err129 = {instancePath:instancePath+"/jwt/providers/" + i8+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1598,9 +1589,17 @@ vErrors.push(err129);
 }
 errors++;
 }
-for(const key9 in data43){
-if(!((key9 === "claim") || (key9 === "header"))){
-const err130 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+}
+}
+if(data33.requiredClaims !== undefined){
+let data42 = data33.requiredClaims;
+if(Array.isArray(data42)){
+const len7 = data42.length;
+for(let i12=0; i12<len7; i12++){
+let data43 = data42[i12];
+if(typeof data43 === "string"){
+if(func3(data43) < 1){
+const err130 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1610,11 +1609,8 @@ vErrors.push(err130);
 errors++;
 }
 }
-if(data43.claim !== undefined){
-let data44 = data43.claim;
-if(typeof data44 === "string"){
-if(func3(data44) < 1){
-const err131 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err131 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1624,8 +1620,18 @@ vErrors.push(err131);
 errors++;
 }
 }
-else {
-const err132 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let i13 = data42.length;
+let j5;
+if(i13 > 1){
+const indices2 = {};
+for(;i13--;){
+let item2 = data42[i13];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j5 = indices2[item2];
+const err132 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i13+" are identical)"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1633,13 +1639,14 @@ else {
 vErrors.push(err132);
 }
 errors++;
+break;
+}
+indices2[item2] = i13;
 }
 }
-if(data43.header !== undefined){
-let data45 = data43.header;
-if(typeof data45 === "string"){
-if(!pattern3.test(data45)){
-const err133 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
+}
+else {
+const err133 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1649,8 +1656,15 @@ vErrors.push(err133);
 errors++;
 }
 }
-else {
-const err134 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data33.forwardClaims !== undefined){
+let data44 = data33.forwardClaims;
+if(Array.isArray(data44)){
+const len8 = data44.length;
+for(let i14=0; i14<len8; i14++){
+let data45 = data44[i14];
+if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
+if(data45.claim === undefined){
+const err134 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1659,10 +1673,8 @@ vErrors.push(err134);
 }
 errors++;
 }
-}
-}
-else {
-const err135 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data45.header === undefined){
+const err135 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1671,10 +1683,9 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-}
-else {
-const err136 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key9 in data45){
+if(!((key9 === "claim") || (key9 === "header"))){
+const err136 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1684,11 +1695,11 @@ vErrors.push(err136);
 errors++;
 }
 }
-if(data31.jwks !== undefined){
-let data46 = data31.jwks;
-if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
-if(data46.keys === undefined){
-const err137 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
+if(data45.claim !== undefined){
+let data46 = data45.claim;
+if(typeof data46 === "string"){
+if(func3(data46) < 1){
+const err137 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1697,9 +1708,9 @@ vErrors.push(err137);
 }
 errors++;
 }
-for(const key10 in data46){
-if(!(key10 === "keys")){
-const err138 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+}
+else {
+const err138 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1709,18 +1720,11 @@ vErrors.push(err138);
 errors++;
 }
 }
-if(data46.keys !== undefined){
-let data47 = data46.keys;
-if(Array.isArray(data47)){
-const len8 = data47.length;
-for(let i13=0; i13<len8; i13++){
-let data48 = data47[i13];
-const _errs105 = errors;
-const _errs106 = errors;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-let missing0;
-if((data48.d === undefined) && (missing0 = "d")){
-const err139 = {};
+if(data45.header !== undefined){
+let data47 = data45.header;
+if(typeof data47 === "string"){
+if(!pattern4.test(data47)){
+const err139 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1730,9 +1734,8 @@ vErrors.push(err139);
 errors++;
 }
 }
-var valid35 = _errs106 === errors;
-if(valid35){
-const err140 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+else {
+const err140 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1741,20 +1744,10 @@ vErrors.push(err140);
 }
 errors++;
 }
-else {
-errors = _errs105;
-if(vErrors !== null){
-if(_errs105){
-vErrors.length = _errs105;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.kty === undefined){
-const err141 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
+const err141 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1763,10 +1756,10 @@ vErrors.push(err141);
 }
 errors++;
 }
-if(data48.kty !== undefined){
-let data49 = data48.kty;
-if(!(((data49 === "RSA") || (data49 === "EC")) || (data49 === "OKP"))){
-const err142 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13+"/kty",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
+}
+}
+else {
+const err142 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1776,9 +1769,11 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data48.kid !== undefined){
-if(typeof data48.kid !== "string"){
-const err143 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13+"/kid",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data33.jwks !== undefined){
+let data48 = data33.jwks;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+if(data48.keys === undefined){
+const err143 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1787,10 +1782,9 @@ vErrors.push(err143);
 }
 errors++;
 }
-}
-}
-else {
-const err144 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key10 in data48){
+if(!(key10 === "keys")){
+const err144 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1800,9 +1794,18 @@ vErrors.push(err144);
 errors++;
 }
 }
-}
-else {
-const err145 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data48.keys !== undefined){
+let data49 = data48.keys;
+if(Array.isArray(data49)){
+const len9 = data49.length;
+for(let i15=0; i15<len9; i15++){
+let data50 = data49[i15];
+const _errs109 = errors;
+const _errs110 = errors;
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+let missing0;
+if((data50.d === undefined) && (missing0 = "d")){
+const err145 = {};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1812,9 +1815,9 @@ vErrors.push(err145);
 errors++;
 }
 }
-}
-else {
-const err146 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+var valid38 = _errs110 === errors;
+if(valid38){
+const err146 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/not",keyword:"not",params:{},message:"must NOT be valid"};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1823,12 +1826,20 @@ vErrors.push(err146);
 }
 errors++;
 }
+else {
+errors = _errs109;
+if(vErrors !== null){
+if(_errs109){
+vErrors.length = _errs109;
 }
-if(data31.remoteJwks !== undefined){
-let data51 = data31.remoteJwks;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-if(data51.uri === undefined){
-const err147 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'"};
+else {
+vErrors = null;
+}
+}
+}
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+if(data50.kty === undefined){
+const err147 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1837,8 +1848,10 @@ vErrors.push(err147);
 }
 errors++;
 }
-if(data51.timeoutMs === undefined){
-const err148 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
+if(data50.kty !== undefined){
+let data51 = data50.kty;
+if(!(((data51 === "RSA") || (data51 === "EC")) || (data51 === "OKP"))){
+const err148 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15+"/kty",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1847,8 +1860,10 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(data51.maxBytes === undefined){
-const err149 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "maxBytes"},message:"must have required property '"+"maxBytes"+"'"};
+}
+if(data50.kid !== undefined){
+if(typeof data50.kid !== "string"){
+const err149 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15+"/kid",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1857,8 +1872,10 @@ vErrors.push(err149);
 }
 errors++;
 }
-if(data51.cooldownMs === undefined){
-const err150 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "cooldownMs"},message:"must have required property '"+"cooldownMs"+"'"};
+}
+}
+else {
+const err150 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1867,9 +1884,10 @@ vErrors.push(err150);
 }
 errors++;
 }
-for(const key11 in data51){
-if(!((((key11 === "uri") || (key11 === "timeoutMs")) || (key11 === "maxBytes")) || (key11 === "cooldownMs"))){
-const err151 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+}
+}
+else {
+const err151 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1879,11 +1897,9 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(data51.uri !== undefined){
-let data52 = data51.uri;
-if(typeof data52 === "string"){
-if(!pattern4.test(data52)){
-const err152 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/pattern",keyword:"pattern",params:{pattern: "^https://"},message:"must match pattern \""+"^https://"+"\""};
+}
+else {
+const err152 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1893,8 +1909,11 @@ vErrors.push(err152);
 errors++;
 }
 }
-else {
-const err153 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data33.remoteJwks !== undefined){
+let data53 = data33.remoteJwks;
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+if(data53.uri === undefined){
+const err153 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1903,11 +1922,8 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-if(data51.timeoutMs !== undefined){
-let data53 = data51.timeoutMs;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err154 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data53.timeoutMs === undefined){
+const err154 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1916,9 +1932,8 @@ vErrors.push(err154);
 }
 errors++;
 }
-if((typeof data53 == "number") && (isFinite(data53))){
-if(data53 > 30000 || isNaN(data53)){
-const err155 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30000},message:"must be <= 30000"};
+if(data53.maxBytes === undefined){
+const err155 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "maxBytes"},message:"must have required property '"+"maxBytes"+"'"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1927,8 +1942,8 @@ vErrors.push(err155);
 }
 errors++;
 }
-if(data53 < 100 || isNaN(data53)){
-const err156 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(data53.cooldownMs === undefined){
+const err156 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "cooldownMs"},message:"must have required property '"+"cooldownMs"+"'"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1937,12 +1952,9 @@ vErrors.push(err156);
 }
 errors++;
 }
-}
-}
-if(data51.maxBytes !== undefined){
-let data54 = data51.maxBytes;
-if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
-const err157 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key11 in data53){
+if(!((((key11 === "uri") || (key11 === "timeoutMs")) || (key11 === "maxBytes")) || (key11 === "cooldownMs"))){
+const err157 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1951,9 +1963,12 @@ vErrors.push(err157);
 }
 errors++;
 }
-if((typeof data54 == "number") && (isFinite(data54))){
-if(data54 > 1048576 || isNaN(data54)){
-const err158 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576"};
+}
+if(data53.uri !== undefined){
+let data54 = data53.uri;
+if(typeof data54 === "string"){
+if(!pattern5.test(data54)){
+const err158 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/pattern",keyword:"pattern",params:{pattern: "^https://"},message:"must match pattern \""+"^https://"+"\""};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1962,8 +1977,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-if(data54 < 1024 || isNaN(data54)){
-const err159 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+}
+else {
+const err159 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1973,11 +1989,10 @@ vErrors.push(err159);
 errors++;
 }
 }
-}
-if(data51.cooldownMs !== undefined){
-let data55 = data51.cooldownMs;
+if(data53.timeoutMs !== undefined){
+let data55 = data53.timeoutMs;
 if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err160 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err160 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1987,8 +2002,8 @@ vErrors.push(err160);
 errors++;
 }
 if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 < 0 || isNaN(data55)){
-const err161 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data55 > 30000 || isNaN(data55)){
+const err161 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30000},message:"must be <= 30000"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1997,11 +2012,8 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err162 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data55 < 100 || isNaN(data55)){
+const err162 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2012,8 +2024,10 @@ errors++;
 }
 }
 }
-else {
-const err163 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data53.maxBytes !== undefined){
+let data56 = data53.maxBytes;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err163 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2022,10 +2036,9 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-}
-else {
-const err164 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 > 1048576 || isNaN(data56)){
+const err164 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2034,16 +2047,8 @@ vErrors.push(err164);
 }
 errors++;
 }
-}
-if(data29.rules !== undefined){
-let data56 = data29.rules;
-if(Array.isArray(data56)){
-const len9 = data56.length;
-for(let i14=0; i14<len9; i14++){
-let data57 = data56[i14];
-if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
-if(data57.paths === undefined){
-const err165 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
+if(data56 < 1024 || isNaN(data56)){
+const err165 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2052,8 +2057,12 @@ vErrors.push(err165);
 }
 errors++;
 }
-if(data57.methods === undefined){
-const err166 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "methods"},message:"must have required property '"+"methods"+"'"};
+}
+}
+if(data53.cooldownMs !== undefined){
+let data57 = data53.cooldownMs;
+if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
+const err166 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2062,8 +2071,9 @@ vErrors.push(err166);
 }
 errors++;
 }
-if(data57.public === undefined){
-const err167 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "public"},message:"must have required property '"+"public"+"'"};
+if((typeof data57 == "number") && (isFinite(data57))){
+if(data57 < 0 || isNaN(data57)){
+const err167 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2072,8 +2082,11 @@ vErrors.push(err167);
 }
 errors++;
 }
-if(data57.providers === undefined){
-const err168 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
+}
+}
+}
+else {
+const err168 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2082,8 +2095,10 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(data57.requiredScopes === undefined){
-const err169 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "requiredScopes"},message:"must have required property '"+"requiredScopes"+"'"};
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2092,9 +2107,10 @@ vErrors.push(err169);
 }
 errors++;
 }
-for(const key12 in data57){
-if(!(((((key12 === "paths") || (key12 === "methods")) || (key12 === "public")) || (key12 === "providers")) || (key12 === "requiredScopes"))){
-const err170 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+}
+}
+else {
+const err170 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2104,11 +2120,15 @@ vErrors.push(err170);
 errors++;
 }
 }
-if(data57.paths !== undefined){
-let data58 = data57.paths;
+if(data31.rules !== undefined){
+let data58 = data31.rules;
 if(Array.isArray(data58)){
-if(data58.length < 1){
-const err171 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const len10 = data58.length;
+for(let i16=0; i16<len10; i16++){
+let data59 = data58[i16];
+if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
+if(data59.paths === undefined){
+const err171 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2117,12 +2137,8 @@ vErrors.push(err171);
 }
 errors++;
 }
-const len10 = data58.length;
-for(let i15=0; i15<len10; i15++){
-let data59 = data58[i15];
-if(typeof data59 === "string"){
-if(!pattern5.test(data59)){
-const err172 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(data59.methods === undefined){
+const err172 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "methods"},message:"must have required property '"+"methods"+"'"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2131,9 +2147,8 @@ vErrors.push(err172);
 }
 errors++;
 }
-}
-else {
-const err173 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data59.public === undefined){
+const err173 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "public"},message:"must have required property '"+"public"+"'"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2142,10 +2157,8 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-}
-else {
-const err174 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data59.providers === undefined){
+const err174 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2154,14 +2167,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-if(data57.methods !== undefined){
-let data60 = data57.methods;
-if(Array.isArray(data60)){
-const len11 = data60.length;
-for(let i16=0; i16<len11; i16++){
-if(typeof data60[i16] !== "string"){
-const err175 = {instancePath:instancePath+"/jwt/rules/" + i14+"/methods/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data59.requiredScopes === undefined){
+const err175 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "requiredScopes"},message:"must have required property '"+"requiredScopes"+"'"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2170,10 +2177,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-}
-else {
-const err176 = {instancePath:instancePath+"/jwt/rules/" + i14+"/methods",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key12 in data59){
+if(!(((((key12 === "paths") || (key12 === "methods")) || (key12 === "public")) || (key12 === "providers")) || (key12 === "requiredScopes"))){
+const err176 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2183,9 +2189,11 @@ vErrors.push(err176);
 errors++;
 }
 }
-if(data57.public !== undefined){
-if(typeof data57.public !== "boolean"){
-const err177 = {instancePath:instancePath+"/jwt/rules/" + i14+"/public",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data59.paths !== undefined){
+let data60 = data59.paths;
+if(Array.isArray(data60)){
+if(data60.length < 1){
+const err177 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2194,14 +2202,12 @@ vErrors.push(err177);
 }
 errors++;
 }
-}
-if(data57.providers !== undefined){
-let data63 = data57.providers;
-if(Array.isArray(data63)){
-const len12 = data63.length;
-for(let i17=0; i17<len12; i17++){
-if(typeof data63[i17] !== "string"){
-const err178 = {instancePath:instancePath+"/jwt/rules/" + i14+"/providers/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len11 = data60.length;
+for(let i17=0; i17<len11; i17++){
+let data61 = data60[i17];
+if(typeof data61 === "string"){
+if(!pattern6.test(data61)){
+const err178 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2211,9 +2217,8 @@ vErrors.push(err178);
 errors++;
 }
 }
-}
 else {
-const err179 = {instancePath:instancePath+"/jwt/rules/" + i14+"/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err179 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2223,13 +2228,9 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data57.requiredScopes !== undefined){
-let data65 = data57.requiredScopes;
-if(Array.isArray(data65)){
-const len13 = data65.length;
-for(let i18=0; i18<len13; i18++){
-if(typeof data65[i18] !== "string"){
-const err180 = {instancePath:instancePath+"/jwt/rules/" + i14+"/requiredScopes/" + i18,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err180 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2239,9 +2240,13 @@ vErrors.push(err180);
 errors++;
 }
 }
-}
-else {
-const err181 = {instancePath:instancePath+"/jwt/rules/" + i14+"/requiredScopes",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data59.methods !== undefined){
+let data62 = data59.methods;
+if(Array.isArray(data62)){
+const len12 = data62.length;
+for(let i18=0; i18<len12; i18++){
+if(typeof data62[i18] !== "string"){
+const err181 = {instancePath:instancePath+"/jwt/rules/" + i16+"/methods/" + i18,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2253,7 +2258,7 @@ errors++;
 }
 }
 else {
-const err182 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err182 = {instancePath:instancePath+"/jwt/rules/" + i16+"/methods",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2263,9 +2268,9 @@ vErrors.push(err182);
 errors++;
 }
 }
-}
-else {
-const err183 = {instancePath:instancePath+"/jwt/rules",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data59.public !== undefined){
+if(typeof data59.public !== "boolean"){
+const err183 = {instancePath:instancePath+"/jwt/rules/" + i16+"/public",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2275,9 +2280,13 @@ vErrors.push(err183);
 errors++;
 }
 }
-}
-else {
-const err184 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data59.providers !== undefined){
+let data65 = data59.providers;
+if(Array.isArray(data65)){
+const len13 = data65.length;
+for(let i19=0; i19<len13; i19++){
+if(typeof data65[i19] !== "string"){
+const err184 = {instancePath:instancePath+"/jwt/rules/" + i16+"/providers/" + i19,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2286,11 +2295,10 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid0 = _errs62 === errors;
-valid16 = valid16 || _valid0;
 }
-if(!valid16){
-const err185 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+else {
+const err185 = {instancePath:instancePath+"/jwt/rules/" + i16+"/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2299,23 +2307,14 @@ vErrors.push(err185);
 }
 errors++;
 }
-else {
-errors = _errs59;
-if(vErrors !== null){
-if(_errs59){
-vErrors.length = _errs59;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.limits !== undefined){
-let data67 = data.limits;
-if(data67 && typeof data67 == "object" && !Array.isArray(data67)){
-if(data67.maxRequestBytes === undefined){
-const err186 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxRequestBytes"},message:"must have required property '"+"maxRequestBytes"+"'"};
+if(data59.requiredScopes !== undefined){
+let data67 = data59.requiredScopes;
+if(Array.isArray(data67)){
+const len14 = data67.length;
+for(let i20=0; i20<len14; i20++){
+if(typeof data67[i20] !== "string"){
+const err186 = {instancePath:instancePath+"/jwt/rules/" + i16+"/requiredScopes/" + i20,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2324,8 +2323,10 @@ vErrors.push(err186);
 }
 errors++;
 }
-if(data67.maxHeaderBytes === undefined){
-const err187 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxHeaderBytes"},message:"must have required property '"+"maxHeaderBytes"+"'"};
+}
+}
+else {
+const err187 = {instancePath:instancePath+"/jwt/rules/" + i16+"/requiredScopes",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2334,8 +2335,10 @@ vErrors.push(err187);
 }
 errors++;
 }
-if(data67.maxUrlBytes === undefined){
-const err188 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxUrlBytes"},message:"must have required property '"+"maxUrlBytes"+"'"};
+}
+}
+else {
+const err188 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2344,8 +2347,10 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(data67.requestTimeoutMs === undefined){
-const err189 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "requestTimeoutMs"},message:"must have required property '"+"requestTimeoutMs"+"'"};
+}
+}
+else {
+const err189 = {instancePath:instancePath+"/jwt/rules",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2354,8 +2359,10 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(data67.headersTimeoutMs === undefined){
-const err190 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "headersTimeoutMs"},message:"must have required property '"+"headersTimeoutMs"+"'"};
+}
+}
+else {
+const err190 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2364,8 +2371,11 @@ vErrors.push(err190);
 }
 errors++;
 }
-if(data67.maxConnections === undefined){
-const err191 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
+var _valid0 = _errs66 === errors;
+valid19 = valid19 || _valid0;
+}
+if(!valid19){
+const err191 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2374,8 +2384,23 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data67.maxPendingHandshakesPerAddress === undefined){
-const err192 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxPendingHandshakesPerAddress"},message:"must have required property '"+"maxPendingHandshakesPerAddress"+"'"};
+else {
+errors = _errs63;
+if(vErrors !== null){
+if(_errs63){
+vErrors.length = _errs63;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.limits !== undefined){
+let data69 = data.limits;
+if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
+if(data69.maxRequestBytes === undefined){
+const err192 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxRequestBytes"},message:"must have required property '"+"maxRequestBytes"+"'"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2384,8 +2409,8 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(data67.rateLimit === undefined){
-const err193 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "rateLimit"},message:"must have required property '"+"rateLimit"+"'"};
+if(data69.maxHeaderBytes === undefined){
+const err193 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxHeaderBytes"},message:"must have required property '"+"maxHeaderBytes"+"'"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2394,9 +2419,8 @@ vErrors.push(err193);
 }
 errors++;
 }
-for(const key13 in data67){
-if(!((((((((key13 === "maxRequestBytes") || (key13 === "maxHeaderBytes")) || (key13 === "maxUrlBytes")) || (key13 === "requestTimeoutMs")) || (key13 === "headersTimeoutMs")) || (key13 === "maxConnections")) || (key13 === "maxPendingHandshakesPerAddress")) || (key13 === "rateLimit"))){
-const err194 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+if(data69.maxUrlBytes === undefined){
+const err194 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxUrlBytes"},message:"must have required property '"+"maxUrlBytes"+"'"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2405,11 +2429,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-if(data67.maxRequestBytes !== undefined){
-let data68 = data67.maxRequestBytes;
-if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
-const err195 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data69.requestTimeoutMs === undefined){
+const err195 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "requestTimeoutMs"},message:"must have required property '"+"requestTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2418,9 +2439,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-if((typeof data68 == "number") && (isFinite(data68))){
-if(data68 > 10485760 || isNaN(data68)){
-const err196 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10485760},message:"must be <= 10485760"};
+if(data69.headersTimeoutMs === undefined){
+const err196 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "headersTimeoutMs"},message:"must have required property '"+"headersTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2429,8 +2449,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-if(data68 < 1024 || isNaN(data68)){
-const err197 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if(data69.maxConnections === undefined){
+const err197 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2439,12 +2459,8 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-}
-if(data67.maxHeaderBytes !== undefined){
-let data69 = data67.maxHeaderBytes;
-if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
-const err198 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data69.maxPendingHandshakesPerAddress === undefined){
+const err198 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxPendingHandshakesPerAddress"},message:"must have required property '"+"maxPendingHandshakesPerAddress"+"'"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2453,9 +2469,8 @@ vErrors.push(err198);
 }
 errors++;
 }
-if((typeof data69 == "number") && (isFinite(data69))){
-if(data69 > 65536 || isNaN(data69)){
-const err199 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
+if(data69.rateLimit === undefined){
+const err199 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "rateLimit"},message:"must have required property '"+"rateLimit"+"'"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2464,8 +2479,9 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(data69 < 1024 || isNaN(data69)){
-const err200 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+for(const key13 in data69){
+if(!((((((((key13 === "maxRequestBytes") || (key13 === "maxHeaderBytes")) || (key13 === "maxUrlBytes")) || (key13 === "requestTimeoutMs")) || (key13 === "headersTimeoutMs")) || (key13 === "maxConnections")) || (key13 === "maxPendingHandshakesPerAddress")) || (key13 === "rateLimit"))){
+const err200 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2475,11 +2491,10 @@ vErrors.push(err200);
 errors++;
 }
 }
-}
-if(data67.maxUrlBytes !== undefined){
-let data70 = data67.maxUrlBytes;
+if(data69.maxRequestBytes !== undefined){
+let data70 = data69.maxRequestBytes;
 if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err201 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err201 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2489,8 +2504,8 @@ vErrors.push(err201);
 errors++;
 }
 if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 > 65536 || isNaN(data70)){
-const err202 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
+if(data70 > 10485760 || isNaN(data70)){
+const err202 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10485760},message:"must be <= 10485760"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2499,8 +2514,8 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(data70 < 256 || isNaN(data70)){
-const err203 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 256},message:"must be >= 256"};
+if(data70 < 1024 || isNaN(data70)){
+const err203 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2511,10 +2526,10 @@ errors++;
 }
 }
 }
-if(data67.requestTimeoutMs !== undefined){
-let data71 = data67.requestTimeoutMs;
+if(data69.maxHeaderBytes !== undefined){
+let data71 = data69.maxHeaderBytes;
 if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
-const err204 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err204 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2524,8 +2539,8 @@ vErrors.push(err204);
 errors++;
 }
 if((typeof data71 == "number") && (isFinite(data71))){
-if(data71 < 1000 || isNaN(data71)){
-const err205 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+if(data71 > 65536 || isNaN(data71)){
+const err205 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2534,12 +2549,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-}
-if(data67.headersTimeoutMs !== undefined){
-let data72 = data67.headersTimeoutMs;
-if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
-const err206 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data71 < 1024 || isNaN(data71)){
+const err206 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2548,9 +2559,12 @@ vErrors.push(err206);
 }
 errors++;
 }
-if((typeof data72 == "number") && (isFinite(data72))){
-if(data72 < 1000 || isNaN(data72)){
-const err207 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+}
+}
+if(data69.maxUrlBytes !== undefined){
+let data72 = data69.maxUrlBytes;
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err207 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2559,12 +2573,9 @@ vErrors.push(err207);
 }
 errors++;
 }
-}
-}
-if(data67.maxConnections !== undefined){
-let data73 = data67.maxConnections;
-if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
-const err208 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 > 65536 || isNaN(data72)){
+const err208 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2573,9 +2584,8 @@ vErrors.push(err208);
 }
 errors++;
 }
-if((typeof data73 == "number") && (isFinite(data73))){
-if(data73 > 100000 || isNaN(data73)){
-const err209 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+if(data72 < 256 || isNaN(data72)){
+const err209 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 256},message:"must be >= 256"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2584,8 +2594,12 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(data73 < 1 || isNaN(data73)){
-const err210 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data69.requestTimeoutMs !== undefined){
+let data73 = data69.requestTimeoutMs;
+if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
+const err210 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2594,12 +2608,9 @@ vErrors.push(err210);
 }
 errors++;
 }
-}
-}
-if(data67.maxPendingHandshakesPerAddress !== undefined){
-let data74 = data67.maxPendingHandshakesPerAddress;
-if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err211 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data73 == "number") && (isFinite(data73))){
+if(data73 < 1000 || isNaN(data73)){
+const err211 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2608,9 +2619,12 @@ vErrors.push(err211);
 }
 errors++;
 }
-if((typeof data74 == "number") && (isFinite(data74))){
-if(data74 > 100000 || isNaN(data74)){
-const err212 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+}
+}
+if(data69.headersTimeoutMs !== undefined){
+let data74 = data69.headersTimeoutMs;
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err212 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2619,8 +2633,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-if(data74 < 1 || isNaN(data74)){
-const err213 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 < 1000 || isNaN(data74)){
+const err213 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2631,13 +2646,10 @@ errors++;
 }
 }
 }
-if(data67.rateLimit !== undefined){
-let data75 = data67.rateLimit;
-const _errs162 = errors;
-let valid50 = false;
-const _errs163 = errors;
-if(data75 !== null){
-const err214 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(data69.maxConnections !== undefined){
+let data75 = data69.maxConnections;
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err214 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2646,13 +2658,9 @@ vErrors.push(err214);
 }
 errors++;
 }
-var _valid1 = _errs163 === errors;
-valid50 = valid50 || _valid1;
-if(!valid50){
-const _errs165 = errors;
-if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
-if(data75.requestsPerSecond === undefined){
-const err215 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 > 100000 || isNaN(data75)){
+const err215 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2661,8 +2669,8 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data75.burst === undefined){
-const err216 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
+if(data75 < 1 || isNaN(data75)){
+const err216 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2671,8 +2679,12 @@ vErrors.push(err216);
 }
 errors++;
 }
-if(data75.by === undefined){
-const err217 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
+}
+}
+if(data69.maxPendingHandshakesPerAddress !== undefined){
+let data76 = data69.maxPendingHandshakesPerAddress;
+if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
+const err217 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2681,9 +2693,9 @@ vErrors.push(err217);
 }
 errors++;
 }
-for(const key14 in data75){
-if(!(((key14 === "requestsPerSecond") || (key14 === "burst")) || (key14 === "by"))){
-const err218 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+if((typeof data76 == "number") && (isFinite(data76))){
+if(data76 > 100000 || isNaN(data76)){
+const err218 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2692,11 +2704,8 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-if(data75.requestsPerSecond !== undefined){
-let data76 = data75.requestsPerSecond;
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err219 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data76 < 1 || isNaN(data76)){
+const err219 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2705,9 +2714,15 @@ vErrors.push(err219);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 < 1 || isNaN(data76)){
-const err220 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data69.rateLimit !== undefined){
+let data77 = data69.rateLimit;
+const _errs166 = errors;
+let valid53 = false;
+const _errs167 = errors;
+if(data77 !== null){
+const err220 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2716,12 +2731,13 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-}
-if(data75.burst !== undefined){
-let data77 = data75.burst;
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
-const err221 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+var _valid1 = _errs167 === errors;
+valid53 = valid53 || _valid1;
+if(!valid53){
+const _errs169 = errors;
+if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
+if(data77.requestsPerSecond === undefined){
+const err221 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2730,9 +2746,8 @@ vErrors.push(err221);
 }
 errors++;
 }
-if((typeof data77 == "number") && (isFinite(data77))){
-if(data77 < 1 || isNaN(data77)){
-const err222 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data77.burst === undefined){
+const err222 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2741,12 +2756,8 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-}
-if(data75.by !== undefined){
-let data78 = data75.by;
-if(!(((data78 === "Identity") || (data78 === "Subject")) || (data78 === "SourceIP"))){
-const err223 = {instancePath:instancePath+"/limits/rateLimit/by",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.limits.properties.rateLimit.anyOf[1].properties.by.enum},message:"must be equal to one of the allowed values"};
+if(data77.by === undefined){
+const err223 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2755,10 +2766,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-}
-}
-else {
-const err224 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key14 in data77){
+if(!(((key14 === "requestsPerSecond") || (key14 === "burst")) || (key14 === "by"))){
+const err224 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2767,11 +2777,11 @@ vErrors.push(err224);
 }
 errors++;
 }
-var _valid1 = _errs165 === errors;
-valid50 = valid50 || _valid1;
 }
-if(!valid50){
-const err225 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(data77.requestsPerSecond !== undefined){
+let data78 = data77.requestsPerSecond;
+if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
+const err225 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2780,21 +2790,9 @@ vErrors.push(err225);
 }
 errors++;
 }
-else {
-errors = _errs162;
-if(vErrors !== null){
-if(_errs162){
-vErrors.length = _errs162;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err226 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data78 == "number") && (isFinite(data78))){
+if(data78 < 1 || isNaN(data78)){
+const err226 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2804,11 +2802,11 @@ vErrors.push(err226);
 errors++;
 }
 }
-if(data.http !== undefined){
-let data79 = data.http;
-if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
-if(data79.allowMatrixParameters === undefined){
-const err227 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/required",keyword:"required",params:{missingProperty: "allowMatrixParameters"},message:"must have required property '"+"allowMatrixParameters"+"'"};
+}
+if(data77.burst !== undefined){
+let data79 = data77.burst;
+if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
+const err227 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2817,9 +2815,9 @@ vErrors.push(err227);
 }
 errors++;
 }
-for(const key15 in data79){
-if(!(key15 === "allowMatrixParameters")){
-const err228 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+if((typeof data79 == "number") && (isFinite(data79))){
+if(data79 < 1 || isNaN(data79)){
+const err228 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2829,9 +2827,11 @@ vErrors.push(err228);
 errors++;
 }
 }
-if(data79.allowMatrixParameters !== undefined){
-if(typeof data79.allowMatrixParameters !== "boolean"){
-const err229 = {instancePath:instancePath+"/http/allowMatrixParameters",schemaPath:"#/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+if(data77.by !== undefined){
+let data80 = data77.by;
+if(!(((data80 === "Identity") || (data80 === "Subject")) || (data80 === "SourceIP"))){
+const err229 = {instancePath:instancePath+"/limits/rateLimit/by",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.limits.properties.rateLimit.anyOf[1].properties.by.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2843,7 +2843,7 @@ errors++;
 }
 }
 else {
-const err230 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err230 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2852,12 +2852,11 @@ vErrors.push(err230);
 }
 errors++;
 }
+var _valid1 = _errs169 === errors;
+valid53 = valid53 || _valid1;
 }
-if(data.egress !== undefined){
-let data81 = data.egress;
-if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
-if(data81.default === undefined){
-const err231 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
+if(!valid53){
+const err231 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2866,318 +2865,11 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data81.allow === undefined){
-const err232 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
-if(vErrors === null){
-vErrors = [err232];
-}
 else {
-vErrors.push(err232);
-}
-errors++;
-}
-for(const key16 in data81){
-if(!((key16 === "default") || (key16 === "allow"))){
-const err233 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err233];
-}
-else {
-vErrors.push(err233);
-}
-errors++;
-}
-}
-if(data81.default !== undefined){
-let data82 = data81.default;
-if(!((data82 === "Deny") || (data82 === "Allow"))){
-const err234 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err234];
-}
-else {
-vErrors.push(err234);
-}
-errors++;
-}
-}
-if(data81.allow !== undefined){
-let data83 = data81.allow;
-if(Array.isArray(data83)){
-const len14 = data83.length;
-for(let i19=0; i19<len14; i19++){
-let data84 = data83[i19];
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-if(data84.host === undefined){
-const err235 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
-if(vErrors === null){
-vErrors = [err235];
-}
-else {
-vErrors.push(err235);
-}
-errors++;
-}
-if(data84.port === undefined){
-const err236 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
-if(vErrors === null){
-vErrors = [err236];
-}
-else {
-vErrors.push(err236);
-}
-errors++;
-}
-if(data84.peers === undefined){
-const err237 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
-if(vErrors === null){
-vErrors = [err237];
-}
-else {
-vErrors.push(err237);
-}
-errors++;
-}
-for(const key17 in data84){
-if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
-const err238 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err238];
-}
-else {
-vErrors.push(err238);
-}
-errors++;
-}
-}
-if(data84.host !== undefined){
-let data85 = data84.host;
-if(typeof data85 === "string"){
-if(func3(data85) < 1){
-const err239 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err239];
-}
-else {
-vErrors.push(err239);
-}
-errors++;
-}
-}
-else {
-const err240 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err240];
-}
-else {
-vErrors.push(err240);
-}
-errors++;
-}
-}
-if(data84.port !== undefined){
-let data86 = data84.port;
-if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err241 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err241];
-}
-else {
-vErrors.push(err241);
-}
-errors++;
-}
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 65535 || isNaN(data86)){
-const err242 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err242];
-}
-else {
-vErrors.push(err242);
-}
-errors++;
-}
-if(data86 < 1 || isNaN(data86)){
-const err243 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err243];
-}
-else {
-vErrors.push(err243);
-}
-errors++;
-}
-}
-}
-if(data84.peers !== undefined){
-let data87 = data84.peers;
-if(Array.isArray(data87)){
-const len15 = data87.length;
-for(let i20=0; i20<len15; i20++){
-let data88 = data87[i20];
-if(typeof data88 === "string"){
-if(!pattern2.test(data88)){
-const err244 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
-if(vErrors === null){
-vErrors = [err244];
-}
-else {
-vErrors.push(err244);
-}
-errors++;
-}
-}
-else {
-const err245 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err245];
-}
-else {
-vErrors.push(err245);
-}
-errors++;
-}
-}
-}
-else {
-const err246 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err246];
-}
-else {
-vErrors.push(err246);
-}
-errors++;
-}
-}
-}
-else {
-const err247 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err247];
-}
-else {
-vErrors.push(err247);
-}
-errors++;
-}
-}
-}
-else {
-const err248 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err248];
-}
-else {
-vErrors.push(err248);
-}
-errors++;
-}
-}
-}
-else {
-const err249 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err249];
-}
-else {
-vErrors.push(err249);
-}
-errors++;
-}
-}
-if(data.audit !== undefined){
-let data89 = data.audit;
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-if(data89.enabled === undefined){
-const err250 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
-if(vErrors === null){
-vErrors = [err250];
-}
-else {
-vErrors.push(err250);
-}
-errors++;
-}
-if(data89.includeHeaders === undefined){
-const err251 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
-if(vErrors === null){
-vErrors = [err251];
-}
-else {
-vErrors.push(err251);
-}
-errors++;
-}
-for(const key18 in data89){
-if(!((key18 === "enabled") || (key18 === "includeHeaders"))){
-const err252 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err252];
-}
-else {
-vErrors.push(err252);
-}
-errors++;
-}
-}
-if(data89.enabled !== undefined){
-if(typeof data89.enabled !== "boolean"){
-const err253 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err253];
-}
-else {
-vErrors.push(err253);
-}
-errors++;
-}
-}
-if(data89.includeHeaders !== undefined){
-let data91 = data89.includeHeaders;
-if(Array.isArray(data91)){
-const len16 = data91.length;
-for(let i21=0; i21<len16; i21++){
-let data92 = data91[i21];
-if(typeof data92 !== "string"){
-const err254 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err254];
-}
-else {
-vErrors.push(err254);
-}
-errors++;
-}
-const _errs204 = errors;
-const _errs205 = errors;
-if(!((((data92 === "authorization") || (data92 === "cookie")) || (data92 === "proxy-authorization")) || (data92 === "set-cookie"))){
-const err255 = {};
-if(vErrors === null){
-vErrors = [err255];
-}
-else {
-vErrors.push(err255);
-}
-errors++;
-}
-var valid62 = _errs205 === errors;
-if(valid62){
-const err256 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err256];
-}
-else {
-vErrors.push(err256);
-}
-errors++;
-}
-else {
-errors = _errs204;
+errors = _errs166;
 if(vErrors !== null){
-if(_errs204){
-vErrors.length = _errs204;
+if(_errs166){
+vErrors.length = _errs166;
 }
 else {
 vErrors = null;
@@ -3187,7 +2879,314 @@ vErrors = null;
 }
 }
 else {
-const err257 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err232 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+}
+if(data.http !== undefined){
+let data81 = data.http;
+if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
+if(data81.allowMatrixParameters === undefined){
+const err233 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/required",keyword:"required",params:{missingProperty: "allowMatrixParameters"},message:"must have required property '"+"allowMatrixParameters"+"'"};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+for(const key15 in data81){
+if(!(key15 === "allowMatrixParameters")){
+const err234 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+}
+if(data81.allowMatrixParameters !== undefined){
+if(typeof data81.allowMatrixParameters !== "boolean"){
+const err235 = {instancePath:instancePath+"/http/allowMatrixParameters",schemaPath:"#/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+}
+}
+else {
+const err236 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+}
+if(data.egress !== undefined){
+let data83 = data.egress;
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(data83.default === undefined){
+const err237 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+if(data83.allow === undefined){
+const err238 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+for(const key16 in data83){
+if(!((key16 === "default") || (key16 === "allow"))){
+const err239 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+}
+if(data83.default !== undefined){
+let data84 = data83.default;
+if(!((data84 === "Deny") || (data84 === "Allow"))){
+const err240 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+}
+if(data83.allow !== undefined){
+let data85 = data83.allow;
+if(Array.isArray(data85)){
+const len15 = data85.length;
+for(let i21=0; i21<len15; i21++){
+let data86 = data85[i21];
+if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
+if(data86.host === undefined){
+const err241 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+if(data86.port === undefined){
+const err242 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+if(data86.peers === undefined){
+const err243 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+for(const key17 in data86){
+if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
+const err244 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+}
+if(data86.host !== undefined){
+let data87 = data86.host;
+if(typeof data87 === "string"){
+if(func3(data87) < 1){
+const err245 = {instancePath:instancePath+"/egress/allow/" + i21+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+}
+else {
+const err246 = {instancePath:instancePath+"/egress/allow/" + i21+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+if(data86.port !== undefined){
+let data88 = data86.port;
+if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
+const err247 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 > 65535 || isNaN(data88)){
+const err248 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+if(data88 < 1 || isNaN(data88)){
+const err249 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+}
+}
+if(data86.peers !== undefined){
+let data89 = data86.peers;
+if(Array.isArray(data89)){
+const len16 = data89.length;
+for(let i22=0; i22<len16; i22++){
+let data90 = data89[i22];
+if(typeof data90 === "string"){
+if(!pattern2.test(data90)){
+const err250 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers/" + i22,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+}
+else {
+const err251 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers/" + i22,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+}
+}
+else {
+const err252 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+}
+}
+else {
+const err253 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+}
+}
+else {
+const err254 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+}
+}
+}
+else {
+const err255 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+}
+if(data.audit !== undefined){
+let data91 = data.audit;
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+if(data91.enabled === undefined){
+const err256 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+if(data91.includeHeaders === undefined){
+const err257 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3196,10 +3195,9 @@ vErrors.push(err257);
 }
 errors++;
 }
-}
-}
-else {
-const err258 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key18 in data91){
+if(!((key18 === "enabled") || (key18 === "includeHeaders"))){
+const err258 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3209,14 +3207,101 @@ vErrors.push(err258);
 errors++;
 }
 }
-}
-else {
-const err259 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data91.enabled !== undefined){
+if(typeof data91.enabled !== "boolean"){
+const err259 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err259];
 }
 else {
 vErrors.push(err259);
+}
+errors++;
+}
+}
+if(data91.includeHeaders !== undefined){
+let data93 = data91.includeHeaders;
+if(Array.isArray(data93)){
+const len17 = data93.length;
+for(let i23=0; i23<len17; i23++){
+let data94 = data93[i23];
+if(typeof data94 !== "string"){
+const err260 = {instancePath:instancePath+"/audit/includeHeaders/" + i23,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+const _errs208 = errors;
+const _errs209 = errors;
+if(!((((data94 === "authorization") || (data94 === "cookie")) || (data94 === "proxy-authorization")) || (data94 === "set-cookie"))){
+const err261 = {};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+var valid65 = _errs209 === errors;
+if(valid65){
+const err262 = {instancePath:instancePath+"/audit/includeHeaders/" + i23,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+}
+else {
+errors = _errs208;
+if(vErrors !== null){
+if(_errs208){
+vErrors.length = _errs208;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err263 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+}
+}
+else {
+const err264 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+}
+}
+else {
+const err265 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
 }
 errors++;
 }

@@ -33,7 +33,13 @@ export const DEFAULT_OPERATOR_NAMESPACE = 'acp-system';
 export const SIDECAR_CONTAINER_NAME = 'acp-sidecar';
 export const PORTS = { inbound: 8443, admin: 15021, outbound: 15001 } as const;
 export const PORT_NAMES = { inbound: 'acp-tls', admin: 'acp-admin' } as const;
-export const ADMIN_PATHS = { healthz: '/healthz', readyz: '/readyz', metrics: '/metrics' } as const;
+export const ADMIN_PATHS = {
+  healthz: '/healthz',
+  readyz: '/readyz',
+  metrics: '/metrics',
+  /** JSON {configHash, version, policy}: the config in force and the sidecar's release (the prober's evidence). */
+  config: '/config',
+} as const;
 
 export const IDENTITY_DIR = '/var/run/acp/identity';
 export const CONFIG_DIR = '/etc/acp/config';

@@ -26,12 +26,14 @@ import { createRecorder } from './pipeline/recorder.ts';
 import { createRescue } from './pipeline/rescue.ts';
 import { compose, type Handler } from './pipeline/types.ts';
 import { readConfigText, startReloader, type Reloader } from './reload.ts';
-import { createAdminServer, registryMetrics } from './server/admin.ts';
+import { configHash } from '@acp/crds/sidecar';
+import { createAdminServer, registryMetrics, type AdminConfigReport } from './server/admin.ts';
 import { createInbound } from './server/inbound.ts';
 import { createOutbound } from './server/outbound.ts';
 import { readCredentialFiles, validateCredentials, type Credentials } from './tls/credentials.ts';
 import { createTicketKeys, type TicketKeySource } from './tls/ticket-keys.ts';
 import { UpstreamPool } from './upstream/pool.ts';
+import { SIDECAR_VERSION } from './version.ts';
 
 export interface SidecarOptions {
   configPath: string;
@@ -97,6 +99,12 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   };
   const text = await readConfigText(o.configPath);
   let policy = compilePolicy(parseConfig(text), text, { nowMs: o.nowMs, remoteJwks });
+  const report = (): AdminConfigReport => ({
+    configHash: configHash(policy.config),
+    version: SIDECAR_VERSION,
+    policy: policy.config.policy,
+  });
+  let inForce = report();
   let credentials = validateCredentials(await readCredentialFiles(o.identityDir), o.nowMs());
   metrics.certificateExpiry(credentials.notAfterMs);
   let ready = false;
@@ -183,6 +191,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
           ready: () => ready,
           metrics: registryMetrics(o.registry),
           contentType: o.registry.contentType,
+          config: () => inForce,
         });
   const adminPort = admin ? await listen(admin, o.ports?.admin ?? cfg.adminPort, o.host, true) : null;
 
@@ -201,6 +210,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         const compiled = compilePolicy(parsed, next, { nowMs: o.nowMs, remoteJwks });
         if (compiled.fingerprint === policy.fingerprint) return false;
         policy = compiled;
+        inForce = report();
         inbound.applySnapshot();
         return true;
       },

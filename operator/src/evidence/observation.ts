@@ -19,6 +19,8 @@ export const PROBE_FAILURE_CODES = [
   'ACP_ERR_PROBE_TIMEOUT',
   'ACP_ERR_PROBE_ADMIN',
   'ACP_ERR_PROBE_NO_IDENTITY',
+  /** The prober's TLS library could not offer what it meant to try. */
+  'ACP_ERR_PROBE_CLIENT',
 ] as const;
 export type ProbeFailureCode = (typeof PROBE_FAILURE_CODES)[number];
 

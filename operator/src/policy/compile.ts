@@ -41,6 +41,8 @@ export interface CompileOptions {
    */
   missingJwks?: 'error' | 'empty';
   jwksLimits?: JwksLimits;
+  /** SPIFFE IDs of the operator's compliance prober (mtls.probePeers: refused by every sidecar). */
+  probePeers?: readonly string[];
 }
 
 /** The namespace a policy without metadata.namespace is compiled for (as kubectl would apply it). */
@@ -98,11 +100,16 @@ function compileLimits(spec: PolicySpec): SidecarConfig['limits'] {
   };
 }
 
-function compileMtls(spec: PolicySpec, trustDomain: string): SidecarConfig['mtls'] {
+function compileMtls(
+  spec: PolicySpec,
+  trustDomain: string,
+  probePeers: readonly string[] = [],
+): SidecarConfig['mtls'] {
   const mtls = required(spec.mtls, 'spec.mtls');
   return {
     mode: required(mtls.mode, 'spec.mtls.mode'),
     allowedPeers: peerSpiffeIds(mtls.allowedPeers, trustDomain),
+    ...(probePeers.length > 0 ? { probePeers: [...probePeers] } : {}),
   };
 }
 
@@ -134,7 +141,7 @@ async function build(policy: ApiCompliancePolicy, o: CompileOptions): Promise<Si
         required(spec.upstream.connectTimeoutSeconds, 'spec.upstream.connectTimeoutSeconds') * 1000,
     },
     tls: compileTls(spec),
-    mtls: compileMtls(spec, td),
+    mtls: compileMtls(spec, td, o.probePeers),
     jwt: await compileJwt(spec.jwt, {
       jwks: o.jwks ?? {},
       missingJwks: o.missingJwks ?? 'error',
