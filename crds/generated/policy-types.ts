@@ -552,6 +552,188 @@ export interface ApiCompliancePolicy {
       }[];
     };
     /**
+     * Compliance measured, not declared: what the operator's prober observed on each selected pod (TLS versions and suites accepted and refused, client certificate required, the served certificate, HSTS, the config hash and sidecar version in force), judged by the same controls as status.compliance. A probe that could not measure is Unknown, never Pass or Fail.
+     */
+    verification?: {
+      /**
+       * When the newest probe of the last round finished.
+       */
+      lastVerified?: string;
+      /**
+       * Pods probed in the last round, by verdict.
+       */
+      workloads?: {
+        /**
+         * Selected pods probed.
+         */
+        checked?: number;
+        /**
+         * Pods on which every control holds.
+         */
+        passed?: number;
+        /**
+         * Pods on which a control fails or that drift from what was compiled.
+         */
+        failed?: number;
+        /**
+         * Pods the probe could not measure (network, timeout).
+         */
+        unknown?: number;
+      };
+      /**
+       * One entry per profile in spec.profiles, as measured.
+       *
+       * @maxItems 16
+       *
+       * Items: The measured summary of one profile.
+       */
+      profiles?: {
+        /**
+         * The profile.
+         */
+        name?: string;
+        /**
+         * Fail when a control fails; Unknown when none fails but one is unmeasured; else Pass.
+         */
+        status?: 'Pass' | 'Fail' | 'Unknown';
+        /**
+         * Controls measured to hold.
+         */
+        passed?: number;
+        /**
+         * Controls measured to fail.
+         */
+        failed?: number;
+        /**
+         * Controls that could not be measured on every pod.
+         */
+        unknown?: number;
+      }[];
+      /**
+       * Every control of every profile, measured on every probed pod.
+       *
+       * @maxItems 256
+       *
+       * Items: One control's measured result.
+       */
+      controls?: {
+        /**
+         * The control id in the standard.
+         */
+        id?: string;
+        /**
+         * The profile the control belongs to.
+         */
+        profile?: string;
+        /**
+         * What the control requires.
+         */
+        title?: string;
+        /**
+         * Pass, Fail or Unknown (as for the profile).
+         */
+        status?: 'Pass' | 'Fail' | 'Unknown';
+        /**
+         * The OLDEST probe this result rests on.
+         */
+        lastVerified?: string;
+        /**
+         * Pods judged.
+         */
+        checked?: number;
+        /**
+         * Pods on which it holds.
+         */
+        passed?: number;
+        /**
+         * Pods on which it fails.
+         */
+        failed?: number;
+        /**
+         * Pods that could not be measured.
+         */
+        unknown?: number;
+        /**
+         * What was measured, in words.
+         */
+        evidence?: string;
+        /**
+         * Pods on which the control fails (the first 20).
+         *
+         * @maxItems 20
+         */
+        failing?: string[];
+      }[];
+      /**
+       * Each probed pod (failing and unknown ones first; the first 100).
+       *
+       * @maxItems 100
+       *
+       * Items: What was measured on one pod.
+       */
+      pods?: {
+        /**
+         * The pod name.
+         */
+        pod?: string;
+        /**
+         * Its service account.
+         */
+        serviceAccount?: string;
+        /**
+         * Pass, Fail or Unknown.
+         */
+        status?: 'Pass' | 'Fail' | 'Unknown';
+        /**
+         * When this pod was probed.
+         */
+        lastVerified?: string;
+        /**
+         * What was measured on it, or why it could not be.
+         */
+        evidence?: string;
+        /**
+         * The config hash its sidecar reports.
+         */
+        configHash?: string;
+        /**
+         * The version its sidecar reports.
+         */
+        sidecarVersion?: string;
+        /**
+         * The SPIFFE ID of the certificate it serves.
+         */
+        spiffeId?: string;
+        /**
+         * How it differs from what was compiled and issued (stable ACP_ERR_EVIDENCE_* codes).
+         *
+         * @maxItems 8
+         *
+         * Items: One difference.
+         */
+        drift?: {
+          /**
+           * The stable code.
+           */
+          code?: string;
+          /**
+           * What differs.
+           */
+          message?: string;
+        }[];
+        /**
+         * The "<profile> <id>" of each control that fails on this pod.
+         *
+         * @maxItems 256
+         */
+        failedControls?: string[];
+      }[];
+      /**
+       * Probed pods left out of pods (the counts in workloads include them).
+       */
+      truncatedPods?: number;
+    };
+    /**
      * The workload certificates of the selected pods' service accounts.
      */
     certificates?: {

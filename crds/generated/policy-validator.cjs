@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxUrlBytes":{"description":"The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.","default":"8Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxConnections":{"type":"integer","description":"Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.","minimum":1,"maximum":100000,"default":512},"maxPendingHandshakesPerAddress":{"type":"integer","description":"Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.","minimum":1,"maximum":100000,"default":64},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"http":{"type":"object","description":"How the sidecar reads request targets that servers read in more than one way.","default":{},"properties":{"allowMatrixParameters":{"type":"boolean","description":"Whether path segments may carry \";\" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with \";\" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded \";\" (%3B) is refused either way.","default":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxUrlBytes":{"description":"The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.","default":"8Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxConnections":{"type":"integer","description":"Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.","minimum":1,"maximum":100000,"default":512},"maxPendingHandshakesPerAddress":{"type":"integer","description":"Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.","minimum":1,"maximum":100000,"default":64},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"http":{"type":"object","description":"How the sidecar reads request targets that servers read in more than one way.","default":{},"properties":{"allowMatrixParameters":{"type":"boolean","description":"Whether path segments may carry \";\" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with \";\" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded \";\" (%3B) is refused either way.","default":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"verification":{"type":"object","description":"Compliance measured, not declared: what the operator's prober observed on each selected pod (TLS versions and suites accepted and refused, client certificate required, the served certificate, HSTS, the config hash and sidecar version in force), judged by the same controls as status.compliance. A probe that could not measure is Unknown, never Pass or Fail.","properties":{"lastVerified":{"type":"string","format":"date-time","description":"When the newest probe of the last round finished."},"workloads":{"type":"object","description":"Pods probed in the last round, by verdict.","properties":{"checked":{"type":"integer","description":"Selected pods probed."},"passed":{"type":"integer","description":"Pods on which every control holds."},"failed":{"type":"integer","description":"Pods on which a control fails or that drift from what was compiled."},"unknown":{"type":"integer","description":"Pods the probe could not measure (network, timeout)."}},"additionalProperties":false},"profiles":{"type":"array","description":"One entry per profile in spec.profiles, as measured.","maxItems":16,"items":{"type":"object","description":"The measured summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Fail when a control fails; Unknown when none fails but one is unmeasured; else Pass.","enum":["Pass","Fail","Unknown"]},"passed":{"type":"integer","description":"Controls measured to hold."},"failed":{"type":"integer","description":"Controls measured to fail."},"unknown":{"type":"integer","description":"Controls that could not be measured on every pod."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, measured on every probed pod.","maxItems":256,"items":{"type":"object","description":"One control's measured result.","properties":{"id":{"type":"string","description":"The control id in the standard."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass, Fail or Unknown (as for the profile).","enum":["Pass","Fail","Unknown"]},"lastVerified":{"type":"string","format":"date-time","description":"The OLDEST probe this result rests on."},"checked":{"type":"integer","description":"Pods judged."},"passed":{"type":"integer","description":"Pods on which it holds."},"failed":{"type":"integer","description":"Pods on which it fails."},"unknown":{"type":"integer","description":"Pods that could not be measured."},"evidence":{"type":"string","description":"What was measured, in words.","maxLength":4096},"failing":{"type":"array","description":"Pods on which the control fails (the first 20).","maxItems":20,"items":{"type":"string"}}},"additionalProperties":false}},"pods":{"type":"array","description":"Each probed pod (failing and unknown ones first; the first 100).","maxItems":100,"items":{"type":"object","description":"What was measured on one pod.","properties":{"pod":{"type":"string","description":"The pod name."},"serviceAccount":{"type":"string","description":"Its service account."},"status":{"type":"string","description":"Pass, Fail or Unknown.","enum":["Pass","Fail","Unknown"]},"lastVerified":{"type":"string","format":"date-time","description":"When this pod was probed."},"evidence":{"type":"string","description":"What was measured on it, or why it could not be.","maxLength":4096},"configHash":{"type":"string","description":"The config hash its sidecar reports."},"sidecarVersion":{"type":"string","description":"The version its sidecar reports."},"spiffeId":{"type":"string","description":"The SPIFFE ID of the certificate it serves."},"drift":{"type":"array","description":"How it differs from what was compiled and issued (stable ACP_ERR_EVIDENCE_* codes).","maxItems":8,"items":{"type":"object","description":"One difference.","properties":{"code":{"type":"string","description":"The stable code."},"message":{"type":"string","description":"What differs.","maxLength":1024}},"additionalProperties":false}},"failedControls":{"type":"array","description":"The \"<profile> <id>\" of each control that fails on this pod.","maxItems":256,"items":{"type":"string"}}},"additionalProperties":false}},"truncatedPods":{"type":"integer","description":"Probed pods left out of pods (the counts in workloads include them)."}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
@@ -3227,7 +3227,7 @@ if(data.status !== undefined){
 let data104 = data.status;
 if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
 for(const key23 in data104){
-if(!(((((((key23 === "observedGeneration") || (key23 === "conditions")) || (key23 === "workloads")) || (key23 === "compliance")) || (key23 === "certificates")) || (key23 === "jwks")) || (key23 === "config"))){
+if(!((((((((key23 === "observedGeneration") || (key23 === "conditions")) || (key23 === "workloads")) || (key23 === "compliance")) || (key23 === "verification")) || (key23 === "certificates")) || (key23 === "jwks")) || (key23 === "config"))){
 const err258 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err258];
@@ -3842,12 +3842,12 @@ vErrors.push(err307);
 errors++;
 }
 }
-if(data104.certificates !== undefined){
-let data133 = data104.certificates;
+if(data104.verification !== undefined){
+let data133 = data104.verification;
 if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
 for(const key29 in data133){
-if(!((((key29 === "serviceAccounts") || (key29 === "nextRenewalTime")) || (key29 === "earliestExpiry")) || (key29 === "trustBundle"))){
-const err308 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
+if(!((((((key29 === "lastVerified") || (key29 === "workloads")) || (key29 === "profiles")) || (key29 === "controls")) || (key29 === "pods")) || (key29 === "truncatedPods"))){
+const err308 = {instancePath:instancePath+"/status/verification",schemaPath:"#/properties/status/properties/verification/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -3857,10 +3857,9 @@ vErrors.push(err308);
 errors++;
 }
 }
-if(data133.serviceAccounts !== undefined){
-let data134 = data133.serviceAccounts;
-if(!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))){
-const err309 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data133.lastVerified !== undefined){
+if(!(typeof data133.lastVerified === "string")){
+const err309 = {instancePath:instancePath+"/status/verification/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -3870,9 +3869,12 @@ vErrors.push(err309);
 errors++;
 }
 }
-if(data133.nextRenewalTime !== undefined){
-if(!(typeof data133.nextRenewalTime === "string")){
-const err310 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data133.workloads !== undefined){
+let data135 = data133.workloads;
+if(data135 && typeof data135 == "object" && !Array.isArray(data135)){
+for(const key30 in data135){
+if(!((((key30 === "checked") || (key30 === "passed")) || (key30 === "failed")) || (key30 === "unknown"))){
+const err310 = {instancePath:instancePath+"/status/verification/workloads",schemaPath:"#/properties/status/properties/verification/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -3882,9 +3884,10 @@ vErrors.push(err310);
 errors++;
 }
 }
-if(data133.earliestExpiry !== undefined){
-if(!(typeof data133.earliestExpiry === "string")){
-const err311 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data135.checked !== undefined){
+let data136 = data135.checked;
+if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
+const err311 = {instancePath:instancePath+"/status/verification/workloads/checked",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/checked/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -3894,9 +3897,10 @@ vErrors.push(err311);
 errors++;
 }
 }
-if(data133.trustBundle !== undefined){
-if(typeof data133.trustBundle !== "string"){
-const err312 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data135.passed !== undefined){
+let data137 = data135.passed;
+if(!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137)))){
+const err312 = {instancePath:instancePath+"/status/verification/workloads/passed",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -3906,9 +3910,10 @@ vErrors.push(err312);
 errors++;
 }
 }
-}
-else {
-const err313 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data135.failed !== undefined){
+let data138 = data135.failed;
+if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
+const err313 = {instancePath:instancePath+"/status/verification/workloads/failed",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -3918,12 +3923,10 @@ vErrors.push(err313);
 errors++;
 }
 }
-if(data104.jwks !== undefined){
-let data138 = data104.jwks;
-if(data138 && typeof data138 == "object" && !Array.isArray(data138)){
-for(const key30 in data138){
-if(!(key30 === "providers")){
-const err314 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
+if(data135.unknown !== undefined){
+let data139 = data135.unknown;
+if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
+const err314 = {instancePath:instancePath+"/status/verification/workloads/unknown",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -3933,16 +3936,9 @@ vErrors.push(err314);
 errors++;
 }
 }
-if(data138.providers !== undefined){
-let data139 = data138.providers;
-if(Array.isArray(data139)){
-const len22 = data139.length;
-for(let i22=0; i22<len22; i22++){
-let data140 = data139[i22];
-if(data140 && typeof data140 == "object" && !Array.isArray(data140)){
-for(const key31 in data140){
-if(!((((key31 === "name") || (key31 === "keyIds")) || (key31 === "lastSuccessfulFetch")) || (key31 === "lastError"))){
-const err315 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
+}
+else {
+const err315 = {instancePath:instancePath+"/status/verification/workloads",schemaPath:"#/properties/status/properties/verification/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -3952,9 +3948,11 @@ vErrors.push(err315);
 errors++;
 }
 }
-if(data140.name !== undefined){
-if(typeof data140.name !== "string"){
-const err316 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data133.profiles !== undefined){
+let data140 = data133.profiles;
+if(Array.isArray(data140)){
+if(data140.length > 16){
+const err316 = {instancePath:instancePath+"/status/verification/profiles",schemaPath:"#/properties/status/properties/verification/properties/profiles/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -3963,14 +3961,13 @@ vErrors.push(err316);
 }
 errors++;
 }
-}
-if(data140.keyIds !== undefined){
-let data142 = data140.keyIds;
-if(Array.isArray(data142)){
-const len23 = data142.length;
-for(let i23=0; i23<len23; i23++){
-if(typeof data142[i23] !== "string"){
-const err317 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds/" + i23,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len22 = data140.length;
+for(let i22=0; i22<len22; i22++){
+let data141 = data140[i22];
+if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
+for(const key31 in data141){
+if(!(((((key31 === "name") || (key31 === "status")) || (key31 === "passed")) || (key31 === "failed")) || (key31 === "unknown"))){
+const err317 = {instancePath:instancePath+"/status/verification/profiles/" + i22,schemaPath:"#/properties/status/properties/verification/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -3980,9 +3977,9 @@ vErrors.push(err317);
 errors++;
 }
 }
-}
-else {
-const err318 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data141.name !== undefined){
+if(typeof data141.name !== "string"){
+const err318 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/name",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -3992,9 +3989,10 @@ vErrors.push(err318);
 errors++;
 }
 }
-if(data140.lastSuccessfulFetch !== undefined){
-if(!(typeof data140.lastSuccessfulFetch === "string")){
-const err319 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data141.status !== undefined){
+let data143 = data141.status;
+if(typeof data143 !== "string"){
+const err319 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/status",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4003,10 +4001,8 @@ vErrors.push(err319);
 }
 errors++;
 }
-}
-if(data140.lastError !== undefined){
-if(typeof data140.lastError !== "string"){
-const err320 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!(((data143 === "Pass") || (data143 === "Fail")) || (data143 === "Unknown"))){
+const err320 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/status",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -4016,9 +4012,10 @@ vErrors.push(err320);
 errors++;
 }
 }
-}
-else {
-const err321 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data141.passed !== undefined){
+let data144 = data141.passed;
+if(!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144)))){
+const err321 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/passed",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -4028,9 +4025,10 @@ vErrors.push(err321);
 errors++;
 }
 }
-}
-else {
-const err322 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data141.failed !== undefined){
+let data145 = data141.failed;
+if(!(((typeof data145 == "number") && (!(data145 % 1) && !isNaN(data145))) && (isFinite(data145)))){
+const err322 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/failed",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -4040,9 +4038,10 @@ vErrors.push(err322);
 errors++;
 }
 }
-}
-else {
-const err323 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data141.unknown !== undefined){
+let data146 = data141.unknown;
+if(!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))){
+const err323 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/unknown",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -4052,12 +4051,9 @@ vErrors.push(err323);
 errors++;
 }
 }
-if(data104.config !== undefined){
-let data146 = data104.config;
-if(data146 && typeof data146 == "object" && !Array.isArray(data146)){
-for(const key32 in data146){
-if(!((key32 === "configMap") || (key32 === "hash"))){
-const err324 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"};
+}
+else {
+const err324 = {instancePath:instancePath+"/status/verification/profiles/" + i22,schemaPath:"#/properties/status/properties/verification/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -4067,9 +4063,9 @@ vErrors.push(err324);
 errors++;
 }
 }
-if(data146.configMap !== undefined){
-if(typeof data146.configMap !== "string"){
-const err325 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err325 = {instancePath:instancePath+"/status/verification/profiles",schemaPath:"#/properties/status/properties/verification/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4079,9 +4075,11 @@ vErrors.push(err325);
 errors++;
 }
 }
-if(data146.hash !== undefined){
-if(typeof data146.hash !== "string"){
-const err326 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data133.controls !== undefined){
+let data147 = data133.controls;
+if(Array.isArray(data147)){
+if(data147.length > 256){
+const err326 = {instancePath:instancePath+"/status/verification/controls",schemaPath:"#/properties/status/properties/verification/properties/controls/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -4090,10 +4088,13 @@ vErrors.push(err326);
 }
 errors++;
 }
-}
-}
-else {
-const err327 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const len23 = data147.length;
+for(let i23=0; i23<len23; i23++){
+let data148 = data147[i23];
+if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
+for(const key32 in data148){
+if(!(func2.call(schema11.properties.status.properties.verification.properties.controls.items.properties, key32))){
+const err327 = {instancePath:instancePath+"/status/verification/controls/" + i23,schemaPath:"#/properties/status/properties/verification/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -4103,9 +4104,9 @@ vErrors.push(err327);
 errors++;
 }
 }
-}
-else {
-const err328 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data148.id !== undefined){
+if(typeof data148.id !== "string"){
+const err328 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/id",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -4115,14 +4116,811 @@ vErrors.push(err328);
 errors++;
 }
 }
-}
-else {
-const err329 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data148.profile !== undefined){
+if(typeof data148.profile !== "string"){
+const err329 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/profile",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err329];
 }
 else {
 vErrors.push(err329);
+}
+errors++;
+}
+}
+if(data148.title !== undefined){
+if(typeof data148.title !== "string"){
+const err330 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/title",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err330];
+}
+else {
+vErrors.push(err330);
+}
+errors++;
+}
+}
+if(data148.status !== undefined){
+let data152 = data148.status;
+if(typeof data152 !== "string"){
+const err331 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/status",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err331];
+}
+else {
+vErrors.push(err331);
+}
+errors++;
+}
+if(!(((data152 === "Pass") || (data152 === "Fail")) || (data152 === "Unknown"))){
+const err332 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/status",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err332];
+}
+else {
+vErrors.push(err332);
+}
+errors++;
+}
+}
+if(data148.lastVerified !== undefined){
+if(!(typeof data148.lastVerified === "string")){
+const err333 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err333];
+}
+else {
+vErrors.push(err333);
+}
+errors++;
+}
+}
+if(data148.checked !== undefined){
+let data154 = data148.checked;
+if(!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))){
+const err334 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/checked",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/checked/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err334];
+}
+else {
+vErrors.push(err334);
+}
+errors++;
+}
+}
+if(data148.passed !== undefined){
+let data155 = data148.passed;
+if(!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155)))){
+const err335 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/passed",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err335];
+}
+else {
+vErrors.push(err335);
+}
+errors++;
+}
+}
+if(data148.failed !== undefined){
+let data156 = data148.failed;
+if(!(((typeof data156 == "number") && (!(data156 % 1) && !isNaN(data156))) && (isFinite(data156)))){
+const err336 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failed",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err336];
+}
+else {
+vErrors.push(err336);
+}
+errors++;
+}
+}
+if(data148.unknown !== undefined){
+let data157 = data148.unknown;
+if(!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))){
+const err337 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/unknown",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err337];
+}
+else {
+vErrors.push(err337);
+}
+errors++;
+}
+}
+if(data148.evidence !== undefined){
+let data158 = data148.evidence;
+if(typeof data158 === "string"){
+if(func3(data158) > 4096){
+const err338 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/evidence/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(vErrors === null){
+vErrors = [err338];
+}
+else {
+vErrors.push(err338);
+}
+errors++;
+}
+}
+else {
+const err339 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/evidence/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err339];
+}
+else {
+vErrors.push(err339);
+}
+errors++;
+}
+}
+if(data148.failing !== undefined){
+let data159 = data148.failing;
+if(Array.isArray(data159)){
+if(data159.length > 20){
+const err340 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+if(vErrors === null){
+vErrors = [err340];
+}
+else {
+vErrors.push(err340);
+}
+errors++;
+}
+const len24 = data159.length;
+for(let i24=0; i24<len24; i24++){
+if(typeof data159[i24] !== "string"){
+const err341 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing/" + i24,schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err341];
+}
+else {
+vErrors.push(err341);
+}
+errors++;
+}
+}
+}
+else {
+const err342 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err342];
+}
+else {
+vErrors.push(err342);
+}
+errors++;
+}
+}
+}
+else {
+const err343 = {instancePath:instancePath+"/status/verification/controls/" + i23,schemaPath:"#/properties/status/properties/verification/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err343];
+}
+else {
+vErrors.push(err343);
+}
+errors++;
+}
+}
+}
+else {
+const err344 = {instancePath:instancePath+"/status/verification/controls",schemaPath:"#/properties/status/properties/verification/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err344];
+}
+else {
+vErrors.push(err344);
+}
+errors++;
+}
+}
+if(data133.pods !== undefined){
+let data161 = data133.pods;
+if(Array.isArray(data161)){
+if(data161.length > 100){
+const err345 = {instancePath:instancePath+"/status/verification/pods",schemaPath:"#/properties/status/properties/verification/properties/pods/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(vErrors === null){
+vErrors = [err345];
+}
+else {
+vErrors.push(err345);
+}
+errors++;
+}
+const len25 = data161.length;
+for(let i25=0; i25<len25; i25++){
+let data162 = data161[i25];
+if(data162 && typeof data162 == "object" && !Array.isArray(data162)){
+for(const key33 in data162){
+if(!(func2.call(schema11.properties.status.properties.verification.properties.pods.items.properties, key33))){
+const err346 = {instancePath:instancePath+"/status/verification/pods/" + i25,schemaPath:"#/properties/status/properties/verification/properties/pods/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err346];
+}
+else {
+vErrors.push(err346);
+}
+errors++;
+}
+}
+if(data162.pod !== undefined){
+if(typeof data162.pod !== "string"){
+const err347 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/pod",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/pod/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err347];
+}
+else {
+vErrors.push(err347);
+}
+errors++;
+}
+}
+if(data162.serviceAccount !== undefined){
+if(typeof data162.serviceAccount !== "string"){
+const err348 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/serviceAccount",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err348];
+}
+else {
+vErrors.push(err348);
+}
+errors++;
+}
+}
+if(data162.status !== undefined){
+let data165 = data162.status;
+if(typeof data165 !== "string"){
+const err349 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/status",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err349];
+}
+else {
+vErrors.push(err349);
+}
+errors++;
+}
+if(!(((data165 === "Pass") || (data165 === "Fail")) || (data165 === "Unknown"))){
+const err350 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/status",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.pods.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err350];
+}
+else {
+vErrors.push(err350);
+}
+errors++;
+}
+}
+if(data162.lastVerified !== undefined){
+if(!(typeof data162.lastVerified === "string")){
+const err351 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err351];
+}
+else {
+vErrors.push(err351);
+}
+errors++;
+}
+}
+if(data162.evidence !== undefined){
+let data167 = data162.evidence;
+if(typeof data167 === "string"){
+if(func3(data167) > 4096){
+const err352 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/evidence/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(vErrors === null){
+vErrors = [err352];
+}
+else {
+vErrors.push(err352);
+}
+errors++;
+}
+}
+else {
+const err353 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/evidence/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err353];
+}
+else {
+vErrors.push(err353);
+}
+errors++;
+}
+}
+if(data162.configHash !== undefined){
+if(typeof data162.configHash !== "string"){
+const err354 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/configHash",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/configHash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err354];
+}
+else {
+vErrors.push(err354);
+}
+errors++;
+}
+}
+if(data162.sidecarVersion !== undefined){
+if(typeof data162.sidecarVersion !== "string"){
+const err355 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/sidecarVersion",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/sidecarVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err355];
+}
+else {
+vErrors.push(err355);
+}
+errors++;
+}
+}
+if(data162.spiffeId !== undefined){
+if(typeof data162.spiffeId !== "string"){
+const err356 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/spiffeId",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err356];
+}
+else {
+vErrors.push(err356);
+}
+errors++;
+}
+}
+if(data162.drift !== undefined){
+let data171 = data162.drift;
+if(Array.isArray(data171)){
+if(data171.length > 8){
+const err357 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/maxItems",keyword:"maxItems",params:{limit: 8},message:"must NOT have more than 8 items"};
+if(vErrors === null){
+vErrors = [err357];
+}
+else {
+vErrors.push(err357);
+}
+errors++;
+}
+const len26 = data171.length;
+for(let i26=0; i26<len26; i26++){
+let data172 = data171[i26];
+if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
+for(const key34 in data172){
+if(!((key34 === "code") || (key34 === "message"))){
+const err358 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err358];
+}
+else {
+vErrors.push(err358);
+}
+errors++;
+}
+}
+if(data172.code !== undefined){
+if(typeof data172.code !== "string"){
+const err359 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/code",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err359];
+}
+else {
+vErrors.push(err359);
+}
+errors++;
+}
+}
+if(data172.message !== undefined){
+let data174 = data172.message;
+if(typeof data174 === "string"){
+if(func3(data174) > 1024){
+const err360 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/message",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err360];
+}
+else {
+vErrors.push(err360);
+}
+errors++;
+}
+}
+else {
+const err361 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/message",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err361];
+}
+else {
+vErrors.push(err361);
+}
+errors++;
+}
+}
+}
+else {
+const err362 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err362];
+}
+else {
+vErrors.push(err362);
+}
+errors++;
+}
+}
+}
+else {
+const err363 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err363];
+}
+else {
+vErrors.push(err363);
+}
+errors++;
+}
+}
+if(data162.failedControls !== undefined){
+let data175 = data162.failedControls;
+if(Array.isArray(data175)){
+if(data175.length > 256){
+const err364 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(vErrors === null){
+vErrors = [err364];
+}
+else {
+vErrors.push(err364);
+}
+errors++;
+}
+const len27 = data175.length;
+for(let i27=0; i27<len27; i27++){
+if(typeof data175[i27] !== "string"){
+const err365 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls/" + i27,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err365];
+}
+else {
+vErrors.push(err365);
+}
+errors++;
+}
+}
+}
+else {
+const err366 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err366];
+}
+else {
+vErrors.push(err366);
+}
+errors++;
+}
+}
+}
+else {
+const err367 = {instancePath:instancePath+"/status/verification/pods/" + i25,schemaPath:"#/properties/status/properties/verification/properties/pods/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err367];
+}
+else {
+vErrors.push(err367);
+}
+errors++;
+}
+}
+}
+else {
+const err368 = {instancePath:instancePath+"/status/verification/pods",schemaPath:"#/properties/status/properties/verification/properties/pods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err368];
+}
+else {
+vErrors.push(err368);
+}
+errors++;
+}
+}
+if(data133.truncatedPods !== undefined){
+let data177 = data133.truncatedPods;
+if(!(((typeof data177 == "number") && (!(data177 % 1) && !isNaN(data177))) && (isFinite(data177)))){
+const err369 = {instancePath:instancePath+"/status/verification/truncatedPods",schemaPath:"#/properties/status/properties/verification/properties/truncatedPods/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err369];
+}
+else {
+vErrors.push(err369);
+}
+errors++;
+}
+}
+}
+else {
+const err370 = {instancePath:instancePath+"/status/verification",schemaPath:"#/properties/status/properties/verification/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err370];
+}
+else {
+vErrors.push(err370);
+}
+errors++;
+}
+}
+if(data104.certificates !== undefined){
+let data178 = data104.certificates;
+if(data178 && typeof data178 == "object" && !Array.isArray(data178)){
+for(const key35 in data178){
+if(!((((key35 === "serviceAccounts") || (key35 === "nextRenewalTime")) || (key35 === "earliestExpiry")) || (key35 === "trustBundle"))){
+const err371 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err371];
+}
+else {
+vErrors.push(err371);
+}
+errors++;
+}
+}
+if(data178.serviceAccounts !== undefined){
+let data179 = data178.serviceAccounts;
+if(!(((typeof data179 == "number") && (!(data179 % 1) && !isNaN(data179))) && (isFinite(data179)))){
+const err372 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err372];
+}
+else {
+vErrors.push(err372);
+}
+errors++;
+}
+}
+if(data178.nextRenewalTime !== undefined){
+if(!(typeof data178.nextRenewalTime === "string")){
+const err373 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err373];
+}
+else {
+vErrors.push(err373);
+}
+errors++;
+}
+}
+if(data178.earliestExpiry !== undefined){
+if(!(typeof data178.earliestExpiry === "string")){
+const err374 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err374];
+}
+else {
+vErrors.push(err374);
+}
+errors++;
+}
+}
+if(data178.trustBundle !== undefined){
+if(typeof data178.trustBundle !== "string"){
+const err375 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err375];
+}
+else {
+vErrors.push(err375);
+}
+errors++;
+}
+}
+}
+else {
+const err376 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err376];
+}
+else {
+vErrors.push(err376);
+}
+errors++;
+}
+}
+if(data104.jwks !== undefined){
+let data183 = data104.jwks;
+if(data183 && typeof data183 == "object" && !Array.isArray(data183)){
+for(const key36 in data183){
+if(!(key36 === "providers")){
+const err377 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err377];
+}
+else {
+vErrors.push(err377);
+}
+errors++;
+}
+}
+if(data183.providers !== undefined){
+let data184 = data183.providers;
+if(Array.isArray(data184)){
+const len28 = data184.length;
+for(let i28=0; i28<len28; i28++){
+let data185 = data184[i28];
+if(data185 && typeof data185 == "object" && !Array.isArray(data185)){
+for(const key37 in data185){
+if(!((((key37 === "name") || (key37 === "keyIds")) || (key37 === "lastSuccessfulFetch")) || (key37 === "lastError"))){
+const err378 = {instancePath:instancePath+"/status/jwks/providers/" + i28,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err378];
+}
+else {
+vErrors.push(err378);
+}
+errors++;
+}
+}
+if(data185.name !== undefined){
+if(typeof data185.name !== "string"){
+const err379 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err379];
+}
+else {
+vErrors.push(err379);
+}
+errors++;
+}
+}
+if(data185.keyIds !== undefined){
+let data187 = data185.keyIds;
+if(Array.isArray(data187)){
+const len29 = data187.length;
+for(let i29=0; i29<len29; i29++){
+if(typeof data187[i29] !== "string"){
+const err380 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/keyIds/" + i29,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err380];
+}
+else {
+vErrors.push(err380);
+}
+errors++;
+}
+}
+}
+else {
+const err381 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err381];
+}
+else {
+vErrors.push(err381);
+}
+errors++;
+}
+}
+if(data185.lastSuccessfulFetch !== undefined){
+if(!(typeof data185.lastSuccessfulFetch === "string")){
+const err382 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err382];
+}
+else {
+vErrors.push(err382);
+}
+errors++;
+}
+}
+if(data185.lastError !== undefined){
+if(typeof data185.lastError !== "string"){
+const err383 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err383];
+}
+else {
+vErrors.push(err383);
+}
+errors++;
+}
+}
+}
+else {
+const err384 = {instancePath:instancePath+"/status/jwks/providers/" + i28,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err384];
+}
+else {
+vErrors.push(err384);
+}
+errors++;
+}
+}
+}
+else {
+const err385 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err385];
+}
+else {
+vErrors.push(err385);
+}
+errors++;
+}
+}
+}
+else {
+const err386 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err386];
+}
+else {
+vErrors.push(err386);
+}
+errors++;
+}
+}
+if(data104.config !== undefined){
+let data191 = data104.config;
+if(data191 && typeof data191 == "object" && !Array.isArray(data191)){
+for(const key38 in data191){
+if(!((key38 === "configMap") || (key38 === "hash"))){
+const err387 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err387];
+}
+else {
+vErrors.push(err387);
+}
+errors++;
+}
+}
+if(data191.configMap !== undefined){
+if(typeof data191.configMap !== "string"){
+const err388 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err388];
+}
+else {
+vErrors.push(err388);
+}
+errors++;
+}
+}
+if(data191.hash !== undefined){
+if(typeof data191.hash !== "string"){
+const err389 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err389];
+}
+else {
+vErrors.push(err389);
+}
+errors++;
+}
+}
+}
+else {
+const err390 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err390];
+}
+else {
+vErrors.push(err390);
+}
+errors++;
+}
+}
+}
+else {
+const err391 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err391];
+}
+else {
+vErrors.push(err391);
+}
+errors++;
+}
+}
+}
+else {
+const err392 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err392];
+}
+else {
+vErrors.push(err392);
 }
 errors++;
 }

@@ -31,6 +31,8 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 export const DEFAULT_OPERATOR_NAMESPACE = 'acp-system';
 
 export const SIDECAR_CONTAINER_NAME = 'acp-sidecar';
+/** The service account name in the operator's probe identity, spiffe://<td>/ns/<operator ns>/sa/acp-prober. */
+export const PROBE_SERVICE_ACCOUNT = 'acp-prober';
 export const PORTS = { inbound: 8443, admin: 15021, outbound: 15001 } as const;
 export const PORT_NAMES = { inbound: 'acp-tls', admin: 'acp-admin' } as const;
 export const ADMIN_PATHS = {
@@ -88,6 +90,7 @@ export const CONDITION_TYPES = [
   'CertificatesReady',
   'JWKSReady',
   'Compliant',
+  'Verified',
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 

@@ -79,7 +79,7 @@ export interface Pod extends KubeObject {
     containers?: { name: string }[];
     hostNetwork?: boolean;
   };
-  status?: { phase?: string };
+  status?: { phase?: string; podIP?: string };
 }
 
 export type Namespace = KubeObject;

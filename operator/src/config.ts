@@ -50,6 +50,18 @@ export interface OperatorConfig {
   manageCrd: boolean;
   /** This operator's release (the chart's appVersion); `dev` when unset. */
   version: string;
+  /** Every this long the leader probes every injected workload (0 = never). */
+  verifyPeriodMs: number;
+  /** Workloads probed at once. */
+  probeConcurrency: number;
+  /** New TLS connections per second the prober opens, in total. */
+  probeRate: number;
+  /** Timeout of one probe connection or admin request. */
+  probeTimeoutMs: number;
+  /** How long after a config change its pods are left unprobed (the kubelet delivering it). */
+  probePropagationMs: number;
+  /** The sidecar release the webhook injects; an older one running is drift. */
+  sidecarVersion: string;
 }
 
 type Source = Record<string, string | undefined>;
@@ -94,6 +106,12 @@ const FLAGS: Record<string, { env: string; help: string }> = {
   'jwks-max-bytes': { env: 'ACP_JWKS_MAX_BYTES', help: 'largest JWKS body accepted' },
   'jwks-max-keys': { env: 'ACP_JWKS_MAX_KEYS', help: 'most keys accepted in one JWKS' },
   'resync-period': { env: 'ACP_RESYNC_PERIOD', help: 're-reconcile everything this often (0s disables)' },
+  'verify-period': { env: 'ACP_VERIFY_PERIOD', help: 'probe injected pods this often (0s: never)' },
+  'probe-concurrency': { env: 'ACP_PROBE_CONCURRENCY', help: 'workloads probed at once' },
+  'probe-rate': { env: 'ACP_PROBE_RATE', help: 'new probe TLS connections per second, in total' },
+  'probe-timeout': { env: 'ACP_PROBE_TIMEOUT', help: 'timeout of one probe connection' },
+  'probe-propagation': { env: 'ACP_PROBE_PROPAGATION', help: 'skip pods after a config change' },
+  'sidecar-version': { env: 'ACP_SIDECAR_VERSION', help: 'the sidecar release the webhook injects' },
 };
 
 export const USAGE = Object.entries(FLAGS)
@@ -173,6 +191,12 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
     jwksMaxBytes: intOf('jwks-max-bytes', get('jwks-max-bytes', '1048576'), 1024, 16 * 1048576),
     jwksMaxKeys: intOf('jwks-max-keys', get('jwks-max-keys', '32'), 1, 1000),
     resyncPeriodMs: durationOf('resync-period', get('resync-period', '10m'), 0),
+    verifyPeriodMs: durationOf('verify-period', get('verify-period', '5m'), 0),
+    probeConcurrency: intOf('probe-concurrency', get('probe-concurrency', '16'), 1, 256),
+    probeRate: intOf('probe-rate', get('probe-rate', '100'), 1, 10_000),
+    probeTimeoutMs: durationOf('probe-timeout', get('probe-timeout', '5s'), 100),
+    probePropagationMs: durationOf('probe-propagation', get('probe-propagation', '90s'), 0),
+    sidecarVersion: get('sidecar-version', '0.1.0'),
   };
   if (
     !/^([A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)(,[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)*$/.test(

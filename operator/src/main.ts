@@ -32,6 +32,7 @@ import { MANAGED_SELECTOR, setupIdentity } from './identity/setup.ts';
 import type { PolicyObject } from './identity/workload-controller.ts';
 import type { NetworkPolicy } from './reconcile/children.ts';
 import { createPolicyMetrics } from './reconcile/metrics.ts';
+import { createVerifierMetrics } from './evidence/verifier.ts';
 import { setupPolicies } from './reconcile/setup.ts';
 
 async function main(): Promise<void> {
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   const runtimeMetrics = createRuntimeMetrics(registry);
   const identityMetrics = createIdentityMetrics(registry);
   const policyMetrics = createPolicyMetrics(registry);
+  const verifierMetrics = createVerifierMetrics(registry);
 
   // The kubeconfig's credentials are followed as they rotate (token file, exec plugin, certificate files).
   const base = await KubeClient.connect(loadConnection(config.kubeconfig, process.env), {
@@ -110,6 +112,7 @@ async function main(): Promise<void> {
     events,
     runtimeMetrics,
     metrics: policyMetrics,
+    verifierMetrics,
   });
 
   const manager = new Manager({
@@ -123,6 +126,8 @@ async function main(): Promise<void> {
       if (config.manageCrd) void ensureCrd({ client, logger, version: config.version });
       identity.enqueueAll();
       policies.enqueueAll();
+      // Leader only: the probe rounds run while this replica leads (start is idempotent).
+      policies.verifier.start();
     },
   });
   if (config.leaderElection) {
@@ -140,6 +145,7 @@ async function main(): Promise<void> {
       onStartedLeading: () => manager.startControllers(),
       onStoppedLeading: () => {
         logger.error('leadership lost: controllers stopped; rejoining the election');
+        void policies.verifier.stop();
         void manager.stopControllers();
       },
     });
@@ -170,8 +176,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    void manager
-      .stop(() => elector?.release() ?? Promise.resolve())
+    void policies.verifier
+      .stop()
+      .then(() => manager.stop(() => elector?.release() ?? Promise.resolve()))
       .then(() => server.close())
       .then(() => policies.jwks.stop())
       .then(() => base.close())

@@ -36,6 +36,8 @@ import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import type { LabelSelector, NetworkPolicy } from './children.ts';
 import type { JwksCache } from './jwks-cache.ts';
 import type { PolicyMetrics } from './metrics.ts';
+import type { EvidenceEntry, EvidenceStore } from '../evidence/store.ts';
+import { recordEvidenceMetrics, forgetEvidenceMetrics } from './evidence-metrics.ts';
 import { planPolicy, type PolicyPlan } from './plan.ts';
 
 export const POLICY_FIELD_MANAGER = 'acp-operator';
@@ -54,6 +56,10 @@ export interface PolicyControllerDeps {
   clock: Clock;
   events: EventRecorder;
   metrics: PolicyMetrics;
+  /** The prober's last rounds (leader only); absent: nothing is measured. */
+  evidence?: EvidenceStore;
+  operatorNamespace?: string;
+  probePeers?: readonly string[];
 }
 
 const ours = (o: { metadata: { labels?: Record<string, string> } } | undefined): boolean =>
@@ -95,11 +101,23 @@ async function applyChildren(deps: PolicyControllerDeps, plan: PolicyPlan, c: Ch
   }
 }
 
+function evidenceOf(deps: PolicyControllerDeps, key: string): { evidence?: EvidenceEntry } {
+  const evidence = deps.evidence?.get(key);
+  return evidence ? { evidence } : {};
+}
+
+function podUid(deps: PolicyControllerDeps, namespace: string, name: string): { uid?: string } {
+  const uid = deps.pods.get(namespace, name)?.metadata.uid;
+  return uid ? { uid } : {};
+}
+
 export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
   const forget = (namespace: string, name: string): void => {
     deps.metrics.ready.remove({ namespace, policy: name });
     for (const profile of COMPLIANCE_PROFILES)
       deps.metrics.compliant.remove({ namespace, policy: name, profile });
+    forgetEvidenceMetrics(deps.metrics, namespace, name);
+    deps.evidence?.delete(`${namespace}/${name}`);
   };
 
   return async (key, ctx) => {
@@ -140,6 +158,9 @@ export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
       trustDomain: deps.trustDomain,
       monitoring: deps.monitoring,
       now,
+      ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}),
+      ...(deps.probePeers ? { probePeers: deps.probePeers } : {}),
+      ...evidenceOf(deps, key),
     });
     deps.jwks.subscribe(key, plan.jwksWanted);
     await applyChildren(deps, plan, children);
@@ -158,7 +179,13 @@ export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
       name,
       ...(policy.metadata.uid ? { uid: policy.metadata.uid } : {}),
     };
-    for (const e of plan.events) deps.events.record(target, e.type, e.reason, 'Reconcile', e.note);
+    for (const e of plan.events) {
+      const about = e.pod
+        ? { apiVersion: 'v1', kind: 'Pod', namespace, name: e.pod, ...podUid(deps, namespace, e.pod) }
+        : target;
+      deps.events.record(about, e.type, e.reason, e.pod ? 'Verify' : 'Reconcile', e.note);
+    }
+    if (plan.evidence) recordEvidenceMetrics(deps.metrics, namespace, name, plan.evidence);
     deps.metrics.ready.set({ namespace, policy: name }, plan.ready ? 1 : 0);
     for (const p of plan.compliance?.profiles ?? [])
       deps.metrics.compliant.set({ namespace, policy: name, profile: p.name }, p.status === 'Pass' ? 1 : 0);

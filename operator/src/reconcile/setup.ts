@@ -28,6 +28,9 @@ import { fetchJwks } from './jwks-fetch.ts';
 import { JwksCache } from './jwks-cache.ts';
 import type { PolicyMetrics } from './metrics.ts';
 import { policyReconciler } from './policy-controller.ts';
+import { probeIdentitySource, probeSpiffeId } from '../evidence/probe/identity.ts';
+import { EvidenceStore } from '../evidence/store.ts';
+import { Verifier, type VerifierMetrics } from '../evidence/verifier.ts';
 
 export interface PolicyInformers {
   policies: Informer<PolicyObject>;
@@ -41,6 +44,8 @@ export interface PolicySetup {
   controller: Controller;
   jwks: JwksCache;
   enqueueAll: () => void;
+  /** Probes what runs (leader only: start when leading, stop when not). */
+  verifier: Verifier;
 }
 
 export function setupPolicies(deps: {
@@ -54,6 +59,7 @@ export function setupPolicies(deps: {
   events: EventRecorder;
   runtimeMetrics: RuntimeMetrics;
   metrics: PolicyMetrics;
+  verifierMetrics: VerifierMetrics;
 }): PolicySetup {
   const { config, informers: inf } = deps;
   const ca = config.jwksCaFile ? [...rootCertificates, readFileSync(config.jwksCaFile, 'utf8')] : undefined;
@@ -64,6 +70,8 @@ export function setupPolicies(deps: {
   const limits = { maxKeys: config.jwksMaxKeys, minRsaBits: 2048 };
   // The cache notifies the controller, which is built after it.
   const ref: { controller?: Controller } = {};
+  const evidence = new EvidenceStore();
+  const probePeers = [probeSpiffeId(config.trustDomain, config.namespace)];
   const jwks = new JwksCache({
     fetch: (uri) =>
       fetchJwks(uri, { dispatcher, timeoutMs: config.jwksTimeoutMs, maxBytes: config.jwksMaxBytes, limits }),
@@ -93,6 +101,9 @@ export function setupPolicies(deps: {
       clock: deps.clock,
       events: deps.events,
       metrics: deps.metrics,
+      evidence,
+      operatorNamespace: config.namespace,
+      probePeers,
     }),
   });
   ref.controller = c;
@@ -132,8 +143,28 @@ export function setupPolicies(deps: {
   deps.onSnapshotChange(() => {
     for (const p of inf.policies.list()) c.enqueue(keyOf(p));
   });
+  const verifier = new Verifier({
+    policies: inf.policies,
+    pods: inf.pods,
+    configMaps: inf.configMaps,
+    snapshot: deps.snapshot,
+    identity: probeIdentitySource(probePeers[0] ?? '', config.certBackdateMs),
+    trustDomain: config.trustDomain,
+    sidecarVersion: config.sidecarVersion,
+    store: evidence,
+    enqueue: (key) => c.enqueue(key),
+    clock: deps.clock,
+    logger: deps.logger.child({ component: 'prober' }),
+    metrics: deps.verifierMetrics,
+    bounds: { concurrency: config.probeConcurrency, connectionsPerSecond: config.probeRate },
+    periodMs: config.verifyPeriodMs,
+    timeoutMs: config.probeTimeoutMs,
+    propagationMs: config.probePropagationMs,
+    fetch,
+  });
   return {
     controller: c,
+    verifier,
     jwks,
     enqueueAll: () => {
       for (const p of inf.policies.list()) c.enqueue(keyOf(p));
