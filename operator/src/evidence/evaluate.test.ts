@@ -6,9 +6,10 @@ import { aPolicy, compiled, withMtls, withProfiles } from '../testing/builders.t
 import { evaluateEvidence, verifiedCondition, type EvidenceReport } from './evaluate.ts';
 import type { Expected } from './integrity.ts';
 import type { WorkloadObservation } from './observation.ts';
+import { compliantObservation, EVIDENCE_HASH } from '../testing/evidence.ts';
 
 const NOW = new Date('2026-12-05T12:00:00Z');
-const HASH = 'a'.repeat(64);
+const HASH = EVIDENCE_HASH;
 
 async function setup(
   policy: ApiCompliancePolicy,
@@ -28,35 +29,7 @@ async function setup(
   };
 }
 
-/** What a compliant sidecar shows the prober. */
-function compliant(c: SidecarConfig, pod = 'web-1', at = '2026-12-05T11:59:00Z'): WorkloadObservation {
-  return {
-    pod,
-    namespace: 'shop',
-    serviceAccount: 'web',
-    at,
-    injected: true,
-    sidecar: { configHash: HASH, version: '0.1.0' },
-    tls: {
-      versions: { TLSv1: false, 'TLSv1.1': false, 'TLSv1.2': true, 'TLSv1.3': true },
-      suites: [
-        ...c.tls.tls13CipherSuites.map((name) => ({ name, version: 'TLSv1.3' as const, accepted: true })),
-        ...c.tls.tls12CipherSuites.map((name) => ({ name, version: 'TLSv1.2' as const, accepted: true })),
-        { name: 'TLS_AES_128_GCM_SHA256', version: 'TLSv1.3', accepted: false },
-        { name: 'ECDHE-ECDSA-AES128-SHA', version: 'TLSv1.2', accepted: false },
-      ],
-      anonymousServed: false,
-      certificate: {
-        spiffeId: 'spiffe://cluster.local/ns/shop/sa/web',
-        notAfter: '2026-12-06T00:00:00Z',
-        trusted: true,
-        fingerprint: 'AA',
-      },
-      hsts: c.tls.hsts.header,
-      probeStatus: 403,
-    },
-  };
-}
+const compliant = compliantObservation;
 
 type Change = (o: WorkloadObservation) => void;
 const tls =
