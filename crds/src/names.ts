@@ -31,6 +31,11 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 export const DEFAULT_OPERATOR_NAMESPACE = 'acp-system';
 
 export const SIDECAR_CONTAINER_NAME = 'acp-sidecar';
+/**
+ * The sidecar release this source tree builds: the sidecar reports it on its admin port (/config),
+ * the operator expects it (--sidecar-version defaults to it); an older one running is drift.
+ */
+export const SIDECAR_RELEASE = '0.1.0';
 /** The service account name in the operator's probe identity, spiffe://<td>/ns/<operator ns>/sa/acp-prober. */
 export const PROBE_SERVICE_ACCOUNT = 'acp-prober';
 export const PORTS = { inbound: 8443, admin: 15021, outbound: 15001 } as const;

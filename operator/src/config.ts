@@ -5,6 +5,7 @@
 import {
   DEFAULT_OPERATOR_NAMESPACE,
   DEFAULT_TRUST_DOMAIN,
+  SIDECAR_RELEASE,
   durationFlag,
   flagError,
   parseFlags,
@@ -196,7 +197,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
     probeRate: intOf('probe-rate', get('probe-rate', '100'), 1, 10_000),
     probeTimeoutMs: durationOf('probe-timeout', get('probe-timeout', '5s'), 100),
     probePropagationMs: durationOf('probe-propagation', get('probe-propagation', '90s'), 0),
-    sidecarVersion: get('sidecar-version', '0.1.0'),
+    sidecarVersion: get('sidecar-version', SIDECAR_RELEASE),
   };
   if (
     !/^([A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)(,[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)*$/.test(

@@ -17,6 +17,22 @@ export const RELEASE = 'acp';
 export const RELEASE_NAMESPACE = 'acp-system';
 export const CHART = resolve(import.meta.dirname, '..', '..', '..', 'charts', 'api-compliance-operator');
 
+/** Polls `probe` (every `everyMs`) until it gives a value; throws naming `what` after `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  everyMs = 1000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** kubectl that throws with its stderr on failure. */
 export async function must(cluster: TestCluster, args: string[], input?: string): Promise<string> {
   const r = await kubectl(cluster, args, input);
