@@ -21,6 +21,8 @@ export const PROBE_FAILURE_CODES = [
   'ACP_ERR_PROBE_NO_IDENTITY',
   /** The prober's TLS library could not offer what it meant to try. */
   'ACP_ERR_PROBE_CLIENT',
+  /** The connection closed without a TLS alert: not proof of a refusal, so not counted as one. */
+  'ACP_ERR_PROBE_INCONCLUSIVE',
 ] as const;
 export type ProbeFailureCode = (typeof PROBE_FAILURE_CODES)[number];
 

@@ -1,8 +1,11 @@
 // One TLS handshake against a sidecar's inbound port, classified: the
 // server accepted it (and, when asked, answered one HTTP request), the
-// server refused it (a TLS alert or a close after the TCP connection was
-// up), or the probe could not tell (no TCP connection, timeout): the last
-// is a probe failure, never evidence either way. Thin I/O over node:tls.
+// server refused it (a TLS alert: only an alert proves a refusal), or the
+// probe could not tell (no TCP connection, a timeout, a close or reset
+// without an alert, as a connection limit would give): the last is a probe
+// failure, never evidence either way, so a forbidden version or suite is
+// never counted refused on a guess. Thin I/O over node:tls; the
+// classification of a close is pure (classifyClose).
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 
@@ -31,9 +34,29 @@ export type HandshakeOutcome =
   | { kind: 'refused'; reason: string }
   | {
       kind: 'failed';
-      code: 'ACP_ERR_PROBE_UNREACHABLE' | 'ACP_ERR_PROBE_TIMEOUT' | 'ACP_ERR_PROBE_CLIENT';
+      code:
+        | 'ACP_ERR_PROBE_UNREACHABLE'
+        | 'ACP_ERR_PROBE_TIMEOUT'
+        | 'ACP_ERR_PROBE_CLIENT'
+        | 'ACP_ERR_PROBE_INCONCLUSIVE';
       message: string;
     };
+
+/** A connection that ended before an accepted outcome: refused only on a TLS alert. */
+export function classifyClose(
+  tcpUp: boolean,
+  error: { code?: string; message: string } | undefined,
+): HandshakeOutcome {
+  if (!tcpUp)
+    return { kind: 'failed', code: 'ACP_ERR_PROBE_UNREACHABLE', message: error?.message ?? 'closed' };
+  const code = error?.code ?? '';
+  if (/^ERR_SSL_.*ALERT/.test(code)) return { kind: 'refused', reason: code };
+  return {
+    kind: 'failed',
+    code: 'ACP_ERR_PROBE_INCONCLUSIVE',
+    message: `closed without a TLS alert (${code || error?.message || 'no error'})`,
+  };
+}
 
 /** Parses the status line and headers of an HTTP/1.1 answer (undefined until the head is complete). */
 export function parseAnswer(raw: string): Answer | undefined {
@@ -90,11 +113,11 @@ function attempt(target: HandshakeTarget, o: HandshakeOptions): Promise<Handshak
     });
     const timer = setTimeout(
       () =>
-        finish(
-          tcpUp && o.request && secured
-            ? { kind: 'refused', reason: 'no answer after the handshake' }
-            : { kind: 'failed', code: 'ACP_ERR_PROBE_TIMEOUT', message: `no answer within ${o.timeoutMs}ms` },
-        ),
+        finish({
+          kind: 'failed',
+          code: 'ACP_ERR_PROBE_TIMEOUT',
+          message: `no answer within ${o.timeoutMs}ms`,
+        }),
       o.timeoutMs,
     );
     sock.once('connect', () => (tcpUp = true));
@@ -114,14 +137,7 @@ function attempt(target: HandshakeTarget, o: HandshakeOptions): Promise<Handshak
       const answer = parseAnswer(raw);
       if (answer && secured) finish({ ...secured, answer });
     });
-    const closed = (e?: Error): void => {
-      if (!tcpUp) {
-        finish({ kind: 'failed', code: 'ACP_ERR_PROBE_UNREACHABLE', message: e?.message ?? 'closed' });
-        return;
-      }
-      // The TCP connection was up: a TLS alert, or a close before the handshake or the answer.
-      finish({ kind: 'refused', reason: e ? ((e as { code?: string }).code ?? e.message) : 'closed' });
-    };
+    const closed = (e?: Error): void => finish(classifyClose(tcpUp, e));
     sock.on('error', (e: Error) => closed(e));
     sock.on('close', () => closed());
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { aPolicy, compiled, withTls } from '../../testing/builders.ts';
-import { parseAnswer } from './handshake.ts';
+import { classifyClose, parseAnswer } from './handshake.ts';
 import { FORBIDDEN_SUITES, suitesToProbe } from './plan.ts';
 import { parseSubjectAltNameUris } from './san.ts';
 
@@ -16,6 +16,41 @@ describe('parseAnswer', () => {
     ['is undefined for something that is not HTTP/1.x', 'SSH-2.0-x\r\n\r\n', undefined],
   ];
   for (const [name, raw, want] of cases) it(name, () => assert.deepEqual(parseAnswer(raw), want));
+});
+
+describe('classifyClose', () => {
+  const cases: [string, boolean, { code?: string; message: string } | undefined, string][] = [
+    [
+      'is a refusal on a TLS alert',
+      true,
+      { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', message: 'x' },
+      'refused',
+    ],
+    [
+      'is a refusal on the certificate-required alert',
+      true,
+      { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', message: 'x' },
+      'refused',
+    ],
+    [
+      'is inconclusive on a reset without an alert (a connection limit looks like this)',
+      true,
+      { code: 'ECONNRESET', message: 'reset' },
+      'ACP_ERR_PROBE_INCONCLUSIVE',
+    ],
+    ['is inconclusive on a plain close', true, undefined, 'ACP_ERR_PROBE_INCONCLUSIVE'],
+    [
+      'is unreachable when TCP never connected',
+      false,
+      { code: 'ECONNREFUSED', message: 'refused' },
+      'ACP_ERR_PROBE_UNREACHABLE',
+    ],
+  ];
+  for (const [name, tcpUp, error, want] of cases)
+    it(name, () => {
+      const r = classifyClose(tcpUp, error);
+      assert.equal(r.kind === 'failed' ? r.code : r.kind, want);
+    });
 });
 
 describe('parseSubjectAltNameUris', () => {

@@ -111,6 +111,7 @@ export async function probeWorkload(t: WorkloadTarget, d: ProbeDeps): Promise<Wo
       message: `the sidecar refused the probe identity's handshake or did not answer (${main.kind === 'refused' ? main.reason : 'no answer'})`,
     });
   const anonymous = await once({ ca: id.caPem }, ANONYMOUS_REQUEST);
+  if (anonymous.kind === 'failed') return failed({ code: anonymous.code, message: anonymous.message });
   const versions = {} as Record<ProbeTlsVersion, boolean>;
   for (const v of TLS_VERSIONS) {
     const r = await once({ ...withCert, minVersion: v, maxVersion: v, ciphers: 'ALL:@SECLEVEL=0' });
@@ -133,7 +134,7 @@ export async function probeWorkload(t: WorkloadTarget, d: ProbeDeps): Promise<Wo
   const tls: TlsMeasurement = {
     versions,
     suites,
-    anonymousServed: anonymous.kind === 'accepted' && anonymous.answer !== undefined,
+    anonymousServed: anonymous.kind === 'accepted',
     certificate: {
       spiffeId: cert
         ? (parseSubjectAltNameUris(cert.subjectAltName).find((u) => u.startsWith('spiffe://')) ?? '')
