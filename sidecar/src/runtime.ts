@@ -49,6 +49,8 @@ export interface SidecarOptions {
   host: string;
   /** Port overrides (tests use 0); default: the config's listeners. */
   ports?: { inbound?: number; admin?: number | null; outbound?: number | null };
+  /** Told the config in force at start and after each reload (a cluster worker tells its primary). */
+  onConfig?: (report: AdminConfigReport) => void;
   pollMs?: number;
   drainTimeoutMs?: number;
   /** The inbound HTTP/1.1 fast path (server/fast-http.ts); default on. */
@@ -105,6 +107,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     policy: policy.config.policy,
   });
   let inForce = report();
+  o.onConfig?.(inForce);
   let credentials = validateCredentials(await readCredentialFiles(o.identityDir), o.nowMs());
   metrics.certificateExpiry(credentials.notAfterMs);
   let ready = false;
@@ -211,6 +214,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         if (compiled.fingerprint === policy.fingerprint) return false;
         policy = compiled;
         inForce = report();
+        o.onConfig?.(inForce);
         inbound.applySnapshot();
         return true;
       },

@@ -144,6 +144,13 @@ describe('evidence e2e: the prober against running sidecars', () => {
     assert.equal(status(r, '4.2.1'), 'Fail');
   });
 
+  it('passes a sidecar run with --workers 2: its primary reports the config every worker has in force', async () => {
+    const s = await start(compliant, { args: ['--workers', '2'] });
+    const r = await measure(s, pki, s.config);
+    assert.equal(r.workloads[0]?.status, 'Pass', r.workloads[0]?.evidence);
+    assert.equal(r.workloads[0]?.configHash, configHash(s.config));
+  });
+
   it('is Unknown, not Fail, when the sidecar cannot be reached', async () => {
     const s = await start(compliant);
     const ports = { ...s.ports };

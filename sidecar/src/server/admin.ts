@@ -14,8 +14,8 @@ export interface AdminDeps {
   /** The metrics text (one registry, or the cluster aggregate). */
   metrics: () => Promise<string>;
   contentType: string;
-  /** What /config reports; absent: 404 (a cluster primary, which enforces no config itself). */
-  config?: () => AdminConfigReport;
+  /** What /config reports; undefined: 503 (a cluster primary whose workers do not agree yet). */
+  config: () => AdminConfigReport | undefined;
 }
 
 export interface AdminConfigReport {
@@ -42,8 +42,11 @@ export function createAdminServer(deps: AdminDeps): Server {
         .end(ready ? 'ready\n' : 'not ready\n');
       return;
     }
-    if (path === ADMIN_PATHS.config && deps.config) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(deps.config())}\n`);
+    if (path === ADMIN_PATHS.config) {
+      const report = deps.config();
+      if (report)
+        res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(report)}\n`);
+      else res.writeHead(503, { 'content-type': 'text/plain' }).end('config not agreed by every worker\n');
       return;
     }
     if (path === ADMIN_PATHS.metrics) {
