@@ -235,6 +235,39 @@ export async function deployApp(
  * provider with the given public JWK (kid and issuer fixed), /healthz public,
  * /v1/* needing scope payments:read, and any extra rules before that one.
  */
+/**
+ * The two-workload shop: `payments` under paymentsPolicy (Strict mTLS, JWT
+ * with `jwk`) and its caller `checkout` (role=client, clientsPolicy), in a new
+ * injected namespace; returns the Ready payments pod.
+ */
+export async function deployShop(
+  cluster: TestCluster,
+  namespace: string,
+  image: string,
+  jwk: object,
+): Promise<PodInfo> {
+  await injectedNamespace(cluster, namespace, ['payments', 'checkout']);
+  await applyJson(cluster, paymentsPolicy(namespace, jwk));
+  await applyJson(cluster, clientsPolicy(namespace));
+  await deployApp(cluster, {
+    namespace,
+    name: 'payments',
+    serviceAccount: 'payments',
+    labels: { app: 'payments' },
+    image,
+  });
+  await deployApp(cluster, {
+    namespace,
+    name: 'checkout',
+    serviceAccount: 'checkout',
+    labels: { app: 'checkout', role: 'client' },
+    image,
+  });
+  const [payments] = await readyPods(cluster, namespace, 'app=payments');
+  if (!payments) throw new Error(`no Ready payments pod in ${namespace}`);
+  return payments;
+}
+
 export function paymentsPolicy(namespace: string, jwk: object, extraRules: object[] = []): object {
   return {
     apiVersion: 'compliance.acp.dev/v1alpha1',
