@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"mesh":{"type":"object","description":"The mesh directory, compiled by the operator: the meshed Services this sidecar's app may call by name (limited to what egress allows). Absent when there are none. Older sidecars refuse a config that has it (they keep their last good config) until they are restarted with this version.","additionalProperties":false,"required":["services"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","name","names","ports","address","port","identities"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":63},"names":{"type":"array","description":"Host names the Service answers to (lower case, without the short name, which the sidecar resolves in its own namespace): <name>.<namespace>, .svc, .svc.<cluster domain>, and its ClusterIP.","items":{"type":"string","minLength":1,"maxLength":253}},"ports":{"type":"array","description":"The Service ports that are meshed (their target port is the pods' upstream port). Empty (only in an entry without identities) = every port.","items":{"type":"integer","minimum":1,"maximum":65535}},"address":{"type":"string","description":"Where the pods' sidecar port is reached: the ClusterIP of the operator-managed companion Service (empty while it has none yet: calls get 503).","maxLength":45},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The companion Service's port (8443)."},"identities":{"type":"array","description":"The SPIFFE IDs that may answer for the Service (secure naming); empty = none may (503).","items":{"type":"string","pattern":"^spiffe://"}}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
@@ -3087,11 +3087,11 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(data.audit !== undefined){
-let data89 = data.audit;
+if(data.mesh !== undefined){
+let data89 = data.mesh;
 if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-if(data89.enabled === undefined){
-const err250 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if(data89.services === undefined){
+const err250 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/required",keyword:"required",params:{missingProperty: "services"},message:"must have required property '"+"services"+"'"};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3100,8 +3100,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(data89.includeHeaders === undefined){
-const err251 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
+for(const key18 in data89){
+if(!(key18 === "services")){
+const err251 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3110,9 +3111,16 @@ vErrors.push(err251);
 }
 errors++;
 }
-for(const key18 in data89){
-if(!((key18 === "enabled") || (key18 === "includeHeaders"))){
-const err252 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+}
+if(data89.services !== undefined){
+let data90 = data89.services;
+if(Array.isArray(data90)){
+const len16 = data90.length;
+for(let i21=0; i21<len16; i21++){
+let data91 = data90[i21];
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+if(data91.namespace === undefined){
+const err252 = {instancePath:instancePath+"/mesh/services/" + i21,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'"};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3121,10 +3129,8 @@ vErrors.push(err252);
 }
 errors++;
 }
-}
-if(data89.enabled !== undefined){
-if(typeof data89.enabled !== "boolean"){
-const err253 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data91.name === undefined){
+const err253 = {instancePath:instancePath+"/mesh/services/" + i21,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3133,15 +3139,8 @@ vErrors.push(err253);
 }
 errors++;
 }
-}
-if(data89.includeHeaders !== undefined){
-let data91 = data89.includeHeaders;
-if(Array.isArray(data91)){
-const len16 = data91.length;
-for(let i21=0; i21<len16; i21++){
-let data92 = data91[i21];
-if(typeof data92 !== "string"){
-const err254 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data91.names === undefined){
+const err254 = {instancePath:instancePath+"/mesh/services/" + i21,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "names"},message:"must have required property '"+"names"+"'"};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3150,10 +3149,8 @@ vErrors.push(err254);
 }
 errors++;
 }
-const _errs204 = errors;
-const _errs205 = errors;
-if(!((((data92 === "authorization") || (data92 === "cookie")) || (data92 === "proxy-authorization")) || (data92 === "set-cookie"))){
-const err255 = {};
+if(data91.ports === undefined){
+const err255 = {instancePath:instancePath+"/mesh/services/" + i21,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'"};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3162,9 +3159,8 @@ vErrors.push(err255);
 }
 errors++;
 }
-var valid62 = _errs205 === errors;
-if(valid62){
-const err256 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(data91.address === undefined){
+const err256 = {instancePath:instancePath+"/mesh/services/" + i21,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3173,11 +3169,438 @@ vErrors.push(err256);
 }
 errors++;
 }
+if(data91.port === undefined){
+const err257 = {instancePath:instancePath+"/mesh/services/" + i21,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(vErrors === null){
+vErrors = [err257];
+}
 else {
-errors = _errs204;
+vErrors.push(err257);
+}
+errors++;
+}
+if(data91.identities === undefined){
+const err258 = {instancePath:instancePath+"/mesh/services/" + i21,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "identities"},message:"must have required property '"+"identities"+"'"};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+}
+for(const key19 in data91){
+if(!(((((((key19 === "namespace") || (key19 === "name")) || (key19 === "names")) || (key19 === "ports")) || (key19 === "address")) || (key19 === "port")) || (key19 === "identities"))){
+const err259 = {instancePath:instancePath+"/mesh/services/" + i21,schemaPath:"#/properties/mesh/properties/services/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+}
+}
+if(data91.namespace !== undefined){
+let data92 = data91.namespace;
+if(typeof data92 === "string"){
+if(func3(data92) > 63){
+const err260 = {instancePath:instancePath+"/mesh/services/" + i21+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+if(func3(data92) < 1){
+const err261 = {instancePath:instancePath+"/mesh/services/" + i21+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+}
+else {
+const err262 = {instancePath:instancePath+"/mesh/services/" + i21+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+}
+}
+if(data91.name !== undefined){
+let data93 = data91.name;
+if(typeof data93 === "string"){
+if(func3(data93) > 63){
+const err263 = {instancePath:instancePath+"/mesh/services/" + i21+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+if(func3(data93) < 1){
+const err264 = {instancePath:instancePath+"/mesh/services/" + i21+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+}
+else {
+const err265 = {instancePath:instancePath+"/mesh/services/" + i21+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+}
+if(data91.names !== undefined){
+let data94 = data91.names;
+if(Array.isArray(data94)){
+const len17 = data94.length;
+for(let i22=0; i22<len17; i22++){
+let data95 = data94[i22];
+if(typeof data95 === "string"){
+if(func3(data95) > 253){
+const err266 = {instancePath:instancePath+"/mesh/services/" + i21+"/names/" + i22,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+if(func3(data95) < 1){
+const err267 = {instancePath:instancePath+"/mesh/services/" + i21+"/names/" + i22,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+}
+else {
+const err268 = {instancePath:instancePath+"/mesh/services/" + i21+"/names/" + i22,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
+}
+errors++;
+}
+}
+}
+else {
+const err269 = {instancePath:instancePath+"/mesh/services/" + i21+"/names",schemaPath:"#/properties/mesh/properties/services/items/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+}
+if(data91.ports !== undefined){
+let data96 = data91.ports;
+if(Array.isArray(data96)){
+const len18 = data96.length;
+for(let i23=0; i23<len18; i23++){
+let data97 = data96[i23];
+if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
+const err270 = {instancePath:instancePath+"/mesh/services/" + i21+"/ports/" + i23,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+if((typeof data97 == "number") && (isFinite(data97))){
+if(data97 > 65535 || isNaN(data97)){
+const err271 = {instancePath:instancePath+"/mesh/services/" + i21+"/ports/" + i23,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+if(data97 < 1 || isNaN(data97)){
+const err272 = {instancePath:instancePath+"/mesh/services/" + i21+"/ports/" + i23,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err273 = {instancePath:instancePath+"/mesh/services/" + i21+"/ports",schemaPath:"#/properties/mesh/properties/services/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+}
+}
+if(data91.address !== undefined){
+let data98 = data91.address;
+if(typeof data98 === "string"){
+if(func3(data98) > 45){
+const err274 = {instancePath:instancePath+"/mesh/services/" + i21+"/address",schemaPath:"#/properties/mesh/properties/services/items/properties/address/maxLength",keyword:"maxLength",params:{limit: 45},message:"must NOT have more than 45 characters"};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+}
+else {
+const err275 = {instancePath:instancePath+"/mesh/services/" + i21+"/address",schemaPath:"#/properties/mesh/properties/services/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+}
+if(data91.port !== undefined){
+let data99 = data91.port;
+if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
+const err276 = {instancePath:instancePath+"/mesh/services/" + i21+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 65535 || isNaN(data99)){
+const err277 = {instancePath:instancePath+"/mesh/services/" + i21+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+}
+if(data99 < 1 || isNaN(data99)){
+const err278 = {instancePath:instancePath+"/mesh/services/" + i21+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+}
+}
+if(data91.identities !== undefined){
+let data100 = data91.identities;
+if(Array.isArray(data100)){
+const len19 = data100.length;
+for(let i24=0; i24<len19; i24++){
+let data101 = data100[i24];
+if(typeof data101 === "string"){
+if(!pattern2.test(data101)){
+const err279 = {instancePath:instancePath+"/mesh/services/" + i21+"/identities/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/identities/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+}
+}
+else {
+const err280 = {instancePath:instancePath+"/mesh/services/" + i21+"/identities/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/identities/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+}
+}
+else {
+const err281 = {instancePath:instancePath+"/mesh/services/" + i21+"/identities",schemaPath:"#/properties/mesh/properties/services/items/properties/identities/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+}
+}
+else {
+const err282 = {instancePath:instancePath+"/mesh/services/" + i21,schemaPath:"#/properties/mesh/properties/services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+}
+}
+else {
+const err283 = {instancePath:instancePath+"/mesh/services",schemaPath:"#/properties/mesh/properties/services/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+}
+}
+else {
+const err284 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+}
+if(data.audit !== undefined){
+let data102 = data.audit;
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+if(data102.enabled === undefined){
+const err285 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+if(data102.includeHeaders === undefined){
+const err286 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+}
+for(const key20 in data102){
+if(!((key20 === "enabled") || (key20 === "includeHeaders"))){
+const err287 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+}
+}
+if(data102.enabled !== undefined){
+if(typeof data102.enabled !== "boolean"){
+const err288 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err288];
+}
+else {
+vErrors.push(err288);
+}
+errors++;
+}
+}
+if(data102.includeHeaders !== undefined){
+let data104 = data102.includeHeaders;
+if(Array.isArray(data104)){
+const len20 = data104.length;
+for(let i25=0; i25<len20; i25++){
+let data105 = data104[i25];
+if(typeof data105 !== "string"){
+const err289 = {instancePath:instancePath+"/audit/includeHeaders/" + i25,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err289];
+}
+else {
+vErrors.push(err289);
+}
+errors++;
+}
+const _errs232 = errors;
+const _errs233 = errors;
+if(!((((data105 === "authorization") || (data105 === "cookie")) || (data105 === "proxy-authorization")) || (data105 === "set-cookie"))){
+const err290 = {};
+if(vErrors === null){
+vErrors = [err290];
+}
+else {
+vErrors.push(err290);
+}
+errors++;
+}
+var valid72 = _errs233 === errors;
+if(valid72){
+const err291 = {instancePath:instancePath+"/audit/includeHeaders/" + i25,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err291];
+}
+else {
+vErrors.push(err291);
+}
+errors++;
+}
+else {
+errors = _errs232;
 if(vErrors !== null){
-if(_errs204){
-vErrors.length = _errs204;
+if(_errs232){
+vErrors.length = _errs232;
 }
 else {
 vErrors = null;
@@ -3187,36 +3610,36 @@ vErrors = null;
 }
 }
 else {
-const err257 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err292 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
-vErrors = [err257];
+vErrors = [err292];
 }
 else {
-vErrors.push(err257);
+vErrors.push(err292);
 }
 errors++;
 }
 }
 }
 else {
-const err258 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err293 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
-vErrors = [err258];
+vErrors = [err293];
 }
 else {
-vErrors.push(err258);
+vErrors.push(err293);
 }
 errors++;
 }
 }
 }
 else {
-const err259 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err294 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
-vErrors = [err259];
+vErrors = [err294];
 }
 else {
-vErrors.push(err259);
+vErrors.push(err294);
 }
 errors++;
 }

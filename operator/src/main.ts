@@ -26,6 +26,7 @@ import {
   type Pod,
   type Resource,
   type Secret,
+  type Service,
 } from '@acp/kube';
 import { createIdentityMetrics } from './identity/metrics.ts';
 import { MANAGED_SELECTOR, setupIdentity } from './identity/setup.ts';
@@ -33,6 +34,7 @@ import type { PolicyObject } from './identity/workload-controller.ts';
 import type { NetworkPolicy } from './reconcile/children.ts';
 import { createPolicyMetrics } from './reconcile/metrics.ts';
 import { setupPolicies } from './reconcile/setup.ts';
+import { setupMesh } from './mesh/controller.ts';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
     configMaps: informer<ConfigMap>(RESOURCES.configMap, { labelSelector: MANAGED_SELECTOR }),
     caSecrets: informer<Secret>(RESOURCES.secret, { namespace: config.namespace }),
     networkPolicies: informer<NetworkPolicy>(RESOURCES.networkPolicy, { labelSelector: MANAGED_SELECTOR }),
+    services: informer<Service>(RESOURCES.service),
   };
   const events = createEventRecorder({ client, clock, logger, instance: config.identity });
   const identity = setupIdentity({
@@ -111,11 +114,24 @@ async function main(): Promise<void> {
     runtimeMetrics,
     metrics: policyMetrics,
   });
+  const mesh = setupMesh({
+    client,
+    services: informers.services,
+    pods: informers.pods,
+    policies: informers.policies,
+    trustDomain: config.trustDomain,
+    clusterDomain: config.clusterDomain,
+    metrics: policyMetrics,
+    clock,
+    logger,
+    runtimeMetrics,
+    workers: config.workers,
+  });
 
   const manager = new Manager({
     logger,
     informers: Object.values(informers),
-    controllers: [...identity.controllers, policies.controller],
+    controllers: [...identity.controllers, policies.controller, mesh.controller],
     leaderElection: config.leaderElection,
     resyncPeriodMs: config.resyncPeriodMs,
     clock,
@@ -123,6 +139,7 @@ async function main(): Promise<void> {
       if (config.manageCrd) void ensureCrd({ client, logger, version: config.version });
       identity.enqueueAll();
       policies.enqueueAll();
+      mesh.enqueueAll();
     },
   });
   if (config.leaderElection) {

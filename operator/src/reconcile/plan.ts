@@ -21,6 +21,7 @@ import type { ConfigMap, Pod } from '@acp/kube';
 import { compileSidecarConfig, renderSidecarConfig } from '../policy/index.ts';
 import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import { configMapFor, networkPolicyFor, type LabelSelector, type NetworkPolicy } from './children.ts';
+import type { MeshEntry } from '../mesh/directory.ts';
 import type { JwksSourceState } from './jwks-cache.ts';
 import { conflictWinners, jwksVerdict, readyCondition, selectedPods, workloads } from './status.ts';
 
@@ -34,6 +35,8 @@ export interface PolicyPlanInput {
   trustDomain: string;
   monitoring: LabelSelector;
   now: Date;
+  /** The mesh directory entries this policy's sidecar may reach (mesh/directory.ts directoryFor). */
+  mesh?: MeshEntry[];
 }
 
 export interface PlannedEvent {
@@ -65,6 +68,7 @@ async function compile(input: PolicyPlanInput, keys: Record<string, unknown[]>):
       trustDomain: input.trustDomain,
       jwks: keys as never,
       missingJwks: 'empty',
+      ...(input.mesh ? { mesh: input.mesh } : {}),
     });
     return { config, rendered: renderSidecarConfig(config) };
   } catch (e) {

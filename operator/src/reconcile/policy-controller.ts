@@ -27,6 +27,7 @@ import {
   type Pod,
   type Reconciler,
   type Secret,
+  type Service,
 } from '@acp/kube';
 import type { CaSnapshot } from '../identity/ca-state.ts';
 import { certificateStatus } from '../identity/certificate-status.ts';
@@ -37,6 +38,7 @@ import type { LabelSelector, NetworkPolicy } from './children.ts';
 import type { JwksCache } from './jwks-cache.ts';
 import type { PolicyMetrics } from './metrics.ts';
 import { planPolicy, type PolicyPlan } from './plan.ts';
+import { compileDirectory, directoryFor, reachesMesh, type MeshEntry } from '../mesh/directory.ts';
 
 export const POLICY_FIELD_MANAGER = 'acp-operator';
 
@@ -50,6 +52,9 @@ export interface PolicyControllerDeps {
   jwks: JwksCache;
   snapshot: () => CaSnapshot;
   trustDomain: string;
+  /** Services of every watched namespace, for the mesh directory (absent: no directory). */
+  services?: Informer<Service>;
+  clusterDomain?: string;
   monitoring: LabelSelector;
   clock: Clock;
   events: EventRecorder;
@@ -93,6 +98,21 @@ async function applyChildren(deps: PolicyControllerDeps, plan: PolicyPlan, c: Ch
     await deps.client.apply(c.npPath, plan.networkPolicy, POLICY_FIELD_MANAGER);
     deps.metrics.writes.inc({ kind: 'NetworkPolicy' });
   }
+}
+
+/** The directory entries this caller may reach; only computed for policies whose egress can reach the mesh. */
+function meshFor(deps: PolicyControllerDeps, policy: PolicyObject): MeshEntry[] {
+  const services = deps.services;
+  if (!services || !reachesMesh(policy)) return [];
+  const clusterDomain = deps.clusterDomain ?? 'cluster.local';
+  const directory = compileDirectory({
+    services: services.list(),
+    pods: (ns) => deps.pods.list(ns),
+    policies: (ns) => deps.policies.list(ns),
+    trustDomain: deps.trustDomain,
+    clusterDomain,
+  });
+  return directoryFor(policy, directory, clusterDomain);
 }
 
 export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
@@ -140,6 +160,7 @@ export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
       trustDomain: deps.trustDomain,
       monitoring: deps.monitoring,
       now,
+      mesh: meshFor(deps, policy),
     });
     deps.jwks.subscribe(key, plan.jwksWanted);
     await applyChildren(deps, plan, children);
