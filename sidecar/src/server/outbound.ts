@@ -65,6 +65,7 @@ export function checkPeerServer(peers: readonly string[]) {
 /** Methods a proxy may send again (RFC 9110 9.2.2), when the request has no body. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const MAX_RETRIES = 2;
+const RETRY_DELAY_MS = 25;
 /** Below the callee sidecar's 5 s keep-alive timeout, so the caller closes an idle connection first. */
 const IDLE_SOCKET_MS = 4000;
 const MAX_POOLS = 256;
@@ -279,7 +280,8 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
         settled = true;
         if (retryable && n < MAX_RETRIES && failedToConnect(err, up.reusedSocket) && !res.destroyed) {
           deps.metrics?.retry(r.destination);
-          attempt(n + 1);
+          // A short pause lets kube-proxy catch up when the endpoint just went away.
+          setTimeout(() => attempt(n + 1), RETRY_DELAY_MS * (n + 1));
           return;
         }
         const refusal = refusalOf(err, target);
