@@ -206,6 +206,27 @@ describe('sidecar e2e: calls by Service name over the mesh directory', () => {
     assert.equal((JSON.parse(r.body) as { error: string }).error, 'ACP_ERR_UPSTREAM_TIMEOUT');
   });
 
+  it('sends a GET again on a new connection when the callee sidecar could not reach its app, never a POST', async () => {
+    // C: a callee sidecar whose app is gone (a pod shutting down), same identity as B.
+    const c = await startSidecar((cfg) => (cfg.upstream.port = closedPort), { pki: b.pki });
+    try {
+      await setMesh([paymentsEntry(c)], 'http://payments:8080/x', 502);
+      const dest = 'destination="payments/payments:8080"';
+      const retries = async (): Promise<number> =>
+        counter(await a.metrics(), 'acp_sidecar_outbound_retries_total', dest);
+      const r0 = await retries();
+      const get = await viaProxy(a, 'http://payments:8080/get');
+      assert.equal(get.status, 502, 'after two retries the callee answer is passed on');
+      assert.equal((JSON.parse(get.body) as { error: string }).error, 'ACP_ERR_UPSTREAM_UNAVAILABLE');
+      assert.equal((await retries()) - r0, 2, 'a GET the callee did not deliver is sent twice more');
+      const post = await viaProxy(a, 'http://payments:8080/post', ['-d', 'payload']);
+      assert.equal(post.status, 502);
+      assert.equal((await retries()) - r0, 2, 'a POST is not sent again');
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('reaches the callee again once the directory names the right identity (POST with a body too)', async () => {
     await setMesh([paymentsEntry(b)], 'http://payments:8080/x', 200);
     const r = await viaProxy(a, 'http://payments:8080/post', ['-d', 'hello=world']);

@@ -7,8 +7,10 @@
 // egress.allow host:port entry as before (mTLS when it lists peers, plain
 // otherwise); egress.default Allow passes the rest in plain HTTP; anything
 // else is refused. One keep-alive pool (node:https Agent) per destination
-// and credential; idempotent bodiless requests whose connection failed are
-// sent again (twice at most); a connect timeout (upstream.connectTimeoutMs)
+// and credential; idempotent bodiless requests whose connection failed, or
+// that a callee sidecar answered 502 ACP_ERR_UPSTREAM_UNAVAILABLE (its app
+// was not reached: a pod shutting down), are sent again on a new connection
+// (twice at most); a connect timeout (upstream.connectTimeoutMs)
 // and a response-head timeout (limits.requestTimeoutMs). Every refusal is
 // a JSON body {error, message, requestId} with an ACP_ERR_* code and the
 // X-Request-ID header: 403 EGRESS_DENIED, 502 EGRESS_PEER_MISMATCH /
@@ -134,13 +136,52 @@ function responseHeaders(raw: readonly string[]): string[] {
 
 interface Pool {
   agent: HttpAgent;
+  /** Same destination and credential, no keep-alive: for retries. */
+  fresh: HttpAgent;
   tls: boolean;
   key: string;
+}
+
+/** A 502 whose small JSON body may be the callee sidecar's own "the app was not reached". */
+function mayBeUndelivered(upRes: IncomingMessage): boolean {
+  return (
+    upRes.statusCode === 502 &&
+    (upRes.headers['content-type'] ?? '').startsWith('application/json') &&
+    Number(upRes.headers['content-length'] ?? Infinity) <= 1024
+  );
+}
+
+/** The callee sidecar's answer when its app refused the connection (the request never reached it). */
+function undelivered(body: Buffer): boolean {
+  try {
+    return (
+      (JSON.parse(body.toString('utf8')) as { error?: unknown }).error === 'ACP_ERR_UPSTREAM_UNAVAILABLE'
+    );
+  } catch {
+    return false;
+  }
+}
+
+function readSmall(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.once('end', () => done(Buffer.concat(chunks)));
+    stream.once('error', fail);
+  });
 }
 
 export function createOutbound(deps: OutboundDeps): { server: Server; close(): Promise<void> } {
   const pools = new Map<string, Pool>();
   const now = deps.nowMs ?? (() => performance.now());
+
+  /** A replaced pool drains its in-flight requests for a minute, then closes. */
+  const retire = (p: Pool): void => {
+    setTimeout(() => {
+      p.agent.destroy();
+      p.fresh.destroy();
+    }, 60_000).unref();
+  };
 
   /** One pool per destination address; a new credential or identity set replaces it (the old one drains). */
   const poolFor = (r: Reachable): Pool => {
@@ -150,25 +191,24 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
     const key = tls ? `${creds.fingerprint}|${r.identities.join(',')}` : 'plain';
     const existing = pools.get(address);
     if (existing && existing.key === key) return existing;
-    if (existing) setTimeout(() => existing.agent.destroy(), 60_000).unref();
+    if (existing) retire(existing);
     const common = { keepAlive: true, maxSockets: 128, maxFreeSockets: 32, timeout: IDLE_SOCKET_MS };
-    const agent = tls
-      ? new HttpsAgent({
-          ...common,
-          ca: creds.files.ca,
-          cert: creds.files.cert,
-          key: creds.files.key,
-          minVersion: 'TLSv1.2',
-          checkServerIdentity: checkPeerServer(r.identities),
-        })
-      : new HttpAgent(common);
+    const tlsOptions = {
+      ca: creds.files.ca,
+      cert: creds.files.cert,
+      key: creds.files.key,
+      minVersion: 'TLSv1.2' as const,
+      checkServerIdentity: checkPeerServer(r.identities),
+    };
+    const make = (keepAlive: boolean): HttpAgent =>
+      tls ? new HttpsAgent({ ...common, keepAlive, ...tlsOptions }) : new HttpAgent({ ...common, keepAlive });
     pools.delete(address);
-    pools.set(address, { agent, tls, key });
+    pools.set(address, { agent: make(true), fresh: make(false), tls, key });
     if (pools.size > MAX_POOLS) {
       const [oldest, pool] = pools.entries().next().value ?? [];
       if (oldest !== undefined && pool) {
         pools.delete(oldest);
-        setTimeout(() => pool.agent.destroy(), 60_000).unref();
+        retire(pool);
       }
     }
     return pools.get(address) as Pool;
@@ -241,13 +281,16 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
       const pool = poolFor(r);
       const send = pool.tls ? httpsRequest : httpRequest;
       let settled = false;
+      /** This attempt gave the request to the next one: its own late errors no longer matter. */
+      let handedOver = false;
       const up: ClientRequest = send({
         host: r.host,
         port: r.port,
         method,
         path: `${url.pathname}${url.search}`,
         headers,
-        agent: pool.agent,
+        // A retry takes a new connection: the pooled ones may lead to the pod that just failed.
+        agent: n === 0 ? pool.agent : pool.fresh,
         setHost: false,
       });
       const timer = setTimeout(() => {
@@ -262,26 +305,48 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
         s.once('connect', () => clearTimeout(t));
         s.once('close', () => clearTimeout(t));
       });
+      const retry = (): void => {
+        deps.metrics?.retry(r.destination);
+        // A short pause lets kube-proxy catch up when the endpoint just went away.
+        setTimeout(() => attempt(n + 1), RETRY_DELAY_MS * (n + 1));
+      };
       up.on('response', (upRes) => {
         settled = true;
         clearTimeout(timer);
         const peer = pool.tls ? serverIdentity((upRes.socket as TLSSocket).getPeerCertificate()) : undefined;
-        res.writeHead(upRes.statusCode ?? 502, responseHeaders(upRes.rawHeaders));
-        upRes.pipe(res);
-        upRes.once('error', () => res.destroy());
-        finish(upRes.statusCode ?? 502, 'ACP_OK', peer);
+        const deliver = (body?: Buffer): void => {
+          res.writeHead(upRes.statusCode ?? 502, responseHeaders(upRes.rawHeaders));
+          if (body) res.end(body);
+          else upRes.pipe(res);
+          upRes.once('error', () => res.destroy());
+          finish(upRes.statusCode ?? 502, 'ACP_OK', peer);
+        };
+        if (!(r.kind === 'mesh' && retryable && n < MAX_RETRIES && mayBeUndelivered(upRes))) return deliver();
+        const socket = upRes.socket;
+        readSmall(upRes)
+          .then((body) => {
+            if (!undelivered(body) || res.destroyed) return deliver(body);
+            // The callee's sidecar could not reach its app (a pod shutting down): the request was
+            // not delivered. Close this connection and the pool's idle ones (they may lead to the
+            // same pod) and send it again on a new connection.
+            handedOver = true;
+            socket.destroy();
+            for (const list of Object.values(pool.agent.freeSockets))
+              for (const sock of list ?? []) sock.destroy();
+            retry();
+          })
+          .catch(() => res.destroy());
       });
       up.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        if (handedOver) return;
         if (settled) {
           res.destroy();
           return;
         }
         settled = true;
         if (retryable && n < MAX_RETRIES && failedToConnect(err, up.reusedSocket) && !res.destroyed) {
-          deps.metrics?.retry(r.destination);
-          // A short pause lets kube-proxy catch up when the endpoint just went away.
-          setTimeout(() => attempt(n + 1), RETRY_DELAY_MS * (n + 1));
+          retry();
           return;
         }
         const refusal = refusalOf(err, target);
@@ -339,7 +404,10 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
   return {
     server,
     close() {
-      for (const p of pools.values()) p.agent.destroy();
+      for (const p of pools.values()) {
+        p.agent.destroy();
+        p.fresh.destroy();
+      }
       pools.clear();
       return Promise.resolve();
     },
