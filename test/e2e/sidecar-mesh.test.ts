@@ -131,6 +131,27 @@ describe('sidecar e2e: calls by Service name over the mesh directory', () => {
     assert.ok(handshakes <= 3, `${handshakes} handshakes for 30 calls`);
   });
 
+  it('names the callee identity in the caller audit on every connection (no resumed session skips the check)', async () => {
+    assert.equal((await viaProxy(a, 'http://payments:8080/first')).status, 200);
+    const rs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        viaProxy(a, `http://payments:8080/parallel-${i}`, ['-H', `x-request-id: parallel-call-${i}`]),
+      ),
+    );
+    assert.deepEqual(
+      rs.map((r) => r.status),
+      rs.map(() => 200),
+    );
+    const recs = await waitFor("the caller's audit records of the parallel calls", () => {
+      const found = a.auditRecords().filter((r) => String(r['requestId']).startsWith('parallel-call-'));
+      return found.length === 12 ? found : undefined;
+    });
+    assert.deepEqual(
+      recs.map((r) => r['peer']),
+      recs.map(() => SERVER_ID),
+    );
+  });
+
   it('counts requests and latency per destination', async () => {
     const m = await a.metrics();
     assert.ok(

@@ -200,8 +200,13 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
       minVersion: 'TLSv1.2' as const,
       checkServerIdentity: checkPeerServer(r.identities),
     };
+    // No TLS session resumption: node skips checkServerIdentity on a resumed session and
+    // the peer certificate is not at hand then; every new connection proves its identity in
+    // a full handshake (connections are long-lived, so this is rare).
     const make = (keepAlive: boolean): HttpAgent =>
-      tls ? new HttpsAgent({ ...common, keepAlive, ...tlsOptions }) : new HttpAgent({ ...common, keepAlive });
+      tls
+        ? new HttpsAgent({ ...common, keepAlive, maxCachedSessions: 0, ...tlsOptions })
+        : new HttpAgent({ ...common, keepAlive });
     pools.delete(address);
     pools.set(address, { agent: make(true), fresh: make(false), tls, key });
     if (pools.size > MAX_POOLS) {

@@ -19,6 +19,7 @@ import type { SidecarConfig } from '@acp/crds';
 import { build } from '../../../scripts/build.ts';
 import { TestPki, type Issued } from '../../../sidecar/src/testing/pki.ts';
 import { runLoadgen, type LoadgenResult } from '../loadgen.ts';
+import { freePort } from '../../harness/ports.ts';
 import { PORTS, SHIPPED_NODE_FLAGS, sidecarArgs, sidecarConfig, upstreamNginx } from './configs.ts';
 
 const { values: flags } = parseArgs({
@@ -33,7 +34,6 @@ const ROUNDS = Number(flags.rounds);
 const RATE = Number(flags.rate);
 const CALLER_ID = 'spiffe://cluster.local/ns/bench/sa/caller';
 const CALLEE_ID = 'spiffe://cluster.local/ns/bench/sa/callee';
-const CALLER_PORTS = { inbound: 18455, admin: 18456, outbound: 18457 };
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'acp-bench-mesh-'));
@@ -56,6 +56,12 @@ function start(cmd: string[], log: string): ChildProcess {
 }
 
 /** A sidecar with this identity and config, pinned to core 0, the way it is injected. */
+/** BENCH_MESH_PROFILE=1: CPU profiles of both sidecars under DIR/<name>-prof (written at exit). */
+const profile = (name: string): string[] =>
+  process.env['BENCH_MESH_PROFILE'] === '1'
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, `${name}-prof`)}`]
+    : [];
+
 function sidecar(name: string, id: Issued, ca: Issued, config: SidecarConfig): ChildProcess {
   const identity = join(dir, `${name}-identity`);
   mkdirSync(identity);
@@ -70,6 +76,7 @@ function sidecar(name: string, id: Issued, ca: Issued, config: SidecarConfig): C
     '0',
     process.execPath,
     ...SHIPPED_NODE_FLAGS,
+    ...profile(name),
     MAIN,
     ...sidecarArgs(configPath, identity),
   ];
@@ -110,11 +117,21 @@ const pki = new TestPki(join(dir, 'pki'));
 const ca = pki.root('ca');
 const callee = pki.workload('callee', CALLEE_ID);
 const caller = pki.workload('caller', CALLER_ID);
-writeFileSync(join(dir, 'upstream.conf'), upstreamNginx(dir));
+// Free ports, not run.ts's fixed ones: another benchmark may be running on the machine.
+const port = { upstream: await freePort(), callee: await freePort(), calleeAdmin: await freePort() };
+const CALLER_PORTS = { inbound: await freePort(), admin: await freePort(), outbound: await freePort() };
+writeFileSync(
+  join(dir, 'upstream.conf'),
+  upstreamNginx(dir).replace(`127.0.0.1:${PORTS.upstream}`, `127.0.0.1:${port.upstream}`),
+);
 mkdirSync(join(dir, 'up-tmp'));
 start(['taskset', '-c', '1', 'nginx', '-c', join(dir, 'upstream.conf')], 'upstream.log');
 
-const calleeConfig = sidecarConfig(null, CALLER_ID);
+const calleeConfig: SidecarConfig = {
+  ...sidecarConfig(null, CALLER_ID),
+  listeners: { inboundPort: port.callee, adminPort: port.calleeAdmin, outboundPort: await freePort() },
+  upstream: { host: '127.0.0.1', port: port.upstream, connectTimeoutMs: 1000 },
+};
 const callerConfig: SidecarConfig = {
   ...sidecarConfig(null, CALLEE_ID),
   listeners: {
@@ -122,6 +139,7 @@ const callerConfig: SidecarConfig = {
     adminPort: CALLER_PORTS.admin,
     outboundPort: CALLER_PORTS.outbound,
   },
+  upstream: { host: '127.0.0.1', port: port.upstream, connectTimeoutMs: 1000 },
   mesh: {
     services: [
       {
@@ -130,7 +148,7 @@ const callerConfig: SidecarConfig = {
         names: ['callee.bench', 'callee.bench.svc', 'callee.bench.svc.cluster.local'],
         ports: [8080],
         address: '127.0.0.1',
-        port: PORTS.sidecar,
+        port: port.callee,
         identities: [CALLEE_ID],
       },
     ],
@@ -138,10 +156,10 @@ const callerConfig: SidecarConfig = {
 };
 const calleeProc = sidecar('callee', callee, ca, calleeConfig);
 const callerProc = sidecar('caller', caller, ca, callerConfig);
-await ready(PORTS.admin);
+await ready(port.calleeAdmin);
 await ready(CALLER_PORTS.admin);
 
-const DIRECT = ['-url', `http://127.0.0.1:${PORTS.upstream}/`];
+const DIRECT = ['-url', `http://127.0.0.1:${port.upstream}/`];
 const MESH = ['-url', 'http://callee:8080/', '-proxy', `http://127.0.0.1:${CALLER_PORTS.outbound}`];
 const load = (target: string[], seconds = SECONDS): Promise<LoadgenResult> =>
   runLoadgen([...target, '-rate', String(RATE), '-c', '16', '-d', `${seconds}s`], '1').catch((e: unknown) => {
