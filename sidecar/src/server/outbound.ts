@@ -52,6 +52,15 @@ function serverIdentity(cert: PeerCertificate | undefined): string | undefined {
   return uris.length === 1 ? uris[0]?.value : undefined;
 }
 
+/** The identity a connection's server proved, read once per connection (getPeerCertificate is costly). */
+const peers = new WeakMap<TLSSocket, string | undefined>();
+function peerOf(socket: TLSSocket): string | undefined {
+  if (peers.has(socket)) return peers.get(socket);
+  const id = serverIdentity(socket.getPeerCertificate());
+  peers.set(socket, id);
+  return id;
+}
+
 /** checkServerIdentity for mesh peers: the server's single URI SAN must be an expected SPIFFE ID. */
 export function checkPeerServer(peers: readonly string[]) {
   return (_host: string, cert: PeerCertificate): Error | undefined => {
@@ -318,7 +327,7 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
       up.on('response', (upRes) => {
         settled = true;
         clearTimeout(timer);
-        const peer = pool.tls ? serverIdentity((upRes.socket as TLSSocket).getPeerCertificate()) : undefined;
+        const peer = pool.tls ? peerOf(upRes.socket as TLSSocket) : undefined;
         const deliver = (body?: Buffer): void => {
           res.writeHead(upRes.statusCode ?? 502, responseHeaders(upRes.rawHeaders));
           if (body) res.end(body);
