@@ -55,6 +55,8 @@ export interface PolicyControllerDeps {
   /** Services of every watched namespace, for the mesh directory (absent: no directory). */
   services?: Informer<Service>;
   clusterDomain?: string;
+  /** Changes whenever Services, pods or policies change (absent: the directory is compiled every time). */
+  meshVersion?: () => number;
   monitoring: LabelSelector;
   clock: Clock;
   events: EventRecorder;
@@ -100,22 +102,35 @@ async function applyChildren(deps: PolicyControllerDeps, plan: PolicyPlan, c: Ch
   }
 }
 
-/** The directory entries this caller may reach; only computed for policies whose egress can reach the mesh. */
-function meshFor(deps: PolicyControllerDeps, policy: PolicyObject): MeshEntry[] {
-  const services = deps.services;
-  if (!services || !reachesMesh(policy)) return [];
+/**
+ * The directory entries this caller may reach; only for policies whose egress can reach the mesh.
+ * The whole directory is compiled once per change of the caches it reads (deps.meshVersion, bumped
+ * by their event handlers), not once per caller: one pod event re-plans every caller.
+ */
+function meshDirectory(deps: PolicyControllerDeps): (policy: PolicyObject) => MeshEntry[] {
+  let cached: { version: number; directory: MeshEntry[] } | undefined;
   const clusterDomain = deps.clusterDomain ?? 'cluster.local';
-  const directory = compileDirectory({
-    services: services.list(),
-    pods: (ns) => deps.pods.list(ns),
-    policies: (ns) => deps.policies.list(ns),
-    trustDomain: deps.trustDomain,
-    clusterDomain,
-  });
-  return directoryFor(policy, directory, clusterDomain);
+  return (policy) => {
+    const services = deps.services;
+    if (!services || !reachesMesh(policy)) return [];
+    const version = deps.meshVersion?.() ?? NaN;
+    if (!cached || cached.version !== version)
+      cached = {
+        version,
+        directory: compileDirectory({
+          services: services.list(),
+          pods: (ns) => deps.pods.list(ns),
+          policies: (ns) => deps.policies.list(ns),
+          trustDomain: deps.trustDomain,
+          clusterDomain,
+        }),
+      };
+    return directoryFor(policy, cached.directory, clusterDomain);
+  };
 }
 
 export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
+  const meshFor = meshDirectory(deps);
   const forget = (namespace: string, name: string): void => {
     deps.metrics.ready.remove({ namespace, policy: name });
     for (const profile of COMPLIANCE_PROFILES)
@@ -160,7 +175,7 @@ export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
       trustDomain: deps.trustDomain,
       monitoring: deps.monitoring,
       now,
-      mesh: meshFor(deps, policy),
+      mesh: meshFor(policy),
     });
     deps.jwks.subscribe(key, plan.jwksWanted);
     await applyChildren(deps, plan, children);

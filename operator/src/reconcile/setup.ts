@@ -67,6 +67,8 @@ export function setupPolicies(deps: {
   const limits = { maxKeys: config.jwksMaxKeys, minRsaBits: 2048 };
   // The cache notifies the controller, which is built after it.
   const ref: { controller?: Controller } = {};
+  // Bumped by every Service, pod and policy event: the policy controller's mesh directory cache key.
+  let meshVersion = 0;
   const jwks = new JwksCache({
     fetch: (uri) =>
       fetchJwks(uri, { dispatcher, timeoutMs: config.jwksTimeoutMs, maxBytes: config.jwksMaxBytes, limits }),
@@ -93,6 +95,7 @@ export function setupPolicies(deps: {
       snapshot: deps.snapshot,
       trustDomain: config.trustDomain,
       clusterDomain: config.clusterDomain,
+      meshVersion: () => meshVersion,
       monitoring: parseLabelSelector(config.monitoringNamespaceSelector),
       clock: deps.clock,
       events: deps.events,
@@ -128,6 +131,7 @@ export function setupPolicies(deps: {
   // any such change re-plans the policies whose egress can reach the mesh (a plan that does not change
   // the compiled config writes nothing, so pod churn within the same service accounts costs no write).
   const callers = (): void => {
+    meshVersion++;
     for (const p of inf.policies.list()) if (reachesMesh(p)) c.enqueue(keyOf(p));
   };
   inf.services.onChange(callers);
