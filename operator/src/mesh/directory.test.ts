@@ -249,6 +249,11 @@ const reachCases: {
     want: [{ service: 'bank/ledger', ports: [81] }],
   },
   {
+    name: 'a service entry naming a port the Service does not mesh reaches nothing',
+    egress: { default: 'Deny', allow: [{ service: 'ledger', namespace: 'bank', port: 9999 }] },
+    want: [],
+  },
+  {
     name: 'two service entries for one Service add their ports up',
     egress: {
       default: 'Deny',

@@ -184,8 +184,11 @@ export function directoryFor(
     if (a.service !== undefined) {
       const ns = a.namespace ?? own;
       const entry = directory.find((e) => e.namespace === ns && e.name === a.service);
-      if (entry) want(entry, a.port === undefined ? entry.ports : entry.ports.filter((p) => p === a.port));
-      else {
+      if (entry) {
+        // A port the Service does not mesh is not reached through the directory (egress decides: 403).
+        const ports = a.port === undefined ? entry.ports : entry.ports.filter((p) => p === a.port);
+        if (ports.length > 0) want(entry, ports);
+      } else {
         const gap = unmeshed(ns, a.service, a.port === undefined ? [] : [a.port], clusterDomain);
         want(gap, gap.ports);
       }

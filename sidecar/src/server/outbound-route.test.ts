@@ -142,6 +142,16 @@ const cases: { name: string; host: string; port: number; c?: (c: SidecarConfig) 
     c: (c) => delete c.mesh,
     want: DENIED,
   },
+  {
+    name: 'an entry with identities but no ports reaches no port (no wildcard for mTLS entries)',
+    host: 'payments',
+    port: 9999,
+    c: (c) => {
+      const first = c.mesh?.services[0];
+      if (first) first.ports = [];
+    },
+    want: DENIED,
+  },
 ];
 
 for (const c of cases) test(c.name, () => assert.deepEqual(route(config(c.c), c.host, c.port), c.want));

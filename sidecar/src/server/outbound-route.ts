@@ -33,7 +33,8 @@ function meshIndex(config: SidecarConfig): Map<string, MeshService> {
     for (const s of config.mesh?.services ?? [])
       for (const name of s.names) {
         const n = name.toLowerCase();
-        if (s.ports.length === 0) index.set(`${n}:*`, s);
+        // Every port only for an entry nobody may answer (503): never widens where mTLS goes.
+        if (s.ports.length === 0 && s.identities.length === 0) index.set(`${n}:*`, s);
         for (const p of s.ports) index.set(`${n}:${p}`, s);
       }
     indexes.set(config, index);
