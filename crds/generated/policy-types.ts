@@ -384,17 +384,25 @@ export interface ApiCompliancePolicy {
        *
        * @maxItems 256
        *
-       * Items: One destination and the identities its server must prove.
+       * Items: One destination: {host, port} (with the identities its server must prove), or a Kubernetes Service {service, namespace} whose meshed ports the app calls by name (the operator's mesh directory supplies the address and the identities).
        */
       allow?: {
         /**
          * A DNS name, e.g. payments.payments.svc.cluster.local.
          */
-        host: string;
+        host?: string;
         /**
-         * The destination port (the peer sidecar's 8443 for mesh workloads).
+         * The destination port. With host: required (the peer sidecar's 8443 for hand-written mesh entries). With service: one of the Service's ports (omitted: every meshed port).
          */
-        port: number;
+        port?: number;
+        /**
+         * A Service whose pods run the sidecar, called as http://<service>[.<namespace>[.svc[.<cluster domain>]]]:<service port>; reached over mTLS to its pods' sidecars, which must prove one of the identities of the Service's pods (secure naming). Excludes host and peers.
+         */
+        service?: string;
+        /**
+         * The Service's namespace (default: the policy's own). Only with service.
+         */
+        namespace?: string;
         /**
          * The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).
          *

@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxUrlBytes":{"description":"The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.","default":"8Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxConnections":{"type":"integer","description":"Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.","minimum":1,"maximum":100000,"default":512},"maxPendingHandshakesPerAddress":{"type":"integer","description":"Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.","minimum":1,"maximum":100000,"default":64},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"http":{"type":"object","description":"How the sidecar reads request targets that servers read in more than one way.","default":{},"properties":{"allowMatrixParameters":{"type":"boolean","description":"Whether path segments may carry \";\" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with \";\" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded \";\" (%3B) is refused either way.","default":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"verification":{"type":"object","description":"Compliance measured, not declared: what the operator's prober observed on each selected pod (TLS versions and suites accepted and refused, client certificate required, the served certificate, HSTS, the config hash and sidecar version in force), judged by the same controls as status.compliance. A probe that could not measure is Unknown, never Pass or Fail.","properties":{"lastVerified":{"type":"string","format":"date-time","description":"When the newest probe of the last round finished."},"workloads":{"type":"object","description":"Pods probed in the last round, by verdict.","properties":{"checked":{"type":"integer","description":"Selected pods probed."},"passed":{"type":"integer","description":"Pods on which every control holds."},"failed":{"type":"integer","description":"Pods on which a control fails or that drift from what was compiled."},"unknown":{"type":"integer","description":"Pods the probe could not measure (network, timeout)."}},"additionalProperties":false},"profiles":{"type":"array","description":"One entry per profile in spec.profiles, as measured.","maxItems":16,"items":{"type":"object","description":"The measured summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Fail when a control fails; Unknown when none fails but one is unmeasured; else Pass.","enum":["Pass","Fail","Unknown"]},"passed":{"type":"integer","description":"Controls measured to hold."},"failed":{"type":"integer","description":"Controls measured to fail."},"unknown":{"type":"integer","description":"Controls that could not be measured on every pod."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, measured on every probed pod.","maxItems":256,"items":{"type":"object","description":"One control's measured result.","properties":{"id":{"type":"string","description":"The control id in the standard."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass, Fail or Unknown (as for the profile).","enum":["Pass","Fail","Unknown"]},"lastVerified":{"type":"string","format":"date-time","description":"The OLDEST probe this result rests on."},"checked":{"type":"integer","description":"Pods judged."},"passed":{"type":"integer","description":"Pods on which it holds."},"failed":{"type":"integer","description":"Pods on which it fails."},"unknown":{"type":"integer","description":"Pods that could not be measured."},"evidence":{"type":"string","description":"What was measured, in words.","maxLength":4096},"failing":{"type":"array","description":"Pods on which the control fails (the first 20).","maxItems":20,"items":{"type":"string"}}},"additionalProperties":false}},"pods":{"type":"array","description":"Each probed pod (failing and unknown ones first; the first 100).","maxItems":100,"items":{"type":"object","description":"What was measured on one pod.","properties":{"pod":{"type":"string","description":"The pod name."},"serviceAccount":{"type":"string","description":"Its service account."},"status":{"type":"string","description":"Pass, Fail or Unknown.","enum":["Pass","Fail","Unknown"]},"lastVerified":{"type":"string","format":"date-time","description":"When this pod was probed."},"evidence":{"type":"string","description":"What was measured on it, or why it could not be.","maxLength":4096},"configHash":{"type":"string","description":"The config hash its sidecar reports."},"sidecarVersion":{"type":"string","description":"The version its sidecar reports."},"spiffeId":{"type":"string","description":"The SPIFFE ID of the certificate it serves."},"drift":{"type":"array","description":"How it differs from what was compiled and issued (stable ACP_ERR_EVIDENCE_* codes).","maxItems":8,"items":{"type":"object","description":"One difference.","properties":{"code":{"type":"string","description":"The stable code."},"message":{"type":"string","description":"What differs.","maxLength":1024}},"additionalProperties":false}},"failedControls":{"type":"array","description":"The \"<profile> <id>\" of each control that fails on this pod.","maxItems":256,"items":{"type":"string"}}},"additionalProperties":false}},"truncatedPods":{"type":"integer","description":"Probed pods left out of pods (the counts in workloads include them)."}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxUrlBytes":{"description":"The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.","default":"8Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxConnections":{"type":"integer","description":"Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.","minimum":1,"maximum":100000,"default":512},"maxPendingHandshakesPerAddress":{"type":"integer","description":"Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.","minimum":1,"maximum":100000,"default":64},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"http":{"type":"object","description":"How the sidecar reads request targets that servers read in more than one way.","default":{},"properties":{"allowMatrixParameters":{"type":"boolean","description":"Whether path segments may carry \";\" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with \";\" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded \";\" (%3B) is refused either way.","default":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination: {host, port} (with the identities its server must prove), or a Kubernetes Service {service, namespace} whose meshed ports the app calls by name (the operator's mesh directory supplies the address and the identities).","properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port. With host: required (the peer sidecar's 8443 for hand-written mesh entries). With service: one of the Service's ports (omitted: every meshed port).","minimum":1,"maximum":65535},"service":{"type":"string","description":"A Service whose pods run the sidecar, called as http://<service>[.<namespace>[.svc[.<cluster domain>]]]:<service port>; reached over mTLS to its pods' sidecars, which must prove one of the identities of the Service's pods (secure naming). Excludes host and peers.","maxLength":63,"pattern":"^[a-z]([-a-z0-9]*[a-z0-9])?$"},"namespace":{"type":"string","description":"The Service's namespace (default: the policy's own). Only with service.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"verification":{"type":"object","description":"Compliance measured, not declared: what the operator's prober observed on each selected pod (TLS versions and suites accepted and refused, client certificate required, the served certificate, HSTS, the config hash and sidecar version in force), judged by the same controls as status.compliance. A probe that could not measure is Unknown, never Pass or Fail.","properties":{"lastVerified":{"type":"string","format":"date-time","description":"When the newest probe of the last round finished."},"workloads":{"type":"object","description":"Pods probed in the last round, by verdict.","properties":{"checked":{"type":"integer","description":"Selected pods probed."},"passed":{"type":"integer","description":"Pods on which every control holds."},"failed":{"type":"integer","description":"Pods on which a control fails or that drift from what was compiled."},"unknown":{"type":"integer","description":"Pods the probe could not measure (network, timeout)."}},"additionalProperties":false},"profiles":{"type":"array","description":"One entry per profile in spec.profiles, as measured.","maxItems":16,"items":{"type":"object","description":"The measured summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Fail when a control fails; Unknown when none fails but one is unmeasured; else Pass.","enum":["Pass","Fail","Unknown"]},"passed":{"type":"integer","description":"Controls measured to hold."},"failed":{"type":"integer","description":"Controls measured to fail."},"unknown":{"type":"integer","description":"Controls that could not be measured on every pod."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, measured on every probed pod.","maxItems":256,"items":{"type":"object","description":"One control's measured result.","properties":{"id":{"type":"string","description":"The control id in the standard."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass, Fail or Unknown (as for the profile).","enum":["Pass","Fail","Unknown"]},"lastVerified":{"type":"string","format":"date-time","description":"The OLDEST probe this result rests on."},"checked":{"type":"integer","description":"Pods judged."},"passed":{"type":"integer","description":"Pods on which it holds."},"failed":{"type":"integer","description":"Pods on which it fails."},"unknown":{"type":"integer","description":"Pods that could not be measured."},"evidence":{"type":"string","description":"What was measured, in words.","maxLength":4096},"failing":{"type":"array","description":"Pods on which the control fails (the first 20).","maxItems":20,"items":{"type":"string"}}},"additionalProperties":false}},"pods":{"type":"array","description":"Each probed pod (failing and unknown ones first; the first 100).","maxItems":100,"items":{"type":"object","description":"What was measured on one pod.","properties":{"pod":{"type":"string","description":"The pod name."},"serviceAccount":{"type":"string","description":"Its service account."},"status":{"type":"string","description":"Pass, Fail or Unknown.","enum":["Pass","Fail","Unknown"]},"lastVerified":{"type":"string","format":"date-time","description":"When this pod was probed."},"evidence":{"type":"string","description":"What was measured on it, or why it could not be.","maxLength":4096},"configHash":{"type":"string","description":"The config hash its sidecar reports."},"sidecarVersion":{"type":"string","description":"The version its sidecar reports."},"spiffeId":{"type":"string","description":"The SPIFFE ID of the certificate it serves."},"drift":{"type":"array","description":"How it differs from what was compiled and issued (stable ACP_ERR_EVIDENCE_* codes).","maxItems":8,"items":{"type":"object","description":"One difference.","properties":{"code":{"type":"string","description":"The stable code."},"message":{"type":"string","description":"What differs.","maxLength":1024}},"additionalProperties":false}},"failedControls":{"type":"array","description":"The \"<profile> <id>\" of each control that fails on this pod.","maxItems":256,"items":{"type":"string"}}},"additionalProperties":false}},"truncatedPods":{"type":"integer","description":"Probed pods left out of pods (the counts in workloads include them)."}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
@@ -12,9 +12,10 @@ const pattern3 = new RegExp("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$", "u");
 const pattern6 = new RegExp("^x-[a-z0-9-]+$", "u");
 const pattern7 = new RegExp("^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$", "u");
 const pattern8 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", "u");
-const pattern12 = new RegExp("^[a-z0-9!#$%&'*+.^_`|~-]+$", "u");
-const pattern13 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$", "u");
-const pattern14 = new RegExp("^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", "u");
+const pattern9 = new RegExp("^[a-z]([-a-z0-9]*[a-z0-9])?$", "u");
+const pattern14 = new RegExp("^[a-z0-9!#$%&'*+.^_`|~-]+$", "u");
+const pattern15 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$", "u");
+const pattern16 = new RegExp("^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json" */;
@@ -2816,8 +2817,9 @@ const len16 = data91.length;
 for(let i16=0; i16<len16; i16++){
 let data92 = data91[i16];
 if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
-if(data92.host === undefined){
-const err224 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+for(const key20 in data92){
+if(!(((((key20 === "host") || (key20 === "port")) || (key20 === "service")) || (key20 === "namespace")) || (key20 === "peers"))){
+const err224 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2826,8 +2828,12 @@ vErrors.push(err224);
 }
 errors++;
 }
-if(data92.port === undefined){
-const err225 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+}
+if(data92.host !== undefined){
+let data93 = data92.host;
+if(typeof data93 === "string"){
+if(func3(data93) > 253){
+const err225 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2836,9 +2842,8 @@ vErrors.push(err225);
 }
 errors++;
 }
-for(const key20 in data92){
-if(!(((key20 === "host") || (key20 === "port")) || (key20 === "peers"))){
-const err226 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(!pattern8.test(data93)){
+const err226 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"+"\""};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2848,11 +2853,8 @@ vErrors.push(err226);
 errors++;
 }
 }
-if(data92.host !== undefined){
-let data93 = data92.host;
-if(typeof data93 === "string"){
-if(func3(data93) > 253){
-const err227 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+else {
+const err227 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2861,8 +2863,11 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(!pattern8.test(data93)){
-const err228 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"+"\""};
+}
+if(data92.port !== undefined){
+let data94 = data92.port;
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err228 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2871,9 +2876,9 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-else {
-const err229 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 65535 || isNaN(data94)){
+const err229 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2882,11 +2887,8 @@ vErrors.push(err229);
 }
 errors++;
 }
-}
-if(data92.port !== undefined){
-let data94 = data92.port;
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err230 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data94 < 1 || isNaN(data94)){
+const err230 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2895,9 +2897,13 @@ vErrors.push(err230);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 65535 || isNaN(data94)){
-const err231 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+}
+if(data92.service !== undefined){
+let data95 = data92.service;
+if(typeof data95 === "string"){
+if(func3(data95) > 63){
+const err231 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/service",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/service/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2906,8 +2912,8 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data94 < 1 || isNaN(data94)){
-const err232 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(!pattern9.test(data95)){
+const err232 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/service",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/service/pattern",keyword:"pattern",params:{pattern: "^[a-z]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2917,12 +2923,8 @@ vErrors.push(err232);
 errors++;
 }
 }
-}
-if(data92.peers !== undefined){
-let data95 = data92.peers;
-if(Array.isArray(data95)){
-if(data95.length > 32){
-const err233 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+else {
+const err233 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/service",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2931,13 +2933,12 @@ vErrors.push(err233);
 }
 errors++;
 }
-const len17 = data95.length;
-for(let i17=0; i17<len17; i17++){
-let data96 = data95[i17];
-if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
-for(const key21 in data96){
-if(!(((key21 === "namespace") || (key21 === "serviceAccount")) || (key21 === "spiffeId"))){
-const err234 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+}
+if(data92.namespace !== undefined){
+let data96 = data92.namespace;
+if(typeof data96 === "string"){
+if(func3(data96) > 63){
+const err234 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2946,12 +2947,8 @@ vErrors.push(err234);
 }
 errors++;
 }
-}
-if(data96.namespace !== undefined){
-let data97 = data96.namespace;
-if(typeof data97 === "string"){
-if(func3(data97) > 63){
-const err235 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(!pattern0.test(data96)){
+const err235 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2960,8 +2957,9 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(!pattern0.test(data97)){
-const err236 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
+}
+else {
+const err236 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2971,8 +2969,11 @@ vErrors.push(err236);
 errors++;
 }
 }
-else {
-const err237 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data92.peers !== undefined){
+let data97 = data92.peers;
+if(Array.isArray(data97)){
+if(data97.length > 32){
+const err237 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2981,12 +2982,13 @@ vErrors.push(err237);
 }
 errors++;
 }
-}
-if(data96.serviceAccount !== undefined){
-let data98 = data96.serviceAccount;
-if(typeof data98 === "string"){
-if(func3(data98) > 253){
-const err238 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+const len17 = data97.length;
+for(let i17=0; i17<len17; i17++){
+let data98 = data97[i17];
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+for(const key21 in data98){
+if(!(((key21 === "namespace") || (key21 === "serviceAccount")) || (key21 === "spiffeId"))){
+const err238 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2995,8 +2997,12 @@ vErrors.push(err238);
 }
 errors++;
 }
-if(!pattern1.test(data98)){
-const err239 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
+}
+if(data98.namespace !== undefined){
+let data99 = data98.namespace;
+if(typeof data99 === "string"){
+if(func3(data99) > 63){
+const err239 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3005,9 +3011,8 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-else {
-const err240 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern0.test(data99)){
+const err240 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3017,11 +3022,8 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(data96.spiffeId !== undefined){
-let data99 = data96.spiffeId;
-if(typeof data99 === "string"){
-if(func3(data99) > 2048){
-const err241 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+else {
+const err241 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3030,8 +3032,12 @@ vErrors.push(err241);
 }
 errors++;
 }
-if(!pattern2.test(data99)){
-const err242 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
+}
+if(data98.serviceAccount !== undefined){
+let data100 = data98.serviceAccount;
+if(typeof data100 === "string"){
+if(func3(data100) > 253){
+const err242 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3040,9 +3046,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-}
-else {
-const err243 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern1.test(data100)){
+const err243 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3052,9 +3057,8 @@ vErrors.push(err243);
 errors++;
 }
 }
-}
 else {
-const err244 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err244 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3064,9 +3068,11 @@ vErrors.push(err244);
 errors++;
 }
 }
-}
-else {
-const err245 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data98.spiffeId !== undefined){
+let data101 = data98.spiffeId;
+if(typeof data101 === "string"){
+if(func3(data101) > 2048){
+const err245 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3075,10 +3081,8 @@ vErrors.push(err245);
 }
 errors++;
 }
-}
-}
-else {
-const err246 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern2.test(data101)){
+const err246 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3088,9 +3092,8 @@ vErrors.push(err246);
 errors++;
 }
 }
-}
 else {
-const err247 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err247 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3102,7 +3105,7 @@ errors++;
 }
 }
 else {
-const err248 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err248 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3111,17 +3114,10 @@ vErrors.push(err248);
 }
 errors++;
 }
-let data100 = data3.audit;
-if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
-if(data100.enabled === undefined){
-data100.enabled = true;
 }
-if(data100.includeHeaders === undefined){
-data100.includeHeaders = ["x-request-id","x-forwarded-for"];
 }
-for(const key22 in data100){
-if(!((key22 === "enabled") || (key22 === "includeHeaders"))){
-const err249 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+else {
+const err249 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3131,8 +3127,9 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(typeof data100.enabled !== "boolean"){
-const err250 = {instancePath:instancePath+"/spec/audit/enabled",schemaPath:"#/properties/spec/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err250 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3141,10 +3138,10 @@ vErrors.push(err250);
 }
 errors++;
 }
-let data102 = data100.includeHeaders;
-if(Array.isArray(data102)){
-if(data102.length > 32){
-const err251 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+}
+}
+else {
+const err251 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3153,12 +3150,10 @@ vErrors.push(err251);
 }
 errors++;
 }
-const len18 = data102.length;
-for(let i18=0; i18<len18; i18++){
-let data103 = data102[i18];
-if(typeof data103 === "string"){
-if(func3(data103) > 128){
-const err252 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+}
+}
+else {
+const err252 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3167,8 +3162,17 @@ vErrors.push(err252);
 }
 errors++;
 }
-if(!pattern12.test(data103)){
-const err253 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$"},message:"must match pattern \""+"^[a-z0-9!#$%&'*+.^_`|~-]+$"+"\""};
+let data102 = data3.audit;
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+if(data102.enabled === undefined){
+data102.enabled = true;
+}
+if(data102.includeHeaders === undefined){
+data102.includeHeaders = ["x-request-id","x-forwarded-for"];
+}
+for(const key22 in data102){
+if(!((key22 === "enabled") || (key22 === "includeHeaders"))){
+const err253 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3178,8 +3182,8 @@ vErrors.push(err253);
 errors++;
 }
 }
-else {
-const err254 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data102.enabled !== "boolean"){
+const err254 = {instancePath:instancePath+"/spec/audit/enabled",schemaPath:"#/properties/spec/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3188,10 +3192,10 @@ vErrors.push(err254);
 }
 errors++;
 }
-}
-}
-else {
-const err255 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+let data104 = data102.includeHeaders;
+if(Array.isArray(data104)){
+if(data104.length > 32){
+const err255 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3200,9 +3204,12 @@ vErrors.push(err255);
 }
 errors++;
 }
-}
-else {
-const err256 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const len18 = data104.length;
+for(let i18=0; i18<len18; i18++){
+let data105 = data104[i18];
+if(typeof data105 === "string"){
+if(func3(data105) > 128){
+const err256 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3211,9 +3218,8 @@ vErrors.push(err256);
 }
 errors++;
 }
-}
-else {
-const err257 = {instancePath:instancePath+"/spec",schemaPath:"#/properties/spec/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern14.test(data105)){
+const err257 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$"},message:"must match pattern \""+"^[a-z0-9!#$%&'*+.^_`|~-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3223,12 +3229,8 @@ vErrors.push(err257);
 errors++;
 }
 }
-if(data.status !== undefined){
-let data104 = data.status;
-if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
-for(const key23 in data104){
-if(!((((((((key23 === "observedGeneration") || (key23 === "conditions")) || (key23 === "workloads")) || (key23 === "compliance")) || (key23 === "verification")) || (key23 === "certificates")) || (key23 === "jwks")) || (key23 === "config"))){
-const err258 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
+else {
+const err258 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3238,10 +3240,9 @@ vErrors.push(err258);
 errors++;
 }
 }
-if(data104.observedGeneration !== undefined){
-let data105 = data104.observedGeneration;
-if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
-const err259 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err259 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3251,11 +3252,8 @@ vErrors.push(err259);
 errors++;
 }
 }
-if(data104.conditions !== undefined){
-let data106 = data104.conditions;
-if(Array.isArray(data106)){
-if(data106.length > 16){
-const err260 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+else {
+const err260 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3264,12 +3262,9 @@ vErrors.push(err260);
 }
 errors++;
 }
-const len19 = data106.length;
-for(let i19=0; i19<len19; i19++){
-let data107 = data106[i19];
-if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
-if(data107.type === undefined){
-const err261 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+}
+else {
+const err261 = {instancePath:instancePath+"/spec",schemaPath:"#/properties/spec/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3278,8 +3273,13 @@ vErrors.push(err261);
 }
 errors++;
 }
-if(data107.status === undefined){
-const err262 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+}
+if(data.status !== undefined){
+let data106 = data.status;
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+for(const key23 in data106){
+if(!((((((((key23 === "observedGeneration") || (key23 === "conditions")) || (key23 === "workloads")) || (key23 === "compliance")) || (key23 === "verification")) || (key23 === "certificates")) || (key23 === "jwks")) || (key23 === "config"))){
+const err262 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3288,8 +3288,11 @@ vErrors.push(err262);
 }
 errors++;
 }
-if(data107.lastTransitionTime === undefined){
-const err263 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
+}
+if(data106.observedGeneration !== undefined){
+let data107 = data106.observedGeneration;
+if(!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))){
+const err263 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3298,8 +3301,12 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(data107.reason === undefined){
-const err264 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+}
+if(data106.conditions !== undefined){
+let data108 = data106.conditions;
+if(Array.isArray(data108)){
+if(data108.length > 16){
+const err264 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3308,8 +3315,12 @@ vErrors.push(err264);
 }
 errors++;
 }
-if(data107.message === undefined){
-const err265 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+const len19 = data108.length;
+for(let i19=0; i19<len19; i19++){
+let data109 = data108[i19];
+if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
+if(data109.type === undefined){
+const err265 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3318,9 +3329,8 @@ vErrors.push(err265);
 }
 errors++;
 }
-for(const key24 in data107){
-if(!((((((key24 === "type") || (key24 === "status")) || (key24 === "observedGeneration")) || (key24 === "lastTransitionTime")) || (key24 === "reason")) || (key24 === "message"))){
-const err266 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
+if(data109.status === undefined){
+const err266 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3329,12 +3339,8 @@ vErrors.push(err266);
 }
 errors++;
 }
-}
-if(data107.type !== undefined){
-let data108 = data107.type;
-if(typeof data108 === "string"){
-if(func3(data108) > 316){
-const err267 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
+if(data109.lastTransitionTime === undefined){
+const err267 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3343,8 +3349,8 @@ vErrors.push(err267);
 }
 errors++;
 }
-if(!pattern13.test(data108)){
-const err268 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
+if(data109.reason === undefined){
+const err268 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3353,9 +3359,8 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-else {
-const err269 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data109.message === undefined){
+const err269 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3364,11 +3369,9 @@ vErrors.push(err269);
 }
 errors++;
 }
-}
-if(data107.status !== undefined){
-let data109 = data107.status;
-if(typeof data109 !== "string"){
-const err270 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key24 in data109){
+if(!((((((key24 === "type") || (key24 === "status")) || (key24 === "observedGeneration")) || (key24 === "lastTransitionTime")) || (key24 === "reason")) || (key24 === "message"))){
+const err270 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3377,8 +3380,12 @@ vErrors.push(err270);
 }
 errors++;
 }
-if(!(((data109 === "True") || (data109 === "False")) || (data109 === "Unknown"))){
-const err271 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data109.type !== undefined){
+let data110 = data109.type;
+if(typeof data110 === "string"){
+if(func3(data110) > 316){
+const err271 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3387,11 +3394,8 @@ vErrors.push(err271);
 }
 errors++;
 }
-}
-if(data107.observedGeneration !== undefined){
-let data110 = data107.observedGeneration;
-if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
-const err272 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!pattern15.test(data110)){
+const err272 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3400,9 +3404,9 @@ vErrors.push(err272);
 }
 errors++;
 }
-if((typeof data110 == "number") && (isFinite(data110))){
-if(data110 < 0 || isNaN(data110)){
-const err273 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+else {
+const err273 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3412,10 +3416,10 @@ vErrors.push(err273);
 errors++;
 }
 }
-}
-if(data107.lastTransitionTime !== undefined){
-if(!(typeof data107.lastTransitionTime === "string")){
-const err274 = {instancePath:instancePath+"/status/conditions/" + i19+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data109.status !== undefined){
+let data111 = data109.status;
+if(typeof data111 !== "string"){
+const err274 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3424,12 +3428,8 @@ vErrors.push(err274);
 }
 errors++;
 }
-}
-if(data107.reason !== undefined){
-let data112 = data107.reason;
-if(typeof data112 === "string"){
-if(func3(data112) > 1024){
-const err275 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(!(((data111 === "True") || (data111 === "False")) || (data111 === "Unknown"))){
+const err275 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3438,8 +3438,11 @@ vErrors.push(err275);
 }
 errors++;
 }
-if(func3(data112) < 1){
-const err276 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data109.observedGeneration !== undefined){
+let data112 = data109.observedGeneration;
+if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
+const err276 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3448,8 +3451,9 @@ vErrors.push(err276);
 }
 errors++;
 }
-if(!pattern14.test(data112)){
-const err277 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
+if((typeof data112 == "number") && (isFinite(data112))){
+if(data112 < 0 || isNaN(data112)){
+const err277 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3459,8 +3463,10 @@ vErrors.push(err277);
 errors++;
 }
 }
-else {
-const err278 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data109.lastTransitionTime !== undefined){
+if(!(typeof data109.lastTransitionTime === "string")){
+const err278 = {instancePath:instancePath+"/status/conditions/" + i19+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3470,11 +3476,11 @@ vErrors.push(err278);
 errors++;
 }
 }
-if(data107.message !== undefined){
-let data113 = data107.message;
-if(typeof data113 === "string"){
-if(func3(data113) > 32768){
-const err279 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
+if(data109.reason !== undefined){
+let data114 = data109.reason;
+if(typeof data114 === "string"){
+if(func3(data114) > 1024){
+const err279 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3483,9 +3489,8 @@ vErrors.push(err279);
 }
 errors++;
 }
-}
-else {
-const err280 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(func3(data114) < 1){
+const err280 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3494,10 +3499,8 @@ vErrors.push(err280);
 }
 errors++;
 }
-}
-}
-else {
-const err281 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern16.test(data114)){
+const err281 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3507,9 +3510,8 @@ vErrors.push(err281);
 errors++;
 }
 }
-}
 else {
-const err282 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err282 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3519,12 +3521,11 @@ vErrors.push(err282);
 errors++;
 }
 }
-if(data104.workloads !== undefined){
-let data114 = data104.workloads;
-if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
-for(const key25 in data114){
-if(!((((key25 === "selected") || (key25 === "injected")) || (key25 === "serviceAccounts")) || (key25 === "summary"))){
-const err283 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
+if(data109.message !== undefined){
+let data115 = data109.message;
+if(typeof data115 === "string"){
+if(func3(data115) > 32768){
+const err283 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3534,10 +3535,8 @@ vErrors.push(err283);
 errors++;
 }
 }
-if(data114.selected !== undefined){
-let data115 = data114.selected;
-if(!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))){
-const err284 = {instancePath:instancePath+"/status/workloads/selected",schemaPath:"#/properties/status/properties/workloads/properties/selected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err284 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3547,10 +3546,9 @@ vErrors.push(err284);
 errors++;
 }
 }
-if(data114.injected !== undefined){
-let data116 = data114.injected;
-if(!(((typeof data116 == "number") && (!(data116 % 1) && !isNaN(data116))) && (isFinite(data116)))){
-const err285 = {instancePath:instancePath+"/status/workloads/injected",schemaPath:"#/properties/status/properties/workloads/properties/injected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err285 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3560,10 +3558,9 @@ vErrors.push(err285);
 errors++;
 }
 }
-if(data114.serviceAccounts !== undefined){
-let data117 = data114.serviceAccounts;
-if(!(((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117))) && (isFinite(data117)))){
-const err286 = {instancePath:instancePath+"/status/workloads/serviceAccounts",schemaPath:"#/properties/status/properties/workloads/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err286 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3573,9 +3570,12 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(data114.summary !== undefined){
-if(typeof data114.summary !== "string"){
-const err287 = {instancePath:instancePath+"/status/workloads/summary",schemaPath:"#/properties/status/properties/workloads/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data106.workloads !== undefined){
+let data116 = data106.workloads;
+if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
+for(const key25 in data116){
+if(!((((key25 === "selected") || (key25 === "injected")) || (key25 === "serviceAccounts")) || (key25 === "summary"))){
+const err287 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3585,9 +3585,10 @@ vErrors.push(err287);
 errors++;
 }
 }
-}
-else {
-const err288 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data116.selected !== undefined){
+let data117 = data116.selected;
+if(!(((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117))) && (isFinite(data117)))){
+const err288 = {instancePath:instancePath+"/status/workloads/selected",schemaPath:"#/properties/status/properties/workloads/properties/selected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3597,12 +3598,10 @@ vErrors.push(err288);
 errors++;
 }
 }
-if(data104.compliance !== undefined){
-let data119 = data104.compliance;
-if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
-for(const key26 in data119){
-if(!((key26 === "profiles") || (key26 === "controls"))){
-const err289 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+if(data116.injected !== undefined){
+let data118 = data116.injected;
+if(!(((typeof data118 == "number") && (!(data118 % 1) && !isNaN(data118))) && (isFinite(data118)))){
+const err289 = {instancePath:instancePath+"/status/workloads/injected",schemaPath:"#/properties/status/properties/workloads/properties/injected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3612,16 +3611,10 @@ vErrors.push(err289);
 errors++;
 }
 }
-if(data119.profiles !== undefined){
-let data120 = data119.profiles;
-if(Array.isArray(data120)){
-const len20 = data120.length;
-for(let i20=0; i20<len20; i20++){
-let data121 = data120[i20];
-if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
-for(const key27 in data121){
-if(!((((key27 === "name") || (key27 === "status")) || (key27 === "passed")) || (key27 === "failed"))){
-const err290 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(data116.serviceAccounts !== undefined){
+let data119 = data116.serviceAccounts;
+if(!(((typeof data119 == "number") && (!(data119 % 1) && !isNaN(data119))) && (isFinite(data119)))){
+const err290 = {instancePath:instancePath+"/status/workloads/serviceAccounts",schemaPath:"#/properties/status/properties/workloads/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3631,9 +3624,9 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data121.name !== undefined){
-if(typeof data121.name !== "string"){
-const err291 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/name",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data116.summary !== undefined){
+if(typeof data116.summary !== "string"){
+const err291 = {instancePath:instancePath+"/status/workloads/summary",schemaPath:"#/properties/status/properties/workloads/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3643,10 +3636,9 @@ vErrors.push(err291);
 errors++;
 }
 }
-if(data121.status !== undefined){
-let data123 = data121.status;
-if(typeof data123 !== "string"){
-const err292 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err292 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3655,8 +3647,13 @@ vErrors.push(err292);
 }
 errors++;
 }
-if(!((data123 === "Pass") || (data123 === "Fail"))){
-const err293 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data106.compliance !== undefined){
+let data121 = data106.compliance;
+if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
+for(const key26 in data121){
+if(!((key26 === "profiles") || (key26 === "controls"))){
+const err293 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3666,10 +3663,16 @@ vErrors.push(err293);
 errors++;
 }
 }
-if(data121.passed !== undefined){
-let data124 = data121.passed;
-if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err294 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/passed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data121.profiles !== undefined){
+let data122 = data121.profiles;
+if(Array.isArray(data122)){
+const len20 = data122.length;
+for(let i20=0; i20<len20; i20++){
+let data123 = data122[i20];
+if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
+for(const key27 in data123){
+if(!((((key27 === "name") || (key27 === "status")) || (key27 === "passed")) || (key27 === "failed"))){
+const err294 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3679,10 +3682,9 @@ vErrors.push(err294);
 errors++;
 }
 }
-if(data121.failed !== undefined){
-let data125 = data121.failed;
-if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err295 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/failed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data123.name !== undefined){
+if(typeof data123.name !== "string"){
+const err295 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/name",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3692,9 +3694,10 @@ vErrors.push(err295);
 errors++;
 }
 }
-}
-else {
-const err296 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data123.status !== undefined){
+let data125 = data123.status;
+if(typeof data125 !== "string"){
+const err296 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3703,10 +3706,8 @@ vErrors.push(err296);
 }
 errors++;
 }
-}
-}
-else {
-const err297 = {instancePath:instancePath+"/status/compliance/profiles",schemaPath:"#/properties/status/properties/compliance/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(!((data125 === "Pass") || (data125 === "Fail"))){
+const err297 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3716,16 +3717,10 @@ vErrors.push(err297);
 errors++;
 }
 }
-if(data119.controls !== undefined){
-let data126 = data119.controls;
-if(Array.isArray(data126)){
-const len21 = data126.length;
-for(let i21=0; i21<len21; i21++){
-let data127 = data126[i21];
-if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
-for(const key28 in data127){
-if(!(((((key28 === "id") || (key28 === "profile")) || (key28 === "title")) || (key28 === "status")) || (key28 === "message"))){
-const err298 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
+if(data123.passed !== undefined){
+let data126 = data123.passed;
+if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
+const err298 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/passed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3735,9 +3730,10 @@ vErrors.push(err298);
 errors++;
 }
 }
-if(data127.id !== undefined){
-if(typeof data127.id !== "string"){
-const err299 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/id",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data123.failed !== undefined){
+let data127 = data123.failed;
+if(!(((typeof data127 == "number") && (!(data127 % 1) && !isNaN(data127))) && (isFinite(data127)))){
+const err299 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/failed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3747,9 +3743,9 @@ vErrors.push(err299);
 errors++;
 }
 }
-if(data127.profile !== undefined){
-if(typeof data127.profile !== "string"){
-const err300 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/profile",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err300 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3759,9 +3755,9 @@ vErrors.push(err300);
 errors++;
 }
 }
-if(data127.title !== undefined){
-if(typeof data127.title !== "string"){
-const err301 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/title",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err301 = {instancePath:instancePath+"/status/compliance/profiles",schemaPath:"#/properties/status/properties/compliance/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3771,10 +3767,16 @@ vErrors.push(err301);
 errors++;
 }
 }
-if(data127.status !== undefined){
-let data131 = data127.status;
-if(typeof data131 !== "string"){
-const err302 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data121.controls !== undefined){
+let data128 = data121.controls;
+if(Array.isArray(data128)){
+const len21 = data128.length;
+for(let i21=0; i21<len21; i21++){
+let data129 = data128[i21];
+if(data129 && typeof data129 == "object" && !Array.isArray(data129)){
+for(const key28 in data129){
+if(!(((((key28 === "id") || (key28 === "profile")) || (key28 === "title")) || (key28 === "status")) || (key28 === "message"))){
+const err302 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3783,8 +3785,10 @@ vErrors.push(err302);
 }
 errors++;
 }
-if(!((data131 === "Pass") || (data131 === "Fail"))){
-const err303 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data129.id !== undefined){
+if(typeof data129.id !== "string"){
+const err303 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/id",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3794,9 +3798,9 @@ vErrors.push(err303);
 errors++;
 }
 }
-if(data127.message !== undefined){
-if(typeof data127.message !== "string"){
-const err304 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/message",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data129.profile !== undefined){
+if(typeof data129.profile !== "string"){
+const err304 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/profile",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3806,9 +3810,9 @@ vErrors.push(err304);
 errors++;
 }
 }
-}
-else {
-const err305 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data129.title !== undefined){
+if(typeof data129.title !== "string"){
+const err305 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/title",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3818,9 +3822,10 @@ vErrors.push(err305);
 errors++;
 }
 }
-}
-else {
-const err306 = {instancePath:instancePath+"/status/compliance/controls",schemaPath:"#/properties/status/properties/compliance/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data129.status !== undefined){
+let data133 = data129.status;
+if(typeof data133 !== "string"){
+const err306 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3829,10 +3834,8 @@ vErrors.push(err306);
 }
 errors++;
 }
-}
-}
-else {
-const err307 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!((data133 === "Pass") || (data133 === "Fail"))){
+const err307 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -3842,12 +3845,9 @@ vErrors.push(err307);
 errors++;
 }
 }
-if(data104.verification !== undefined){
-let data133 = data104.verification;
-if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
-for(const key29 in data133){
-if(!((((((key29 === "lastVerified") || (key29 === "workloads")) || (key29 === "profiles")) || (key29 === "controls")) || (key29 === "pods")) || (key29 === "truncatedPods"))){
-const err308 = {instancePath:instancePath+"/status/verification",schemaPath:"#/properties/status/properties/verification/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
+if(data129.message !== undefined){
+if(typeof data129.message !== "string"){
+const err308 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/message",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -3857,9 +3857,9 @@ vErrors.push(err308);
 errors++;
 }
 }
-if(data133.lastVerified !== undefined){
-if(!(typeof data133.lastVerified === "string")){
-const err309 = {instancePath:instancePath+"/status/verification/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err309 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -3869,12 +3869,9 @@ vErrors.push(err309);
 errors++;
 }
 }
-if(data133.workloads !== undefined){
-let data135 = data133.workloads;
-if(data135 && typeof data135 == "object" && !Array.isArray(data135)){
-for(const key30 in data135){
-if(!((((key30 === "checked") || (key30 === "passed")) || (key30 === "failed")) || (key30 === "unknown"))){
-const err310 = {instancePath:instancePath+"/status/verification/workloads",schemaPath:"#/properties/status/properties/verification/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
+}
+else {
+const err310 = {instancePath:instancePath+"/status/compliance/controls",schemaPath:"#/properties/status/properties/compliance/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -3884,10 +3881,9 @@ vErrors.push(err310);
 errors++;
 }
 }
-if(data135.checked !== undefined){
-let data136 = data135.checked;
-if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
-const err311 = {instancePath:instancePath+"/status/verification/workloads/checked",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/checked/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err311 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -3897,10 +3893,12 @@ vErrors.push(err311);
 errors++;
 }
 }
-if(data135.passed !== undefined){
-let data137 = data135.passed;
-if(!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137)))){
-const err312 = {instancePath:instancePath+"/status/verification/workloads/passed",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data106.verification !== undefined){
+let data135 = data106.verification;
+if(data135 && typeof data135 == "object" && !Array.isArray(data135)){
+for(const key29 in data135){
+if(!((((((key29 === "lastVerified") || (key29 === "workloads")) || (key29 === "profiles")) || (key29 === "controls")) || (key29 === "pods")) || (key29 === "truncatedPods"))){
+const err312 = {instancePath:instancePath+"/status/verification",schemaPath:"#/properties/status/properties/verification/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -3910,10 +3908,9 @@ vErrors.push(err312);
 errors++;
 }
 }
-if(data135.failed !== undefined){
-let data138 = data135.failed;
-if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
-const err313 = {instancePath:instancePath+"/status/verification/workloads/failed",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data135.lastVerified !== undefined){
+if(!(typeof data135.lastVerified === "string")){
+const err313 = {instancePath:instancePath+"/status/verification/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -3923,10 +3920,12 @@ vErrors.push(err313);
 errors++;
 }
 }
-if(data135.unknown !== undefined){
-let data139 = data135.unknown;
-if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
-const err314 = {instancePath:instancePath+"/status/verification/workloads/unknown",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data135.workloads !== undefined){
+let data137 = data135.workloads;
+if(data137 && typeof data137 == "object" && !Array.isArray(data137)){
+for(const key30 in data137){
+if(!((((key30 === "checked") || (key30 === "passed")) || (key30 === "failed")) || (key30 === "unknown"))){
+const err314 = {instancePath:instancePath+"/status/verification/workloads",schemaPath:"#/properties/status/properties/verification/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -3936,9 +3935,10 @@ vErrors.push(err314);
 errors++;
 }
 }
-}
-else {
-const err315 = {instancePath:instancePath+"/status/verification/workloads",schemaPath:"#/properties/status/properties/verification/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data137.checked !== undefined){
+let data138 = data137.checked;
+if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
+const err315 = {instancePath:instancePath+"/status/verification/workloads/checked",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/checked/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -3948,11 +3948,10 @@ vErrors.push(err315);
 errors++;
 }
 }
-if(data133.profiles !== undefined){
-let data140 = data133.profiles;
-if(Array.isArray(data140)){
-if(data140.length > 16){
-const err316 = {instancePath:instancePath+"/status/verification/profiles",schemaPath:"#/properties/status/properties/verification/properties/profiles/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+if(data137.passed !== undefined){
+let data139 = data137.passed;
+if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
+const err316 = {instancePath:instancePath+"/status/verification/workloads/passed",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -3961,13 +3960,11 @@ vErrors.push(err316);
 }
 errors++;
 }
-const len22 = data140.length;
-for(let i22=0; i22<len22; i22++){
-let data141 = data140[i22];
-if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
-for(const key31 in data141){
-if(!(((((key31 === "name") || (key31 === "status")) || (key31 === "passed")) || (key31 === "failed")) || (key31 === "unknown"))){
-const err317 = {instancePath:instancePath+"/status/verification/profiles/" + i22,schemaPath:"#/properties/status/properties/verification/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
+}
+if(data137.failed !== undefined){
+let data140 = data137.failed;
+if(!(((typeof data140 == "number") && (!(data140 % 1) && !isNaN(data140))) && (isFinite(data140)))){
+const err317 = {instancePath:instancePath+"/status/verification/workloads/failed",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -3977,9 +3974,10 @@ vErrors.push(err317);
 errors++;
 }
 }
-if(data141.name !== undefined){
-if(typeof data141.name !== "string"){
-const err318 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/name",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data137.unknown !== undefined){
+let data141 = data137.unknown;
+if(!(((typeof data141 == "number") && (!(data141 % 1) && !isNaN(data141))) && (isFinite(data141)))){
+const err318 = {instancePath:instancePath+"/status/verification/workloads/unknown",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -3989,10 +3987,9 @@ vErrors.push(err318);
 errors++;
 }
 }
-if(data141.status !== undefined){
-let data143 = data141.status;
-if(typeof data143 !== "string"){
-const err319 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/status",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err319 = {instancePath:instancePath+"/status/verification/workloads",schemaPath:"#/properties/status/properties/verification/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4001,8 +3998,12 @@ vErrors.push(err319);
 }
 errors++;
 }
-if(!(((data143 === "Pass") || (data143 === "Fail")) || (data143 === "Unknown"))){
-const err320 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/status",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data135.profiles !== undefined){
+let data142 = data135.profiles;
+if(Array.isArray(data142)){
+if(data142.length > 16){
+const err320 = {instancePath:instancePath+"/status/verification/profiles",schemaPath:"#/properties/status/properties/verification/properties/profiles/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -4011,11 +4012,13 @@ vErrors.push(err320);
 }
 errors++;
 }
-}
-if(data141.passed !== undefined){
-let data144 = data141.passed;
-if(!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144)))){
-const err321 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/passed",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const len22 = data142.length;
+for(let i22=0; i22<len22; i22++){
+let data143 = data142[i22];
+if(data143 && typeof data143 == "object" && !Array.isArray(data143)){
+for(const key31 in data143){
+if(!(((((key31 === "name") || (key31 === "status")) || (key31 === "passed")) || (key31 === "failed")) || (key31 === "unknown"))){
+const err321 = {instancePath:instancePath+"/status/verification/profiles/" + i22,schemaPath:"#/properties/status/properties/verification/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -4025,10 +4028,9 @@ vErrors.push(err321);
 errors++;
 }
 }
-if(data141.failed !== undefined){
-let data145 = data141.failed;
-if(!(((typeof data145 == "number") && (!(data145 % 1) && !isNaN(data145))) && (isFinite(data145)))){
-const err322 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/failed",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data143.name !== undefined){
+if(typeof data143.name !== "string"){
+const err322 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/name",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -4038,10 +4040,10 @@ vErrors.push(err322);
 errors++;
 }
 }
-if(data141.unknown !== undefined){
-let data146 = data141.unknown;
-if(!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))){
-const err323 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/unknown",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data143.status !== undefined){
+let data145 = data143.status;
+if(typeof data145 !== "string"){
+const err323 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/status",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -4050,10 +4052,8 @@ vErrors.push(err323);
 }
 errors++;
 }
-}
-}
-else {
-const err324 = {instancePath:instancePath+"/status/verification/profiles/" + i22,schemaPath:"#/properties/status/properties/verification/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!(((data145 === "Pass") || (data145 === "Fail")) || (data145 === "Unknown"))){
+const err324 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/status",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -4063,9 +4063,10 @@ vErrors.push(err324);
 errors++;
 }
 }
-}
-else {
-const err325 = {instancePath:instancePath+"/status/verification/profiles",schemaPath:"#/properties/status/properties/verification/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data143.passed !== undefined){
+let data146 = data143.passed;
+if(!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))){
+const err325 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/passed",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4075,11 +4076,10 @@ vErrors.push(err325);
 errors++;
 }
 }
-if(data133.controls !== undefined){
-let data147 = data133.controls;
-if(Array.isArray(data147)){
-if(data147.length > 256){
-const err326 = {instancePath:instancePath+"/status/verification/controls",schemaPath:"#/properties/status/properties/verification/properties/controls/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(data143.failed !== undefined){
+let data147 = data143.failed;
+if(!(((typeof data147 == "number") && (!(data147 % 1) && !isNaN(data147))) && (isFinite(data147)))){
+const err326 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/failed",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -4088,13 +4088,11 @@ vErrors.push(err326);
 }
 errors++;
 }
-const len23 = data147.length;
-for(let i23=0; i23<len23; i23++){
-let data148 = data147[i23];
-if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
-for(const key32 in data148){
-if(!(func2.call(schema11.properties.status.properties.verification.properties.controls.items.properties, key32))){
-const err327 = {instancePath:instancePath+"/status/verification/controls/" + i23,schemaPath:"#/properties/status/properties/verification/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"};
+}
+if(data143.unknown !== undefined){
+let data148 = data143.unknown;
+if(!(((typeof data148 == "number") && (!(data148 % 1) && !isNaN(data148))) && (isFinite(data148)))){
+const err327 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/unknown",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -4104,9 +4102,9 @@ vErrors.push(err327);
 errors++;
 }
 }
-if(data148.id !== undefined){
-if(typeof data148.id !== "string"){
-const err328 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/id",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err328 = {instancePath:instancePath+"/status/verification/profiles/" + i22,schemaPath:"#/properties/status/properties/verification/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -4116,9 +4114,9 @@ vErrors.push(err328);
 errors++;
 }
 }
-if(data148.profile !== undefined){
-if(typeof data148.profile !== "string"){
-const err329 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/profile",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err329 = {instancePath:instancePath+"/status/verification/profiles",schemaPath:"#/properties/status/properties/verification/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err329];
 }
@@ -4128,9 +4126,11 @@ vErrors.push(err329);
 errors++;
 }
 }
-if(data148.title !== undefined){
-if(typeof data148.title !== "string"){
-const err330 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/title",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data135.controls !== undefined){
+let data149 = data135.controls;
+if(Array.isArray(data149)){
+if(data149.length > 256){
+const err330 = {instancePath:instancePath+"/status/verification/controls",schemaPath:"#/properties/status/properties/verification/properties/controls/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
 if(vErrors === null){
 vErrors = [err330];
 }
@@ -4139,11 +4139,13 @@ vErrors.push(err330);
 }
 errors++;
 }
-}
-if(data148.status !== undefined){
-let data152 = data148.status;
-if(typeof data152 !== "string"){
-const err331 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/status",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len23 = data149.length;
+for(let i23=0; i23<len23; i23++){
+let data150 = data149[i23];
+if(data150 && typeof data150 == "object" && !Array.isArray(data150)){
+for(const key32 in data150){
+if(!(func2.call(schema11.properties.status.properties.verification.properties.controls.items.properties, key32))){
+const err331 = {instancePath:instancePath+"/status/verification/controls/" + i23,schemaPath:"#/properties/status/properties/verification/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err331];
 }
@@ -4152,8 +4154,10 @@ vErrors.push(err331);
 }
 errors++;
 }
-if(!(((data152 === "Pass") || (data152 === "Fail")) || (data152 === "Unknown"))){
-const err332 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/status",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data150.id !== undefined){
+if(typeof data150.id !== "string"){
+const err332 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/id",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err332];
 }
@@ -4163,9 +4167,9 @@ vErrors.push(err332);
 errors++;
 }
 }
-if(data148.lastVerified !== undefined){
-if(!(typeof data148.lastVerified === "string")){
-const err333 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data150.profile !== undefined){
+if(typeof data150.profile !== "string"){
+const err333 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/profile",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err333];
 }
@@ -4175,10 +4179,9 @@ vErrors.push(err333);
 errors++;
 }
 }
-if(data148.checked !== undefined){
-let data154 = data148.checked;
-if(!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))){
-const err334 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/checked",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/checked/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data150.title !== undefined){
+if(typeof data150.title !== "string"){
+const err334 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/title",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err334];
 }
@@ -4188,10 +4191,10 @@ vErrors.push(err334);
 errors++;
 }
 }
-if(data148.passed !== undefined){
-let data155 = data148.passed;
-if(!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155)))){
-const err335 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/passed",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data150.status !== undefined){
+let data154 = data150.status;
+if(typeof data154 !== "string"){
+const err335 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/status",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err335];
 }
@@ -4200,11 +4203,8 @@ vErrors.push(err335);
 }
 errors++;
 }
-}
-if(data148.failed !== undefined){
-let data156 = data148.failed;
-if(!(((typeof data156 == "number") && (!(data156 % 1) && !isNaN(data156))) && (isFinite(data156)))){
-const err336 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failed",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!(((data154 === "Pass") || (data154 === "Fail")) || (data154 === "Unknown"))){
+const err336 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/status",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err336];
 }
@@ -4214,10 +4214,9 @@ vErrors.push(err336);
 errors++;
 }
 }
-if(data148.unknown !== undefined){
-let data157 = data148.unknown;
-if(!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))){
-const err337 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/unknown",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data150.lastVerified !== undefined){
+if(!(typeof data150.lastVerified === "string")){
+const err337 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err337];
 }
@@ -4227,11 +4226,10 @@ vErrors.push(err337);
 errors++;
 }
 }
-if(data148.evidence !== undefined){
-let data158 = data148.evidence;
-if(typeof data158 === "string"){
-if(func3(data158) > 4096){
-const err338 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/evidence/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(data150.checked !== undefined){
+let data156 = data150.checked;
+if(!(((typeof data156 == "number") && (!(data156 % 1) && !isNaN(data156))) && (isFinite(data156)))){
+const err338 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/checked",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/checked/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err338];
 }
@@ -4241,8 +4239,10 @@ vErrors.push(err338);
 errors++;
 }
 }
-else {
-const err339 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/evidence/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data150.passed !== undefined){
+let data157 = data150.passed;
+if(!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))){
+const err339 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/passed",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err339];
 }
@@ -4252,11 +4252,10 @@ vErrors.push(err339);
 errors++;
 }
 }
-if(data148.failing !== undefined){
-let data159 = data148.failing;
-if(Array.isArray(data159)){
-if(data159.length > 20){
-const err340 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+if(data150.failed !== undefined){
+let data158 = data150.failed;
+if(!(((typeof data158 == "number") && (!(data158 % 1) && !isNaN(data158))) && (isFinite(data158)))){
+const err340 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failed",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err340];
 }
@@ -4265,10 +4264,11 @@ vErrors.push(err340);
 }
 errors++;
 }
-const len24 = data159.length;
-for(let i24=0; i24<len24; i24++){
-if(typeof data159[i24] !== "string"){
-const err341 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing/" + i24,schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data150.unknown !== undefined){
+let data159 = data150.unknown;
+if(!(((typeof data159 == "number") && (!(data159 % 1) && !isNaN(data159))) && (isFinite(data159)))){
+const err341 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/unknown",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err341];
 }
@@ -4278,9 +4278,11 @@ vErrors.push(err341);
 errors++;
 }
 }
-}
-else {
-const err342 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data150.evidence !== undefined){
+let data160 = data150.evidence;
+if(typeof data160 === "string"){
+if(func3(data160) > 4096){
+const err342 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/evidence/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
 if(vErrors === null){
 vErrors = [err342];
 }
@@ -4290,9 +4292,8 @@ vErrors.push(err342);
 errors++;
 }
 }
-}
 else {
-const err343 = {instancePath:instancePath+"/status/verification/controls/" + i23,schemaPath:"#/properties/status/properties/verification/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err343 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/evidence/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err343];
 }
@@ -4302,9 +4303,11 @@ vErrors.push(err343);
 errors++;
 }
 }
-}
-else {
-const err344 = {instancePath:instancePath+"/status/verification/controls",schemaPath:"#/properties/status/properties/verification/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data150.failing !== undefined){
+let data161 = data150.failing;
+if(Array.isArray(data161)){
+if(data161.length > 20){
+const err344 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
 if(vErrors === null){
 vErrors = [err344];
 }
@@ -4313,12 +4316,10 @@ vErrors.push(err344);
 }
 errors++;
 }
-}
-if(data133.pods !== undefined){
-let data161 = data133.pods;
-if(Array.isArray(data161)){
-if(data161.length > 100){
-const err345 = {instancePath:instancePath+"/status/verification/pods",schemaPath:"#/properties/status/properties/verification/properties/pods/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+const len24 = data161.length;
+for(let i24=0; i24<len24; i24++){
+if(typeof data161[i24] !== "string"){
+const err345 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing/" + i24,schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err345];
 }
@@ -4327,13 +4328,10 @@ vErrors.push(err345);
 }
 errors++;
 }
-const len25 = data161.length;
-for(let i25=0; i25<len25; i25++){
-let data162 = data161[i25];
-if(data162 && typeof data162 == "object" && !Array.isArray(data162)){
-for(const key33 in data162){
-if(!(func2.call(schema11.properties.status.properties.verification.properties.pods.items.properties, key33))){
-const err346 = {instancePath:instancePath+"/status/verification/pods/" + i25,schemaPath:"#/properties/status/properties/verification/properties/pods/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties"};
+}
+}
+else {
+const err346 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err346];
 }
@@ -4343,9 +4341,9 @@ vErrors.push(err346);
 errors++;
 }
 }
-if(data162.pod !== undefined){
-if(typeof data162.pod !== "string"){
-const err347 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/pod",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/pod/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err347 = {instancePath:instancePath+"/status/verification/controls/" + i23,schemaPath:"#/properties/status/properties/verification/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err347];
 }
@@ -4355,9 +4353,9 @@ vErrors.push(err347);
 errors++;
 }
 }
-if(data162.serviceAccount !== undefined){
-if(typeof data162.serviceAccount !== "string"){
-const err348 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/serviceAccount",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err348 = {instancePath:instancePath+"/status/verification/controls",schemaPath:"#/properties/status/properties/verification/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err348];
 }
@@ -4367,10 +4365,11 @@ vErrors.push(err348);
 errors++;
 }
 }
-if(data162.status !== undefined){
-let data165 = data162.status;
-if(typeof data165 !== "string"){
-const err349 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/status",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data135.pods !== undefined){
+let data163 = data135.pods;
+if(Array.isArray(data163)){
+if(data163.length > 100){
+const err349 = {instancePath:instancePath+"/status/verification/pods",schemaPath:"#/properties/status/properties/verification/properties/pods/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
 if(vErrors === null){
 vErrors = [err349];
 }
@@ -4379,8 +4378,13 @@ vErrors.push(err349);
 }
 errors++;
 }
-if(!(((data165 === "Pass") || (data165 === "Fail")) || (data165 === "Unknown"))){
-const err350 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/status",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.pods.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+const len25 = data163.length;
+for(let i25=0; i25<len25; i25++){
+let data164 = data163[i25];
+if(data164 && typeof data164 == "object" && !Array.isArray(data164)){
+for(const key33 in data164){
+if(!(func2.call(schema11.properties.status.properties.verification.properties.pods.items.properties, key33))){
+const err350 = {instancePath:instancePath+"/status/verification/pods/" + i25,schemaPath:"#/properties/status/properties/verification/properties/pods/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err350];
 }
@@ -4390,9 +4394,9 @@ vErrors.push(err350);
 errors++;
 }
 }
-if(data162.lastVerified !== undefined){
-if(!(typeof data162.lastVerified === "string")){
-const err351 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data164.pod !== undefined){
+if(typeof data164.pod !== "string"){
+const err351 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/pod",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/pod/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err351];
 }
@@ -4402,11 +4406,9 @@ vErrors.push(err351);
 errors++;
 }
 }
-if(data162.evidence !== undefined){
-let data167 = data162.evidence;
-if(typeof data167 === "string"){
-if(func3(data167) > 4096){
-const err352 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/evidence/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(data164.serviceAccount !== undefined){
+if(typeof data164.serviceAccount !== "string"){
+const err352 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/serviceAccount",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err352];
 }
@@ -4416,8 +4418,10 @@ vErrors.push(err352);
 errors++;
 }
 }
-else {
-const err353 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/evidence/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data164.status !== undefined){
+let data167 = data164.status;
+if(typeof data167 !== "string"){
+const err353 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/status",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err353];
 }
@@ -4426,10 +4430,8 @@ vErrors.push(err353);
 }
 errors++;
 }
-}
-if(data162.configHash !== undefined){
-if(typeof data162.configHash !== "string"){
-const err354 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/configHash",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/configHash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!(((data167 === "Pass") || (data167 === "Fail")) || (data167 === "Unknown"))){
+const err354 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/status",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.pods.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err354];
 }
@@ -4439,9 +4441,9 @@ vErrors.push(err354);
 errors++;
 }
 }
-if(data162.sidecarVersion !== undefined){
-if(typeof data162.sidecarVersion !== "string"){
-const err355 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/sidecarVersion",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/sidecarVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data164.lastVerified !== undefined){
+if(!(typeof data164.lastVerified === "string")){
+const err355 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err355];
 }
@@ -4451,9 +4453,11 @@ vErrors.push(err355);
 errors++;
 }
 }
-if(data162.spiffeId !== undefined){
-if(typeof data162.spiffeId !== "string"){
-const err356 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/spiffeId",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data164.evidence !== undefined){
+let data169 = data164.evidence;
+if(typeof data169 === "string"){
+if(func3(data169) > 4096){
+const err356 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/evidence/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
 if(vErrors === null){
 vErrors = [err356];
 }
@@ -4463,11 +4467,8 @@ vErrors.push(err356);
 errors++;
 }
 }
-if(data162.drift !== undefined){
-let data171 = data162.drift;
-if(Array.isArray(data171)){
-if(data171.length > 8){
-const err357 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/maxItems",keyword:"maxItems",params:{limit: 8},message:"must NOT have more than 8 items"};
+else {
+const err357 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/evidence/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err357];
 }
@@ -4476,13 +4477,10 @@ vErrors.push(err357);
 }
 errors++;
 }
-const len26 = data171.length;
-for(let i26=0; i26<len26; i26++){
-let data172 = data171[i26];
-if(data172 && typeof data172 == "object" && !Array.isArray(data172)){
-for(const key34 in data172){
-if(!((key34 === "code") || (key34 === "message"))){
-const err358 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties"};
+}
+if(data164.configHash !== undefined){
+if(typeof data164.configHash !== "string"){
+const err358 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/configHash",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/configHash/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err358];
 }
@@ -4492,9 +4490,9 @@ vErrors.push(err358);
 errors++;
 }
 }
-if(data172.code !== undefined){
-if(typeof data172.code !== "string"){
-const err359 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/code",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data164.sidecarVersion !== undefined){
+if(typeof data164.sidecarVersion !== "string"){
+const err359 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/sidecarVersion",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/sidecarVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err359];
 }
@@ -4504,11 +4502,9 @@ vErrors.push(err359);
 errors++;
 }
 }
-if(data172.message !== undefined){
-let data174 = data172.message;
-if(typeof data174 === "string"){
-if(func3(data174) > 1024){
-const err360 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/message",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(data164.spiffeId !== undefined){
+if(typeof data164.spiffeId !== "string"){
+const err360 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/spiffeId",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err360];
 }
@@ -4518,8 +4514,11 @@ vErrors.push(err360);
 errors++;
 }
 }
-else {
-const err361 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/message",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data164.drift !== undefined){
+let data173 = data164.drift;
+if(Array.isArray(data173)){
+if(data173.length > 8){
+const err361 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/maxItems",keyword:"maxItems",params:{limit: 8},message:"must NOT have more than 8 items"};
 if(vErrors === null){
 vErrors = [err361];
 }
@@ -4528,10 +4527,13 @@ vErrors.push(err361);
 }
 errors++;
 }
-}
-}
-else {
-const err362 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const len26 = data173.length;
+for(let i26=0; i26<len26; i26++){
+let data174 = data173[i26];
+if(data174 && typeof data174 == "object" && !Array.isArray(data174)){
+for(const key34 in data174){
+if(!((key34 === "code") || (key34 === "message"))){
+const err362 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err362];
 }
@@ -4541,9 +4543,9 @@ vErrors.push(err362);
 errors++;
 }
 }
-}
-else {
-const err363 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data174.code !== undefined){
+if(typeof data174.code !== "string"){
+const err363 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/code",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err363];
 }
@@ -4553,11 +4555,11 @@ vErrors.push(err363);
 errors++;
 }
 }
-if(data162.failedControls !== undefined){
-let data175 = data162.failedControls;
-if(Array.isArray(data175)){
-if(data175.length > 256){
-const err364 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(data174.message !== undefined){
+let data176 = data174.message;
+if(typeof data176 === "string"){
+if(func3(data176) > 1024){
+const err364 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/message",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err364];
 }
@@ -4566,10 +4568,9 @@ vErrors.push(err364);
 }
 errors++;
 }
-const len27 = data175.length;
-for(let i27=0; i27<len27; i27++){
-if(typeof data175[i27] !== "string"){
-const err365 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls/" + i27,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err365 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/message",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err365];
 }
@@ -4581,7 +4582,7 @@ errors++;
 }
 }
 else {
-const err366 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err366 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err366];
 }
@@ -4593,7 +4594,7 @@ errors++;
 }
 }
 else {
-const err367 = {instancePath:instancePath+"/status/verification/pods/" + i25,schemaPath:"#/properties/status/properties/verification/properties/pods/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err367 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err367];
 }
@@ -4603,9 +4604,11 @@ vErrors.push(err367);
 errors++;
 }
 }
-}
-else {
-const err368 = {instancePath:instancePath+"/status/verification/pods",schemaPath:"#/properties/status/properties/verification/properties/pods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data164.failedControls !== undefined){
+let data177 = data164.failedControls;
+if(Array.isArray(data177)){
+if(data177.length > 256){
+const err368 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
 if(vErrors === null){
 vErrors = [err368];
 }
@@ -4614,11 +4617,10 @@ vErrors.push(err368);
 }
 errors++;
 }
-}
-if(data133.truncatedPods !== undefined){
-let data177 = data133.truncatedPods;
-if(!(((typeof data177 == "number") && (!(data177 % 1) && !isNaN(data177))) && (isFinite(data177)))){
-const err369 = {instancePath:instancePath+"/status/verification/truncatedPods",schemaPath:"#/properties/status/properties/verification/properties/truncatedPods/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const len27 = data177.length;
+for(let i27=0; i27<len27; i27++){
+if(typeof data177[i27] !== "string"){
+const err369 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls/" + i27,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err369];
 }
@@ -4630,7 +4632,7 @@ errors++;
 }
 }
 else {
-const err370 = {instancePath:instancePath+"/status/verification",schemaPath:"#/properties/status/properties/verification/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err370 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err370];
 }
@@ -4640,12 +4642,9 @@ vErrors.push(err370);
 errors++;
 }
 }
-if(data104.certificates !== undefined){
-let data178 = data104.certificates;
-if(data178 && typeof data178 == "object" && !Array.isArray(data178)){
-for(const key35 in data178){
-if(!((((key35 === "serviceAccounts") || (key35 === "nextRenewalTime")) || (key35 === "earliestExpiry")) || (key35 === "trustBundle"))){
-const err371 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties"};
+}
+else {
+const err371 = {instancePath:instancePath+"/status/verification/pods/" + i25,schemaPath:"#/properties/status/properties/verification/properties/pods/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err371];
 }
@@ -4655,10 +4654,9 @@ vErrors.push(err371);
 errors++;
 }
 }
-if(data178.serviceAccounts !== undefined){
-let data179 = data178.serviceAccounts;
-if(!(((typeof data179 == "number") && (!(data179 % 1) && !isNaN(data179))) && (isFinite(data179)))){
-const err372 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err372 = {instancePath:instancePath+"/status/verification/pods",schemaPath:"#/properties/status/properties/verification/properties/pods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err372];
 }
@@ -4668,9 +4666,10 @@ vErrors.push(err372);
 errors++;
 }
 }
-if(data178.nextRenewalTime !== undefined){
-if(!(typeof data178.nextRenewalTime === "string")){
-const err373 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data135.truncatedPods !== undefined){
+let data179 = data135.truncatedPods;
+if(!(((typeof data179 == "number") && (!(data179 % 1) && !isNaN(data179))) && (isFinite(data179)))){
+const err373 = {instancePath:instancePath+"/status/verification/truncatedPods",schemaPath:"#/properties/status/properties/verification/properties/truncatedPods/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err373];
 }
@@ -4680,9 +4679,9 @@ vErrors.push(err373);
 errors++;
 }
 }
-if(data178.earliestExpiry !== undefined){
-if(!(typeof data178.earliestExpiry === "string")){
-const err374 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err374 = {instancePath:instancePath+"/status/verification",schemaPath:"#/properties/status/properties/verification/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err374];
 }
@@ -4692,9 +4691,12 @@ vErrors.push(err374);
 errors++;
 }
 }
-if(data178.trustBundle !== undefined){
-if(typeof data178.trustBundle !== "string"){
-const err375 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data106.certificates !== undefined){
+let data180 = data106.certificates;
+if(data180 && typeof data180 == "object" && !Array.isArray(data180)){
+for(const key35 in data180){
+if(!((((key35 === "serviceAccounts") || (key35 === "nextRenewalTime")) || (key35 === "earliestExpiry")) || (key35 === "trustBundle"))){
+const err375 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err375];
 }
@@ -4704,9 +4706,10 @@ vErrors.push(err375);
 errors++;
 }
 }
-}
-else {
-const err376 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data180.serviceAccounts !== undefined){
+let data181 = data180.serviceAccounts;
+if(!(((typeof data181 == "number") && (!(data181 % 1) && !isNaN(data181))) && (isFinite(data181)))){
+const err376 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err376];
 }
@@ -4716,12 +4719,9 @@ vErrors.push(err376);
 errors++;
 }
 }
-if(data104.jwks !== undefined){
-let data183 = data104.jwks;
-if(data183 && typeof data183 == "object" && !Array.isArray(data183)){
-for(const key36 in data183){
-if(!(key36 === "providers")){
-const err377 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties"};
+if(data180.nextRenewalTime !== undefined){
+if(!(typeof data180.nextRenewalTime === "string")){
+const err377 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err377];
 }
@@ -4731,16 +4731,9 @@ vErrors.push(err377);
 errors++;
 }
 }
-if(data183.providers !== undefined){
-let data184 = data183.providers;
-if(Array.isArray(data184)){
-const len28 = data184.length;
-for(let i28=0; i28<len28; i28++){
-let data185 = data184[i28];
-if(data185 && typeof data185 == "object" && !Array.isArray(data185)){
-for(const key37 in data185){
-if(!((((key37 === "name") || (key37 === "keyIds")) || (key37 === "lastSuccessfulFetch")) || (key37 === "lastError"))){
-const err378 = {instancePath:instancePath+"/status/jwks/providers/" + i28,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties"};
+if(data180.earliestExpiry !== undefined){
+if(!(typeof data180.earliestExpiry === "string")){
+const err378 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err378];
 }
@@ -4750,9 +4743,9 @@ vErrors.push(err378);
 errors++;
 }
 }
-if(data185.name !== undefined){
-if(typeof data185.name !== "string"){
-const err379 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data180.trustBundle !== undefined){
+if(typeof data180.trustBundle !== "string"){
+const err379 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err379];
 }
@@ -4762,13 +4755,9 @@ vErrors.push(err379);
 errors++;
 }
 }
-if(data185.keyIds !== undefined){
-let data187 = data185.keyIds;
-if(Array.isArray(data187)){
-const len29 = data187.length;
-for(let i29=0; i29<len29; i29++){
-if(typeof data187[i29] !== "string"){
-const err380 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/keyIds/" + i29,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err380 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err380];
 }
@@ -4778,9 +4767,12 @@ vErrors.push(err380);
 errors++;
 }
 }
-}
-else {
-const err381 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data106.jwks !== undefined){
+let data185 = data106.jwks;
+if(data185 && typeof data185 == "object" && !Array.isArray(data185)){
+for(const key36 in data185){
+if(!(key36 === "providers")){
+const err381 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err381];
 }
@@ -4790,9 +4782,16 @@ vErrors.push(err381);
 errors++;
 }
 }
-if(data185.lastSuccessfulFetch !== undefined){
-if(!(typeof data185.lastSuccessfulFetch === "string")){
-const err382 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data185.providers !== undefined){
+let data186 = data185.providers;
+if(Array.isArray(data186)){
+const len28 = data186.length;
+for(let i28=0; i28<len28; i28++){
+let data187 = data186[i28];
+if(data187 && typeof data187 == "object" && !Array.isArray(data187)){
+for(const key37 in data187){
+if(!((((key37 === "name") || (key37 === "keyIds")) || (key37 === "lastSuccessfulFetch")) || (key37 === "lastError"))){
+const err382 = {instancePath:instancePath+"/status/jwks/providers/" + i28,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err382];
 }
@@ -4802,9 +4801,9 @@ vErrors.push(err382);
 errors++;
 }
 }
-if(data185.lastError !== undefined){
-if(typeof data185.lastError !== "string"){
-const err383 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data187.name !== undefined){
+if(typeof data187.name !== "string"){
+const err383 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err383];
 }
@@ -4814,9 +4813,13 @@ vErrors.push(err383);
 errors++;
 }
 }
-}
-else {
-const err384 = {instancePath:instancePath+"/status/jwks/providers/" + i28,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data187.keyIds !== undefined){
+let data189 = data187.keyIds;
+if(Array.isArray(data189)){
+const len29 = data189.length;
+for(let i29=0; i29<len29; i29++){
+if(typeof data189[i29] !== "string"){
+const err384 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/keyIds/" + i29,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err384];
 }
@@ -4828,7 +4831,7 @@ errors++;
 }
 }
 else {
-const err385 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err385 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err385];
 }
@@ -4838,9 +4841,9 @@ vErrors.push(err385);
 errors++;
 }
 }
-}
-else {
-const err386 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data187.lastSuccessfulFetch !== undefined){
+if(!(typeof data187.lastSuccessfulFetch === "string")){
+const err386 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err386];
 }
@@ -4850,12 +4853,9 @@ vErrors.push(err386);
 errors++;
 }
 }
-if(data104.config !== undefined){
-let data191 = data104.config;
-if(data191 && typeof data191 == "object" && !Array.isArray(data191)){
-for(const key38 in data191){
-if(!((key38 === "configMap") || (key38 === "hash"))){
-const err387 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties"};
+if(data187.lastError !== undefined){
+if(typeof data187.lastError !== "string"){
+const err387 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err387];
 }
@@ -4865,9 +4865,9 @@ vErrors.push(err387);
 errors++;
 }
 }
-if(data191.configMap !== undefined){
-if(typeof data191.configMap !== "string"){
-const err388 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err388 = {instancePath:instancePath+"/status/jwks/providers/" + i28,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err388];
 }
@@ -4877,9 +4877,9 @@ vErrors.push(err388);
 errors++;
 }
 }
-if(data191.hash !== undefined){
-if(typeof data191.hash !== "string"){
-const err389 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err389 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err389];
 }
@@ -4891,7 +4891,7 @@ errors++;
 }
 }
 else {
-const err390 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err390 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err390];
 }
@@ -4901,9 +4901,12 @@ vErrors.push(err390);
 errors++;
 }
 }
-}
-else {
-const err391 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data106.config !== undefined){
+let data193 = data106.config;
+if(data193 && typeof data193 == "object" && !Array.isArray(data193)){
+for(const key38 in data193){
+if(!((key38 === "configMap") || (key38 === "hash"))){
+const err391 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err391];
 }
@@ -4913,14 +4916,62 @@ vErrors.push(err391);
 errors++;
 }
 }
-}
-else {
-const err392 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data193.configMap !== undefined){
+if(typeof data193.configMap !== "string"){
+const err392 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err392];
 }
 else {
 vErrors.push(err392);
+}
+errors++;
+}
+}
+if(data193.hash !== undefined){
+if(typeof data193.hash !== "string"){
+const err393 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err393];
+}
+else {
+vErrors.push(err393);
+}
+errors++;
+}
+}
+}
+else {
+const err394 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err394];
+}
+else {
+vErrors.push(err394);
+}
+errors++;
+}
+}
+}
+else {
+const err395 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err395];
+}
+else {
+vErrors.push(err395);
+}
+errors++;
+}
+}
+}
+else {
+const err396 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err396];
+}
+else {
+vErrors.push(err396);
 }
 errors++;
 }

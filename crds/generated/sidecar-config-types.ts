@@ -197,6 +197,35 @@ export interface SidecarConfig {
       peers: string[];
     }[];
   };
+  /**
+   * The mesh directory, compiled by the operator: the meshed Services this sidecar's app may call by name (limited to what egress allows). Absent when there are none. Older sidecars refuse a config that has it (they keep their last good config) until they are restarted with this version.
+   */
+  mesh?: {
+    services: {
+      namespace: string;
+      name: string;
+      /**
+       * Host names the Service answers to (lower case, without the short name, which the sidecar resolves in its own namespace): <name>.<namespace>, .svc, .svc.<cluster domain>, and its ClusterIP.
+       */
+      names: string[];
+      /**
+       * The Service ports that are meshed (their target port is the pods' upstream port). Empty (only in an entry without identities) = every port.
+       */
+      ports: number[];
+      /**
+       * Where the pods' sidecar port is reached: the ClusterIP of the operator-managed companion Service (empty while it has none yet: calls get 503).
+       */
+      address: string;
+      /**
+       * The companion Service's port (8443).
+       */
+      port: number;
+      /**
+       * The SPIFFE IDs that may answer for the Service (secure naming); empty = none may (503).
+       */
+      identities: string[];
+    }[];
+  };
   audit: {
     enabled: boolean;
     includeHeaders: string[];

@@ -17,6 +17,8 @@ import { KEY_ALGORITHMS } from '@acp/pki';
 export interface OperatorConfig {
   namespace: string;
   trustDomain: string;
+  /** The cluster's DNS domain (Service FQDNs <svc>.<ns>.svc.<domain>), for the mesh directory's names. */
+  clusterDomain: string;
   /** A user CA Secret in `namespace`; undefined = the operator's own root in acp-ca. */
   caSecretName: string | undefined;
   caKeyAlgorithm: KeyAlgorithm;
@@ -70,6 +72,7 @@ type Source = Record<string, string | undefined>;
 const FLAGS: Record<string, { env: string; help: string }> = {
   namespace: { env: 'ACP_NAMESPACE', help: "the operator's own namespace" },
   'trust-domain': { env: 'ACP_TRUST_DOMAIN', help: 'SPIFFE trust domain' },
+  'cluster-domain': { env: 'ACP_CLUSTER_DOMAIN', help: "the cluster's DNS domain, for Service names" },
   'ca-secret': { env: 'ACP_CA_SECRET', help: 'a user CA Secret (tls.crt, tls.key, ca.crt) in the namespace' },
   'ca-key-algorithm': { env: 'ACP_CA_KEY_ALGORITHM', help: "key algorithm of the operator's own root" },
   'ca-lifetime': { env: 'ACP_CA_LIFETIME', help: "lifetime of the operator's own root" },
@@ -150,6 +153,9 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
       'trust-domain',
       `"${trustDomain}" is not a SPIFFE trust domain (lower case letters, digits, . _ -)`,
     );
+  const clusterDomain = get('cluster-domain', 'cluster.local');
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain))
+    throw bad('cluster-domain', `"${clusterDomain}" is not a DNS domain`);
   const caKeyAlgorithm = get('ca-key-algorithm', 'ECDSA-P256') as KeyAlgorithm;
   if (!KEY_ALGORITHMS.includes(caKeyAlgorithm))
     throw bad('ca-key-algorithm', `must be one of ${KEY_ALGORITHMS.join(', ')}`);
@@ -161,6 +167,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
   const config: OperatorConfig = {
     namespace,
     trustDomain,
+    clusterDomain,
     caSecretName: caSecret === '' ? undefined : caSecret,
     caKeyAlgorithm,
     caLifetimeMs: durationOf('ca-lifetime', get('ca-lifetime', '87600h'), 24 * 3_600_000),

@@ -26,6 +26,7 @@ import {
   type Pod,
   type Resource,
   type Secret,
+  type Service,
 } from '@acp/kube';
 import { createIdentityMetrics } from './identity/metrics.ts';
 import { MANAGED_SELECTOR, setupIdentity } from './identity/setup.ts';
@@ -34,6 +35,7 @@ import type { NetworkPolicy } from './reconcile/children.ts';
 import { createPolicyMetrics } from './reconcile/metrics.ts';
 import { createVerifierMetrics } from './evidence/verifier.ts';
 import { setupPolicies } from './reconcile/setup.ts';
+import { setupMesh } from './mesh/controller.ts';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
     configMaps: informer<ConfigMap>(RESOURCES.configMap, { labelSelector: MANAGED_SELECTOR }),
     caSecrets: informer<Secret>(RESOURCES.secret, { namespace: config.namespace }),
     networkPolicies: informer<NetworkPolicy>(RESOURCES.networkPolicy, { labelSelector: MANAGED_SELECTOR }),
+    services: informer<Service>(RESOURCES.service),
   };
   const events = createEventRecorder({ client, clock, logger, instance: config.identity });
   const identity = setupIdentity({
@@ -114,11 +117,24 @@ async function main(): Promise<void> {
     metrics: policyMetrics,
     verifierMetrics,
   });
+  const mesh = setupMesh({
+    client,
+    services: informers.services,
+    pods: informers.pods,
+    policies: informers.policies,
+    trustDomain: config.trustDomain,
+    clusterDomain: config.clusterDomain,
+    metrics: policyMetrics,
+    clock,
+    logger,
+    runtimeMetrics,
+    workers: config.workers,
+  });
 
   const manager = new Manager({
     logger,
     informers: Object.values(informers),
-    controllers: [...identity.controllers, policies.controller],
+    controllers: [...identity.controllers, policies.controller, mesh.controller],
     leaderElection: config.leaderElection,
     resyncPeriodMs: config.resyncPeriodMs,
     clock,
@@ -128,6 +144,7 @@ async function main(): Promise<void> {
       policies.enqueueAll();
       // Leader only: the probe rounds run while this replica leads (start is idempotent).
       policies.verifier.start();
+      mesh.enqueueAll();
     },
   });
   if (config.leaderElection) {

@@ -30,6 +30,7 @@ import { configHash } from '@acp/crds/sidecar';
 import { createAdminServer, registryMetrics, type AdminConfigReport } from './server/admin.ts';
 import { createInbound } from './server/inbound.ts';
 import { createOutbound } from './server/outbound.ts';
+import { createOutboundMetrics } from './server/outbound-metrics.ts';
 import { readCredentialFiles, validateCredentials, type Credentials } from './tls/credentials.ts';
 import { createTicketKeys, type TicketKeySource } from './tls/ticket-keys.ts';
 import { UpstreamPool } from './upstream/pool.ts';
@@ -183,7 +184,12 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const outbound =
     o.ports?.outbound === null
       ? null
-      : createOutbound({ config: () => policy.config, credentials: () => credentials, audit: o.audit });
+      : createOutbound({
+          config: () => policy.config,
+          credentials: () => credentials,
+          audit: o.audit,
+          metrics: createOutboundMetrics(o.registry),
+        });
   const outboundPort = outbound
     ? await listen(outbound.server, o.ports?.outbound ?? cfg.outboundPort, '127.0.0.1', true)
     : null;

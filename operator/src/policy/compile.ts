@@ -31,6 +31,8 @@ import { required } from './required.ts';
 import { cipherSuite, hstsHeader, nodeTlsVersion } from './tls.ts';
 
 export interface CompileOptions {
+  /** The mesh directory entries this policy's sidecar may reach (mesh/directory.ts directoryFor); none: no `mesh`. */
+  mesh?: NonNullable<SidecarConfig['mesh']>['services'];
   /** The SPIFFE trust domain of the mesh (operator flag --trust-domain, default cluster.local). */
   trustDomain: string;
   /** Keys of each jwksUri provider, by provider name (fetched by the operator, or `acp compile --jwks`). */
@@ -151,12 +153,14 @@ async function build(policy: ApiCompliancePolicy, o: CompileOptions): Promise<Si
     http: { allowMatrixParameters: spec.http?.allowMatrixParameters ?? false },
     egress: {
       default: required(spec.egress?.default, 'spec.egress.default'),
-      allow: (spec.egress?.allow ?? []).map((a) => ({
-        host: a.host,
-        port: a.port,
-        peers: peerSpiffeIds(a.peers, td),
-      })),
+      // Service entries ({service, namespace}) reach the sidecar through the mesh directory instead.
+      allow: (spec.egress?.allow ?? []).flatMap((a) =>
+        a.host !== undefined && a.port !== undefined
+          ? [{ host: a.host, port: a.port, peers: peerSpiffeIds(a.peers, td) }]
+          : [],
+      ),
     },
+    ...(o.mesh && o.mesh.length > 0 ? { mesh: { services: o.mesh } } : {}),
     audit: {
       enabled: required(spec.audit?.enabled, 'spec.audit.enabled'),
       includeHeaders: [

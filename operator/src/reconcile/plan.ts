@@ -21,6 +21,7 @@ import type { ConfigMap, Pod } from '@acp/kube';
 import { compileSidecarConfig, renderSidecarConfig } from '../policy/index.ts';
 import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import { configMapFor, networkPolicyFor, type LabelSelector, type NetworkPolicy } from './children.ts';
+import type { MeshEntry } from '../mesh/directory.ts';
 import type { JwksSourceState } from './jwks-cache.ts';
 import { evaluateEvidence, verifiedCondition, type EvidenceReport } from '../evidence/evaluate.ts';
 import { driftEvents, verificationStatus, type VerificationStatus } from '../evidence/record.ts';
@@ -43,6 +44,8 @@ export interface PolicyPlanInput {
   probePeers?: readonly string[];
   /** The last probe round of this policy (leader only; undefined before the first). */
   evidence?: EvidenceEntry;
+  /** The mesh directory entries this policy's sidecar may reach (mesh/directory.ts directoryFor). */
+  mesh?: MeshEntry[];
 }
 
 export interface PlannedEvent {
@@ -79,6 +82,7 @@ async function compile(input: PolicyPlanInput, keys: Record<string, unknown[]>):
       jwks: keys as never,
       missingJwks: 'empty',
       ...(input.probePeers ? { probePeers: input.probePeers } : {}),
+      ...(input.mesh ? { mesh: input.mesh } : {}),
     });
     return { config, rendered: renderSidecarConfig(config) };
   } catch (e) {

@@ -27,6 +27,7 @@ import {
   type Pod,
   type Reconciler,
   type Secret,
+  type Service,
 } from '@acp/kube';
 import type { CaSnapshot } from '../identity/ca-state.ts';
 import { certificateStatus } from '../identity/certificate-status.ts';
@@ -39,6 +40,7 @@ import type { PolicyMetrics } from './metrics.ts';
 import type { EvidenceEntry, EvidenceStore } from '../evidence/store.ts';
 import { recordEvidenceMetrics, forgetEvidenceMetrics } from './evidence-metrics.ts';
 import { planPolicy, type PolicyPlan } from './plan.ts';
+import { compileDirectory, directoryFor, reachesMesh, type MeshEntry } from '../mesh/directory.ts';
 
 export const POLICY_FIELD_MANAGER = 'acp-operator';
 
@@ -52,6 +54,11 @@ export interface PolicyControllerDeps {
   jwks: JwksCache;
   snapshot: () => CaSnapshot;
   trustDomain: string;
+  /** Services of every watched namespace, for the mesh directory (absent: no directory). */
+  services?: Informer<Service>;
+  clusterDomain?: string;
+  /** Changes whenever Services, pods or policies change (absent: the directory is compiled every time). */
+  meshVersion?: () => number;
   monitoring: LabelSelector;
   clock: Clock;
   events: EventRecorder;
@@ -111,7 +118,35 @@ function podUid(deps: PolicyControllerDeps, namespace: string, name: string): { 
   return uid ? { uid } : {};
 }
 
+/**
+ * The directory entries this caller may reach; only for policies whose egress can reach the mesh.
+ * The whole directory is compiled once per change of the caches it reads (deps.meshVersion, bumped
+ * by their event handlers), not once per caller: one pod event re-plans every caller.
+ */
+function meshDirectory(deps: PolicyControllerDeps): (policy: PolicyObject) => MeshEntry[] {
+  let cached: { version: number; directory: MeshEntry[] } | undefined;
+  const clusterDomain = deps.clusterDomain ?? 'cluster.local';
+  return (policy) => {
+    const services = deps.services;
+    if (!services || !reachesMesh(policy)) return [];
+    const version = deps.meshVersion?.() ?? NaN;
+    if (!cached || cached.version !== version)
+      cached = {
+        version,
+        directory: compileDirectory({
+          services: services.list(),
+          pods: (ns) => deps.pods.list(ns),
+          policies: (ns) => deps.policies.list(ns),
+          trustDomain: deps.trustDomain,
+          clusterDomain,
+        }),
+      };
+    return directoryFor(policy, cached.directory, clusterDomain);
+  };
+}
+
 export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
+  const meshFor = meshDirectory(deps);
   const forget = (namespace: string, name: string): void => {
     deps.metrics.ready.remove({ namespace, policy: name });
     for (const profile of COMPLIANCE_PROFILES)
@@ -161,6 +196,7 @@ export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
       ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}),
       ...(deps.probePeers ? { probePeers: deps.probePeers } : {}),
       ...evidenceOf(deps, key),
+      mesh: meshFor(policy),
     });
     deps.jwks.subscribe(key, plan.jwksWanted);
     await applyChildren(deps, plan, children);

@@ -18,12 +18,14 @@ import {
   type Pod,
   type RuntimeMetrics,
   type Secret,
+  type Service,
 } from '@acp/kube';
 import type { CaSnapshot } from '../identity/ca-state.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
 import { labelValue, matchesSelector, POLICY_LABEL } from '@acp/crds';
 import { sameJson } from '../policy/hash.ts';
 import { parseLabelSelector, type NetworkPolicy } from './children.ts';
+import { reachesMesh } from '../mesh/directory.ts';
 import { fetchJwks } from './jwks-fetch.ts';
 import { JwksCache } from './jwks-cache.ts';
 import type { PolicyMetrics } from './metrics.ts';
@@ -38,6 +40,7 @@ export interface PolicyInformers {
   secrets: Informer<Secret>;
   configMaps: Informer<ConfigMap>;
   networkPolicies: Informer<NetworkPolicy>;
+  services: Informer<Service>;
 }
 
 export interface PolicySetup {
@@ -72,6 +75,8 @@ export function setupPolicies(deps: {
   const ref: { controller?: Controller } = {};
   const evidence = new EvidenceStore();
   const probePeers = [probeSpiffeId(config.trustDomain, config.namespace)];
+  // Bumped by every Service, pod and policy event: the policy controller's mesh directory cache key.
+  let meshVersion = 0;
   const jwks = new JwksCache({
     fetch: (uri) =>
       fetchJwks(uri, { dispatcher, timeoutMs: config.jwksTimeoutMs, maxBytes: config.jwksMaxBytes, limits }),
@@ -97,6 +102,8 @@ export function setupPolicies(deps: {
       jwks,
       snapshot: deps.snapshot,
       trustDomain: config.trustDomain,
+      clusterDomain: config.clusterDomain,
+      meshVersion: () => meshVersion,
       monitoring: parseLabelSelector(config.monitoringNamespaceSelector),
       clock: deps.clock,
       events: deps.events,
@@ -116,6 +123,7 @@ export function setupPolicies(deps: {
   // anything else (its own status write included) only itself.
   inf.policies.onChange((p, type, old) => {
     c.enqueue(keyOf(p));
+    callers();
     if (type !== 'update' || !sameJson(p.spec.selector, old?.spec.selector))
       namespace(p.metadata.namespace ?? '');
   });
@@ -127,8 +135,17 @@ export function setupPolicies(deps: {
   inf.pods.onChange((pod, _type, old) => {
     selecting(pod);
     selecting(old);
+    callers();
   });
   inf.secrets.onChange((s) => namespace(s.metadata.namespace ?? ''));
+  // The mesh directory of a caller depends on Services, their pods and the callees' policies anywhere:
+  // any such change re-plans the policies whose egress can reach the mesh (a plan that does not change
+  // the compiled config writes nothing, so pod churn within the same service accounts costs no write).
+  const callers = (): void => {
+    meshVersion++;
+    for (const p of inf.policies.list()) if (reachesMesh(p)) c.enqueue(keyOf(p));
+  };
+  inf.services.onChange(callers);
   // A child names its policy in a label: that policy alone (also when the policy is gone: cleanup).
   const owner = (o: KubeObject): void => {
     const name = o.metadata.labels?.[POLICY_LABEL];

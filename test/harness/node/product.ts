@@ -17,12 +17,12 @@ export const RELEASE = 'acp';
 export const RELEASE_NAMESPACE = 'acp-system';
 export const CHART = resolve(import.meta.dirname, '..', '..', '..', 'charts', 'api-compliance-operator');
 
-/** Polls `probe` (every `everyMs`) until it gives a value; throws naming `what` after `timeoutMs`. */
+/** Polls `probe` every `everyMs` (errors count as not yet) until it returns a value; throws naming `what` after `timeoutMs`. */
 export async function until<T>(
   what: string,
   timeoutMs: number,
   probe: () => Promise<T | undefined>,
-  everyMs = 1000,
+  everyMs = 250,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -102,6 +102,12 @@ export function appDeployment(opts: {
   image: string;
   replicas?: number;
   annotations?: Record<string, string>;
+  /** The app's script (default APP_JS). */
+  js?: string;
+  /** Extra fields of the app container (a readinessProbe). */
+  container?: Record<string, unknown>;
+  /** Extra fields of the Deployment spec (a strategy). */
+  deployment?: Record<string, unknown>;
 }): string {
   return stringify({
     apiVersion: 'apps/v1',
@@ -110,6 +116,7 @@ export function appDeployment(opts: {
     spec: {
       replicas: opts.replicas ?? 1,
       selector: { matchLabels: opts.labels },
+      ...opts.deployment,
       template: {
         metadata: { labels: opts.labels, annotations: opts.annotations ?? {} },
         spec: {
@@ -125,13 +132,14 @@ export function appDeployment(opts: {
               name: 'app',
               image: opts.image,
               imagePullPolicy: 'Never',
-              command: ['node', '-e', APP_JS],
+              command: ['node', '-e', opts.js ?? APP_JS],
               resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '96Mi' } },
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ['ALL'] },
               },
+              ...opts.container,
             },
           ],
         },
