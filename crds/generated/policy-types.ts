@@ -73,6 +73,10 @@ export interface ApiCompliancePolicy {
        * How long the sidecar waits to connect to the app before answering 502.
        */
       connectTimeoutSeconds?: number;
+      /**
+       * What the app speaks on its port. HTTP1: HTTP/1.1 (every request, also one that came over HTTP/2, is forwarded as HTTP/1.1; a request body without a length is read whole first). H2C: cleartext HTTP/2 with prior knowledge, multiplexed on one connection; request bodies stream both ways and trailers are relayed, which gRPC needs (a gRPC app must be H2C).
+       */
+      protocol?: 'HTTP1' | 'H2C';
     };
     /**
      * TLS settings of the sidecar's inbound listener and of its outbound mTLS.

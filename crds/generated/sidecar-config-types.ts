@@ -47,6 +47,10 @@ export interface SidecarConfig {
     host: '127.0.0.1';
     port: number;
     connectTimeoutMs: number;
+    /**
+     * What the app speaks: http1 (HTTP/1.1, the default when absent) or h2c (cleartext HTTP/2 with prior knowledge; bodies stream both ways, trailers are relayed: gRPC).
+     */
+    protocol?: 'http1' | 'h2c';
   };
   tls: {
     /**

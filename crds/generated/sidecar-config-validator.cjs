@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000},"protocol":{"enum":["http1","h2c"],"description":"What the app speaks: http1 (HTTP/1.1, the default when absent) or h2c (cleartext HTTP/2 with prior knowledge; bodies stream both ways, trailers are relayed: gRPC)."}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
@@ -605,7 +605,7 @@ vErrors.push(err51);
 errors++;
 }
 for(const key3 in data13){
-if(!(((key3 === "host") || (key3 === "port")) || (key3 === "connectTimeoutMs"))){
+if(!((((key3 === "host") || (key3 === "port")) || (key3 === "connectTimeoutMs")) || (key3 === "protocol"))){
 const err52 = {instancePath:instancePath+"/upstream",schemaPath:"#/properties/upstream/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err52];
@@ -698,9 +698,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err60 = {instancePath:instancePath+"/upstream",schemaPath:"#/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data13.protocol !== undefined){
+let data17 = data13.protocol;
+if(!((data17 === "http1") || (data17 === "h2c"))){
+const err60 = {instancePath:instancePath+"/upstream/protocol",schemaPath:"#/properties/upstream/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema11.properties.upstream.properties.protocol.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -710,11 +711,9 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.tls !== undefined){
-let data17 = data.tls;
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-if(data17.minVersion === undefined){
-const err61 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "minVersion"},message:"must have required property '"+"minVersion"+"'"};
+}
+else {
+const err61 = {instancePath:instancePath+"/upstream",schemaPath:"#/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -723,8 +722,12 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(data17.tls13CipherSuites === undefined){
-const err62 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls13CipherSuites"},message:"must have required property '"+"tls13CipherSuites"+"'"};
+}
+if(data.tls !== undefined){
+let data18 = data.tls;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+if(data18.minVersion === undefined){
+const err62 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "minVersion"},message:"must have required property '"+"minVersion"+"'"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -733,8 +736,8 @@ vErrors.push(err62);
 }
 errors++;
 }
-if(data17.tls12CipherSuites === undefined){
-const err63 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls12CipherSuites"},message:"must have required property '"+"tls12CipherSuites"+"'"};
+if(data18.tls13CipherSuites === undefined){
+const err63 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls13CipherSuites"},message:"must have required property '"+"tls13CipherSuites"+"'"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -743,8 +746,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-if(data17.hsts === undefined){
-const err64 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "hsts"},message:"must have required property '"+"hsts"+"'"};
+if(data18.tls12CipherSuites === undefined){
+const err64 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls12CipherSuites"},message:"must have required property '"+"tls12CipherSuites"+"'"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -753,9 +756,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-for(const key4 in data17){
-if(!((((key4 === "minVersion") || (key4 === "tls13CipherSuites")) || (key4 === "tls12CipherSuites")) || (key4 === "hsts"))){
-const err65 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(data18.hsts === undefined){
+const err65 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "hsts"},message:"must have required property '"+"hsts"+"'"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -764,11 +766,9 @@ vErrors.push(err65);
 }
 errors++;
 }
-}
-if(data17.minVersion !== undefined){
-let data18 = data17.minVersion;
-if(!((data18 === "TLSv1.2") || (data18 === "TLSv1.3"))){
-const err66 = {instancePath:instancePath+"/tls/minVersion",schemaPath:"#/properties/tls/properties/minVersion/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.minVersion.enum},message:"must be equal to one of the allowed values"};
+for(const key4 in data18){
+if(!((((key4 === "minVersion") || (key4 === "tls13CipherSuites")) || (key4 === "tls12CipherSuites")) || (key4 === "hsts"))){
+const err66 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -778,11 +778,10 @@ vErrors.push(err66);
 errors++;
 }
 }
-if(data17.tls13CipherSuites !== undefined){
-let data19 = data17.tls13CipherSuites;
-if(Array.isArray(data19)){
-if(data19.length < 1){
-const err67 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data18.minVersion !== undefined){
+let data19 = data18.minVersion;
+if(!((data19 === "TLSv1.2") || (data19 === "TLSv1.3"))){
+const err67 = {instancePath:instancePath+"/tls/minVersion",schemaPath:"#/properties/tls/properties/minVersion/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.minVersion.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -791,11 +790,12 @@ vErrors.push(err67);
 }
 errors++;
 }
-const len0 = data19.length;
-for(let i0=0; i0<len0; i0++){
-let data20 = data19[i0];
-if(!((data20 === "TLS_AES_256_GCM_SHA384") || (data20 === "TLS_CHACHA20_POLY1305_SHA256"))){
-const err68 = {instancePath:instancePath+"/tls/tls13CipherSuites/" + i0,schemaPath:"#/properties/tls/properties/tls13CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls13CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
+}
+if(data18.tls13CipherSuites !== undefined){
+let data20 = data18.tls13CipherSuites;
+if(Array.isArray(data20)){
+if(data20.length < 1){
+const err68 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -804,20 +804,33 @@ vErrors.push(err68);
 }
 errors++;
 }
-}
-let i1 = data19.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data19[i1], data19[j0])){
-const err69 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+const len0 = data20.length;
+for(let i0=0; i0<len0; i0++){
+let data21 = data20[i0];
+if(!((data21 === "TLS_AES_256_GCM_SHA384") || (data21 === "TLS_CHACHA20_POLY1305_SHA256"))){
+const err69 = {instancePath:instancePath+"/tls/tls13CipherSuites/" + i0,schemaPath:"#/properties/tls/properties/tls13CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls13CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err69];
 }
 else {
 vErrors.push(err69);
+}
+errors++;
+}
+}
+let i1 = data20.length;
+let j0;
+if(i1 > 1){
+outer0:
+for(;i1--;){
+for(j0 = i1; j0--;){
+if(func0(data20[i1], data20[j0])){
+const err70 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
 }
 errors++;
 break outer0;
@@ -827,24 +840,7 @@ break outer0;
 }
 }
 else {
-const err70 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-}
-if(data17.tls12CipherSuites !== undefined){
-let data21 = data17.tls12CipherSuites;
-if(Array.isArray(data21)){
-const len1 = data21.length;
-for(let i2=0; i2<len1; i2++){
-let data22 = data21[i2];
-if(!((((data22 === "ECDHE-ECDSA-AES256-GCM-SHA384") || (data22 === "ECDHE-RSA-AES256-GCM-SHA384")) || (data22 === "ECDHE-ECDSA-CHACHA20-POLY1305")) || (data22 === "ECDHE-RSA-CHACHA20-POLY1305"))){
-const err71 = {instancePath:instancePath+"/tls/tls12CipherSuites/" + i2,schemaPath:"#/properties/tls/properties/tls12CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls12CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
+const err71 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -854,19 +850,36 @@ vErrors.push(err71);
 errors++;
 }
 }
-let i3 = data21.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data21[i3], data21[j1])){
-const err72 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
+if(data18.tls12CipherSuites !== undefined){
+let data22 = data18.tls12CipherSuites;
+if(Array.isArray(data22)){
+const len1 = data22.length;
+for(let i2=0; i2<len1; i2++){
+let data23 = data22[i2];
+if(!((((data23 === "ECDHE-ECDSA-AES256-GCM-SHA384") || (data23 === "ECDHE-RSA-AES256-GCM-SHA384")) || (data23 === "ECDHE-ECDSA-CHACHA20-POLY1305")) || (data23 === "ECDHE-RSA-CHACHA20-POLY1305"))){
+const err72 = {instancePath:instancePath+"/tls/tls12CipherSuites/" + i2,schemaPath:"#/properties/tls/properties/tls12CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls12CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err72];
 }
 else {
 vErrors.push(err72);
+}
+errors++;
+}
+}
+let i3 = data22.length;
+let j1;
+if(i3 > 1){
+outer1:
+for(;i3--;){
+for(j1 = i3; j1--;){
+if(func0(data22[i3], data22[j1])){
+const err73 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
 }
 errors++;
 break outer1;
@@ -876,21 +889,7 @@ break outer1;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-}
-if(data17.hsts !== undefined){
-let data23 = data17.hsts;
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-if(data23.header === undefined){
-const err74 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
+const err74 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -899,9 +898,12 @@ vErrors.push(err74);
 }
 errors++;
 }
-for(const key5 in data23){
-if(!(key5 === "header")){
-const err75 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+}
+if(data18.hsts !== undefined){
+let data24 = data18.hsts;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.header === undefined){
+const err75 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -910,12 +912,9 @@ vErrors.push(err75);
 }
 errors++;
 }
-}
-if(data23.header !== undefined){
-let data24 = data23.header;
-if(typeof data24 === "string"){
-if(func3(data24) > 128){
-const err76 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+for(const key5 in data24){
+if(!(key5 === "header")){
+const err76 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -924,8 +923,12 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(func3(data24) < 1){
-const err77 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data24.header !== undefined){
+let data25 = data24.header;
+if(typeof data25 === "string"){
+if(func3(data25) > 128){
+const err77 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -934,8 +937,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(!pattern1.test(data24)){
-const err78 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/pattern",keyword:"pattern",params:{pattern: "^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"},message:"must match pattern \""+"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"+"\""};
+if(func3(data25) < 1){
+const err78 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -944,9 +947,8 @@ vErrors.push(err78);
 }
 errors++;
 }
-}
-else {
-const err79 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern1.test(data25)){
+const err79 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/pattern",keyword:"pattern",params:{pattern: "^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"},message:"must match pattern \""+"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"+"\""};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -956,9 +958,8 @@ vErrors.push(err79);
 errors++;
 }
 }
-}
 else {
-const err80 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err80 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -970,7 +971,7 @@ errors++;
 }
 }
 else {
-const err81 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err81 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -980,11 +981,9 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data.mtls !== undefined){
-let data25 = data.mtls;
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-if(data25.mode === undefined){
-const err82 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'"};
+}
+else {
+const err82 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -993,8 +992,12 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(data25.allowedPeers === undefined){
-const err83 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "allowedPeers"},message:"must have required property '"+"allowedPeers"+"'"};
+}
+if(data.mtls !== undefined){
+let data26 = data.mtls;
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+if(data26.mode === undefined){
+const err83 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1003,9 +1006,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-for(const key6 in data25){
-if(!((key6 === "mode") || (key6 === "allowedPeers"))){
-const err84 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(data26.allowedPeers === undefined){
+const err84 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "allowedPeers"},message:"must have required property '"+"allowedPeers"+"'"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1014,11 +1016,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-if(data25.mode !== undefined){
-let data26 = data25.mode;
-if(!((data26 === "Strict") || (data26 === "Permissive"))){
-const err85 = {instancePath:instancePath+"/mtls/mode",schemaPath:"#/properties/mtls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.mtls.properties.mode.enum},message:"must be equal to one of the allowed values"};
+for(const key6 in data26){
+if(!((key6 === "mode") || (key6 === "allowedPeers"))){
+const err85 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1028,15 +1028,10 @@ vErrors.push(err85);
 errors++;
 }
 }
-if(data25.allowedPeers !== undefined){
-let data27 = data25.allowedPeers;
-if(Array.isArray(data27)){
-const len2 = data27.length;
-for(let i4=0; i4<len2; i4++){
-let data28 = data27[i4];
-if(typeof data28 === "string"){
-if(func3(data28) > 2048){
-const err86 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(data26.mode !== undefined){
+let data27 = data26.mode;
+if(!((data27 === "Strict") || (data27 === "Permissive"))){
+const err86 = {instancePath:instancePath+"/mtls/mode",schemaPath:"#/properties/mtls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.mtls.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1045,8 +1040,16 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(!pattern2.test(data28)){
-const err87 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+}
+if(data26.allowedPeers !== undefined){
+let data28 = data26.allowedPeers;
+if(Array.isArray(data28)){
+const len2 = data28.length;
+for(let i4=0; i4<len2; i4++){
+let data29 = data28[i4];
+if(typeof data29 === "string"){
+if(func3(data29) > 2048){
+const err87 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1055,9 +1058,8 @@ vErrors.push(err87);
 }
 errors++;
 }
-}
-else {
-const err88 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern2.test(data29)){
+const err88 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1067,23 +1069,34 @@ vErrors.push(err88);
 errors++;
 }
 }
-let i5 = data27.length;
-let j2;
-if(i5 > 1){
-const indices0 = {};
-for(;i5--;){
-let item0 = data27[i5];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j2 = indices0[item0];
-const err89 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)"};
+else {
+const err89 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err89];
 }
 else {
 vErrors.push(err89);
+}
+errors++;
+}
+}
+let i5 = data28.length;
+let j2;
+if(i5 > 1){
+const indices0 = {};
+for(;i5--;){
+let item0 = data28[i5];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j2 = indices0[item0];
+const err90 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
 }
 errors++;
 break;
@@ -1093,19 +1106,7 @@ indices0[item0] = i5;
 }
 }
 else {
-const err90 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-}
-}
-else {
-const err91 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err91 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1115,13 +1116,9 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data.jwt !== undefined){
-let data29 = data.jwt;
-const _errs59 = errors;
-let valid16 = false;
-const _errs60 = errors;
-if(data29 !== null){
-const err92 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+}
+else {
+const err92 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1130,13 +1127,14 @@ vErrors.push(err92);
 }
 errors++;
 }
-var _valid0 = _errs60 === errors;
-valid16 = valid16 || _valid0;
-if(!valid16){
-const _errs62 = errors;
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-if(data29.providers === undefined){
-const err93 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
+}
+if(data.jwt !== undefined){
+let data30 = data.jwt;
+const _errs60 = errors;
+let valid16 = false;
+const _errs61 = errors;
+if(data30 !== null){
+const err93 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1145,8 +1143,13 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(data29.rules === undefined){
-const err94 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "rules"},message:"must have required property '"+"rules"+"'"};
+var _valid0 = _errs61 === errors;
+valid16 = valid16 || _valid0;
+if(!valid16){
+const _errs63 = errors;
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+if(data30.providers === undefined){
+const err94 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1155,9 +1158,8 @@ vErrors.push(err94);
 }
 errors++;
 }
-for(const key7 in data29){
-if(!((key7 === "providers") || (key7 === "rules"))){
-const err95 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(data30.rules === undefined){
+const err95 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "rules"},message:"must have required property '"+"rules"+"'"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1166,12 +1168,9 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-if(data29.providers !== undefined){
-let data30 = data29.providers;
-if(Array.isArray(data30)){
-if(data30.length < 1){
-const err96 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key7 in data30){
+if(!((key7 === "providers") || (key7 === "rules"))){
+const err96 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1180,12 +1179,12 @@ vErrors.push(err96);
 }
 errors++;
 }
-const len3 = data30.length;
-for(let i6=0; i6<len3; i6++){
-let data31 = data30[i6];
-if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
-if(data31.name === undefined){
-const err97 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+}
+if(data30.providers !== undefined){
+let data31 = data30.providers;
+if(Array.isArray(data31)){
+if(data31.length < 1){
+const err97 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1194,8 +1193,12 @@ vErrors.push(err97);
 }
 errors++;
 }
-if(data31.issuer === undefined){
-const err98 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
+const len3 = data31.length;
+for(let i6=0; i6<len3; i6++){
+let data32 = data31[i6];
+if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+if(data32.name === undefined){
+const err98 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1204,8 +1207,8 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(data31.audiences === undefined){
-const err99 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
+if(data32.issuer === undefined){
+const err99 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1214,8 +1217,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(data31.algorithms === undefined){
-const err100 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "algorithms"},message:"must have required property '"+"algorithms"+"'"};
+if(data32.audiences === undefined){
+const err100 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1224,8 +1227,8 @@ vErrors.push(err100);
 }
 errors++;
 }
-if(data31.clockSkewSeconds === undefined){
-const err101 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "clockSkewSeconds"},message:"must have required property '"+"clockSkewSeconds"+"'"};
+if(data32.algorithms === undefined){
+const err101 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "algorithms"},message:"must have required property '"+"algorithms"+"'"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1234,8 +1237,8 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(data31.requiredClaims === undefined){
-const err102 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "requiredClaims"},message:"must have required property '"+"requiredClaims"+"'"};
+if(data32.clockSkewSeconds === undefined){
+const err102 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "clockSkewSeconds"},message:"must have required property '"+"clockSkewSeconds"+"'"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1244,8 +1247,8 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(data31.forwardClaims === undefined){
-const err103 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "forwardClaims"},message:"must have required property '"+"forwardClaims"+"'"};
+if(data32.requiredClaims === undefined){
+const err103 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "requiredClaims"},message:"must have required property '"+"requiredClaims"+"'"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1254,8 +1257,8 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data31.jwks === undefined){
-const err104 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "jwks"},message:"must have required property '"+"jwks"+"'"};
+if(data32.forwardClaims === undefined){
+const err104 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "forwardClaims"},message:"must have required property '"+"forwardClaims"+"'"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1264,9 +1267,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-for(const key8 in data31){
-if(!(func2.call(schema11.properties.jwt.anyOf[1].properties.providers.items.properties, key8))){
-const err105 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(data32.jwks === undefined){
+const err105 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "jwks"},message:"must have required property '"+"jwks"+"'"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1275,12 +1277,9 @@ vErrors.push(err105);
 }
 errors++;
 }
-}
-if(data31.name !== undefined){
-let data32 = data31.name;
-if(typeof data32 === "string"){
-if(func3(data32) > 63){
-const err106 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+for(const key8 in data32){
+if(!(func2.call(schema11.properties.jwt.anyOf[1].properties.providers.items.properties, key8))){
+const err106 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1289,8 +1288,12 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(func3(data32) < 1){
-const err107 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data32.name !== undefined){
+let data33 = data32.name;
+if(typeof data33 === "string"){
+if(func3(data33) > 63){
+const err107 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1299,9 +1302,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-else {
-const err108 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(func3(data33) < 1){
+const err108 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1311,11 +1313,8 @@ vErrors.push(err108);
 errors++;
 }
 }
-if(data31.issuer !== undefined){
-let data33 = data31.issuer;
-if(typeof data33 === "string"){
-if(func3(data33) < 1){
-const err109 = {instancePath:instancePath+"/jwt/providers/" + i6+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err109 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1325,8 +1324,11 @@ vErrors.push(err109);
 errors++;
 }
 }
-else {
-const err110 = {instancePath:instancePath+"/jwt/providers/" + i6+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data32.issuer !== undefined){
+let data34 = data32.issuer;
+if(typeof data34 === "string"){
+if(func3(data34) < 1){
+const err110 = {instancePath:instancePath+"/jwt/providers/" + i6+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1336,11 +1338,8 @@ vErrors.push(err110);
 errors++;
 }
 }
-if(data31.audiences !== undefined){
-let data34 = data31.audiences;
-if(Array.isArray(data34)){
-if(data34.length < 1){
-const err111 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+else {
+const err111 = {instancePath:instancePath+"/jwt/providers/" + i6+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1349,12 +1348,12 @@ vErrors.push(err111);
 }
 errors++;
 }
-const len4 = data34.length;
-for(let i7=0; i7<len4; i7++){
-let data35 = data34[i7];
-if(typeof data35 === "string"){
-if(func3(data35) < 1){
-const err112 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences/" + i7,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data32.audiences !== undefined){
+let data35 = data32.audiences;
+if(Array.isArray(data35)){
+if(data35.length < 1){
+const err112 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1363,9 +1362,12 @@ vErrors.push(err112);
 }
 errors++;
 }
-}
-else {
-const err113 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences/" + i7,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len4 = data35.length;
+for(let i7=0; i7<len4; i7++){
+let data36 = data35[i7];
+if(typeof data36 === "string"){
+if(func3(data36) < 1){
+const err113 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences/" + i7,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1375,9 +1377,8 @@ vErrors.push(err113);
 errors++;
 }
 }
-}
 else {
-const err114 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err114 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences/" + i7,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1387,11 +1388,9 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data31.algorithms !== undefined){
-let data36 = data31.algorithms;
-if(Array.isArray(data36)){
-if(data36.length < 1){
-const err115 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+else {
+const err115 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1400,11 +1399,12 @@ vErrors.push(err115);
 }
 errors++;
 }
-const len5 = data36.length;
-for(let i8=0; i8<len5; i8++){
-let data37 = data36[i8];
-if(!((((((((((data37 === "RS256") || (data37 === "RS384")) || (data37 === "RS512")) || (data37 === "PS256")) || (data37 === "PS384")) || (data37 === "PS512")) || (data37 === "ES256")) || (data37 === "ES384")) || (data37 === "ES512")) || (data37 === "EdDSA"))){
-const err116 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
+}
+if(data32.algorithms !== undefined){
+let data37 = data32.algorithms;
+if(Array.isArray(data37)){
+if(data37.length < 1){
+const err116 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1413,20 +1413,33 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-let i9 = data36.length;
-let j3;
-if(i9 > 1){
-outer2:
-for(;i9--;){
-for(j3 = i9; j3--;){
-if(func0(data36[i9], data36[j3])){
-const err117 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i9+" are identical)"};
+const len5 = data37.length;
+for(let i8=0; i8<len5; i8++){
+let data38 = data37[i8];
+if(!((((((((((data38 === "RS256") || (data38 === "RS384")) || (data38 === "RS512")) || (data38 === "PS256")) || (data38 === "PS384")) || (data38 === "PS512")) || (data38 === "ES256")) || (data38 === "ES384")) || (data38 === "ES512")) || (data38 === "EdDSA"))){
+const err117 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err117];
 }
 else {
 vErrors.push(err117);
+}
+errors++;
+}
+}
+let i9 = data37.length;
+let j3;
+if(i9 > 1){
+outer2:
+for(;i9--;){
+for(j3 = i9; j3--;){
+if(func0(data37[i9], data37[j3])){
+const err118 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i9+" are identical)"};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
 }
 errors++;
 break outer2;
@@ -1436,20 +1449,7 @@ break outer2;
 }
 }
 else {
-const err118 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err118];
-}
-else {
-vErrors.push(err118);
-}
-errors++;
-}
-}
-if(data31.clockSkewSeconds !== undefined){
-let data38 = data31.clockSkewSeconds;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err119 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err119 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1458,9 +1458,11 @@ vErrors.push(err119);
 }
 errors++;
 }
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 300 || isNaN(data38)){
-const err120 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+}
+if(data32.clockSkewSeconds !== undefined){
+let data39 = data32.clockSkewSeconds;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err120 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1469,8 +1471,9 @@ vErrors.push(err120);
 }
 errors++;
 }
-if(data38 < 0 || isNaN(data38)){
-const err121 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 300 || isNaN(data39)){
+const err121 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1479,12 +1482,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-}
-}
-if(data31.maxTokenAgeSeconds !== undefined){
-let data39 = data31.maxTokenAgeSeconds;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err122 = {instancePath:instancePath+"/jwt/providers/" + i6+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data39 < 0 || isNaN(data39)){
+const err122 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1493,9 +1492,12 @@ vErrors.push(err122);
 }
 errors++;
 }
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 < 1 || isNaN(data39)){
-const err123 = {instancePath:instancePath+"/jwt/providers/" + i6+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data32.maxTokenAgeSeconds !== undefined){
+let data40 = data32.maxTokenAgeSeconds;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err123 = {instancePath:instancePath+"/jwt/providers/" + i6+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1504,17 +1506,9 @@ vErrors.push(err123);
 }
 errors++;
 }
-}
-}
-if(data31.requiredClaims !== undefined){
-let data40 = data31.requiredClaims;
-if(Array.isArray(data40)){
-const len6 = data40.length;
-for(let i10=0; i10<len6; i10++){
-let data41 = data40[i10];
-if(typeof data41 === "string"){
-if(func3(data41) < 1){
-const err124 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 < 1 || isNaN(data40)){
+const err124 = {instancePath:instancePath+"/jwt/providers/" + i6+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1524,8 +1518,16 @@ vErrors.push(err124);
 errors++;
 }
 }
-else {
-const err125 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data32.requiredClaims !== undefined){
+let data41 = data32.requiredClaims;
+if(Array.isArray(data41)){
+const len6 = data41.length;
+for(let i10=0; i10<len6; i10++){
+let data42 = data41[i10];
+if(typeof data42 === "string"){
+if(func3(data42) < 1){
+const err125 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1535,23 +1537,34 @@ vErrors.push(err125);
 errors++;
 }
 }
-let i11 = data40.length;
-let j4;
-if(i11 > 1){
-const indices1 = {};
-for(;i11--;){
-let item1 = data40[i11];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j4 = indices1[item1];
-const err126 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)"};
+else {
+const err126 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err126];
 }
 else {
 vErrors.push(err126);
+}
+errors++;
+}
+}
+let i11 = data41.length;
+let j4;
+if(i11 > 1){
+const indices1 = {};
+for(;i11--;){
+let item1 = data41[i11];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j4 = indices1[item1];
+const err127 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)"};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
 }
 errors++;
 break;
@@ -1561,25 +1574,7 @@ indices1[item1] = i11;
 }
 }
 else {
-const err127 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err127];
-}
-else {
-vErrors.push(err127);
-}
-errors++;
-}
-}
-if(data31.forwardClaims !== undefined){
-let data42 = data31.forwardClaims;
-if(Array.isArray(data42)){
-const len7 = data42.length;
-for(let i12=0; i12<len7; i12++){
-let data43 = data42[i12];
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-if(data43.claim === undefined){
-const err128 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
+const err128 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1588,8 +1583,16 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(data43.header === undefined){
-const err129 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
+}
+if(data32.forwardClaims !== undefined){
+let data43 = data32.forwardClaims;
+if(Array.isArray(data43)){
+const len7 = data43.length;
+for(let i12=0; i12<len7; i12++){
+let data44 = data43[i12];
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+if(data44.claim === undefined){
+const err129 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1598,9 +1601,8 @@ vErrors.push(err129);
 }
 errors++;
 }
-for(const key9 in data43){
-if(!((key9 === "claim") || (key9 === "header"))){
-const err130 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(data44.header === undefined){
+const err130 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1609,12 +1611,9 @@ vErrors.push(err130);
 }
 errors++;
 }
-}
-if(data43.claim !== undefined){
-let data44 = data43.claim;
-if(typeof data44 === "string"){
-if(func3(data44) < 1){
-const err131 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+for(const key9 in data44){
+if(!((key9 === "claim") || (key9 === "header"))){
+const err131 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1624,8 +1623,11 @@ vErrors.push(err131);
 errors++;
 }
 }
-else {
-const err132 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data44.claim !== undefined){
+let data45 = data44.claim;
+if(typeof data45 === "string"){
+if(func3(data45) < 1){
+const err132 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1635,11 +1637,8 @@ vErrors.push(err132);
 errors++;
 }
 }
-if(data43.header !== undefined){
-let data45 = data43.header;
-if(typeof data45 === "string"){
-if(!pattern3.test(data45)){
-const err133 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
+else {
+const err133 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1649,8 +1648,11 @@ vErrors.push(err133);
 errors++;
 }
 }
-else {
-const err134 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data44.header !== undefined){
+let data46 = data44.header;
+if(typeof data46 === "string"){
+if(!pattern3.test(data46)){
+const err134 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1660,9 +1662,8 @@ vErrors.push(err134);
 errors++;
 }
 }
-}
 else {
-const err135 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err135 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1674,7 +1675,7 @@ errors++;
 }
 }
 else {
-const err136 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err136 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1684,11 +1685,9 @@ vErrors.push(err136);
 errors++;
 }
 }
-if(data31.jwks !== undefined){
-let data46 = data31.jwks;
-if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
-if(data46.keys === undefined){
-const err137 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
+}
+else {
+const err137 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1697,9 +1696,12 @@ vErrors.push(err137);
 }
 errors++;
 }
-for(const key10 in data46){
-if(!(key10 === "keys")){
-const err138 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+}
+if(data32.jwks !== undefined){
+let data47 = data32.jwks;
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+if(data47.keys === undefined){
+const err138 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1708,19 +1710,9 @@ vErrors.push(err138);
 }
 errors++;
 }
-}
-if(data46.keys !== undefined){
-let data47 = data46.keys;
-if(Array.isArray(data47)){
-const len8 = data47.length;
-for(let i13=0; i13<len8; i13++){
-let data48 = data47[i13];
-const _errs105 = errors;
-const _errs106 = errors;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-let missing0;
-if((data48.d === undefined) && (missing0 = "d")){
-const err139 = {};
+for(const key10 in data47){
+if(!(key10 === "keys")){
+const err139 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1730,9 +1722,18 @@ vErrors.push(err139);
 errors++;
 }
 }
-var valid35 = _errs106 === errors;
-if(valid35){
-const err140 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(data47.keys !== undefined){
+let data48 = data47.keys;
+if(Array.isArray(data48)){
+const len8 = data48.length;
+for(let i13=0; i13<len8; i13++){
+let data49 = data48[i13];
+const _errs106 = errors;
+const _errs107 = errors;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+let missing0;
+if((data49.d === undefined) && (missing0 = "d")){
+const err140 = {};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1741,20 +1742,10 @@ vErrors.push(err140);
 }
 errors++;
 }
-else {
-errors = _errs105;
-if(vErrors !== null){
-if(_errs105){
-vErrors.length = _errs105;
 }
-else {
-vErrors = null;
-}
-}
-}
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.kty === undefined){
-const err141 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
+var valid35 = _errs107 === errors;
+if(valid35){
+const err141 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/not",keyword:"not",params:{},message:"must NOT be valid"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1763,10 +1754,20 @@ vErrors.push(err141);
 }
 errors++;
 }
-if(data48.kty !== undefined){
-let data49 = data48.kty;
-if(!(((data49 === "RSA") || (data49 === "EC")) || (data49 === "OKP"))){
-const err142 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13+"/kty",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
+else {
+errors = _errs106;
+if(vErrors !== null){
+if(_errs106){
+vErrors.length = _errs106;
+}
+else {
+vErrors = null;
+}
+}
+}
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+if(data49.kty === undefined){
+const err142 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1775,10 +1776,10 @@ vErrors.push(err142);
 }
 errors++;
 }
-}
-if(data48.kid !== undefined){
-if(typeof data48.kid !== "string"){
-const err143 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13+"/kid",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data49.kty !== undefined){
+let data50 = data49.kty;
+if(!(((data50 === "RSA") || (data50 === "EC")) || (data50 === "OKP"))){
+const err143 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13+"/kty",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1788,9 +1789,9 @@ vErrors.push(err143);
 errors++;
 }
 }
-}
-else {
-const err144 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data49.kid !== undefined){
+if(typeof data49.kid !== "string"){
+const err144 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13+"/kid",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1802,7 +1803,7 @@ errors++;
 }
 }
 else {
-const err145 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err145 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1814,7 +1815,7 @@ errors++;
 }
 }
 else {
-const err146 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err146 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1824,11 +1825,9 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(data31.remoteJwks !== undefined){
-let data51 = data31.remoteJwks;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-if(data51.uri === undefined){
-const err147 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'"};
+}
+else {
+const err147 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1837,8 +1836,12 @@ vErrors.push(err147);
 }
 errors++;
 }
-if(data51.timeoutMs === undefined){
-const err148 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
+}
+if(data32.remoteJwks !== undefined){
+let data52 = data32.remoteJwks;
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+if(data52.uri === undefined){
+const err148 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1847,8 +1850,8 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(data51.maxBytes === undefined){
-const err149 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "maxBytes"},message:"must have required property '"+"maxBytes"+"'"};
+if(data52.timeoutMs === undefined){
+const err149 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1857,8 +1860,8 @@ vErrors.push(err149);
 }
 errors++;
 }
-if(data51.cooldownMs === undefined){
-const err150 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "cooldownMs"},message:"must have required property '"+"cooldownMs"+"'"};
+if(data52.maxBytes === undefined){
+const err150 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "maxBytes"},message:"must have required property '"+"maxBytes"+"'"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1867,9 +1870,8 @@ vErrors.push(err150);
 }
 errors++;
 }
-for(const key11 in data51){
-if(!((((key11 === "uri") || (key11 === "timeoutMs")) || (key11 === "maxBytes")) || (key11 === "cooldownMs"))){
-const err151 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(data52.cooldownMs === undefined){
+const err151 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "cooldownMs"},message:"must have required property '"+"cooldownMs"+"'"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1878,12 +1880,9 @@ vErrors.push(err151);
 }
 errors++;
 }
-}
-if(data51.uri !== undefined){
-let data52 = data51.uri;
-if(typeof data52 === "string"){
-if(!pattern4.test(data52)){
-const err152 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/pattern",keyword:"pattern",params:{pattern: "^https://"},message:"must match pattern \""+"^https://"+"\""};
+for(const key11 in data52){
+if(!((((key11 === "uri") || (key11 === "timeoutMs")) || (key11 === "maxBytes")) || (key11 === "cooldownMs"))){
+const err152 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1893,8 +1892,11 @@ vErrors.push(err152);
 errors++;
 }
 }
-else {
-const err153 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data52.uri !== undefined){
+let data53 = data52.uri;
+if(typeof data53 === "string"){
+if(!pattern4.test(data53)){
+const err153 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/pattern",keyword:"pattern",params:{pattern: "^https://"},message:"must match pattern \""+"^https://"+"\""};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1904,10 +1906,8 @@ vErrors.push(err153);
 errors++;
 }
 }
-if(data51.timeoutMs !== undefined){
-let data53 = data51.timeoutMs;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err154 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err154 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1916,9 +1916,11 @@ vErrors.push(err154);
 }
 errors++;
 }
-if((typeof data53 == "number") && (isFinite(data53))){
-if(data53 > 30000 || isNaN(data53)){
-const err155 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30000},message:"must be <= 30000"};
+}
+if(data52.timeoutMs !== undefined){
+let data54 = data52.timeoutMs;
+if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
+const err155 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1927,8 +1929,9 @@ vErrors.push(err155);
 }
 errors++;
 }
-if(data53 < 100 || isNaN(data53)){
-const err156 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if((typeof data54 == "number") && (isFinite(data54))){
+if(data54 > 30000 || isNaN(data54)){
+const err156 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30000},message:"must be <= 30000"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1937,12 +1940,8 @@ vErrors.push(err156);
 }
 errors++;
 }
-}
-}
-if(data51.maxBytes !== undefined){
-let data54 = data51.maxBytes;
-if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
-const err157 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data54 < 100 || isNaN(data54)){
+const err157 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1951,9 +1950,12 @@ vErrors.push(err157);
 }
 errors++;
 }
-if((typeof data54 == "number") && (isFinite(data54))){
-if(data54 > 1048576 || isNaN(data54)){
-const err158 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576"};
+}
+}
+if(data52.maxBytes !== undefined){
+let data55 = data52.maxBytes;
+if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
+const err158 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1962,8 +1964,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-if(data54 < 1024 || isNaN(data54)){
-const err159 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if((typeof data55 == "number") && (isFinite(data55))){
+if(data55 > 1048576 || isNaN(data55)){
+const err159 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1972,12 +1975,8 @@ vErrors.push(err159);
 }
 errors++;
 }
-}
-}
-if(data51.cooldownMs !== undefined){
-let data55 = data51.cooldownMs;
-if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err160 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data55 < 1024 || isNaN(data55)){
+const err160 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1986,9 +1985,12 @@ vErrors.push(err160);
 }
 errors++;
 }
-if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 < 0 || isNaN(data55)){
-const err161 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+if(data52.cooldownMs !== undefined){
+let data56 = data52.cooldownMs;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err161 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1997,11 +1999,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err162 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 < 0 || isNaN(data56)){
+const err162 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2012,8 +2012,9 @@ errors++;
 }
 }
 }
+}
 else {
-const err163 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err163 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2025,7 +2026,7 @@ errors++;
 }
 }
 else {
-const err164 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err164 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2035,15 +2036,9 @@ vErrors.push(err164);
 errors++;
 }
 }
-if(data29.rules !== undefined){
-let data56 = data29.rules;
-if(Array.isArray(data56)){
-const len9 = data56.length;
-for(let i14=0; i14<len9; i14++){
-let data57 = data56[i14];
-if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
-if(data57.paths === undefined){
-const err165 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
+}
+else {
+const err165 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2052,8 +2047,16 @@ vErrors.push(err165);
 }
 errors++;
 }
-if(data57.methods === undefined){
-const err166 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "methods"},message:"must have required property '"+"methods"+"'"};
+}
+if(data30.rules !== undefined){
+let data57 = data30.rules;
+if(Array.isArray(data57)){
+const len9 = data57.length;
+for(let i14=0; i14<len9; i14++){
+let data58 = data57[i14];
+if(data58 && typeof data58 == "object" && !Array.isArray(data58)){
+if(data58.paths === undefined){
+const err166 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2062,8 +2065,8 @@ vErrors.push(err166);
 }
 errors++;
 }
-if(data57.public === undefined){
-const err167 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "public"},message:"must have required property '"+"public"+"'"};
+if(data58.methods === undefined){
+const err167 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "methods"},message:"must have required property '"+"methods"+"'"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2072,8 +2075,8 @@ vErrors.push(err167);
 }
 errors++;
 }
-if(data57.providers === undefined){
-const err168 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
+if(data58.public === undefined){
+const err168 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "public"},message:"must have required property '"+"public"+"'"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2082,8 +2085,8 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(data57.requiredScopes === undefined){
-const err169 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "requiredScopes"},message:"must have required property '"+"requiredScopes"+"'"};
+if(data58.providers === undefined){
+const err169 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2092,9 +2095,8 @@ vErrors.push(err169);
 }
 errors++;
 }
-for(const key12 in data57){
-if(!(((((key12 === "paths") || (key12 === "methods")) || (key12 === "public")) || (key12 === "providers")) || (key12 === "requiredScopes"))){
-const err170 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(data58.requiredScopes === undefined){
+const err170 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "requiredScopes"},message:"must have required property '"+"requiredScopes"+"'"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2103,12 +2105,9 @@ vErrors.push(err170);
 }
 errors++;
 }
-}
-if(data57.paths !== undefined){
-let data58 = data57.paths;
-if(Array.isArray(data58)){
-if(data58.length < 1){
-const err171 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key12 in data58){
+if(!(((((key12 === "paths") || (key12 === "methods")) || (key12 === "public")) || (key12 === "providers")) || (key12 === "requiredScopes"))){
+const err171 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2117,12 +2116,12 @@ vErrors.push(err171);
 }
 errors++;
 }
-const len10 = data58.length;
-for(let i15=0; i15<len10; i15++){
-let data59 = data58[i15];
-if(typeof data59 === "string"){
-if(!pattern5.test(data59)){
-const err172 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+}
+if(data58.paths !== undefined){
+let data59 = data58.paths;
+if(Array.isArray(data59)){
+if(data59.length < 1){
+const err172 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2131,9 +2130,12 @@ vErrors.push(err172);
 }
 errors++;
 }
-}
-else {
-const err173 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len10 = data59.length;
+for(let i15=0; i15<len10; i15++){
+let data60 = data59[i15];
+if(typeof data60 === "string"){
+if(!pattern5.test(data60)){
+const err173 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2143,9 +2145,8 @@ vErrors.push(err173);
 errors++;
 }
 }
-}
 else {
-const err174 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err174 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2155,13 +2156,9 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data57.methods !== undefined){
-let data60 = data57.methods;
-if(Array.isArray(data60)){
-const len11 = data60.length;
-for(let i16=0; i16<len11; i16++){
-if(typeof data60[i16] !== "string"){
-const err175 = {instancePath:instancePath+"/jwt/rules/" + i14+"/methods/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err175 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2171,9 +2168,13 @@ vErrors.push(err175);
 errors++;
 }
 }
-}
-else {
-const err176 = {instancePath:instancePath+"/jwt/rules/" + i14+"/methods",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data58.methods !== undefined){
+let data61 = data58.methods;
+if(Array.isArray(data61)){
+const len11 = data61.length;
+for(let i16=0; i16<len11; i16++){
+if(typeof data61[i16] !== "string"){
+const err176 = {instancePath:instancePath+"/jwt/rules/" + i14+"/methods/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2183,9 +2184,9 @@ vErrors.push(err176);
 errors++;
 }
 }
-if(data57.public !== undefined){
-if(typeof data57.public !== "boolean"){
-const err177 = {instancePath:instancePath+"/jwt/rules/" + i14+"/public",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err177 = {instancePath:instancePath+"/jwt/rules/" + i14+"/methods",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2195,13 +2196,9 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data57.providers !== undefined){
-let data63 = data57.providers;
-if(Array.isArray(data63)){
-const len12 = data63.length;
-for(let i17=0; i17<len12; i17++){
-if(typeof data63[i17] !== "string"){
-const err178 = {instancePath:instancePath+"/jwt/rules/" + i14+"/providers/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data58.public !== undefined){
+if(typeof data58.public !== "boolean"){
+const err178 = {instancePath:instancePath+"/jwt/rules/" + i14+"/public",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2211,9 +2208,13 @@ vErrors.push(err178);
 errors++;
 }
 }
-}
-else {
-const err179 = {instancePath:instancePath+"/jwt/rules/" + i14+"/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data58.providers !== undefined){
+let data64 = data58.providers;
+if(Array.isArray(data64)){
+const len12 = data64.length;
+for(let i17=0; i17<len12; i17++){
+if(typeof data64[i17] !== "string"){
+const err179 = {instancePath:instancePath+"/jwt/rules/" + i14+"/providers/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2223,13 +2224,9 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data57.requiredScopes !== undefined){
-let data65 = data57.requiredScopes;
-if(Array.isArray(data65)){
-const len13 = data65.length;
-for(let i18=0; i18<len13; i18++){
-if(typeof data65[i18] !== "string"){
-const err180 = {instancePath:instancePath+"/jwt/rules/" + i14+"/requiredScopes/" + i18,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err180 = {instancePath:instancePath+"/jwt/rules/" + i14+"/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2239,9 +2236,13 @@ vErrors.push(err180);
 errors++;
 }
 }
-}
-else {
-const err181 = {instancePath:instancePath+"/jwt/rules/" + i14+"/requiredScopes",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data58.requiredScopes !== undefined){
+let data66 = data58.requiredScopes;
+if(Array.isArray(data66)){
+const len13 = data66.length;
+for(let i18=0; i18<len13; i18++){
+if(typeof data66[i18] !== "string"){
+const err181 = {instancePath:instancePath+"/jwt/rules/" + i14+"/requiredScopes/" + i18,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2253,7 +2254,7 @@ errors++;
 }
 }
 else {
-const err182 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err182 = {instancePath:instancePath+"/jwt/rules/" + i14+"/requiredScopes",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2265,7 +2266,7 @@ errors++;
 }
 }
 else {
-const err183 = {instancePath:instancePath+"/jwt/rules",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err183 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2277,7 +2278,7 @@ errors++;
 }
 }
 else {
-const err184 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err184 = {instancePath:instancePath+"/jwt/rules",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2286,11 +2287,10 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid0 = _errs62 === errors;
-valid16 = valid16 || _valid0;
 }
-if(!valid16){
-const err185 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+else {
+const err185 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2299,23 +2299,11 @@ vErrors.push(err185);
 }
 errors++;
 }
-else {
-errors = _errs59;
-if(vErrors !== null){
-if(_errs59){
-vErrors.length = _errs59;
+var _valid0 = _errs63 === errors;
+valid16 = valid16 || _valid0;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.limits !== undefined){
-let data67 = data.limits;
-if(data67 && typeof data67 == "object" && !Array.isArray(data67)){
-if(data67.maxRequestBytes === undefined){
-const err186 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxRequestBytes"},message:"must have required property '"+"maxRequestBytes"+"'"};
+if(!valid16){
+const err186 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2324,8 +2312,23 @@ vErrors.push(err186);
 }
 errors++;
 }
-if(data67.maxHeaderBytes === undefined){
-const err187 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxHeaderBytes"},message:"must have required property '"+"maxHeaderBytes"+"'"};
+else {
+errors = _errs60;
+if(vErrors !== null){
+if(_errs60){
+vErrors.length = _errs60;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.limits !== undefined){
+let data68 = data.limits;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+if(data68.maxRequestBytes === undefined){
+const err187 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxRequestBytes"},message:"must have required property '"+"maxRequestBytes"+"'"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2334,8 +2337,8 @@ vErrors.push(err187);
 }
 errors++;
 }
-if(data67.maxUrlBytes === undefined){
-const err188 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxUrlBytes"},message:"must have required property '"+"maxUrlBytes"+"'"};
+if(data68.maxHeaderBytes === undefined){
+const err188 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxHeaderBytes"},message:"must have required property '"+"maxHeaderBytes"+"'"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2344,8 +2347,8 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(data67.requestTimeoutMs === undefined){
-const err189 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "requestTimeoutMs"},message:"must have required property '"+"requestTimeoutMs"+"'"};
+if(data68.maxUrlBytes === undefined){
+const err189 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxUrlBytes"},message:"must have required property '"+"maxUrlBytes"+"'"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2354,8 +2357,8 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(data67.headersTimeoutMs === undefined){
-const err190 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "headersTimeoutMs"},message:"must have required property '"+"headersTimeoutMs"+"'"};
+if(data68.requestTimeoutMs === undefined){
+const err190 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "requestTimeoutMs"},message:"must have required property '"+"requestTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2364,8 +2367,8 @@ vErrors.push(err190);
 }
 errors++;
 }
-if(data67.maxConnections === undefined){
-const err191 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
+if(data68.headersTimeoutMs === undefined){
+const err191 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "headersTimeoutMs"},message:"must have required property '"+"headersTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2374,8 +2377,8 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data67.maxPendingHandshakesPerAddress === undefined){
-const err192 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxPendingHandshakesPerAddress"},message:"must have required property '"+"maxPendingHandshakesPerAddress"+"'"};
+if(data68.maxConnections === undefined){
+const err192 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2384,8 +2387,8 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(data67.rateLimit === undefined){
-const err193 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "rateLimit"},message:"must have required property '"+"rateLimit"+"'"};
+if(data68.maxPendingHandshakesPerAddress === undefined){
+const err193 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxPendingHandshakesPerAddress"},message:"must have required property '"+"maxPendingHandshakesPerAddress"+"'"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2394,9 +2397,8 @@ vErrors.push(err193);
 }
 errors++;
 }
-for(const key13 in data67){
-if(!((((((((key13 === "maxRequestBytes") || (key13 === "maxHeaderBytes")) || (key13 === "maxUrlBytes")) || (key13 === "requestTimeoutMs")) || (key13 === "headersTimeoutMs")) || (key13 === "maxConnections")) || (key13 === "maxPendingHandshakesPerAddress")) || (key13 === "rateLimit"))){
-const err194 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+if(data68.rateLimit === undefined){
+const err194 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "rateLimit"},message:"must have required property '"+"rateLimit"+"'"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2405,11 +2407,9 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-if(data67.maxRequestBytes !== undefined){
-let data68 = data67.maxRequestBytes;
-if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
-const err195 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key13 in data68){
+if(!((((((((key13 === "maxRequestBytes") || (key13 === "maxHeaderBytes")) || (key13 === "maxUrlBytes")) || (key13 === "requestTimeoutMs")) || (key13 === "headersTimeoutMs")) || (key13 === "maxConnections")) || (key13 === "maxPendingHandshakesPerAddress")) || (key13 === "rateLimit"))){
+const err195 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2418,9 +2418,11 @@ vErrors.push(err195);
 }
 errors++;
 }
-if((typeof data68 == "number") && (isFinite(data68))){
-if(data68 > 10485760 || isNaN(data68)){
-const err196 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10485760},message:"must be <= 10485760"};
+}
+if(data68.maxRequestBytes !== undefined){
+let data69 = data68.maxRequestBytes;
+if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
+const err196 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2429,8 +2431,9 @@ vErrors.push(err196);
 }
 errors++;
 }
-if(data68 < 1024 || isNaN(data68)){
-const err197 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if((typeof data69 == "number") && (isFinite(data69))){
+if(data69 > 10485760 || isNaN(data69)){
+const err197 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10485760},message:"must be <= 10485760"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2439,12 +2442,8 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-}
-if(data67.maxHeaderBytes !== undefined){
-let data69 = data67.maxHeaderBytes;
-if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
-const err198 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data69 < 1024 || isNaN(data69)){
+const err198 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2453,9 +2452,12 @@ vErrors.push(err198);
 }
 errors++;
 }
-if((typeof data69 == "number") && (isFinite(data69))){
-if(data69 > 65536 || isNaN(data69)){
-const err199 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
+}
+}
+if(data68.maxHeaderBytes !== undefined){
+let data70 = data68.maxHeaderBytes;
+if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
+const err199 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2464,8 +2466,9 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(data69 < 1024 || isNaN(data69)){
-const err200 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if((typeof data70 == "number") && (isFinite(data70))){
+if(data70 > 65536 || isNaN(data70)){
+const err200 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2474,12 +2477,8 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-}
-if(data67.maxUrlBytes !== undefined){
-let data70 = data67.maxUrlBytes;
-if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err201 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data70 < 1024 || isNaN(data70)){
+const err201 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2488,9 +2487,12 @@ vErrors.push(err201);
 }
 errors++;
 }
-if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 > 65536 || isNaN(data70)){
-const err202 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
+}
+}
+if(data68.maxUrlBytes !== undefined){
+let data71 = data68.maxUrlBytes;
+if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
+const err202 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2499,8 +2501,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(data70 < 256 || isNaN(data70)){
-const err203 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 256},message:"must be >= 256"};
+if((typeof data71 == "number") && (isFinite(data71))){
+if(data71 > 65536 || isNaN(data71)){
+const err203 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2509,12 +2512,8 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-}
-if(data67.requestTimeoutMs !== undefined){
-let data71 = data67.requestTimeoutMs;
-if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
-const err204 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data71 < 256 || isNaN(data71)){
+const err204 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 256},message:"must be >= 256"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2523,9 +2522,12 @@ vErrors.push(err204);
 }
 errors++;
 }
-if((typeof data71 == "number") && (isFinite(data71))){
-if(data71 < 1000 || isNaN(data71)){
-const err205 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+}
+}
+if(data68.requestTimeoutMs !== undefined){
+let data72 = data68.requestTimeoutMs;
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err205 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2534,12 +2536,9 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-}
-if(data67.headersTimeoutMs !== undefined){
-let data72 = data67.headersTimeoutMs;
-if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
-const err206 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 < 1000 || isNaN(data72)){
+const err206 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2548,9 +2547,12 @@ vErrors.push(err206);
 }
 errors++;
 }
-if((typeof data72 == "number") && (isFinite(data72))){
-if(data72 < 1000 || isNaN(data72)){
-const err207 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+}
+}
+if(data68.headersTimeoutMs !== undefined){
+let data73 = data68.headersTimeoutMs;
+if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
+const err207 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2559,12 +2561,9 @@ vErrors.push(err207);
 }
 errors++;
 }
-}
-}
-if(data67.maxConnections !== undefined){
-let data73 = data67.maxConnections;
-if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
-const err208 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data73 == "number") && (isFinite(data73))){
+if(data73 < 1000 || isNaN(data73)){
+const err208 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2573,9 +2572,12 @@ vErrors.push(err208);
 }
 errors++;
 }
-if((typeof data73 == "number") && (isFinite(data73))){
-if(data73 > 100000 || isNaN(data73)){
-const err209 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+}
+}
+if(data68.maxConnections !== undefined){
+let data74 = data68.maxConnections;
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err209 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2584,8 +2586,9 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(data73 < 1 || isNaN(data73)){
-const err210 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 > 100000 || isNaN(data74)){
+const err210 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2594,12 +2597,8 @@ vErrors.push(err210);
 }
 errors++;
 }
-}
-}
-if(data67.maxPendingHandshakesPerAddress !== undefined){
-let data74 = data67.maxPendingHandshakesPerAddress;
-if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err211 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data74 < 1 || isNaN(data74)){
+const err211 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2608,9 +2607,12 @@ vErrors.push(err211);
 }
 errors++;
 }
-if((typeof data74 == "number") && (isFinite(data74))){
-if(data74 > 100000 || isNaN(data74)){
-const err212 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+}
+}
+if(data68.maxPendingHandshakesPerAddress !== undefined){
+let data75 = data68.maxPendingHandshakesPerAddress;
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err212 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2619,8 +2621,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-if(data74 < 1 || isNaN(data74)){
-const err213 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 > 100000 || isNaN(data75)){
+const err213 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2629,15 +2632,8 @@ vErrors.push(err213);
 }
 errors++;
 }
-}
-}
-if(data67.rateLimit !== undefined){
-let data75 = data67.rateLimit;
-const _errs162 = errors;
-let valid50 = false;
-const _errs163 = errors;
-if(data75 !== null){
-const err214 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(data75 < 1 || isNaN(data75)){
+const err214 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2646,13 +2642,15 @@ vErrors.push(err214);
 }
 errors++;
 }
-var _valid1 = _errs163 === errors;
-valid50 = valid50 || _valid1;
-if(!valid50){
-const _errs165 = errors;
-if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
-if(data75.requestsPerSecond === undefined){
-const err215 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
+}
+}
+if(data68.rateLimit !== undefined){
+let data76 = data68.rateLimit;
+const _errs163 = errors;
+let valid50 = false;
+const _errs164 = errors;
+if(data76 !== null){
+const err215 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2661,8 +2659,13 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data75.burst === undefined){
-const err216 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
+var _valid1 = _errs164 === errors;
+valid50 = valid50 || _valid1;
+if(!valid50){
+const _errs166 = errors;
+if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
+if(data76.requestsPerSecond === undefined){
+const err216 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2671,8 +2674,8 @@ vErrors.push(err216);
 }
 errors++;
 }
-if(data75.by === undefined){
-const err217 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
+if(data76.burst === undefined){
+const err217 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2681,9 +2684,8 @@ vErrors.push(err217);
 }
 errors++;
 }
-for(const key14 in data75){
-if(!(((key14 === "requestsPerSecond") || (key14 === "burst")) || (key14 === "by"))){
-const err218 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+if(data76.by === undefined){
+const err218 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2692,11 +2694,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-if(data75.requestsPerSecond !== undefined){
-let data76 = data75.requestsPerSecond;
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err219 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key14 in data76){
+if(!(((key14 === "requestsPerSecond") || (key14 === "burst")) || (key14 === "by"))){
+const err219 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2705,9 +2705,11 @@ vErrors.push(err219);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 < 1 || isNaN(data76)){
-const err220 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data76.requestsPerSecond !== undefined){
+let data77 = data76.requestsPerSecond;
+if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
+const err220 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2716,12 +2718,9 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-}
-if(data75.burst !== undefined){
-let data77 = data75.burst;
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
-const err221 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data77 == "number") && (isFinite(data77))){
+if(data77 < 1 || isNaN(data77)){
+const err221 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2730,9 +2729,12 @@ vErrors.push(err221);
 }
 errors++;
 }
-if((typeof data77 == "number") && (isFinite(data77))){
-if(data77 < 1 || isNaN(data77)){
-const err222 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data76.burst !== undefined){
+let data78 = data76.burst;
+if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
+const err222 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2741,12 +2743,9 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-}
-if(data75.by !== undefined){
-let data78 = data75.by;
-if(!(((data78 === "Identity") || (data78 === "Subject")) || (data78 === "SourceIP"))){
-const err223 = {instancePath:instancePath+"/limits/rateLimit/by",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.limits.properties.rateLimit.anyOf[1].properties.by.enum},message:"must be equal to one of the allowed values"};
+if((typeof data78 == "number") && (isFinite(data78))){
+if(data78 < 1 || isNaN(data78)){
+const err223 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2757,8 +2756,10 @@ errors++;
 }
 }
 }
-else {
-const err224 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data76.by !== undefined){
+let data79 = data76.by;
+if(!(((data79 === "Identity") || (data79 === "Subject")) || (data79 === "SourceIP"))){
+const err224 = {instancePath:instancePath+"/limits/rateLimit/by",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.limits.properties.rateLimit.anyOf[1].properties.by.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2767,11 +2768,10 @@ vErrors.push(err224);
 }
 errors++;
 }
-var _valid1 = _errs165 === errors;
-valid50 = valid50 || _valid1;
 }
-if(!valid50){
-const err225 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+else {
+const err225 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2780,11 +2780,24 @@ vErrors.push(err225);
 }
 errors++;
 }
+var _valid1 = _errs166 === errors;
+valid50 = valid50 || _valid1;
+}
+if(!valid50){
+const err226 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err226];
+}
 else {
-errors = _errs162;
+vErrors.push(err226);
+}
+errors++;
+}
+else {
+errors = _errs163;
 if(vErrors !== null){
-if(_errs162){
-vErrors.length = _errs162;
+if(_errs163){
+vErrors.length = _errs163;
 }
 else {
 vErrors = null;
@@ -2794,21 +2807,7 @@ vErrors = null;
 }
 }
 else {
-const err226 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err226];
-}
-else {
-vErrors.push(err226);
-}
-errors++;
-}
-}
-if(data.http !== undefined){
-let data79 = data.http;
-if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
-if(data79.allowMatrixParameters === undefined){
-const err227 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/required",keyword:"required",params:{missingProperty: "allowMatrixParameters"},message:"must have required property '"+"allowMatrixParameters"+"'"};
+const err227 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2817,9 +2816,12 @@ vErrors.push(err227);
 }
 errors++;
 }
-for(const key15 in data79){
-if(!(key15 === "allowMatrixParameters")){
-const err228 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+}
+if(data.http !== undefined){
+let data80 = data.http;
+if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
+if(data80.allowMatrixParameters === undefined){
+const err228 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/required",keyword:"required",params:{missingProperty: "allowMatrixParameters"},message:"must have required property '"+"allowMatrixParameters"+"'"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2828,10 +2830,9 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-if(data79.allowMatrixParameters !== undefined){
-if(typeof data79.allowMatrixParameters !== "boolean"){
-const err229 = {instancePath:instancePath+"/http/allowMatrixParameters",schemaPath:"#/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+for(const key15 in data80){
+if(!(key15 === "allowMatrixParameters")){
+const err229 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2841,9 +2842,9 @@ vErrors.push(err229);
 errors++;
 }
 }
-}
-else {
-const err230 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data80.allowMatrixParameters !== undefined){
+if(typeof data80.allowMatrixParameters !== "boolean"){
+const err230 = {instancePath:instancePath+"/http/allowMatrixParameters",schemaPath:"#/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2853,11 +2854,9 @@ vErrors.push(err230);
 errors++;
 }
 }
-if(data.egress !== undefined){
-let data81 = data.egress;
-if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
-if(data81.default === undefined){
-const err231 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
+}
+else {
+const err231 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2866,8 +2865,12 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data81.allow === undefined){
-const err232 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
+}
+if(data.egress !== undefined){
+let data82 = data.egress;
+if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
+if(data82.default === undefined){
+const err232 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2876,9 +2879,8 @@ vErrors.push(err232);
 }
 errors++;
 }
-for(const key16 in data81){
-if(!((key16 === "default") || (key16 === "allow"))){
-const err233 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(data82.allow === undefined){
+const err233 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2887,11 +2889,9 @@ vErrors.push(err233);
 }
 errors++;
 }
-}
-if(data81.default !== undefined){
-let data82 = data81.default;
-if(!((data82 === "Deny") || (data82 === "Allow"))){
-const err234 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
+for(const key16 in data82){
+if(!((key16 === "default") || (key16 === "allow"))){
+const err234 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2901,15 +2901,10 @@ vErrors.push(err234);
 errors++;
 }
 }
-if(data81.allow !== undefined){
-let data83 = data81.allow;
-if(Array.isArray(data83)){
-const len14 = data83.length;
-for(let i19=0; i19<len14; i19++){
-let data84 = data83[i19];
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-if(data84.host === undefined){
-const err235 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(data82.default !== undefined){
+let data83 = data82.default;
+if(!((data83 === "Deny") || (data83 === "Allow"))){
+const err235 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2918,8 +2913,16 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(data84.port === undefined){
-const err236 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+}
+if(data82.allow !== undefined){
+let data84 = data82.allow;
+if(Array.isArray(data84)){
+const len14 = data84.length;
+for(let i19=0; i19<len14; i19++){
+let data85 = data84[i19];
+if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
+if(data85.host === undefined){
+const err236 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2928,8 +2931,8 @@ vErrors.push(err236);
 }
 errors++;
 }
-if(data84.peers === undefined){
-const err237 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
+if(data85.port === undefined){
+const err237 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2938,9 +2941,8 @@ vErrors.push(err237);
 }
 errors++;
 }
-for(const key17 in data84){
-if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
-const err238 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+if(data85.peers === undefined){
+const err238 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2949,12 +2951,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-}
-if(data84.host !== undefined){
-let data85 = data84.host;
-if(typeof data85 === "string"){
-if(func3(data85) < 1){
-const err239 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+for(const key17 in data85){
+if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
+const err239 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -2964,8 +2963,11 @@ vErrors.push(err239);
 errors++;
 }
 }
-else {
-const err240 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data85.host !== undefined){
+let data86 = data85.host;
+if(typeof data86 === "string"){
+if(func3(data86) < 1){
+const err240 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -2975,10 +2977,8 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(data84.port !== undefined){
-let data86 = data84.port;
-if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err241 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err241 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -2987,9 +2987,11 @@ vErrors.push(err241);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 65535 || isNaN(data86)){
-const err242 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data85.port !== undefined){
+let data87 = data85.port;
+if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
+const err242 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -2998,8 +3000,9 @@ vErrors.push(err242);
 }
 errors++;
 }
-if(data86 < 1 || isNaN(data86)){
-const err243 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 > 65535 || isNaN(data87)){
+const err243 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3008,17 +3011,8 @@ vErrors.push(err243);
 }
 errors++;
 }
-}
-}
-if(data84.peers !== undefined){
-let data87 = data84.peers;
-if(Array.isArray(data87)){
-const len15 = data87.length;
-for(let i20=0; i20<len15; i20++){
-let data88 = data87[i20];
-if(typeof data88 === "string"){
-if(!pattern2.test(data88)){
-const err244 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+if(data87 < 1 || isNaN(data87)){
+const err244 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3028,8 +3022,16 @@ vErrors.push(err244);
 errors++;
 }
 }
-else {
-const err245 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data85.peers !== undefined){
+let data88 = data85.peers;
+if(Array.isArray(data88)){
+const len15 = data88.length;
+for(let i20=0; i20<len15; i20++){
+let data89 = data88[i20];
+if(typeof data89 === "string"){
+if(!pattern2.test(data89)){
+const err245 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3039,9 +3041,8 @@ vErrors.push(err245);
 errors++;
 }
 }
-}
 else {
-const err246 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err246 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3053,7 +3054,7 @@ errors++;
 }
 }
 else {
-const err247 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err247 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3065,7 +3066,7 @@ errors++;
 }
 }
 else {
-const err248 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err248 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3077,7 +3078,7 @@ errors++;
 }
 }
 else {
-const err249 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err249 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3087,11 +3088,9 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(data.audit !== undefined){
-let data89 = data.audit;
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-if(data89.enabled === undefined){
-const err250 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+}
+else {
+const err250 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3100,8 +3099,12 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(data89.includeHeaders === undefined){
-const err251 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
+}
+if(data.audit !== undefined){
+let data90 = data.audit;
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+if(data90.enabled === undefined){
+const err251 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3110,9 +3113,8 @@ vErrors.push(err251);
 }
 errors++;
 }
-for(const key18 in data89){
-if(!((key18 === "enabled") || (key18 === "includeHeaders"))){
-const err252 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+if(data90.includeHeaders === undefined){
+const err252 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3121,10 +3123,9 @@ vErrors.push(err252);
 }
 errors++;
 }
-}
-if(data89.enabled !== undefined){
-if(typeof data89.enabled !== "boolean"){
-const err253 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+for(const key18 in data90){
+if(!((key18 === "enabled") || (key18 === "includeHeaders"))){
+const err253 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3134,14 +3135,9 @@ vErrors.push(err253);
 errors++;
 }
 }
-if(data89.includeHeaders !== undefined){
-let data91 = data89.includeHeaders;
-if(Array.isArray(data91)){
-const len16 = data91.length;
-for(let i21=0; i21<len16; i21++){
-let data92 = data91[i21];
-if(typeof data92 !== "string"){
-const err254 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data90.enabled !== undefined){
+if(typeof data90.enabled !== "boolean"){
+const err254 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3150,10 +3146,15 @@ vErrors.push(err254);
 }
 errors++;
 }
-const _errs204 = errors;
-const _errs205 = errors;
-if(!((((data92 === "authorization") || (data92 === "cookie")) || (data92 === "proxy-authorization")) || (data92 === "set-cookie"))){
-const err255 = {};
+}
+if(data90.includeHeaders !== undefined){
+let data92 = data90.includeHeaders;
+if(Array.isArray(data92)){
+const len16 = data92.length;
+for(let i21=0; i21<len16; i21++){
+let data93 = data92[i21];
+if(typeof data93 !== "string"){
+const err255 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3162,9 +3163,10 @@ vErrors.push(err255);
 }
 errors++;
 }
-var valid62 = _errs205 === errors;
-if(valid62){
-const err256 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+const _errs205 = errors;
+const _errs206 = errors;
+if(!((((data93 === "authorization") || (data93 === "cookie")) || (data93 === "proxy-authorization")) || (data93 === "set-cookie"))){
+const err256 = {};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3173,11 +3175,22 @@ vErrors.push(err256);
 }
 errors++;
 }
+var valid62 = _errs206 === errors;
+if(valid62){
+const err257 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err257];
+}
 else {
-errors = _errs204;
+vErrors.push(err257);
+}
+errors++;
+}
+else {
+errors = _errs205;
 if(vErrors !== null){
-if(_errs204){
-vErrors.length = _errs204;
+if(_errs205){
+vErrors.length = _errs205;
 }
 else {
 vErrors = null;
@@ -3187,19 +3200,7 @@ vErrors = null;
 }
 }
 else {
-const err257 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err257];
-}
-else {
-vErrors.push(err257);
-}
-errors++;
-}
-}
-}
-else {
-const err258 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err258 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3211,12 +3212,24 @@ errors++;
 }
 }
 else {
-const err259 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err259 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err259];
 }
 else {
 vErrors.push(err259);
+}
+errors++;
+}
+}
+}
+else {
+const err260 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
 }
 errors++;
 }

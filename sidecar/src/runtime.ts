@@ -154,6 +154,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     draining: () => draining,
     fastPath: o.httpFastPath ?? true,
     fail: rescue.fail,
+    finish: (ctx, status, decision, reason) => recorder.finish(ctx, status, decision, reason),
     log: o.log,
   });
   const ticketTimer = setInterval(() => {

@@ -132,6 +132,7 @@ async function build(policy: ApiCompliancePolicy, o: CompileOptions): Promise<Si
       port: spec.upstream.port,
       connectTimeoutMs:
         required(spec.upstream.connectTimeoutSeconds, 'spec.upstream.connectTimeoutSeconds') * 1000,
+      protocol: spec.upstream.protocol === 'H2C' ? 'h2c' : 'http1',
     },
     tls: compileTls(spec),
     mtls: compileMtls(spec, td),

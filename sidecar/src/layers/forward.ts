@@ -52,8 +52,10 @@ class Relay implements UpstreamHandler, InFlight {
 
   onBody(chunk: Buffer): void {
     this.ctx.bytesOut += chunk.length;
-    const prev = this.pending;
-    this.pending = chunk;
+    // HTTP/2 (gRPC server streaming among others): each piece goes out as it comes; HTTP/1.1 holds
+    // one piece so that a small response is one write.
+    const prev = this.ctx.h2 ? chunk : this.pending;
+    if (!this.ctx.h2) this.pending = chunk;
     if (prev && !this.ctx.res.write(prev)) {
       const ex = this.exchange;
       ex?.pause();
