@@ -8,58 +8,11 @@
 // curl --http2 and raw frames.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
+import { auditOf, h2Request, h2Session } from './h2-client.ts';
 import { ERR, data, headers, rawH2, requestFields, T } from './h2-frames.ts';
 import { HSTS, CLIENT_ID, startSidecar, tlsClient, waitFor, type RunningSidecar } from './sidecar-support.ts';
-
-export function h2Session(s: RunningSidecar): ClientHttp2Session {
-  const c = h2connect(`https://127.0.0.1:${s.ports.inbound}`, {
-    servername: 'payments',
-    ca: s.pki.ca.cert,
-    cert: s.pki.client.cert,
-    key: s.pki.client.key,
-  });
-  c.on('error', () => undefined);
-  return c;
-}
-
-export interface H2Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-  /** The stream ended with RST_STREAM (its code), not a response. */
-  rst: number | undefined;
-}
-
-export function h2Request(
-  c: ClientHttp2Session,
-  fields: Record<string, string>,
-  body?: Buffer | string,
-): Promise<H2Answer> {
-  return new Promise((done) => {
-    const r = c.request({ ':authority': 'payments', ...fields }, { endStream: body === undefined });
-    let h: IncomingHttpHeaders = {};
-    let b = '';
-    r.on('response', (x) => (h = x));
-    r.on('data', (d: Buffer) => (b += d.toString()));
-    r.on('error', () => undefined);
-    r.on('close', () =>
-      done({
-        status: Number(h[':status'] ?? 0),
-        headers: h,
-        body: b,
-        rst: h[':status'] ? undefined : r.rstCode,
-      }),
-    );
-    if (body !== undefined) r.end(body);
-  });
-}
-
-/** The audit record of the answer with this request id (waits for it). */
-export function auditOf(s: RunningSidecar, requestId: string): Promise<Record<string, unknown>> {
-  return waitFor('the audit record', () => s.auditRecords().find((a) => a['requestId'] === requestId));
-}
 
 describe('sidecar: inbound HTTP/2', () => {
   let s: RunningSidecar;
