@@ -75,6 +75,23 @@ class Budget {
   }
 }
 
+/**
+ * The code of a session that node:http2 or nghttp2 ended itself, by its
+ * message: CONTINUATION frames past nghttp2's cap (CVE-2024-27316), frames
+ * that do no work past maxSessionInvalidFrames (empty DATA), streams
+ * refused past maxSessionRejectedStreams (opened and reset faster than
+ * they close: node:http2's side of rapid reset), nghttp2's glitch and
+ * reset rate limits (ENHANCE_YOUR_CALM: PRIORITY and other frame floods),
+ * anything else a protocol error. Pure.
+ */
+export function sessionErrorCode(message: string): H2Code {
+  if (/CONTINUATION/i.test(message)) return 'ACP_ERR_H2_CONTINUATION_FLOOD';
+  if (/invalid HTTP\/2 frames/i.test(message)) return 'ACP_ERR_H2_INVALID_FRAME_FLOOD';
+  if (/user callback function failed/i.test(message)) return 'ACP_ERR_H2_STREAM_FLOOD';
+  if (/ENHANCE_YOUR_CALM|flood|calm/i.test(message)) return 'ACP_ERR_H2_FLOOD';
+  return 'ACP_ERR_H2_PROTOCOL';
+}
+
 function settingsOf(policy: Policy): Record<string, number | boolean> {
   const l = policy.config.limits;
   return {
@@ -142,13 +159,7 @@ export function createH2Inbound(deps: H2InboundDeps): H2Inbound {
           cut(session, socket, 'ACP_ERR_H2_RAPID_RESET', 'streams reset by the client');
       });
     });
-    session.on('error', (err: Error & { code?: string }) => {
-      const code: H2Code =
-        err.code === 'ERR_HTTP2_SESSION_ERROR' && /ENHANCE_YOUR_CALM|11/.test(err.message)
-          ? 'ACP_ERR_H2_FLOOD'
-          : 'ACP_ERR_H2_PROTOCOL';
-      deps.defence(socket, code, err.message);
-    });
+    session.on('error', (err: Error) => deps.defence(socket, sessionErrorCode(err.message), err.message));
     session.on('frameError', () => undefined);
     session.once('close', () => sessions.delete(session));
   });

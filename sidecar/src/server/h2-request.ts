@@ -172,6 +172,7 @@ export class H2Response {
   private respond(endStream: boolean): void {
     if (this.responded) return;
     this.responded = true;
+    if (this.stream.destroyed || this.stream.closed) return; // reset by the client meanwhile
     const head = this.head ?? { ':status': 200 };
     this.headersSent = true;
     const waitForTrailers = !endStream && (this.grpc || this.trailers !== null);
