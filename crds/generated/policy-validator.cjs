@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5},"protocol":{"type":"string","description":"What the app speaks on its port. HTTP1: HTTP/1.1 (every request, also one that came over HTTP/2, is forwarded as HTTP/1.1; a request body without a length is read whole first). H2C: cleartext HTTP/2 with prior knowledge, multiplexed on one connection; request bodies stream both ways and trailers are relayed, which gRPC needs (a gRPC app must be H2C).","enum":["HTTP1","H2C"],"default":"HTTP1"}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxUrlBytes":{"description":"The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.","default":"8Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxConnections":{"type":"integer","description":"Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.","minimum":1,"maximum":100000,"default":512},"maxPendingHandshakesPerAddress":{"type":"integer","description":"Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.","minimum":1,"maximum":100000,"default":64},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"http":{"type":"object","description":"How the sidecar reads request targets that servers read in more than one way.","default":{},"properties":{"allowMatrixParameters":{"type":"boolean","description":"Whether path segments may carry \";\" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with \";\" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded \";\" (%3B) is refused either way.","default":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5},"protocol":{"type":"string","description":"What the app speaks on its port. HTTP1: HTTP/1.1 (every request, also one that came over HTTP/2, is forwarded as HTTP/1.1; a request body without a length is read whole first). H2C: cleartext HTTP/2 with prior knowledge, multiplexed on one connection; request bodies stream both ways and trailers are relayed, which gRPC needs (a gRPC app must be H2C).","enum":["HTTP1","H2C"],"default":"HTTP1"}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxUrlBytes":{"description":"The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.","default":"8Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxConnections":{"type":"integer","description":"Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.","minimum":1,"maximum":100000,"default":512},"maxPendingHandshakesPerAddress":{"type":"integer","description":"Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.","minimum":1,"maximum":100000,"default":64},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"http":{"type":"object","description":"How the sidecar reads request targets that servers read in more than one way.","default":{},"properties":{"allowMatrixParameters":{"type":"boolean","description":"Whether path segments may carry \";\" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with \";\" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded \";\" (%3B) is refused either way.","default":false},"http2":{"type":"boolean","description":"Whether the sidecar offers HTTP/2 (ALPN h2) to its callers, next to HTTP/1.1. true (default): clients that speak HTTP/2 (gRPC, browsers, most API clients) use it, with the HTTP/2 defences (concurrent streams, floods, rapid reset, CONTINUATION floods, stalls). false: only HTTP/1.1 is offered, and a client that offers nothing else is refused during the TLS handshake. gRPC needs true. Applies to new connections.","default":true}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
@@ -2752,8 +2752,11 @@ if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
 if(data88.allowMatrixParameters === undefined){
 data88.allowMatrixParameters = false;
 }
+if(data88.http2 === undefined){
+data88.http2 = true;
+}
 for(const key18 in data88){
-if(!(key18 === "allowMatrixParameters")){
+if(!((key18 === "allowMatrixParameters") || (key18 === "http2"))){
 const err219 = {instancePath:instancePath+"/spec/http",schemaPath:"#/properties/spec/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err219];
@@ -2774,9 +2777,8 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-else {
-const err221 = {instancePath:instancePath+"/spec/http",schemaPath:"#/properties/spec/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data88.http2 !== "boolean"){
+const err221 = {instancePath:instancePath+"/spec/http/http2",schemaPath:"#/properties/spec/properties/http/properties/http2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2785,14 +2787,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-let data90 = data3.egress;
-if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
-if(data90.default === undefined){
-data90.default = "Deny";
 }
-for(const key19 in data90){
-if(!((key19 === "default") || (key19 === "allow"))){
-const err222 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+else {
+const err222 = {instancePath:instancePath+"/spec/http",schemaPath:"#/properties/spec/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2801,10 +2798,14 @@ vErrors.push(err222);
 }
 errors++;
 }
+let data91 = data3.egress;
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+if(data91.default === undefined){
+data91.default = "Deny";
 }
-let data91 = data90.default;
-if(typeof data91 !== "string"){
-const err223 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key19 in data91){
+if(!((key19 === "default") || (key19 === "allow"))){
+const err223 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2813,8 +2814,10 @@ vErrors.push(err223);
 }
 errors++;
 }
-if(!((data91 === "Deny") || (data91 === "Allow"))){
-const err224 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
+}
+let data92 = data91.default;
+if(typeof data92 !== "string"){
+const err224 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2823,11 +2826,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-if(data90.allow !== undefined){
-let data92 = data90.allow;
-if(Array.isArray(data92)){
-if(data92.length > 256){
-const err225 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(!((data92 === "Deny") || (data92 === "Allow"))){
+const err225 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2836,12 +2836,11 @@ vErrors.push(err225);
 }
 errors++;
 }
-const len16 = data92.length;
-for(let i16=0; i16<len16; i16++){
-let data93 = data92[i16];
-if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
-if(data93.host === undefined){
-const err226 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(data91.allow !== undefined){
+let data93 = data91.allow;
+if(Array.isArray(data93)){
+if(data93.length > 256){
+const err226 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2850,8 +2849,12 @@ vErrors.push(err226);
 }
 errors++;
 }
-if(data93.port === undefined){
-const err227 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+const len16 = data93.length;
+for(let i16=0; i16<len16; i16++){
+let data94 = data93[i16];
+if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
+if(data94.host === undefined){
+const err227 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2860,9 +2863,8 @@ vErrors.push(err227);
 }
 errors++;
 }
-for(const key20 in data93){
-if(!(((key20 === "host") || (key20 === "port")) || (key20 === "peers"))){
-const err228 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(data94.port === undefined){
+const err228 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2871,12 +2873,9 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-if(data93.host !== undefined){
-let data94 = data93.host;
-if(typeof data94 === "string"){
-if(func3(data94) > 253){
-const err229 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+for(const key20 in data94){
+if(!(((key20 === "host") || (key20 === "port")) || (key20 === "peers"))){
+const err229 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2885,8 +2884,12 @@ vErrors.push(err229);
 }
 errors++;
 }
-if(!pattern8.test(data94)){
-const err230 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"+"\""};
+}
+if(data94.host !== undefined){
+let data95 = data94.host;
+if(typeof data95 === "string"){
+if(func3(data95) > 253){
+const err230 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2895,9 +2898,8 @@ vErrors.push(err230);
 }
 errors++;
 }
-}
-else {
-const err231 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern8.test(data95)){
+const err231 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"+"\""};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2907,10 +2909,8 @@ vErrors.push(err231);
 errors++;
 }
 }
-if(data93.port !== undefined){
-let data95 = data93.port;
-if(!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))){
-const err232 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err232 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2919,9 +2919,11 @@ vErrors.push(err232);
 }
 errors++;
 }
-if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 > 65535 || isNaN(data95)){
-const err233 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data94.port !== undefined){
+let data96 = data94.port;
+if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
+const err233 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2930,8 +2932,9 @@ vErrors.push(err233);
 }
 errors++;
 }
-if(data95 < 1 || isNaN(data95)){
-const err234 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 > 65535 || isNaN(data96)){
+const err234 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2940,13 +2943,8 @@ vErrors.push(err234);
 }
 errors++;
 }
-}
-}
-if(data93.peers !== undefined){
-let data96 = data93.peers;
-if(Array.isArray(data96)){
-if(data96.length > 32){
-const err235 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(data96 < 1 || isNaN(data96)){
+const err235 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2955,13 +2953,13 @@ vErrors.push(err235);
 }
 errors++;
 }
-const len17 = data96.length;
-for(let i17=0; i17<len17; i17++){
-let data97 = data96[i17];
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-for(const key21 in data97){
-if(!(((key21 === "namespace") || (key21 === "serviceAccount")) || (key21 === "spiffeId"))){
-const err236 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+}
+}
+if(data94.peers !== undefined){
+let data97 = data94.peers;
+if(Array.isArray(data97)){
+if(data97.length > 32){
+const err236 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2970,12 +2968,13 @@ vErrors.push(err236);
 }
 errors++;
 }
-}
-if(data97.namespace !== undefined){
-let data98 = data97.namespace;
-if(typeof data98 === "string"){
-if(func3(data98) > 63){
-const err237 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+const len17 = data97.length;
+for(let i17=0; i17<len17; i17++){
+let data98 = data97[i17];
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+for(const key21 in data98){
+if(!(((key21 === "namespace") || (key21 === "serviceAccount")) || (key21 === "spiffeId"))){
+const err237 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2984,8 +2983,12 @@ vErrors.push(err237);
 }
 errors++;
 }
-if(!pattern0.test(data98)){
-const err238 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
+}
+if(data98.namespace !== undefined){
+let data99 = data98.namespace;
+if(typeof data99 === "string"){
+if(func3(data99) > 63){
+const err238 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2994,9 +2997,8 @@ vErrors.push(err238);
 }
 errors++;
 }
-}
-else {
-const err239 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern0.test(data99)){
+const err239 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3006,11 +3008,8 @@ vErrors.push(err239);
 errors++;
 }
 }
-if(data97.serviceAccount !== undefined){
-let data99 = data97.serviceAccount;
-if(typeof data99 === "string"){
-if(func3(data99) > 253){
-const err240 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+else {
+const err240 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3019,8 +3018,12 @@ vErrors.push(err240);
 }
 errors++;
 }
-if(!pattern1.test(data99)){
-const err241 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
+}
+if(data98.serviceAccount !== undefined){
+let data100 = data98.serviceAccount;
+if(typeof data100 === "string"){
+if(func3(data100) > 253){
+const err241 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3029,9 +3032,8 @@ vErrors.push(err241);
 }
 errors++;
 }
-}
-else {
-const err242 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern1.test(data100)){
+const err242 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3041,11 +3043,8 @@ vErrors.push(err242);
 errors++;
 }
 }
-if(data97.spiffeId !== undefined){
-let data100 = data97.spiffeId;
-if(typeof data100 === "string"){
-if(func3(data100) > 2048){
-const err243 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+else {
+const err243 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3054,8 +3053,12 @@ vErrors.push(err243);
 }
 errors++;
 }
-if(!pattern2.test(data100)){
-const err244 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
+}
+if(data98.spiffeId !== undefined){
+let data101 = data98.spiffeId;
+if(typeof data101 === "string"){
+if(func3(data101) > 2048){
+const err244 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3064,9 +3067,8 @@ vErrors.push(err244);
 }
 errors++;
 }
-}
-else {
-const err245 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern2.test(data101)){
+const err245 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3076,9 +3078,8 @@ vErrors.push(err245);
 errors++;
 }
 }
-}
 else {
-const err246 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err246 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3090,7 +3091,7 @@ errors++;
 }
 }
 else {
-const err247 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err247 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3102,7 +3103,7 @@ errors++;
 }
 }
 else {
-const err248 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err248 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3114,7 +3115,7 @@ errors++;
 }
 }
 else {
-const err249 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err249 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3126,7 +3127,7 @@ errors++;
 }
 }
 else {
-const err250 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err250 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3135,17 +3136,10 @@ vErrors.push(err250);
 }
 errors++;
 }
-let data101 = data3.audit;
-if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
-if(data101.enabled === undefined){
-data101.enabled = true;
 }
-if(data101.includeHeaders === undefined){
-data101.includeHeaders = ["x-request-id","x-forwarded-for"];
 }
-for(const key22 in data101){
-if(!((key22 === "enabled") || (key22 === "includeHeaders"))){
-const err251 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+else {
+const err251 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3154,9 +3148,17 @@ vErrors.push(err251);
 }
 errors++;
 }
+let data102 = data3.audit;
+if(data102 && typeof data102 == "object" && !Array.isArray(data102)){
+if(data102.enabled === undefined){
+data102.enabled = true;
 }
-if(typeof data101.enabled !== "boolean"){
-const err252 = {instancePath:instancePath+"/spec/audit/enabled",schemaPath:"#/properties/spec/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data102.includeHeaders === undefined){
+data102.includeHeaders = ["x-request-id","x-forwarded-for"];
+}
+for(const key22 in data102){
+if(!((key22 === "enabled") || (key22 === "includeHeaders"))){
+const err252 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3165,10 +3167,9 @@ vErrors.push(err252);
 }
 errors++;
 }
-let data103 = data101.includeHeaders;
-if(Array.isArray(data103)){
-if(data103.length > 32){
-const err253 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+}
+if(typeof data102.enabled !== "boolean"){
+const err253 = {instancePath:instancePath+"/spec/audit/enabled",schemaPath:"#/properties/spec/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3177,12 +3178,10 @@ vErrors.push(err253);
 }
 errors++;
 }
-const len18 = data103.length;
-for(let i18=0; i18<len18; i18++){
-let data104 = data103[i18];
-if(typeof data104 === "string"){
-if(func3(data104) > 128){
-const err254 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+let data104 = data102.includeHeaders;
+if(Array.isArray(data104)){
+if(data104.length > 32){
+const err254 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3191,8 +3190,12 @@ vErrors.push(err254);
 }
 errors++;
 }
-if(!pattern12.test(data104)){
-const err255 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$"},message:"must match pattern \""+"^[a-z0-9!#$%&'*+.^_`|~-]+$"+"\""};
+const len18 = data104.length;
+for(let i18=0; i18<len18; i18++){
+let data105 = data104[i18];
+if(typeof data105 === "string"){
+if(func3(data105) > 128){
+const err255 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3201,9 +3204,8 @@ vErrors.push(err255);
 }
 errors++;
 }
-}
-else {
-const err256 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern12.test(data105)){
+const err256 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$"},message:"must match pattern \""+"^[a-z0-9!#$%&'*+.^_`|~-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3213,9 +3215,8 @@ vErrors.push(err256);
 errors++;
 }
 }
-}
 else {
-const err257 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err257 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3225,8 +3226,9 @@ vErrors.push(err257);
 errors++;
 }
 }
+}
 else {
-const err258 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err258 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3237,7 +3239,7 @@ errors++;
 }
 }
 else {
-const err259 = {instancePath:instancePath+"/spec",schemaPath:"#/properties/spec/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err259 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3247,12 +3249,8 @@ vErrors.push(err259);
 errors++;
 }
 }
-if(data.status !== undefined){
-let data105 = data.status;
-if(data105 && typeof data105 == "object" && !Array.isArray(data105)){
-for(const key23 in data105){
-if(!(((((((key23 === "observedGeneration") || (key23 === "conditions")) || (key23 === "workloads")) || (key23 === "compliance")) || (key23 === "certificates")) || (key23 === "jwks")) || (key23 === "config"))){
-const err260 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
+else {
+const err260 = {instancePath:instancePath+"/spec",schemaPath:"#/properties/spec/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3262,10 +3260,12 @@ vErrors.push(err260);
 errors++;
 }
 }
-if(data105.observedGeneration !== undefined){
-let data106 = data105.observedGeneration;
-if(!(((typeof data106 == "number") && (!(data106 % 1) && !isNaN(data106))) && (isFinite(data106)))){
-const err261 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.status !== undefined){
+let data106 = data.status;
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+for(const key23 in data106){
+if(!(((((((key23 === "observedGeneration") || (key23 === "conditions")) || (key23 === "workloads")) || (key23 === "compliance")) || (key23 === "certificates")) || (key23 === "jwks")) || (key23 === "config"))){
+const err261 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3275,11 +3275,10 @@ vErrors.push(err261);
 errors++;
 }
 }
-if(data105.conditions !== undefined){
-let data107 = data105.conditions;
-if(Array.isArray(data107)){
-if(data107.length > 16){
-const err262 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+if(data106.observedGeneration !== undefined){
+let data107 = data106.observedGeneration;
+if(!(((typeof data107 == "number") && (!(data107 % 1) && !isNaN(data107))) && (isFinite(data107)))){
+const err262 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3288,12 +3287,12 @@ vErrors.push(err262);
 }
 errors++;
 }
-const len19 = data107.length;
-for(let i19=0; i19<len19; i19++){
-let data108 = data107[i19];
-if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
-if(data108.type === undefined){
-const err263 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+}
+if(data106.conditions !== undefined){
+let data108 = data106.conditions;
+if(Array.isArray(data108)){
+if(data108.length > 16){
+const err263 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3302,8 +3301,12 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(data108.status === undefined){
-const err264 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+const len19 = data108.length;
+for(let i19=0; i19<len19; i19++){
+let data109 = data108[i19];
+if(data109 && typeof data109 == "object" && !Array.isArray(data109)){
+if(data109.type === undefined){
+const err264 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3312,8 +3315,8 @@ vErrors.push(err264);
 }
 errors++;
 }
-if(data108.lastTransitionTime === undefined){
-const err265 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
+if(data109.status === undefined){
+const err265 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3322,8 +3325,8 @@ vErrors.push(err265);
 }
 errors++;
 }
-if(data108.reason === undefined){
-const err266 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+if(data109.lastTransitionTime === undefined){
+const err266 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3332,8 +3335,8 @@ vErrors.push(err266);
 }
 errors++;
 }
-if(data108.message === undefined){
-const err267 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+if(data109.reason === undefined){
+const err267 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3342,9 +3345,8 @@ vErrors.push(err267);
 }
 errors++;
 }
-for(const key24 in data108){
-if(!((((((key24 === "type") || (key24 === "status")) || (key24 === "observedGeneration")) || (key24 === "lastTransitionTime")) || (key24 === "reason")) || (key24 === "message"))){
-const err268 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
+if(data109.message === undefined){
+const err268 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3353,12 +3355,9 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-if(data108.type !== undefined){
-let data109 = data108.type;
-if(typeof data109 === "string"){
-if(func3(data109) > 316){
-const err269 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
+for(const key24 in data109){
+if(!((((((key24 === "type") || (key24 === "status")) || (key24 === "observedGeneration")) || (key24 === "lastTransitionTime")) || (key24 === "reason")) || (key24 === "message"))){
+const err269 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3367,8 +3366,12 @@ vErrors.push(err269);
 }
 errors++;
 }
-if(!pattern13.test(data109)){
-const err270 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
+}
+if(data109.type !== undefined){
+let data110 = data109.type;
+if(typeof data110 === "string"){
+if(func3(data110) > 316){
+const err270 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3377,9 +3380,8 @@ vErrors.push(err270);
 }
 errors++;
 }
-}
-else {
-const err271 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern13.test(data110)){
+const err271 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3389,10 +3391,8 @@ vErrors.push(err271);
 errors++;
 }
 }
-if(data108.status !== undefined){
-let data110 = data108.status;
-if(typeof data110 !== "string"){
-const err272 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err272 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3401,8 +3401,11 @@ vErrors.push(err272);
 }
 errors++;
 }
-if(!(((data110 === "True") || (data110 === "False")) || (data110 === "Unknown"))){
-const err273 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data109.status !== undefined){
+let data111 = data109.status;
+if(typeof data111 !== "string"){
+const err273 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3411,11 +3414,8 @@ vErrors.push(err273);
 }
 errors++;
 }
-}
-if(data108.observedGeneration !== undefined){
-let data111 = data108.observedGeneration;
-if(!(((typeof data111 == "number") && (!(data111 % 1) && !isNaN(data111))) && (isFinite(data111)))){
-const err274 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!(((data111 === "True") || (data111 === "False")) || (data111 === "Unknown"))){
+const err274 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3424,9 +3424,11 @@ vErrors.push(err274);
 }
 errors++;
 }
-if((typeof data111 == "number") && (isFinite(data111))){
-if(data111 < 0 || isNaN(data111)){
-const err275 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data109.observedGeneration !== undefined){
+let data112 = data109.observedGeneration;
+if(!(((typeof data112 == "number") && (!(data112 % 1) && !isNaN(data112))) && (isFinite(data112)))){
+const err275 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3435,11 +3437,9 @@ vErrors.push(err275);
 }
 errors++;
 }
-}
-}
-if(data108.lastTransitionTime !== undefined){
-if(!(typeof data108.lastTransitionTime === "string")){
-const err276 = {instancePath:instancePath+"/status/conditions/" + i19+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data112 == "number") && (isFinite(data112))){
+if(data112 < 0 || isNaN(data112)){
+const err276 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3449,11 +3449,10 @@ vErrors.push(err276);
 errors++;
 }
 }
-if(data108.reason !== undefined){
-let data113 = data108.reason;
-if(typeof data113 === "string"){
-if(func3(data113) > 1024){
-const err277 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+}
+if(data109.lastTransitionTime !== undefined){
+if(!(typeof data109.lastTransitionTime === "string")){
+const err277 = {instancePath:instancePath+"/status/conditions/" + i19+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3462,8 +3461,12 @@ vErrors.push(err277);
 }
 errors++;
 }
-if(func3(data113) < 1){
-const err278 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data109.reason !== undefined){
+let data114 = data109.reason;
+if(typeof data114 === "string"){
+if(func3(data114) > 1024){
+const err278 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3472,8 +3475,8 @@ vErrors.push(err278);
 }
 errors++;
 }
-if(!pattern14.test(data113)){
-const err279 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
+if(func3(data114) < 1){
+const err279 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3482,9 +3485,8 @@ vErrors.push(err279);
 }
 errors++;
 }
-}
-else {
-const err280 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern14.test(data114)){
+const err280 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3494,11 +3496,8 @@ vErrors.push(err280);
 errors++;
 }
 }
-if(data108.message !== undefined){
-let data114 = data108.message;
-if(typeof data114 === "string"){
-if(func3(data114) > 32768){
-const err281 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
+else {
+const err281 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3508,8 +3507,11 @@ vErrors.push(err281);
 errors++;
 }
 }
-else {
-const err282 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data109.message !== undefined){
+let data115 = data109.message;
+if(typeof data115 === "string"){
+if(func3(data115) > 32768){
+const err282 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3519,9 +3521,8 @@ vErrors.push(err282);
 errors++;
 }
 }
-}
 else {
-const err283 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err283 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3533,7 +3534,7 @@ errors++;
 }
 }
 else {
-const err284 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err284 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3543,12 +3544,9 @@ vErrors.push(err284);
 errors++;
 }
 }
-if(data105.workloads !== undefined){
-let data115 = data105.workloads;
-if(data115 && typeof data115 == "object" && !Array.isArray(data115)){
-for(const key25 in data115){
-if(!((((key25 === "selected") || (key25 === "injected")) || (key25 === "serviceAccounts")) || (key25 === "summary"))){
-const err285 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
+}
+else {
+const err285 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3558,10 +3556,12 @@ vErrors.push(err285);
 errors++;
 }
 }
-if(data115.selected !== undefined){
-let data116 = data115.selected;
-if(!(((typeof data116 == "number") && (!(data116 % 1) && !isNaN(data116))) && (isFinite(data116)))){
-const err286 = {instancePath:instancePath+"/status/workloads/selected",schemaPath:"#/properties/status/properties/workloads/properties/selected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data106.workloads !== undefined){
+let data116 = data106.workloads;
+if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
+for(const key25 in data116){
+if(!((((key25 === "selected") || (key25 === "injected")) || (key25 === "serviceAccounts")) || (key25 === "summary"))){
+const err286 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3571,10 +3571,10 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(data115.injected !== undefined){
-let data117 = data115.injected;
+if(data116.selected !== undefined){
+let data117 = data116.selected;
 if(!(((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117))) && (isFinite(data117)))){
-const err287 = {instancePath:instancePath+"/status/workloads/injected",schemaPath:"#/properties/status/properties/workloads/properties/injected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err287 = {instancePath:instancePath+"/status/workloads/selected",schemaPath:"#/properties/status/properties/workloads/properties/selected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3584,10 +3584,10 @@ vErrors.push(err287);
 errors++;
 }
 }
-if(data115.serviceAccounts !== undefined){
-let data118 = data115.serviceAccounts;
+if(data116.injected !== undefined){
+let data118 = data116.injected;
 if(!(((typeof data118 == "number") && (!(data118 % 1) && !isNaN(data118))) && (isFinite(data118)))){
-const err288 = {instancePath:instancePath+"/status/workloads/serviceAccounts",schemaPath:"#/properties/status/properties/workloads/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err288 = {instancePath:instancePath+"/status/workloads/injected",schemaPath:"#/properties/status/properties/workloads/properties/injected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3597,9 +3597,10 @@ vErrors.push(err288);
 errors++;
 }
 }
-if(data115.summary !== undefined){
-if(typeof data115.summary !== "string"){
-const err289 = {instancePath:instancePath+"/status/workloads/summary",schemaPath:"#/properties/status/properties/workloads/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data116.serviceAccounts !== undefined){
+let data119 = data116.serviceAccounts;
+if(!(((typeof data119 == "number") && (!(data119 % 1) && !isNaN(data119))) && (isFinite(data119)))){
+const err289 = {instancePath:instancePath+"/status/workloads/serviceAccounts",schemaPath:"#/properties/status/properties/workloads/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3609,9 +3610,9 @@ vErrors.push(err289);
 errors++;
 }
 }
-}
-else {
-const err290 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data116.summary !== undefined){
+if(typeof data116.summary !== "string"){
+const err290 = {instancePath:instancePath+"/status/workloads/summary",schemaPath:"#/properties/status/properties/workloads/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3621,12 +3622,9 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data105.compliance !== undefined){
-let data120 = data105.compliance;
-if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
-for(const key26 in data120){
-if(!((key26 === "profiles") || (key26 === "controls"))){
-const err291 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+}
+else {
+const err291 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3636,16 +3634,12 @@ vErrors.push(err291);
 errors++;
 }
 }
-if(data120.profiles !== undefined){
-let data121 = data120.profiles;
-if(Array.isArray(data121)){
-const len20 = data121.length;
-for(let i20=0; i20<len20; i20++){
-let data122 = data121[i20];
-if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
-for(const key27 in data122){
-if(!((((key27 === "name") || (key27 === "status")) || (key27 === "passed")) || (key27 === "failed"))){
-const err292 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(data106.compliance !== undefined){
+let data121 = data106.compliance;
+if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
+for(const key26 in data121){
+if(!((key26 === "profiles") || (key26 === "controls"))){
+const err292 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3655,9 +3649,16 @@ vErrors.push(err292);
 errors++;
 }
 }
-if(data122.name !== undefined){
-if(typeof data122.name !== "string"){
-const err293 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/name",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data121.profiles !== undefined){
+let data122 = data121.profiles;
+if(Array.isArray(data122)){
+const len20 = data122.length;
+for(let i20=0; i20<len20; i20++){
+let data123 = data122[i20];
+if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
+for(const key27 in data123){
+if(!((((key27 === "name") || (key27 === "status")) || (key27 === "passed")) || (key27 === "failed"))){
+const err293 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3667,10 +3668,9 @@ vErrors.push(err293);
 errors++;
 }
 }
-if(data122.status !== undefined){
-let data124 = data122.status;
-if(typeof data124 !== "string"){
-const err294 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data123.name !== undefined){
+if(typeof data123.name !== "string"){
+const err294 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/name",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3679,8 +3679,11 @@ vErrors.push(err294);
 }
 errors++;
 }
-if(!((data124 === "Pass") || (data124 === "Fail"))){
-const err295 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data123.status !== undefined){
+let data125 = data123.status;
+if(typeof data125 !== "string"){
+const err295 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3689,11 +3692,8 @@ vErrors.push(err295);
 }
 errors++;
 }
-}
-if(data122.passed !== undefined){
-let data125 = data122.passed;
-if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err296 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/passed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!((data125 === "Pass") || (data125 === "Fail"))){
+const err296 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3703,10 +3703,10 @@ vErrors.push(err296);
 errors++;
 }
 }
-if(data122.failed !== undefined){
-let data126 = data122.failed;
+if(data123.passed !== undefined){
+let data126 = data123.passed;
 if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
-const err297 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/failed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err297 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/passed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3716,9 +3716,10 @@ vErrors.push(err297);
 errors++;
 }
 }
-}
-else {
-const err298 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data123.failed !== undefined){
+let data127 = data123.failed;
+if(!(((typeof data127 == "number") && (!(data127 % 1) && !isNaN(data127))) && (isFinite(data127)))){
+const err298 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/failed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3730,7 +3731,7 @@ errors++;
 }
 }
 else {
-const err299 = {instancePath:instancePath+"/status/compliance/profiles",schemaPath:"#/properties/status/properties/compliance/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err299 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3740,16 +3741,9 @@ vErrors.push(err299);
 errors++;
 }
 }
-if(data120.controls !== undefined){
-let data127 = data120.controls;
-if(Array.isArray(data127)){
-const len21 = data127.length;
-for(let i21=0; i21<len21; i21++){
-let data128 = data127[i21];
-if(data128 && typeof data128 == "object" && !Array.isArray(data128)){
-for(const key28 in data128){
-if(!(((((key28 === "id") || (key28 === "profile")) || (key28 === "title")) || (key28 === "status")) || (key28 === "message"))){
-const err300 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
+}
+else {
+const err300 = {instancePath:instancePath+"/status/compliance/profiles",schemaPath:"#/properties/status/properties/compliance/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3759,9 +3753,16 @@ vErrors.push(err300);
 errors++;
 }
 }
-if(data128.id !== undefined){
-if(typeof data128.id !== "string"){
-const err301 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/id",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data121.controls !== undefined){
+let data128 = data121.controls;
+if(Array.isArray(data128)){
+const len21 = data128.length;
+for(let i21=0; i21<len21; i21++){
+let data129 = data128[i21];
+if(data129 && typeof data129 == "object" && !Array.isArray(data129)){
+for(const key28 in data129){
+if(!(((((key28 === "id") || (key28 === "profile")) || (key28 === "title")) || (key28 === "status")) || (key28 === "message"))){
+const err301 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3771,9 +3772,9 @@ vErrors.push(err301);
 errors++;
 }
 }
-if(data128.profile !== undefined){
-if(typeof data128.profile !== "string"){
-const err302 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/profile",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data129.id !== undefined){
+if(typeof data129.id !== "string"){
+const err302 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/id",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3783,9 +3784,9 @@ vErrors.push(err302);
 errors++;
 }
 }
-if(data128.title !== undefined){
-if(typeof data128.title !== "string"){
-const err303 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/title",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data129.profile !== undefined){
+if(typeof data129.profile !== "string"){
+const err303 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/profile",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3795,10 +3796,9 @@ vErrors.push(err303);
 errors++;
 }
 }
-if(data128.status !== undefined){
-let data132 = data128.status;
-if(typeof data132 !== "string"){
-const err304 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data129.title !== undefined){
+if(typeof data129.title !== "string"){
+const err304 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/title",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3807,8 +3807,11 @@ vErrors.push(err304);
 }
 errors++;
 }
-if(!((data132 === "Pass") || (data132 === "Fail"))){
-const err305 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data129.status !== undefined){
+let data133 = data129.status;
+if(typeof data133 !== "string"){
+const err305 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3817,10 +3820,8 @@ vErrors.push(err305);
 }
 errors++;
 }
-}
-if(data128.message !== undefined){
-if(typeof data128.message !== "string"){
-const err306 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/message",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!((data133 === "Pass") || (data133 === "Fail"))){
+const err306 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3830,9 +3831,9 @@ vErrors.push(err306);
 errors++;
 }
 }
-}
-else {
-const err307 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data129.message !== undefined){
+if(typeof data129.message !== "string"){
+const err307 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/message",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -3844,7 +3845,7 @@ errors++;
 }
 }
 else {
-const err308 = {instancePath:instancePath+"/status/compliance/controls",schemaPath:"#/properties/status/properties/compliance/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err308 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -3856,7 +3857,7 @@ errors++;
 }
 }
 else {
-const err309 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err309 = {instancePath:instancePath+"/status/compliance/controls",schemaPath:"#/properties/status/properties/compliance/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -3866,12 +3867,9 @@ vErrors.push(err309);
 errors++;
 }
 }
-if(data105.certificates !== undefined){
-let data134 = data105.certificates;
-if(data134 && typeof data134 == "object" && !Array.isArray(data134)){
-for(const key29 in data134){
-if(!((((key29 === "serviceAccounts") || (key29 === "nextRenewalTime")) || (key29 === "earliestExpiry")) || (key29 === "trustBundle"))){
-const err310 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
+}
+else {
+const err310 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -3881,10 +3879,12 @@ vErrors.push(err310);
 errors++;
 }
 }
-if(data134.serviceAccounts !== undefined){
-let data135 = data134.serviceAccounts;
-if(!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))){
-const err311 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data106.certificates !== undefined){
+let data135 = data106.certificates;
+if(data135 && typeof data135 == "object" && !Array.isArray(data135)){
+for(const key29 in data135){
+if(!((((key29 === "serviceAccounts") || (key29 === "nextRenewalTime")) || (key29 === "earliestExpiry")) || (key29 === "trustBundle"))){
+const err311 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -3894,9 +3894,10 @@ vErrors.push(err311);
 errors++;
 }
 }
-if(data134.nextRenewalTime !== undefined){
-if(!(typeof data134.nextRenewalTime === "string")){
-const err312 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data135.serviceAccounts !== undefined){
+let data136 = data135.serviceAccounts;
+if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
+const err312 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -3906,9 +3907,9 @@ vErrors.push(err312);
 errors++;
 }
 }
-if(data134.earliestExpiry !== undefined){
-if(!(typeof data134.earliestExpiry === "string")){
-const err313 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data135.nextRenewalTime !== undefined){
+if(!(typeof data135.nextRenewalTime === "string")){
+const err313 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -3918,9 +3919,9 @@ vErrors.push(err313);
 errors++;
 }
 }
-if(data134.trustBundle !== undefined){
-if(typeof data134.trustBundle !== "string"){
-const err314 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data135.earliestExpiry !== undefined){
+if(!(typeof data135.earliestExpiry === "string")){
+const err314 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -3930,9 +3931,9 @@ vErrors.push(err314);
 errors++;
 }
 }
-}
-else {
-const err315 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data135.trustBundle !== undefined){
+if(typeof data135.trustBundle !== "string"){
+const err315 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -3942,12 +3943,9 @@ vErrors.push(err315);
 errors++;
 }
 }
-if(data105.jwks !== undefined){
-let data139 = data105.jwks;
-if(data139 && typeof data139 == "object" && !Array.isArray(data139)){
-for(const key30 in data139){
-if(!(key30 === "providers")){
-const err316 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
+}
+else {
+const err316 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -3957,16 +3955,12 @@ vErrors.push(err316);
 errors++;
 }
 }
-if(data139.providers !== undefined){
-let data140 = data139.providers;
-if(Array.isArray(data140)){
-const len22 = data140.length;
-for(let i22=0; i22<len22; i22++){
-let data141 = data140[i22];
-if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
-for(const key31 in data141){
-if(!((((key31 === "name") || (key31 === "keyIds")) || (key31 === "lastSuccessfulFetch")) || (key31 === "lastError"))){
-const err317 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
+if(data106.jwks !== undefined){
+let data140 = data106.jwks;
+if(data140 && typeof data140 == "object" && !Array.isArray(data140)){
+for(const key30 in data140){
+if(!(key30 === "providers")){
+const err317 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -3976,9 +3970,16 @@ vErrors.push(err317);
 errors++;
 }
 }
-if(data141.name !== undefined){
-if(typeof data141.name !== "string"){
-const err318 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data140.providers !== undefined){
+let data141 = data140.providers;
+if(Array.isArray(data141)){
+const len22 = data141.length;
+for(let i22=0; i22<len22; i22++){
+let data142 = data141[i22];
+if(data142 && typeof data142 == "object" && !Array.isArray(data142)){
+for(const key31 in data142){
+if(!((((key31 === "name") || (key31 === "keyIds")) || (key31 === "lastSuccessfulFetch")) || (key31 === "lastError"))){
+const err318 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -3988,13 +3989,9 @@ vErrors.push(err318);
 errors++;
 }
 }
-if(data141.keyIds !== undefined){
-let data143 = data141.keyIds;
-if(Array.isArray(data143)){
-const len23 = data143.length;
-for(let i23=0; i23<len23; i23++){
-if(typeof data143[i23] !== "string"){
-const err319 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds/" + i23,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data142.name !== undefined){
+if(typeof data142.name !== "string"){
+const err319 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4004,9 +4001,13 @@ vErrors.push(err319);
 errors++;
 }
 }
-}
-else {
-const err320 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data142.keyIds !== undefined){
+let data144 = data142.keyIds;
+if(Array.isArray(data144)){
+const len23 = data144.length;
+for(let i23=0; i23<len23; i23++){
+if(typeof data144[i23] !== "string"){
+const err320 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds/" + i23,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -4016,9 +4017,9 @@ vErrors.push(err320);
 errors++;
 }
 }
-if(data141.lastSuccessfulFetch !== undefined){
-if(!(typeof data141.lastSuccessfulFetch === "string")){
-const err321 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err321 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -4028,9 +4029,9 @@ vErrors.push(err321);
 errors++;
 }
 }
-if(data141.lastError !== undefined){
-if(typeof data141.lastError !== "string"){
-const err322 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data142.lastSuccessfulFetch !== undefined){
+if(!(typeof data142.lastSuccessfulFetch === "string")){
+const err322 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -4040,9 +4041,9 @@ vErrors.push(err322);
 errors++;
 }
 }
-}
-else {
-const err323 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data142.lastError !== undefined){
+if(typeof data142.lastError !== "string"){
+const err323 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -4054,7 +4055,7 @@ errors++;
 }
 }
 else {
-const err324 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err324 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -4066,7 +4067,7 @@ errors++;
 }
 }
 else {
-const err325 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err325 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4076,12 +4077,9 @@ vErrors.push(err325);
 errors++;
 }
 }
-if(data105.config !== undefined){
-let data147 = data105.config;
-if(data147 && typeof data147 == "object" && !Array.isArray(data147)){
-for(const key32 in data147){
-if(!((key32 === "configMap") || (key32 === "hash"))){
-const err326 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"};
+}
+else {
+const err326 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -4091,9 +4089,12 @@ vErrors.push(err326);
 errors++;
 }
 }
-if(data147.configMap !== undefined){
-if(typeof data147.configMap !== "string"){
-const err327 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data106.config !== undefined){
+let data148 = data106.config;
+if(data148 && typeof data148 == "object" && !Array.isArray(data148)){
+for(const key32 in data148){
+if(!((key32 === "configMap") || (key32 === "hash"))){
+const err327 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -4103,9 +4104,9 @@ vErrors.push(err327);
 errors++;
 }
 }
-if(data147.hash !== undefined){
-if(typeof data147.hash !== "string"){
-const err328 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data148.configMap !== undefined){
+if(typeof data148.configMap !== "string"){
+const err328 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -4115,9 +4116,9 @@ vErrors.push(err328);
 errors++;
 }
 }
-}
-else {
-const err329 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data148.hash !== undefined){
+if(typeof data148.hash !== "string"){
+const err329 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err329];
 }
@@ -4129,7 +4130,7 @@ errors++;
 }
 }
 else {
-const err330 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err330 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err330];
 }
@@ -4141,12 +4142,24 @@ errors++;
 }
 }
 else {
-const err331 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err331 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err331];
 }
 else {
 vErrors.push(err331);
+}
+errors++;
+}
+}
+}
+else {
+const err332 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err332];
+}
+else {
+vErrors.push(err332);
 }
 errors++;
 }

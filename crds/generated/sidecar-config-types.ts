@@ -183,6 +183,10 @@ export interface SidecarConfig {
      * true: ";" parameters in path segments reach the app and JWT rules match the path without them; false: a path with ";" is refused (400 ACP_ERR_PATH_NOT_CANONICAL).
      */
     allowMatrixParameters: boolean;
+    /**
+     * Whether ALPN offers h2 next to http/1.1 (spec.http.http2). Absent means true. Read per new connection.
+     */
+    http2?: boolean;
   };
   egress: {
     default: 'Deny' | 'Allow';

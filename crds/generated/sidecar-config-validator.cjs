@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000},"protocol":{"enum":["http1","h2c"],"description":"What the app speaks: http1 (HTTP/1.1, the default when absent) or h2c (cleartext HTTP/2 with prior knowledge; bodies stream both ways, trailers are relayed: gRPC)."}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000},"protocol":{"enum":["http1","h2c"],"description":"What the app speaks: http1 (HTTP/1.1, the default when absent) or h2c (cleartext HTTP/2 with prior knowledge; bodies stream both ways, trailers are relayed: gRPC)."}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."},"http2":{"type":"boolean","description":"Whether ALPN offers h2 next to http/1.1 (spec.http.http2). Absent means true. Read per new connection."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
@@ -2831,7 +2831,7 @@ vErrors.push(err228);
 errors++;
 }
 for(const key15 in data80){
-if(!(key15 === "allowMatrixParameters")){
+if(!((key15 === "allowMatrixParameters") || (key15 === "http2"))){
 const err229 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err229];
@@ -2854,9 +2854,9 @@ vErrors.push(err230);
 errors++;
 }
 }
-}
-else {
-const err231 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data80.http2 !== undefined){
+if(typeof data80.http2 !== "boolean"){
+const err231 = {instancePath:instancePath+"/http/http2",schemaPath:"#/properties/http/properties/http2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2866,11 +2866,9 @@ vErrors.push(err231);
 errors++;
 }
 }
-if(data.egress !== undefined){
-let data82 = data.egress;
-if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
-if(data82.default === undefined){
-const err232 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
+}
+else {
+const err232 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2879,8 +2877,12 @@ vErrors.push(err232);
 }
 errors++;
 }
-if(data82.allow === undefined){
-const err233 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
+}
+if(data.egress !== undefined){
+let data83 = data.egress;
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(data83.default === undefined){
+const err233 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2889,9 +2891,8 @@ vErrors.push(err233);
 }
 errors++;
 }
-for(const key16 in data82){
-if(!((key16 === "default") || (key16 === "allow"))){
-const err234 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(data83.allow === undefined){
+const err234 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2900,11 +2901,9 @@ vErrors.push(err234);
 }
 errors++;
 }
-}
-if(data82.default !== undefined){
-let data83 = data82.default;
-if(!((data83 === "Deny") || (data83 === "Allow"))){
-const err235 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
+for(const key16 in data83){
+if(!((key16 === "default") || (key16 === "allow"))){
+const err235 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2914,15 +2913,10 @@ vErrors.push(err235);
 errors++;
 }
 }
-if(data82.allow !== undefined){
-let data84 = data82.allow;
-if(Array.isArray(data84)){
-const len14 = data84.length;
-for(let i19=0; i19<len14; i19++){
-let data85 = data84[i19];
-if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
-if(data85.host === undefined){
-const err236 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(data83.default !== undefined){
+let data84 = data83.default;
+if(!((data84 === "Deny") || (data84 === "Allow"))){
+const err236 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2931,8 +2925,16 @@ vErrors.push(err236);
 }
 errors++;
 }
-if(data85.port === undefined){
-const err237 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+}
+if(data83.allow !== undefined){
+let data85 = data83.allow;
+if(Array.isArray(data85)){
+const len14 = data85.length;
+for(let i19=0; i19<len14; i19++){
+let data86 = data85[i19];
+if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
+if(data86.host === undefined){
+const err237 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2941,8 +2943,8 @@ vErrors.push(err237);
 }
 errors++;
 }
-if(data85.peers === undefined){
-const err238 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
+if(data86.port === undefined){
+const err238 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2951,9 +2953,8 @@ vErrors.push(err238);
 }
 errors++;
 }
-for(const key17 in data85){
-if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
-const err239 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+if(data86.peers === undefined){
+const err239 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -2962,12 +2963,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-if(data85.host !== undefined){
-let data86 = data85.host;
-if(typeof data86 === "string"){
-if(func3(data86) < 1){
-const err240 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+for(const key17 in data86){
+if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
+const err240 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -2977,8 +2975,11 @@ vErrors.push(err240);
 errors++;
 }
 }
-else {
-const err241 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data86.host !== undefined){
+let data87 = data86.host;
+if(typeof data87 === "string"){
+if(func3(data87) < 1){
+const err241 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -2988,10 +2989,8 @@ vErrors.push(err241);
 errors++;
 }
 }
-if(data85.port !== undefined){
-let data87 = data85.port;
-if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
-const err242 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err242 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3000,9 +2999,11 @@ vErrors.push(err242);
 }
 errors++;
 }
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 > 65535 || isNaN(data87)){
-const err243 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data86.port !== undefined){
+let data88 = data86.port;
+if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
+const err243 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3011,8 +3012,9 @@ vErrors.push(err243);
 }
 errors++;
 }
-if(data87 < 1 || isNaN(data87)){
-const err244 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 > 65535 || isNaN(data88)){
+const err244 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3021,17 +3023,8 @@ vErrors.push(err244);
 }
 errors++;
 }
-}
-}
-if(data85.peers !== undefined){
-let data88 = data85.peers;
-if(Array.isArray(data88)){
-const len15 = data88.length;
-for(let i20=0; i20<len15; i20++){
-let data89 = data88[i20];
-if(typeof data89 === "string"){
-if(!pattern2.test(data89)){
-const err245 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+if(data88 < 1 || isNaN(data88)){
+const err245 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3041,8 +3034,16 @@ vErrors.push(err245);
 errors++;
 }
 }
-else {
-const err246 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data86.peers !== undefined){
+let data89 = data86.peers;
+if(Array.isArray(data89)){
+const len15 = data89.length;
+for(let i20=0; i20<len15; i20++){
+let data90 = data89[i20];
+if(typeof data90 === "string"){
+if(!pattern2.test(data90)){
+const err246 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3052,9 +3053,8 @@ vErrors.push(err246);
 errors++;
 }
 }
-}
 else {
-const err247 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err247 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3066,7 +3066,7 @@ errors++;
 }
 }
 else {
-const err248 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err248 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3078,7 +3078,7 @@ errors++;
 }
 }
 else {
-const err249 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err249 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3090,7 +3090,7 @@ errors++;
 }
 }
 else {
-const err250 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err250 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3100,11 +3100,9 @@ vErrors.push(err250);
 errors++;
 }
 }
-if(data.audit !== undefined){
-let data90 = data.audit;
-if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
-if(data90.enabled === undefined){
-const err251 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+}
+else {
+const err251 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3113,8 +3111,12 @@ vErrors.push(err251);
 }
 errors++;
 }
-if(data90.includeHeaders === undefined){
-const err252 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
+}
+if(data.audit !== undefined){
+let data91 = data.audit;
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+if(data91.enabled === undefined){
+const err252 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3123,9 +3125,8 @@ vErrors.push(err252);
 }
 errors++;
 }
-for(const key18 in data90){
-if(!((key18 === "enabled") || (key18 === "includeHeaders"))){
-const err253 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+if(data91.includeHeaders === undefined){
+const err253 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3134,10 +3135,9 @@ vErrors.push(err253);
 }
 errors++;
 }
-}
-if(data90.enabled !== undefined){
-if(typeof data90.enabled !== "boolean"){
-const err254 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+for(const key18 in data91){
+if(!((key18 === "enabled") || (key18 === "includeHeaders"))){
+const err254 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3147,14 +3147,9 @@ vErrors.push(err254);
 errors++;
 }
 }
-if(data90.includeHeaders !== undefined){
-let data92 = data90.includeHeaders;
-if(Array.isArray(data92)){
-const len16 = data92.length;
-for(let i21=0; i21<len16; i21++){
-let data93 = data92[i21];
-if(typeof data93 !== "string"){
-const err255 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data91.enabled !== undefined){
+if(typeof data91.enabled !== "boolean"){
+const err255 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3163,10 +3158,15 @@ vErrors.push(err255);
 }
 errors++;
 }
-const _errs205 = errors;
-const _errs206 = errors;
-if(!((((data93 === "authorization") || (data93 === "cookie")) || (data93 === "proxy-authorization")) || (data93 === "set-cookie"))){
-const err256 = {};
+}
+if(data91.includeHeaders !== undefined){
+let data93 = data91.includeHeaders;
+if(Array.isArray(data93)){
+const len16 = data93.length;
+for(let i21=0; i21<len16; i21++){
+let data94 = data93[i21];
+if(typeof data94 !== "string"){
+const err256 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3175,9 +3175,10 @@ vErrors.push(err256);
 }
 errors++;
 }
-var valid62 = _errs206 === errors;
-if(valid62){
-const err257 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+const _errs207 = errors;
+const _errs208 = errors;
+if(!((((data94 === "authorization") || (data94 === "cookie")) || (data94 === "proxy-authorization")) || (data94 === "set-cookie"))){
+const err257 = {};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3186,11 +3187,22 @@ vErrors.push(err257);
 }
 errors++;
 }
+var valid62 = _errs208 === errors;
+if(valid62){
+const err258 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err258];
+}
 else {
-errors = _errs205;
+vErrors.push(err258);
+}
+errors++;
+}
+else {
+errors = _errs207;
 if(vErrors !== null){
-if(_errs205){
-vErrors.length = _errs205;
+if(_errs207){
+vErrors.length = _errs207;
 }
 else {
 vErrors = null;
@@ -3200,19 +3212,7 @@ vErrors = null;
 }
 }
 else {
-const err258 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err258];
-}
-else {
-vErrors.push(err258);
-}
-errors++;
-}
-}
-}
-else {
-const err259 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err259 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3224,12 +3224,24 @@ errors++;
 }
 }
 else {
-const err260 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err260 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err260];
 }
 else {
 vErrors.push(err260);
+}
+errors++;
+}
+}
+}
+else {
+const err261 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
 }
 errors++;
 }

@@ -166,3 +166,32 @@ describe('sidecar: inbound HTTP/2', () => {
     });
   });
 });
+
+describe('sidecar: HTTP/2 switched off by the policy (http.http2: false)', () => {
+  it('offers only http/1.1, refuses an h2-only client in the handshake, and offers h2 again after a reload', async () => {
+    const s = await startSidecar((c) => {
+      c.http = { allowMatrixParameters: false, http2: false };
+    });
+    try {
+      const alpn = (protocols: string[]): Promise<string | false | null | Error> =>
+        new Promise((done) => {
+          const sock = tlsClient(s, { ALPNProtocols: protocols });
+          sock.once('secureConnect', () => {
+            done(sock.alpnProtocol);
+            sock.destroy();
+          });
+          sock.once('error', (e) => done(e));
+        });
+      assert.equal(await alpn(['h2', 'http/1.1']), 'http/1.1');
+      assert.ok((await alpn(['h2'])) instanceof Error, 'an h2-only client is refused');
+      s.writeConfig((c) => {
+        c.http = { allowMatrixParameters: false, http2: true };
+      });
+      await waitFor('h2 offered again', async () =>
+        (await alpn(['h2', 'http/1.1'])) === 'h2' ? true : undefined,
+      );
+    } finally {
+      await s.stop();
+    }
+  });
+});

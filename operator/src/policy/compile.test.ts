@@ -205,12 +205,23 @@ describe('compileSidecarConfig', () => {
       { enabled: true, includeHeaders: ['x-request-id', 'x-forwarded-for'] },
     ],
     ['keeps audit off when disabled', aPolicy(withAudit({ enabled: false })), (c) => c.audit.enabled, false],
-    ['refuses matrix parameters by default', aPolicy(), (c) => c.http, { allowMatrixParameters: false }],
+    [
+      'refuses matrix parameters and offers HTTP/2 by default',
+      aPolicy(),
+      (c) => c.http,
+      { allowMatrixParameters: false, http2: true },
+    ],
+    [
+      'offers only HTTP/1.1 when the policy turns HTTP/2 off',
+      aPolicy(withSpec({ http: { http2: false } })),
+      (c) => c.http?.http2,
+      false,
+    ],
     [
       'allows matrix parameters when spec.http says so',
       aPolicy(withSpec({ http: { allowMatrixParameters: true } })),
       (c) => c.http,
-      { allowMatrixParameters: true },
+      { allowMatrixParameters: true, http2: true },
     ],
   ];
   for (const [name, policy, pick, want] of cases) {

@@ -142,7 +142,10 @@ async function build(policy: ApiCompliancePolicy, o: CompileOptions): Promise<Si
       jwksLimits: o.jwksLimits ?? DEFAULT_JWKS_LIMITS,
     }),
     limits: compileLimits(spec),
-    http: { allowMatrixParameters: spec.http?.allowMatrixParameters ?? false },
+    http: {
+      allowMatrixParameters: spec.http?.allowMatrixParameters ?? false,
+      http2: spec.http?.http2 ?? true,
+    },
     egress: {
       default: required(spec.egress?.default, 'spec.egress.default'),
       allow: (spec.egress?.allow ?? []).map((a) => ({

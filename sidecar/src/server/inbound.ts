@@ -7,7 +7,8 @@
 // is read); then the HTTP/1.1 fast path (fast-http.ts; with
 // --no-http-fast-path it only checks the request line) until a request
 // needs node:http, whose own connection listener then takes the connection
-// over. ALPN offers h2 and http/1.1: an h2 connection goes to node:http2
+// over. ALPN offers h2 (unless the policy's http.http2 is false) and
+// http/1.1: an h2 connection goes to node:http2
 // (h2-inbound.ts), whose streams become requests of the same pipeline.
 // Each request goes to the composed pipeline with a fresh context.
 //
@@ -257,7 +258,12 @@ export function createInbound(deps: InboundDeps): Inbound {
   const server = createServer(
     {
       ...listenerTlsOptions(p0.config, deps.credentials(), deps.ticketKey()),
-      ALPNProtocols: ['h2', 'http/1.1'],
+      // h2 when the client offers it and the policy in force allows it (http.http2, default on), else
+      // http/1.1; a client that offers neither is refused in the handshake (no_application_protocol).
+      ALPNCallback: ({ protocols }: { protocols: string[] }) => {
+        if (deps.policy().config.http?.http2 !== false && protocols.includes('h2')) return 'h2';
+        return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+      },
       // The TLS handshake gets the headers timeout (read at start); the head clock then runs on from the accept.
       handshakeTimeout: p0.config.limits.headersTimeoutMs,
       maxHeaderSize: parserLimit(p0),
