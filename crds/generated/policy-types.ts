@@ -73,6 +73,10 @@ export interface ApiCompliancePolicy {
        * How long the sidecar waits to connect to the app before answering 502.
        */
       connectTimeoutSeconds?: number;
+      /**
+       * What the app speaks on its port. HTTP1: HTTP/1.1 (every request, also one that came over HTTP/2, is forwarded as HTTP/1.1; a request body without a length is read whole first). H2C: cleartext HTTP/2 with prior knowledge, multiplexed on one connection; request bodies stream both ways and trailers are relayed, which gRPC needs (a gRPC app must be H2C).
+       */
+      protocol?: 'HTTP1' | 'H2C';
     };
     /**
      * TLS settings of the sidecar's inbound listener and of its outbound mTLS.
@@ -370,6 +374,10 @@ export interface ApiCompliancePolicy {
        * Whether path segments may carry ";" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with ";" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded ";" (%3B) is refused either way.
        */
       allowMatrixParameters?: boolean;
+      /**
+       * Whether the sidecar offers HTTP/2 (ALPN h2) to its callers, next to HTTP/1.1. true (default): clients that speak HTTP/2 (gRPC, browsers, most API clients) use it, with the HTTP/2 defences (concurrent streams, floods, rapid reset, CONTINUATION floods, stalls). false: only HTTP/1.1 is offered, and a client that offers nothing else is refused during the TLS handshake. gRPC needs true. Applies to new connections.
+       */
+      http2?: boolean;
     };
     /**
      * Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.

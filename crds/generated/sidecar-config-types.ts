@@ -47,6 +47,10 @@ export interface SidecarConfig {
     host: '127.0.0.1';
     port: number;
     connectTimeoutMs: number;
+    /**
+     * What the app speaks: http1 (HTTP/1.1, the default when absent) or h2c (cleartext HTTP/2 with prior knowledge; bodies stream both ways, trailers are relayed: gRPC).
+     */
+    protocol?: 'http1' | 'h2c';
   };
   tls: {
     /**
@@ -185,6 +189,10 @@ export interface SidecarConfig {
      * true: ";" parameters in path segments reach the app and JWT rules match the path without them; false: a path with ";" is refused (400 ACP_ERR_PATH_NOT_CANONICAL).
      */
     allowMatrixParameters: boolean;
+    /**
+     * Whether ALPN offers h2 next to http/1.1 (spec.http.http2). Absent means true. Read per new connection.
+     */
+    http2?: boolean;
   };
   egress: {
     default: 'Deny' | 'Allow';

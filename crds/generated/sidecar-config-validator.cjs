@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}},"probePeers":{"type":"array","description":"SPIFFE IDs of the operator's compliance prober. Their handshakes complete (that is what the prober measures) but their requests never reach the app: the sidecar answers them itself with 403 ACP_ERR_PEER_IS_PROBE, whatever allowedPeers says.","uniqueItems":true,"maxItems":4,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"mesh":{"type":"object","description":"The mesh directory, compiled by the operator: the meshed Services this sidecar's app may call by name (limited to what egress allows). Absent when there are none. Older sidecars refuse a config that has it (they keep their last good config) until they are restarted with this version.","additionalProperties":false,"required":["services"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","name","names","ports","address","port","identities"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":63},"names":{"type":"array","description":"Host names the Service answers to (lower case, without the short name, which the sidecar resolves in its own namespace): <name>.<namespace>, .svc, .svc.<cluster domain>, and its ClusterIP.","items":{"type":"string","minLength":1,"maxLength":253}},"ports":{"type":"array","description":"The Service ports that are meshed (their target port is the pods' upstream port). Empty (only in an entry without identities) = every port.","items":{"type":"integer","minimum":1,"maximum":65535}},"address":{"type":"string","description":"Where the pods' sidecar port is reached: the ClusterIP of the operator-managed companion Service (empty while it has none yet: calls get 503).","maxLength":45},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The companion Service's port (8443)."},"identities":{"type":"array","description":"The SPIFFE IDs that may answer for the Service (secure naming); empty = none may (503).","items":{"type":"string","pattern":"^spiffe://"}}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000},"protocol":{"enum":["http1","h2c"],"description":"What the app speaks: http1 (HTTP/1.1, the default when absent) or h2c (cleartext HTTP/2 with prior knowledge; bodies stream both ways, trailers are relayed: gRPC)."}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}},"probePeers":{"type":"array","description":"SPIFFE IDs of the operator's compliance prober. Their handshakes complete (that is what the prober measures) but their requests never reach the app: the sidecar answers them itself with 403 ACP_ERR_PEER_IS_PROBE, whatever allowedPeers says.","uniqueItems":true,"maxItems":4,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."},"http2":{"type":"boolean","description":"Whether ALPN offers h2 next to http/1.1 (spec.http.http2). Absent means true. Read per new connection."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"mesh":{"type":"object","description":"The mesh directory, compiled by the operator: the meshed Services this sidecar's app may call by name (limited to what egress allows). Absent when there are none. Older sidecars refuse a config that has it (they keep their last good config) until they are restarted with this version.","additionalProperties":false,"required":["services"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","name","names","ports","address","port","identities"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":63},"names":{"type":"array","description":"Host names the Service answers to (lower case, without the short name, which the sidecar resolves in its own namespace): <name>.<namespace>, .svc, .svc.<cluster domain>, and its ClusterIP.","items":{"type":"string","minLength":1,"maxLength":253}},"ports":{"type":"array","description":"The Service ports that are meshed (their target port is the pods' upstream port). Empty (only in an entry without identities) = every port.","items":{"type":"integer","minimum":1,"maximum":65535}},"address":{"type":"string","description":"Where the pods' sidecar port is reached: the ClusterIP of the operator-managed companion Service (empty while it has none yet: calls get 503).","maxLength":45},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The companion Service's port (8443)."},"identities":{"type":"array","description":"The SPIFFE IDs that may answer for the Service (secure naming); empty = none may (503).","items":{"type":"string","pattern":"^spiffe://"}}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
@@ -605,7 +605,7 @@ vErrors.push(err51);
 errors++;
 }
 for(const key3 in data13){
-if(!(((key3 === "host") || (key3 === "port")) || (key3 === "connectTimeoutMs"))){
+if(!((((key3 === "host") || (key3 === "port")) || (key3 === "connectTimeoutMs")) || (key3 === "protocol"))){
 const err52 = {instancePath:instancePath+"/upstream",schemaPath:"#/properties/upstream/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err52];
@@ -698,9 +698,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err60 = {instancePath:instancePath+"/upstream",schemaPath:"#/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data13.protocol !== undefined){
+let data17 = data13.protocol;
+if(!((data17 === "http1") || (data17 === "h2c"))){
+const err60 = {instancePath:instancePath+"/upstream/protocol",schemaPath:"#/properties/upstream/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema11.properties.upstream.properties.protocol.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -710,11 +711,9 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.tls !== undefined){
-let data17 = data.tls;
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-if(data17.minVersion === undefined){
-const err61 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "minVersion"},message:"must have required property '"+"minVersion"+"'"};
+}
+else {
+const err61 = {instancePath:instancePath+"/upstream",schemaPath:"#/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -723,8 +722,12 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(data17.tls13CipherSuites === undefined){
-const err62 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls13CipherSuites"},message:"must have required property '"+"tls13CipherSuites"+"'"};
+}
+if(data.tls !== undefined){
+let data18 = data.tls;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+if(data18.minVersion === undefined){
+const err62 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "minVersion"},message:"must have required property '"+"minVersion"+"'"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -733,8 +736,8 @@ vErrors.push(err62);
 }
 errors++;
 }
-if(data17.tls12CipherSuites === undefined){
-const err63 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls12CipherSuites"},message:"must have required property '"+"tls12CipherSuites"+"'"};
+if(data18.tls13CipherSuites === undefined){
+const err63 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls13CipherSuites"},message:"must have required property '"+"tls13CipherSuites"+"'"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -743,8 +746,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-if(data17.hsts === undefined){
-const err64 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "hsts"},message:"must have required property '"+"hsts"+"'"};
+if(data18.tls12CipherSuites === undefined){
+const err64 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls12CipherSuites"},message:"must have required property '"+"tls12CipherSuites"+"'"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -753,9 +756,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-for(const key4 in data17){
-if(!((((key4 === "minVersion") || (key4 === "tls13CipherSuites")) || (key4 === "tls12CipherSuites")) || (key4 === "hsts"))){
-const err65 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(data18.hsts === undefined){
+const err65 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "hsts"},message:"must have required property '"+"hsts"+"'"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -764,11 +766,9 @@ vErrors.push(err65);
 }
 errors++;
 }
-}
-if(data17.minVersion !== undefined){
-let data18 = data17.minVersion;
-if(!((data18 === "TLSv1.2") || (data18 === "TLSv1.3"))){
-const err66 = {instancePath:instancePath+"/tls/minVersion",schemaPath:"#/properties/tls/properties/minVersion/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.minVersion.enum},message:"must be equal to one of the allowed values"};
+for(const key4 in data18){
+if(!((((key4 === "minVersion") || (key4 === "tls13CipherSuites")) || (key4 === "tls12CipherSuites")) || (key4 === "hsts"))){
+const err66 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -778,11 +778,10 @@ vErrors.push(err66);
 errors++;
 }
 }
-if(data17.tls13CipherSuites !== undefined){
-let data19 = data17.tls13CipherSuites;
-if(Array.isArray(data19)){
-if(data19.length < 1){
-const err67 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data18.minVersion !== undefined){
+let data19 = data18.minVersion;
+if(!((data19 === "TLSv1.2") || (data19 === "TLSv1.3"))){
+const err67 = {instancePath:instancePath+"/tls/minVersion",schemaPath:"#/properties/tls/properties/minVersion/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.minVersion.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -791,11 +790,12 @@ vErrors.push(err67);
 }
 errors++;
 }
-const len0 = data19.length;
-for(let i0=0; i0<len0; i0++){
-let data20 = data19[i0];
-if(!((data20 === "TLS_AES_256_GCM_SHA384") || (data20 === "TLS_CHACHA20_POLY1305_SHA256"))){
-const err68 = {instancePath:instancePath+"/tls/tls13CipherSuites/" + i0,schemaPath:"#/properties/tls/properties/tls13CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls13CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
+}
+if(data18.tls13CipherSuites !== undefined){
+let data20 = data18.tls13CipherSuites;
+if(Array.isArray(data20)){
+if(data20.length < 1){
+const err68 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -804,20 +804,33 @@ vErrors.push(err68);
 }
 errors++;
 }
-}
-let i1 = data19.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data19[i1], data19[j0])){
-const err69 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+const len0 = data20.length;
+for(let i0=0; i0<len0; i0++){
+let data21 = data20[i0];
+if(!((data21 === "TLS_AES_256_GCM_SHA384") || (data21 === "TLS_CHACHA20_POLY1305_SHA256"))){
+const err69 = {instancePath:instancePath+"/tls/tls13CipherSuites/" + i0,schemaPath:"#/properties/tls/properties/tls13CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls13CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err69];
 }
 else {
 vErrors.push(err69);
+}
+errors++;
+}
+}
+let i1 = data20.length;
+let j0;
+if(i1 > 1){
+outer0:
+for(;i1--;){
+for(j0 = i1; j0--;){
+if(func0(data20[i1], data20[j0])){
+const err70 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
 }
 errors++;
 break outer0;
@@ -827,24 +840,7 @@ break outer0;
 }
 }
 else {
-const err70 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-}
-if(data17.tls12CipherSuites !== undefined){
-let data21 = data17.tls12CipherSuites;
-if(Array.isArray(data21)){
-const len1 = data21.length;
-for(let i2=0; i2<len1; i2++){
-let data22 = data21[i2];
-if(!((((data22 === "ECDHE-ECDSA-AES256-GCM-SHA384") || (data22 === "ECDHE-RSA-AES256-GCM-SHA384")) || (data22 === "ECDHE-ECDSA-CHACHA20-POLY1305")) || (data22 === "ECDHE-RSA-CHACHA20-POLY1305"))){
-const err71 = {instancePath:instancePath+"/tls/tls12CipherSuites/" + i2,schemaPath:"#/properties/tls/properties/tls12CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls12CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
+const err71 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -854,19 +850,36 @@ vErrors.push(err71);
 errors++;
 }
 }
-let i3 = data21.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data21[i3], data21[j1])){
-const err72 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
+if(data18.tls12CipherSuites !== undefined){
+let data22 = data18.tls12CipherSuites;
+if(Array.isArray(data22)){
+const len1 = data22.length;
+for(let i2=0; i2<len1; i2++){
+let data23 = data22[i2];
+if(!((((data23 === "ECDHE-ECDSA-AES256-GCM-SHA384") || (data23 === "ECDHE-RSA-AES256-GCM-SHA384")) || (data23 === "ECDHE-ECDSA-CHACHA20-POLY1305")) || (data23 === "ECDHE-RSA-CHACHA20-POLY1305"))){
+const err72 = {instancePath:instancePath+"/tls/tls12CipherSuites/" + i2,schemaPath:"#/properties/tls/properties/tls12CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls12CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err72];
 }
 else {
 vErrors.push(err72);
+}
+errors++;
+}
+}
+let i3 = data22.length;
+let j1;
+if(i3 > 1){
+outer1:
+for(;i3--;){
+for(j1 = i3; j1--;){
+if(func0(data22[i3], data22[j1])){
+const err73 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
 }
 errors++;
 break outer1;
@@ -876,21 +889,7 @@ break outer1;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-}
-if(data17.hsts !== undefined){
-let data23 = data17.hsts;
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-if(data23.header === undefined){
-const err74 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
+const err74 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -899,9 +898,12 @@ vErrors.push(err74);
 }
 errors++;
 }
-for(const key5 in data23){
-if(!(key5 === "header")){
-const err75 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+}
+if(data18.hsts !== undefined){
+let data24 = data18.hsts;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.header === undefined){
+const err75 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -910,12 +912,9 @@ vErrors.push(err75);
 }
 errors++;
 }
-}
-if(data23.header !== undefined){
-let data24 = data23.header;
-if(typeof data24 === "string"){
-if(func3(data24) > 128){
-const err76 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+for(const key5 in data24){
+if(!(key5 === "header")){
+const err76 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -924,8 +923,12 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(func3(data24) < 1){
-const err77 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data24.header !== undefined){
+let data25 = data24.header;
+if(typeof data25 === "string"){
+if(func3(data25) > 128){
+const err77 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -934,8 +937,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(!pattern1.test(data24)){
-const err78 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/pattern",keyword:"pattern",params:{pattern: "^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"},message:"must match pattern \""+"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"+"\""};
+if(func3(data25) < 1){
+const err78 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -944,9 +947,8 @@ vErrors.push(err78);
 }
 errors++;
 }
-}
-else {
-const err79 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern1.test(data25)){
+const err79 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/pattern",keyword:"pattern",params:{pattern: "^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"},message:"must match pattern \""+"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"+"\""};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -956,9 +958,8 @@ vErrors.push(err79);
 errors++;
 }
 }
-}
 else {
-const err80 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err80 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -970,7 +971,7 @@ errors++;
 }
 }
 else {
-const err81 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err81 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -980,11 +981,9 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data.mtls !== undefined){
-let data25 = data.mtls;
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-if(data25.mode === undefined){
-const err82 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'"};
+}
+else {
+const err82 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -993,8 +992,12 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(data25.allowedPeers === undefined){
-const err83 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "allowedPeers"},message:"must have required property '"+"allowedPeers"+"'"};
+}
+if(data.mtls !== undefined){
+let data26 = data.mtls;
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+if(data26.mode === undefined){
+const err83 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1003,9 +1006,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-for(const key6 in data25){
-if(!(((key6 === "mode") || (key6 === "allowedPeers")) || (key6 === "probePeers"))){
-const err84 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(data26.allowedPeers === undefined){
+const err84 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "allowedPeers"},message:"must have required property '"+"allowedPeers"+"'"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1014,11 +1016,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-if(data25.mode !== undefined){
-let data26 = data25.mode;
-if(!((data26 === "Strict") || (data26 === "Permissive"))){
-const err85 = {instancePath:instancePath+"/mtls/mode",schemaPath:"#/properties/mtls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.mtls.properties.mode.enum},message:"must be equal to one of the allowed values"};
+for(const key6 in data26){
+if(!(((key6 === "mode") || (key6 === "allowedPeers")) || (key6 === "probePeers"))){
+const err85 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1028,15 +1028,10 @@ vErrors.push(err85);
 errors++;
 }
 }
-if(data25.allowedPeers !== undefined){
-let data27 = data25.allowedPeers;
-if(Array.isArray(data27)){
-const len2 = data27.length;
-for(let i4=0; i4<len2; i4++){
-let data28 = data27[i4];
-if(typeof data28 === "string"){
-if(func3(data28) > 2048){
-const err86 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(data26.mode !== undefined){
+let data27 = data26.mode;
+if(!((data27 === "Strict") || (data27 === "Permissive"))){
+const err86 = {instancePath:instancePath+"/mtls/mode",schemaPath:"#/properties/mtls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.mtls.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1045,8 +1040,16 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(!pattern2.test(data28)){
-const err87 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+}
+if(data26.allowedPeers !== undefined){
+let data28 = data26.allowedPeers;
+if(Array.isArray(data28)){
+const len2 = data28.length;
+for(let i4=0; i4<len2; i4++){
+let data29 = data28[i4];
+if(typeof data29 === "string"){
+if(func3(data29) > 2048){
+const err87 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1055,9 +1058,8 @@ vErrors.push(err87);
 }
 errors++;
 }
-}
-else {
-const err88 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern2.test(data29)){
+const err88 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1067,23 +1069,34 @@ vErrors.push(err88);
 errors++;
 }
 }
-let i5 = data27.length;
-let j2;
-if(i5 > 1){
-const indices0 = {};
-for(;i5--;){
-let item0 = data27[i5];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j2 = indices0[item0];
-const err89 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)"};
+else {
+const err89 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err89];
 }
 else {
 vErrors.push(err89);
+}
+errors++;
+}
+}
+let i5 = data28.length;
+let j2;
+if(i5 > 1){
+const indices0 = {};
+for(;i5--;){
+let item0 = data28[i5];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j2 = indices0[item0];
+const err90 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
 }
 errors++;
 break;
@@ -1093,21 +1106,7 @@ indices0[item0] = i5;
 }
 }
 else {
-const err90 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-}
-if(data25.probePeers !== undefined){
-let data29 = data25.probePeers;
-if(Array.isArray(data29)){
-if(data29.length > 4){
-const err91 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
+const err91 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1116,12 +1115,12 @@ vErrors.push(err91);
 }
 errors++;
 }
-const len3 = data29.length;
-for(let i6=0; i6<len3; i6++){
-let data30 = data29[i6];
-if(typeof data30 === "string"){
-if(func3(data30) > 2048){
-const err92 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+}
+if(data26.probePeers !== undefined){
+let data30 = data26.probePeers;
+if(Array.isArray(data30)){
+if(data30.length > 4){
+const err92 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1130,8 +1129,12 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(!pattern2.test(data30)){
-const err93 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+const len3 = data30.length;
+for(let i6=0; i6<len3; i6++){
+let data31 = data30[i6];
+if(typeof data31 === "string"){
+if(func3(data31) > 2048){
+const err93 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1140,9 +1143,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-}
-else {
-const err94 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern2.test(data31)){
+const err94 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1152,23 +1154,34 @@ vErrors.push(err94);
 errors++;
 }
 }
-let i7 = data29.length;
-let j3;
-if(i7 > 1){
-const indices1 = {};
-for(;i7--;){
-let item1 = data29[i7];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j3 = indices1[item1];
-const err95 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i7+" are identical)"};
+else {
+const err95 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err95];
 }
 else {
 vErrors.push(err95);
+}
+errors++;
+}
+}
+let i7 = data30.length;
+let j3;
+if(i7 > 1){
+const indices1 = {};
+for(;i7--;){
+let item1 = data30[i7];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j3 = indices1[item1];
+const err96 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i7+" are identical)"};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
 }
 errors++;
 break;
@@ -1178,19 +1191,7 @@ indices1[item1] = i7;
 }
 }
 else {
-const err96 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-}
-}
-else {
-const err97 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err97 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1200,13 +1201,9 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data.jwt !== undefined){
-let data31 = data.jwt;
-const _errs63 = errors;
-let valid19 = false;
-const _errs64 = errors;
-if(data31 !== null){
-const err98 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+}
+else {
+const err98 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1215,13 +1212,14 @@ vErrors.push(err98);
 }
 errors++;
 }
-var _valid0 = _errs64 === errors;
-valid19 = valid19 || _valid0;
-if(!valid19){
-const _errs66 = errors;
-if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
-if(data31.providers === undefined){
-const err99 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
+}
+if(data.jwt !== undefined){
+let data32 = data.jwt;
+const _errs64 = errors;
+let valid19 = false;
+const _errs65 = errors;
+if(data32 !== null){
+const err99 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1230,8 +1228,13 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(data31.rules === undefined){
-const err100 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "rules"},message:"must have required property '"+"rules"+"'"};
+var _valid0 = _errs65 === errors;
+valid19 = valid19 || _valid0;
+if(!valid19){
+const _errs67 = errors;
+if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+if(data32.providers === undefined){
+const err100 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1240,9 +1243,8 @@ vErrors.push(err100);
 }
 errors++;
 }
-for(const key7 in data31){
-if(!((key7 === "providers") || (key7 === "rules"))){
-const err101 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(data32.rules === undefined){
+const err101 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "rules"},message:"must have required property '"+"rules"+"'"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1251,12 +1253,9 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-if(data31.providers !== undefined){
-let data32 = data31.providers;
-if(Array.isArray(data32)){
-if(data32.length < 1){
-const err102 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key7 in data32){
+if(!((key7 === "providers") || (key7 === "rules"))){
+const err102 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1265,12 +1264,12 @@ vErrors.push(err102);
 }
 errors++;
 }
-const len4 = data32.length;
-for(let i8=0; i8<len4; i8++){
-let data33 = data32[i8];
-if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
-if(data33.name === undefined){
-const err103 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+}
+if(data32.providers !== undefined){
+let data33 = data32.providers;
+if(Array.isArray(data33)){
+if(data33.length < 1){
+const err103 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1279,8 +1278,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data33.issuer === undefined){
-const err104 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
+const len4 = data33.length;
+for(let i8=0; i8<len4; i8++){
+let data34 = data33[i8];
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+if(data34.name === undefined){
+const err104 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1289,8 +1292,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-if(data33.audiences === undefined){
-const err105 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
+if(data34.issuer === undefined){
+const err105 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1299,8 +1302,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(data33.algorithms === undefined){
-const err106 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "algorithms"},message:"must have required property '"+"algorithms"+"'"};
+if(data34.audiences === undefined){
+const err106 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1309,8 +1312,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(data33.clockSkewSeconds === undefined){
-const err107 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "clockSkewSeconds"},message:"must have required property '"+"clockSkewSeconds"+"'"};
+if(data34.algorithms === undefined){
+const err107 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "algorithms"},message:"must have required property '"+"algorithms"+"'"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1319,8 +1322,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-if(data33.requiredClaims === undefined){
-const err108 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "requiredClaims"},message:"must have required property '"+"requiredClaims"+"'"};
+if(data34.clockSkewSeconds === undefined){
+const err108 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "clockSkewSeconds"},message:"must have required property '"+"clockSkewSeconds"+"'"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1329,8 +1332,8 @@ vErrors.push(err108);
 }
 errors++;
 }
-if(data33.forwardClaims === undefined){
-const err109 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "forwardClaims"},message:"must have required property '"+"forwardClaims"+"'"};
+if(data34.requiredClaims === undefined){
+const err109 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "requiredClaims"},message:"must have required property '"+"requiredClaims"+"'"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1339,8 +1342,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-if(data33.jwks === undefined){
-const err110 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "jwks"},message:"must have required property '"+"jwks"+"'"};
+if(data34.forwardClaims === undefined){
+const err110 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "forwardClaims"},message:"must have required property '"+"forwardClaims"+"'"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1349,9 +1352,8 @@ vErrors.push(err110);
 }
 errors++;
 }
-for(const key8 in data33){
-if(!(func2.call(schema11.properties.jwt.anyOf[1].properties.providers.items.properties, key8))){
-const err111 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(data34.jwks === undefined){
+const err111 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "jwks"},message:"must have required property '"+"jwks"+"'"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1360,12 +1362,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-}
-if(data33.name !== undefined){
-let data34 = data33.name;
-if(typeof data34 === "string"){
-if(func3(data34) > 63){
-const err112 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+for(const key8 in data34){
+if(!(func2.call(schema11.properties.jwt.anyOf[1].properties.providers.items.properties, key8))){
+const err112 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1374,8 +1373,12 @@ vErrors.push(err112);
 }
 errors++;
 }
-if(func3(data34) < 1){
-const err113 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data34.name !== undefined){
+let data35 = data34.name;
+if(typeof data35 === "string"){
+if(func3(data35) > 63){
+const err113 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1384,9 +1387,8 @@ vErrors.push(err113);
 }
 errors++;
 }
-}
-else {
-const err114 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(func3(data35) < 1){
+const err114 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1396,11 +1398,8 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data33.issuer !== undefined){
-let data35 = data33.issuer;
-if(typeof data35 === "string"){
-if(func3(data35) < 1){
-const err115 = {instancePath:instancePath+"/jwt/providers/" + i8+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+else {
+const err115 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1410,8 +1409,11 @@ vErrors.push(err115);
 errors++;
 }
 }
-else {
-const err116 = {instancePath:instancePath+"/jwt/providers/" + i8+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data34.issuer !== undefined){
+let data36 = data34.issuer;
+if(typeof data36 === "string"){
+if(func3(data36) < 1){
+const err116 = {instancePath:instancePath+"/jwt/providers/" + i8+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1421,11 +1423,8 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data33.audiences !== undefined){
-let data36 = data33.audiences;
-if(Array.isArray(data36)){
-if(data36.length < 1){
-const err117 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+else {
+const err117 = {instancePath:instancePath+"/jwt/providers/" + i8+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1434,12 +1433,12 @@ vErrors.push(err117);
 }
 errors++;
 }
-const len5 = data36.length;
-for(let i9=0; i9<len5; i9++){
-let data37 = data36[i9];
-if(typeof data37 === "string"){
-if(func3(data37) < 1){
-const err118 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences/" + i9,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data34.audiences !== undefined){
+let data37 = data34.audiences;
+if(Array.isArray(data37)){
+if(data37.length < 1){
+const err118 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1448,9 +1447,12 @@ vErrors.push(err118);
 }
 errors++;
 }
-}
-else {
-const err119 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences/" + i9,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len5 = data37.length;
+for(let i9=0; i9<len5; i9++){
+let data38 = data37[i9];
+if(typeof data38 === "string"){
+if(func3(data38) < 1){
+const err119 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences/" + i9,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1460,9 +1462,8 @@ vErrors.push(err119);
 errors++;
 }
 }
-}
 else {
-const err120 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err120 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences/" + i9,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1472,11 +1473,9 @@ vErrors.push(err120);
 errors++;
 }
 }
-if(data33.algorithms !== undefined){
-let data38 = data33.algorithms;
-if(Array.isArray(data38)){
-if(data38.length < 1){
-const err121 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+else {
+const err121 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1485,11 +1484,12 @@ vErrors.push(err121);
 }
 errors++;
 }
-const len6 = data38.length;
-for(let i10=0; i10<len6; i10++){
-let data39 = data38[i10];
-if(!((((((((((data39 === "RS256") || (data39 === "RS384")) || (data39 === "RS512")) || (data39 === "PS256")) || (data39 === "PS384")) || (data39 === "PS512")) || (data39 === "ES256")) || (data39 === "ES384")) || (data39 === "ES512")) || (data39 === "EdDSA"))){
-const err122 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
+}
+if(data34.algorithms !== undefined){
+let data39 = data34.algorithms;
+if(Array.isArray(data39)){
+if(data39.length < 1){
+const err122 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1498,20 +1498,33 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-let i11 = data38.length;
-let j4;
-if(i11 > 1){
-outer2:
-for(;i11--;){
-for(j4 = i11; j4--;){
-if(func0(data38[i11], data38[j4])){
-const err123 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)"};
+const len6 = data39.length;
+for(let i10=0; i10<len6; i10++){
+let data40 = data39[i10];
+if(!((((((((((data40 === "RS256") || (data40 === "RS384")) || (data40 === "RS512")) || (data40 === "PS256")) || (data40 === "PS384")) || (data40 === "PS512")) || (data40 === "ES256")) || (data40 === "ES384")) || (data40 === "ES512")) || (data40 === "EdDSA"))){
+const err123 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err123];
 }
 else {
 vErrors.push(err123);
+}
+errors++;
+}
+}
+let i11 = data39.length;
+let j4;
+if(i11 > 1){
+outer2:
+for(;i11--;){
+for(j4 = i11; j4--;){
+if(func0(data39[i11], data39[j4])){
+const err124 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)"};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
 }
 errors++;
 break outer2;
@@ -1521,20 +1534,7 @@ break outer2;
 }
 }
 else {
-const err124 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err124];
-}
-else {
-vErrors.push(err124);
-}
-errors++;
-}
-}
-if(data33.clockSkewSeconds !== undefined){
-let data40 = data33.clockSkewSeconds;
-if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-const err125 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err125 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1543,9 +1543,11 @@ vErrors.push(err125);
 }
 errors++;
 }
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 > 300 || isNaN(data40)){
-const err126 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+}
+if(data34.clockSkewSeconds !== undefined){
+let data41 = data34.clockSkewSeconds;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err126 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1554,8 +1556,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-if(data40 < 0 || isNaN(data40)){
-const err127 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 300 || isNaN(data41)){
+const err127 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1564,12 +1567,8 @@ vErrors.push(err127);
 }
 errors++;
 }
-}
-}
-if(data33.maxTokenAgeSeconds !== undefined){
-let data41 = data33.maxTokenAgeSeconds;
-if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
-const err128 = {instancePath:instancePath+"/jwt/providers/" + i8+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data41 < 0 || isNaN(data41)){
+const err128 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1578,9 +1577,12 @@ vErrors.push(err128);
 }
 errors++;
 }
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 < 1 || isNaN(data41)){
-const err129 = {instancePath:instancePath+"/jwt/providers/" + i8+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data34.maxTokenAgeSeconds !== undefined){
+let data42 = data34.maxTokenAgeSeconds;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err129 = {instancePath:instancePath+"/jwt/providers/" + i8+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1589,17 +1591,9 @@ vErrors.push(err129);
 }
 errors++;
 }
-}
-}
-if(data33.requiredClaims !== undefined){
-let data42 = data33.requiredClaims;
-if(Array.isArray(data42)){
-const len7 = data42.length;
-for(let i12=0; i12<len7; i12++){
-let data43 = data42[i12];
-if(typeof data43 === "string"){
-if(func3(data43) < 1){
-const err130 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 < 1 || isNaN(data42)){
+const err130 = {instancePath:instancePath+"/jwt/providers/" + i8+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1609,8 +1603,16 @@ vErrors.push(err130);
 errors++;
 }
 }
-else {
-const err131 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data34.requiredClaims !== undefined){
+let data43 = data34.requiredClaims;
+if(Array.isArray(data43)){
+const len7 = data43.length;
+for(let i12=0; i12<len7; i12++){
+let data44 = data43[i12];
+if(typeof data44 === "string"){
+if(func3(data44) < 1){
+const err131 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1620,23 +1622,34 @@ vErrors.push(err131);
 errors++;
 }
 }
-let i13 = data42.length;
-let j5;
-if(i13 > 1){
-const indices2 = {};
-for(;i13--;){
-let item2 = data42[i13];
-if(typeof item2 !== "string"){
-continue;
-}
-if(typeof indices2[item2] == "number"){
-j5 = indices2[item2];
-const err132 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i13+" are identical)"};
+else {
+const err132 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err132];
 }
 else {
 vErrors.push(err132);
+}
+errors++;
+}
+}
+let i13 = data43.length;
+let j5;
+if(i13 > 1){
+const indices2 = {};
+for(;i13--;){
+let item2 = data43[i13];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j5 = indices2[item2];
+const err133 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i13+" are identical)"};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
 }
 errors++;
 break;
@@ -1646,25 +1659,7 @@ indices2[item2] = i13;
 }
 }
 else {
-const err133 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err133];
-}
-else {
-vErrors.push(err133);
-}
-errors++;
-}
-}
-if(data33.forwardClaims !== undefined){
-let data44 = data33.forwardClaims;
-if(Array.isArray(data44)){
-const len8 = data44.length;
-for(let i14=0; i14<len8; i14++){
-let data45 = data44[i14];
-if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
-if(data45.claim === undefined){
-const err134 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
+const err134 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1673,8 +1668,16 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(data45.header === undefined){
-const err135 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
+}
+if(data34.forwardClaims !== undefined){
+let data45 = data34.forwardClaims;
+if(Array.isArray(data45)){
+const len8 = data45.length;
+for(let i14=0; i14<len8; i14++){
+let data46 = data45[i14];
+if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+if(data46.claim === undefined){
+const err135 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1683,9 +1686,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-for(const key9 in data45){
-if(!((key9 === "claim") || (key9 === "header"))){
-const err136 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(data46.header === undefined){
+const err136 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1694,12 +1696,9 @@ vErrors.push(err136);
 }
 errors++;
 }
-}
-if(data45.claim !== undefined){
-let data46 = data45.claim;
-if(typeof data46 === "string"){
-if(func3(data46) < 1){
-const err137 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+for(const key9 in data46){
+if(!((key9 === "claim") || (key9 === "header"))){
+const err137 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1709,8 +1708,11 @@ vErrors.push(err137);
 errors++;
 }
 }
-else {
-const err138 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data46.claim !== undefined){
+let data47 = data46.claim;
+if(typeof data47 === "string"){
+if(func3(data47) < 1){
+const err138 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1720,11 +1722,8 @@ vErrors.push(err138);
 errors++;
 }
 }
-if(data45.header !== undefined){
-let data47 = data45.header;
-if(typeof data47 === "string"){
-if(!pattern4.test(data47)){
-const err139 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
+else {
+const err139 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1734,8 +1733,11 @@ vErrors.push(err139);
 errors++;
 }
 }
-else {
-const err140 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data46.header !== undefined){
+let data48 = data46.header;
+if(typeof data48 === "string"){
+if(!pattern4.test(data48)){
+const err140 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1745,9 +1747,8 @@ vErrors.push(err140);
 errors++;
 }
 }
-}
 else {
-const err141 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err141 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1759,7 +1760,7 @@ errors++;
 }
 }
 else {
-const err142 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err142 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1769,11 +1770,9 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data33.jwks !== undefined){
-let data48 = data33.jwks;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.keys === undefined){
-const err143 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
+}
+else {
+const err143 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1782,9 +1781,12 @@ vErrors.push(err143);
 }
 errors++;
 }
-for(const key10 in data48){
-if(!(key10 === "keys")){
-const err144 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+}
+if(data34.jwks !== undefined){
+let data49 = data34.jwks;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+if(data49.keys === undefined){
+const err144 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1793,19 +1795,9 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-if(data48.keys !== undefined){
-let data49 = data48.keys;
-if(Array.isArray(data49)){
-const len9 = data49.length;
-for(let i15=0; i15<len9; i15++){
-let data50 = data49[i15];
-const _errs109 = errors;
-const _errs110 = errors;
-if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-let missing0;
-if((data50.d === undefined) && (missing0 = "d")){
-const err145 = {};
+for(const key10 in data49){
+if(!(key10 === "keys")){
+const err145 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1815,9 +1807,18 @@ vErrors.push(err145);
 errors++;
 }
 }
-var valid38 = _errs110 === errors;
-if(valid38){
-const err146 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(data49.keys !== undefined){
+let data50 = data49.keys;
+if(Array.isArray(data50)){
+const len9 = data50.length;
+for(let i15=0; i15<len9; i15++){
+let data51 = data50[i15];
+const _errs110 = errors;
+const _errs111 = errors;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+let missing0;
+if((data51.d === undefined) && (missing0 = "d")){
+const err146 = {};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1826,20 +1827,10 @@ vErrors.push(err146);
 }
 errors++;
 }
-else {
-errors = _errs109;
-if(vErrors !== null){
-if(_errs109){
-vErrors.length = _errs109;
 }
-else {
-vErrors = null;
-}
-}
-}
-if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
-if(data50.kty === undefined){
-const err147 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
+var valid38 = _errs111 === errors;
+if(valid38){
+const err147 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/not",keyword:"not",params:{},message:"must NOT be valid"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1848,10 +1839,20 @@ vErrors.push(err147);
 }
 errors++;
 }
-if(data50.kty !== undefined){
-let data51 = data50.kty;
-if(!(((data51 === "RSA") || (data51 === "EC")) || (data51 === "OKP"))){
-const err148 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15+"/kty",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
+else {
+errors = _errs110;
+if(vErrors !== null){
+if(_errs110){
+vErrors.length = _errs110;
+}
+else {
+vErrors = null;
+}
+}
+}
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+if(data51.kty === undefined){
+const err148 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1860,10 +1861,10 @@ vErrors.push(err148);
 }
 errors++;
 }
-}
-if(data50.kid !== undefined){
-if(typeof data50.kid !== "string"){
-const err149 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15+"/kid",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data51.kty !== undefined){
+let data52 = data51.kty;
+if(!(((data52 === "RSA") || (data52 === "EC")) || (data52 === "OKP"))){
+const err149 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15+"/kty",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1873,9 +1874,9 @@ vErrors.push(err149);
 errors++;
 }
 }
-}
-else {
-const err150 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data51.kid !== undefined){
+if(typeof data51.kid !== "string"){
+const err150 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15+"/kid",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1887,7 +1888,7 @@ errors++;
 }
 }
 else {
-const err151 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err151 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1899,7 +1900,7 @@ errors++;
 }
 }
 else {
-const err152 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err152 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1909,11 +1910,9 @@ vErrors.push(err152);
 errors++;
 }
 }
-if(data33.remoteJwks !== undefined){
-let data53 = data33.remoteJwks;
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
-if(data53.uri === undefined){
-const err153 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'"};
+}
+else {
+const err153 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1922,8 +1921,12 @@ vErrors.push(err153);
 }
 errors++;
 }
-if(data53.timeoutMs === undefined){
-const err154 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
+}
+if(data34.remoteJwks !== undefined){
+let data54 = data34.remoteJwks;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(data54.uri === undefined){
+const err154 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1932,8 +1935,8 @@ vErrors.push(err154);
 }
 errors++;
 }
-if(data53.maxBytes === undefined){
-const err155 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "maxBytes"},message:"must have required property '"+"maxBytes"+"'"};
+if(data54.timeoutMs === undefined){
+const err155 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1942,8 +1945,8 @@ vErrors.push(err155);
 }
 errors++;
 }
-if(data53.cooldownMs === undefined){
-const err156 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "cooldownMs"},message:"must have required property '"+"cooldownMs"+"'"};
+if(data54.maxBytes === undefined){
+const err156 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "maxBytes"},message:"must have required property '"+"maxBytes"+"'"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1952,9 +1955,8 @@ vErrors.push(err156);
 }
 errors++;
 }
-for(const key11 in data53){
-if(!((((key11 === "uri") || (key11 === "timeoutMs")) || (key11 === "maxBytes")) || (key11 === "cooldownMs"))){
-const err157 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(data54.cooldownMs === undefined){
+const err157 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "cooldownMs"},message:"must have required property '"+"cooldownMs"+"'"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1963,12 +1965,9 @@ vErrors.push(err157);
 }
 errors++;
 }
-}
-if(data53.uri !== undefined){
-let data54 = data53.uri;
-if(typeof data54 === "string"){
-if(!pattern5.test(data54)){
-const err158 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/pattern",keyword:"pattern",params:{pattern: "^https://"},message:"must match pattern \""+"^https://"+"\""};
+for(const key11 in data54){
+if(!((((key11 === "uri") || (key11 === "timeoutMs")) || (key11 === "maxBytes")) || (key11 === "cooldownMs"))){
+const err158 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1978,8 +1977,11 @@ vErrors.push(err158);
 errors++;
 }
 }
-else {
-const err159 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data54.uri !== undefined){
+let data55 = data54.uri;
+if(typeof data55 === "string"){
+if(!pattern5.test(data55)){
+const err159 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/pattern",keyword:"pattern",params:{pattern: "^https://"},message:"must match pattern \""+"^https://"+"\""};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1989,10 +1991,8 @@ vErrors.push(err159);
 errors++;
 }
 }
-if(data53.timeoutMs !== undefined){
-let data55 = data53.timeoutMs;
-if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err160 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err160 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2001,9 +2001,11 @@ vErrors.push(err160);
 }
 errors++;
 }
-if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 > 30000 || isNaN(data55)){
-const err161 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30000},message:"must be <= 30000"};
+}
+if(data54.timeoutMs !== undefined){
+let data56 = data54.timeoutMs;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err161 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2012,8 +2014,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-if(data55 < 100 || isNaN(data55)){
-const err162 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 > 30000 || isNaN(data56)){
+const err162 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30000},message:"must be <= 30000"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2022,12 +2025,8 @@ vErrors.push(err162);
 }
 errors++;
 }
-}
-}
-if(data53.maxBytes !== undefined){
-let data56 = data53.maxBytes;
-if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
-const err163 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data56 < 100 || isNaN(data56)){
+const err163 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2036,9 +2035,12 @@ vErrors.push(err163);
 }
 errors++;
 }
-if((typeof data56 == "number") && (isFinite(data56))){
-if(data56 > 1048576 || isNaN(data56)){
-const err164 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576"};
+}
+}
+if(data54.maxBytes !== undefined){
+let data57 = data54.maxBytes;
+if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
+const err164 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2047,8 +2049,9 @@ vErrors.push(err164);
 }
 errors++;
 }
-if(data56 < 1024 || isNaN(data56)){
-const err165 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if((typeof data57 == "number") && (isFinite(data57))){
+if(data57 > 1048576 || isNaN(data57)){
+const err165 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2057,12 +2060,8 @@ vErrors.push(err165);
 }
 errors++;
 }
-}
-}
-if(data53.cooldownMs !== undefined){
-let data57 = data53.cooldownMs;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err166 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data57 < 1024 || isNaN(data57)){
+const err166 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2071,9 +2070,12 @@ vErrors.push(err166);
 }
 errors++;
 }
-if((typeof data57 == "number") && (isFinite(data57))){
-if(data57 < 0 || isNaN(data57)){
-const err167 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+if(data54.cooldownMs !== undefined){
+let data58 = data54.cooldownMs;
+if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
+const err167 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2082,11 +2084,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err168 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data58 == "number") && (isFinite(data58))){
+if(data58 < 0 || isNaN(data58)){
+const err168 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2097,8 +2097,9 @@ errors++;
 }
 }
 }
+}
 else {
-const err169 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err169 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2110,7 +2111,7 @@ errors++;
 }
 }
 else {
-const err170 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err170 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2120,15 +2121,9 @@ vErrors.push(err170);
 errors++;
 }
 }
-if(data31.rules !== undefined){
-let data58 = data31.rules;
-if(Array.isArray(data58)){
-const len10 = data58.length;
-for(let i16=0; i16<len10; i16++){
-let data59 = data58[i16];
-if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
-if(data59.paths === undefined){
-const err171 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
+}
+else {
+const err171 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2137,8 +2132,16 @@ vErrors.push(err171);
 }
 errors++;
 }
-if(data59.methods === undefined){
-const err172 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "methods"},message:"must have required property '"+"methods"+"'"};
+}
+if(data32.rules !== undefined){
+let data59 = data32.rules;
+if(Array.isArray(data59)){
+const len10 = data59.length;
+for(let i16=0; i16<len10; i16++){
+let data60 = data59[i16];
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+if(data60.paths === undefined){
+const err172 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2147,8 +2150,8 @@ vErrors.push(err172);
 }
 errors++;
 }
-if(data59.public === undefined){
-const err173 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "public"},message:"must have required property '"+"public"+"'"};
+if(data60.methods === undefined){
+const err173 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "methods"},message:"must have required property '"+"methods"+"'"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2157,8 +2160,8 @@ vErrors.push(err173);
 }
 errors++;
 }
-if(data59.providers === undefined){
-const err174 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
+if(data60.public === undefined){
+const err174 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "public"},message:"must have required property '"+"public"+"'"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2167,8 +2170,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(data59.requiredScopes === undefined){
-const err175 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "requiredScopes"},message:"must have required property '"+"requiredScopes"+"'"};
+if(data60.providers === undefined){
+const err175 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2177,9 +2180,8 @@ vErrors.push(err175);
 }
 errors++;
 }
-for(const key12 in data59){
-if(!(((((key12 === "paths") || (key12 === "methods")) || (key12 === "public")) || (key12 === "providers")) || (key12 === "requiredScopes"))){
-const err176 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(data60.requiredScopes === undefined){
+const err176 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "requiredScopes"},message:"must have required property '"+"requiredScopes"+"'"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2188,12 +2190,9 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-if(data59.paths !== undefined){
-let data60 = data59.paths;
-if(Array.isArray(data60)){
-if(data60.length < 1){
-const err177 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key12 in data60){
+if(!(((((key12 === "paths") || (key12 === "methods")) || (key12 === "public")) || (key12 === "providers")) || (key12 === "requiredScopes"))){
+const err177 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2202,12 +2201,12 @@ vErrors.push(err177);
 }
 errors++;
 }
-const len11 = data60.length;
-for(let i17=0; i17<len11; i17++){
-let data61 = data60[i17];
-if(typeof data61 === "string"){
-if(!pattern6.test(data61)){
-const err178 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+}
+if(data60.paths !== undefined){
+let data61 = data60.paths;
+if(Array.isArray(data61)){
+if(data61.length < 1){
+const err178 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2216,9 +2215,12 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-else {
-const err179 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len11 = data61.length;
+for(let i17=0; i17<len11; i17++){
+let data62 = data61[i17];
+if(typeof data62 === "string"){
+if(!pattern6.test(data62)){
+const err179 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2228,9 +2230,8 @@ vErrors.push(err179);
 errors++;
 }
 }
-}
 else {
-const err180 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err180 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2240,13 +2241,9 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data59.methods !== undefined){
-let data62 = data59.methods;
-if(Array.isArray(data62)){
-const len12 = data62.length;
-for(let i18=0; i18<len12; i18++){
-if(typeof data62[i18] !== "string"){
-const err181 = {instancePath:instancePath+"/jwt/rules/" + i16+"/methods/" + i18,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err181 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2256,9 +2253,13 @@ vErrors.push(err181);
 errors++;
 }
 }
-}
-else {
-const err182 = {instancePath:instancePath+"/jwt/rules/" + i16+"/methods",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data60.methods !== undefined){
+let data63 = data60.methods;
+if(Array.isArray(data63)){
+const len12 = data63.length;
+for(let i18=0; i18<len12; i18++){
+if(typeof data63[i18] !== "string"){
+const err182 = {instancePath:instancePath+"/jwt/rules/" + i16+"/methods/" + i18,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2268,9 +2269,9 @@ vErrors.push(err182);
 errors++;
 }
 }
-if(data59.public !== undefined){
-if(typeof data59.public !== "boolean"){
-const err183 = {instancePath:instancePath+"/jwt/rules/" + i16+"/public",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err183 = {instancePath:instancePath+"/jwt/rules/" + i16+"/methods",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2280,13 +2281,9 @@ vErrors.push(err183);
 errors++;
 }
 }
-if(data59.providers !== undefined){
-let data65 = data59.providers;
-if(Array.isArray(data65)){
-const len13 = data65.length;
-for(let i19=0; i19<len13; i19++){
-if(typeof data65[i19] !== "string"){
-const err184 = {instancePath:instancePath+"/jwt/rules/" + i16+"/providers/" + i19,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data60.public !== undefined){
+if(typeof data60.public !== "boolean"){
+const err184 = {instancePath:instancePath+"/jwt/rules/" + i16+"/public",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2296,9 +2293,13 @@ vErrors.push(err184);
 errors++;
 }
 }
-}
-else {
-const err185 = {instancePath:instancePath+"/jwt/rules/" + i16+"/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data60.providers !== undefined){
+let data66 = data60.providers;
+if(Array.isArray(data66)){
+const len13 = data66.length;
+for(let i19=0; i19<len13; i19++){
+if(typeof data66[i19] !== "string"){
+const err185 = {instancePath:instancePath+"/jwt/rules/" + i16+"/providers/" + i19,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2308,13 +2309,9 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data59.requiredScopes !== undefined){
-let data67 = data59.requiredScopes;
-if(Array.isArray(data67)){
-const len14 = data67.length;
-for(let i20=0; i20<len14; i20++){
-if(typeof data67[i20] !== "string"){
-const err186 = {instancePath:instancePath+"/jwt/rules/" + i16+"/requiredScopes/" + i20,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err186 = {instancePath:instancePath+"/jwt/rules/" + i16+"/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2324,9 +2321,13 @@ vErrors.push(err186);
 errors++;
 }
 }
-}
-else {
-const err187 = {instancePath:instancePath+"/jwt/rules/" + i16+"/requiredScopes",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data60.requiredScopes !== undefined){
+let data68 = data60.requiredScopes;
+if(Array.isArray(data68)){
+const len14 = data68.length;
+for(let i20=0; i20<len14; i20++){
+if(typeof data68[i20] !== "string"){
+const err187 = {instancePath:instancePath+"/jwt/rules/" + i16+"/requiredScopes/" + i20,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2338,7 +2339,7 @@ errors++;
 }
 }
 else {
-const err188 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err188 = {instancePath:instancePath+"/jwt/rules/" + i16+"/requiredScopes",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2350,7 +2351,7 @@ errors++;
 }
 }
 else {
-const err189 = {instancePath:instancePath+"/jwt/rules",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err189 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2362,7 +2363,7 @@ errors++;
 }
 }
 else {
-const err190 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err190 = {instancePath:instancePath+"/jwt/rules",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2371,11 +2372,10 @@ vErrors.push(err190);
 }
 errors++;
 }
-var _valid0 = _errs66 === errors;
-valid19 = valid19 || _valid0;
 }
-if(!valid19){
-const err191 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+else {
+const err191 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2384,23 +2384,11 @@ vErrors.push(err191);
 }
 errors++;
 }
-else {
-errors = _errs63;
-if(vErrors !== null){
-if(_errs63){
-vErrors.length = _errs63;
+var _valid0 = _errs67 === errors;
+valid19 = valid19 || _valid0;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.limits !== undefined){
-let data69 = data.limits;
-if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
-if(data69.maxRequestBytes === undefined){
-const err192 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxRequestBytes"},message:"must have required property '"+"maxRequestBytes"+"'"};
+if(!valid19){
+const err192 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2409,8 +2397,23 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(data69.maxHeaderBytes === undefined){
-const err193 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxHeaderBytes"},message:"must have required property '"+"maxHeaderBytes"+"'"};
+else {
+errors = _errs64;
+if(vErrors !== null){
+if(_errs64){
+vErrors.length = _errs64;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.limits !== undefined){
+let data70 = data.limits;
+if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
+if(data70.maxRequestBytes === undefined){
+const err193 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxRequestBytes"},message:"must have required property '"+"maxRequestBytes"+"'"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2419,8 +2422,8 @@ vErrors.push(err193);
 }
 errors++;
 }
-if(data69.maxUrlBytes === undefined){
-const err194 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxUrlBytes"},message:"must have required property '"+"maxUrlBytes"+"'"};
+if(data70.maxHeaderBytes === undefined){
+const err194 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxHeaderBytes"},message:"must have required property '"+"maxHeaderBytes"+"'"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2429,8 +2432,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(data69.requestTimeoutMs === undefined){
-const err195 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "requestTimeoutMs"},message:"must have required property '"+"requestTimeoutMs"+"'"};
+if(data70.maxUrlBytes === undefined){
+const err195 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxUrlBytes"},message:"must have required property '"+"maxUrlBytes"+"'"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2439,8 +2442,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-if(data69.headersTimeoutMs === undefined){
-const err196 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "headersTimeoutMs"},message:"must have required property '"+"headersTimeoutMs"+"'"};
+if(data70.requestTimeoutMs === undefined){
+const err196 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "requestTimeoutMs"},message:"must have required property '"+"requestTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2449,8 +2452,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-if(data69.maxConnections === undefined){
-const err197 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
+if(data70.headersTimeoutMs === undefined){
+const err197 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "headersTimeoutMs"},message:"must have required property '"+"headersTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2459,8 +2462,8 @@ vErrors.push(err197);
 }
 errors++;
 }
-if(data69.maxPendingHandshakesPerAddress === undefined){
-const err198 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxPendingHandshakesPerAddress"},message:"must have required property '"+"maxPendingHandshakesPerAddress"+"'"};
+if(data70.maxConnections === undefined){
+const err198 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2469,8 +2472,8 @@ vErrors.push(err198);
 }
 errors++;
 }
-if(data69.rateLimit === undefined){
-const err199 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "rateLimit"},message:"must have required property '"+"rateLimit"+"'"};
+if(data70.maxPendingHandshakesPerAddress === undefined){
+const err199 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxPendingHandshakesPerAddress"},message:"must have required property '"+"maxPendingHandshakesPerAddress"+"'"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2479,9 +2482,8 @@ vErrors.push(err199);
 }
 errors++;
 }
-for(const key13 in data69){
-if(!((((((((key13 === "maxRequestBytes") || (key13 === "maxHeaderBytes")) || (key13 === "maxUrlBytes")) || (key13 === "requestTimeoutMs")) || (key13 === "headersTimeoutMs")) || (key13 === "maxConnections")) || (key13 === "maxPendingHandshakesPerAddress")) || (key13 === "rateLimit"))){
-const err200 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+if(data70.rateLimit === undefined){
+const err200 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "rateLimit"},message:"must have required property '"+"rateLimit"+"'"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2490,11 +2492,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-if(data69.maxRequestBytes !== undefined){
-let data70 = data69.maxRequestBytes;
-if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err201 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key13 in data70){
+if(!((((((((key13 === "maxRequestBytes") || (key13 === "maxHeaderBytes")) || (key13 === "maxUrlBytes")) || (key13 === "requestTimeoutMs")) || (key13 === "headersTimeoutMs")) || (key13 === "maxConnections")) || (key13 === "maxPendingHandshakesPerAddress")) || (key13 === "rateLimit"))){
+const err201 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2503,9 +2503,11 @@ vErrors.push(err201);
 }
 errors++;
 }
-if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 > 10485760 || isNaN(data70)){
-const err202 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10485760},message:"must be <= 10485760"};
+}
+if(data70.maxRequestBytes !== undefined){
+let data71 = data70.maxRequestBytes;
+if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
+const err202 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2514,8 +2516,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(data70 < 1024 || isNaN(data70)){
-const err203 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if((typeof data71 == "number") && (isFinite(data71))){
+if(data71 > 10485760 || isNaN(data71)){
+const err203 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10485760},message:"must be <= 10485760"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2524,12 +2527,8 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-}
-if(data69.maxHeaderBytes !== undefined){
-let data71 = data69.maxHeaderBytes;
-if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
-const err204 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data71 < 1024 || isNaN(data71)){
+const err204 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2538,9 +2537,12 @@ vErrors.push(err204);
 }
 errors++;
 }
-if((typeof data71 == "number") && (isFinite(data71))){
-if(data71 > 65536 || isNaN(data71)){
-const err205 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
+}
+}
+if(data70.maxHeaderBytes !== undefined){
+let data72 = data70.maxHeaderBytes;
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err205 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2549,8 +2551,9 @@ vErrors.push(err205);
 }
 errors++;
 }
-if(data71 < 1024 || isNaN(data71)){
-const err206 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 > 65536 || isNaN(data72)){
+const err206 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2559,12 +2562,8 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-}
-if(data69.maxUrlBytes !== undefined){
-let data72 = data69.maxUrlBytes;
-if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
-const err207 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data72 < 1024 || isNaN(data72)){
+const err207 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2573,9 +2572,12 @@ vErrors.push(err207);
 }
 errors++;
 }
-if((typeof data72 == "number") && (isFinite(data72))){
-if(data72 > 65536 || isNaN(data72)){
-const err208 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
+}
+}
+if(data70.maxUrlBytes !== undefined){
+let data73 = data70.maxUrlBytes;
+if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
+const err208 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2584,8 +2586,9 @@ vErrors.push(err208);
 }
 errors++;
 }
-if(data72 < 256 || isNaN(data72)){
-const err209 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 256},message:"must be >= 256"};
+if((typeof data73 == "number") && (isFinite(data73))){
+if(data73 > 65536 || isNaN(data73)){
+const err209 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2594,12 +2597,8 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-}
-if(data69.requestTimeoutMs !== undefined){
-let data73 = data69.requestTimeoutMs;
-if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
-const err210 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data73 < 256 || isNaN(data73)){
+const err210 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 256},message:"must be >= 256"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2608,9 +2607,12 @@ vErrors.push(err210);
 }
 errors++;
 }
-if((typeof data73 == "number") && (isFinite(data73))){
-if(data73 < 1000 || isNaN(data73)){
-const err211 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+}
+}
+if(data70.requestTimeoutMs !== undefined){
+let data74 = data70.requestTimeoutMs;
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err211 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2619,12 +2621,9 @@ vErrors.push(err211);
 }
 errors++;
 }
-}
-}
-if(data69.headersTimeoutMs !== undefined){
-let data74 = data69.headersTimeoutMs;
-if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err212 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 < 1000 || isNaN(data74)){
+const err212 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2633,9 +2632,12 @@ vErrors.push(err212);
 }
 errors++;
 }
-if((typeof data74 == "number") && (isFinite(data74))){
-if(data74 < 1000 || isNaN(data74)){
-const err213 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+}
+}
+if(data70.headersTimeoutMs !== undefined){
+let data75 = data70.headersTimeoutMs;
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err213 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2644,12 +2646,9 @@ vErrors.push(err213);
 }
 errors++;
 }
-}
-}
-if(data69.maxConnections !== undefined){
-let data75 = data69.maxConnections;
-if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
-const err214 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 < 1000 || isNaN(data75)){
+const err214 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2658,9 +2657,12 @@ vErrors.push(err214);
 }
 errors++;
 }
-if((typeof data75 == "number") && (isFinite(data75))){
-if(data75 > 100000 || isNaN(data75)){
-const err215 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+}
+}
+if(data70.maxConnections !== undefined){
+let data76 = data70.maxConnections;
+if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
+const err215 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2669,8 +2671,9 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data75 < 1 || isNaN(data75)){
-const err216 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data76 == "number") && (isFinite(data76))){
+if(data76 > 100000 || isNaN(data76)){
+const err216 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2679,12 +2682,8 @@ vErrors.push(err216);
 }
 errors++;
 }
-}
-}
-if(data69.maxPendingHandshakesPerAddress !== undefined){
-let data76 = data69.maxPendingHandshakesPerAddress;
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err217 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data76 < 1 || isNaN(data76)){
+const err217 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2693,9 +2692,12 @@ vErrors.push(err217);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 > 100000 || isNaN(data76)){
-const err218 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+}
+}
+if(data70.maxPendingHandshakesPerAddress !== undefined){
+let data77 = data70.maxPendingHandshakesPerAddress;
+if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
+const err218 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2704,8 +2706,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-if(data76 < 1 || isNaN(data76)){
-const err219 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data77 == "number") && (isFinite(data77))){
+if(data77 > 100000 || isNaN(data77)){
+const err219 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2714,15 +2717,8 @@ vErrors.push(err219);
 }
 errors++;
 }
-}
-}
-if(data69.rateLimit !== undefined){
-let data77 = data69.rateLimit;
-const _errs166 = errors;
-let valid53 = false;
-const _errs167 = errors;
-if(data77 !== null){
-const err220 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(data77 < 1 || isNaN(data77)){
+const err220 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2731,13 +2727,15 @@ vErrors.push(err220);
 }
 errors++;
 }
-var _valid1 = _errs167 === errors;
-valid53 = valid53 || _valid1;
-if(!valid53){
-const _errs169 = errors;
-if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
-if(data77.requestsPerSecond === undefined){
-const err221 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
+}
+}
+if(data70.rateLimit !== undefined){
+let data78 = data70.rateLimit;
+const _errs167 = errors;
+let valid53 = false;
+const _errs168 = errors;
+if(data78 !== null){
+const err221 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2746,8 +2744,13 @@ vErrors.push(err221);
 }
 errors++;
 }
-if(data77.burst === undefined){
-const err222 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
+var _valid1 = _errs168 === errors;
+valid53 = valid53 || _valid1;
+if(!valid53){
+const _errs170 = errors;
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+if(data78.requestsPerSecond === undefined){
+const err222 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2756,8 +2759,8 @@ vErrors.push(err222);
 }
 errors++;
 }
-if(data77.by === undefined){
-const err223 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
+if(data78.burst === undefined){
+const err223 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2766,9 +2769,8 @@ vErrors.push(err223);
 }
 errors++;
 }
-for(const key14 in data77){
-if(!(((key14 === "requestsPerSecond") || (key14 === "burst")) || (key14 === "by"))){
-const err224 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+if(data78.by === undefined){
+const err224 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2777,11 +2779,9 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-if(data77.requestsPerSecond !== undefined){
-let data78 = data77.requestsPerSecond;
-if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
-const err225 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key14 in data78){
+if(!(((key14 === "requestsPerSecond") || (key14 === "burst")) || (key14 === "by"))){
+const err225 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2790,9 +2790,11 @@ vErrors.push(err225);
 }
 errors++;
 }
-if((typeof data78 == "number") && (isFinite(data78))){
-if(data78 < 1 || isNaN(data78)){
-const err226 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data78.requestsPerSecond !== undefined){
+let data79 = data78.requestsPerSecond;
+if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
+const err226 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2801,12 +2803,9 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-}
-if(data77.burst !== undefined){
-let data79 = data77.burst;
-if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
-const err227 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data79 == "number") && (isFinite(data79))){
+if(data79 < 1 || isNaN(data79)){
+const err227 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2815,9 +2814,12 @@ vErrors.push(err227);
 }
 errors++;
 }
-if((typeof data79 == "number") && (isFinite(data79))){
-if(data79 < 1 || isNaN(data79)){
-const err228 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data78.burst !== undefined){
+let data80 = data78.burst;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err228 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2826,12 +2828,9 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-}
-if(data77.by !== undefined){
-let data80 = data77.by;
-if(!(((data80 === "Identity") || (data80 === "Subject")) || (data80 === "SourceIP"))){
-const err229 = {instancePath:instancePath+"/limits/rateLimit/by",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.limits.properties.rateLimit.anyOf[1].properties.by.enum},message:"must be equal to one of the allowed values"};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 < 1 || isNaN(data80)){
+const err229 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2842,8 +2841,10 @@ errors++;
 }
 }
 }
-else {
-const err230 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data78.by !== undefined){
+let data81 = data78.by;
+if(!(((data81 === "Identity") || (data81 === "Subject")) || (data81 === "SourceIP"))){
+const err230 = {instancePath:instancePath+"/limits/rateLimit/by",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.limits.properties.rateLimit.anyOf[1].properties.by.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2852,11 +2853,10 @@ vErrors.push(err230);
 }
 errors++;
 }
-var _valid1 = _errs169 === errors;
-valid53 = valid53 || _valid1;
 }
-if(!valid53){
-const err231 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+else {
+const err231 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2865,11 +2865,24 @@ vErrors.push(err231);
 }
 errors++;
 }
+var _valid1 = _errs170 === errors;
+valid53 = valid53 || _valid1;
+}
+if(!valid53){
+const err232 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err232];
+}
 else {
-errors = _errs166;
+vErrors.push(err232);
+}
+errors++;
+}
+else {
+errors = _errs167;
 if(vErrors !== null){
-if(_errs166){
-vErrors.length = _errs166;
+if(_errs167){
+vErrors.length = _errs167;
 }
 else {
 vErrors = null;
@@ -2879,21 +2892,7 @@ vErrors = null;
 }
 }
 else {
-const err232 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err232];
-}
-else {
-vErrors.push(err232);
-}
-errors++;
-}
-}
-if(data.http !== undefined){
-let data81 = data.http;
-if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
-if(data81.allowMatrixParameters === undefined){
-const err233 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/required",keyword:"required",params:{missingProperty: "allowMatrixParameters"},message:"must have required property '"+"allowMatrixParameters"+"'"};
+const err233 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2902,9 +2901,12 @@ vErrors.push(err233);
 }
 errors++;
 }
-for(const key15 in data81){
-if(!(key15 === "allowMatrixParameters")){
-const err234 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+}
+if(data.http !== undefined){
+let data82 = data.http;
+if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
+if(data82.allowMatrixParameters === undefined){
+const err234 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/required",keyword:"required",params:{missingProperty: "allowMatrixParameters"},message:"must have required property '"+"allowMatrixParameters"+"'"};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2913,10 +2915,9 @@ vErrors.push(err234);
 }
 errors++;
 }
-}
-if(data81.allowMatrixParameters !== undefined){
-if(typeof data81.allowMatrixParameters !== "boolean"){
-const err235 = {instancePath:instancePath+"/http/allowMatrixParameters",schemaPath:"#/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+for(const key15 in data82){
+if(!((key15 === "allowMatrixParameters") || (key15 === "http2"))){
+const err235 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2926,9 +2927,9 @@ vErrors.push(err235);
 errors++;
 }
 }
-}
-else {
-const err236 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data82.allowMatrixParameters !== undefined){
+if(typeof data82.allowMatrixParameters !== "boolean"){
+const err236 = {instancePath:instancePath+"/http/allowMatrixParameters",schemaPath:"#/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2938,11 +2939,9 @@ vErrors.push(err236);
 errors++;
 }
 }
-if(data.egress !== undefined){
-let data83 = data.egress;
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-if(data83.default === undefined){
-const err237 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
+if(data82.http2 !== undefined){
+if(typeof data82.http2 !== "boolean"){
+const err237 = {instancePath:instancePath+"/http/http2",schemaPath:"#/properties/http/properties/http2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2951,8 +2950,10 @@ vErrors.push(err237);
 }
 errors++;
 }
-if(data83.allow === undefined){
-const err238 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
+}
+}
+else {
+const err238 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2961,9 +2962,12 @@ vErrors.push(err238);
 }
 errors++;
 }
-for(const key16 in data83){
-if(!((key16 === "default") || (key16 === "allow"))){
-const err239 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+}
+if(data.egress !== undefined){
+let data85 = data.egress;
+if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
+if(data85.default === undefined){
+const err239 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -2972,11 +2976,8 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-if(data83.default !== undefined){
-let data84 = data83.default;
-if(!((data84 === "Deny") || (data84 === "Allow"))){
-const err240 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
+if(data85.allow === undefined){
+const err240 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -2985,16 +2986,9 @@ vErrors.push(err240);
 }
 errors++;
 }
-}
-if(data83.allow !== undefined){
-let data85 = data83.allow;
-if(Array.isArray(data85)){
-const len15 = data85.length;
-for(let i21=0; i21<len15; i21++){
-let data86 = data85[i21];
-if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
-if(data86.host === undefined){
-const err241 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+for(const key16 in data85){
+if(!((key16 === "default") || (key16 === "allow"))){
+const err241 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3003,8 +2997,11 @@ vErrors.push(err241);
 }
 errors++;
 }
-if(data86.port === undefined){
-const err242 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+}
+if(data85.default !== undefined){
+let data86 = data85.default;
+if(!((data86 === "Deny") || (data86 === "Allow"))){
+const err242 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3013,8 +3010,16 @@ vErrors.push(err242);
 }
 errors++;
 }
-if(data86.peers === undefined){
-const err243 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
+}
+if(data85.allow !== undefined){
+let data87 = data85.allow;
+if(Array.isArray(data87)){
+const len15 = data87.length;
+for(let i21=0; i21<len15; i21++){
+let data88 = data87[i21];
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+if(data88.host === undefined){
+const err243 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3023,9 +3028,8 @@ vErrors.push(err243);
 }
 errors++;
 }
-for(const key17 in data86){
-if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
-const err244 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+if(data88.port === undefined){
+const err244 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3034,12 +3038,8 @@ vErrors.push(err244);
 }
 errors++;
 }
-}
-if(data86.host !== undefined){
-let data87 = data86.host;
-if(typeof data87 === "string"){
-if(func3(data87) < 1){
-const err245 = {instancePath:instancePath+"/egress/allow/" + i21+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data88.peers === undefined){
+const err245 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3048,9 +3048,9 @@ vErrors.push(err245);
 }
 errors++;
 }
-}
-else {
-const err246 = {instancePath:instancePath+"/egress/allow/" + i21+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key17 in data88){
+if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
+const err246 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3060,10 +3060,11 @@ vErrors.push(err246);
 errors++;
 }
 }
-if(data86.port !== undefined){
-let data88 = data86.port;
-if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
-const err247 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data88.host !== undefined){
+let data89 = data88.host;
+if(typeof data89 === "string"){
+if(func3(data89) < 1){
+const err247 = {instancePath:instancePath+"/egress/allow/" + i21+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3072,9 +3073,9 @@ vErrors.push(err247);
 }
 errors++;
 }
-if((typeof data88 == "number") && (isFinite(data88))){
-if(data88 > 65535 || isNaN(data88)){
-const err248 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+else {
+const err248 = {instancePath:instancePath+"/egress/allow/" + i21+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3083,8 +3084,11 @@ vErrors.push(err248);
 }
 errors++;
 }
-if(data88 < 1 || isNaN(data88)){
-const err249 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data88.port !== undefined){
+let data90 = data88.port;
+if(!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))){
+const err249 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3093,17 +3097,9 @@ vErrors.push(err249);
 }
 errors++;
 }
-}
-}
-if(data86.peers !== undefined){
-let data89 = data86.peers;
-if(Array.isArray(data89)){
-const len16 = data89.length;
-for(let i22=0; i22<len16; i22++){
-let data90 = data89[i22];
-if(typeof data90 === "string"){
-if(!pattern2.test(data90)){
-const err250 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers/" + i22,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+if((typeof data90 == "number") && (isFinite(data90))){
+if(data90 > 65535 || isNaN(data90)){
+const err250 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3112,9 +3108,8 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-else {
-const err251 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers/" + i22,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data90 < 1 || isNaN(data90)){
+const err251 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3125,8 +3120,15 @@ errors++;
 }
 }
 }
-else {
-const err252 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data88.peers !== undefined){
+let data91 = data88.peers;
+if(Array.isArray(data91)){
+const len16 = data91.length;
+for(let i22=0; i22<len16; i22++){
+let data92 = data91[i22];
+if(typeof data92 === "string"){
+if(!pattern2.test(data92)){
+const err252 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers/" + i22,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3136,9 +3138,8 @@ vErrors.push(err252);
 errors++;
 }
 }
-}
 else {
-const err253 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err253 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers/" + i22,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3150,7 +3151,7 @@ errors++;
 }
 }
 else {
-const err254 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err254 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3162,7 +3163,7 @@ errors++;
 }
 }
 else {
-const err255 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err255 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3172,11 +3173,9 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(data.mesh !== undefined){
-let data91 = data.mesh;
-if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
-if(data91.services === undefined){
-const err256 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/required",keyword:"required",params:{missingProperty: "services"},message:"must have required property '"+"services"+"'"};
+}
+else {
+const err256 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3185,9 +3184,10 @@ vErrors.push(err256);
 }
 errors++;
 }
-for(const key18 in data91){
-if(!(key18 === "services")){
-const err257 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+}
+}
+else {
+const err257 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3197,15 +3197,11 @@ vErrors.push(err257);
 errors++;
 }
 }
-if(data91.services !== undefined){
-let data92 = data91.services;
-if(Array.isArray(data92)){
-const len17 = data92.length;
-for(let i23=0; i23<len17; i23++){
-let data93 = data92[i23];
+if(data.mesh !== undefined){
+let data93 = data.mesh;
 if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
-if(data93.namespace === undefined){
-const err258 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'"};
+if(data93.services === undefined){
+const err258 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/required",keyword:"required",params:{missingProperty: "services"},message:"must have required property '"+"services"+"'"};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3214,8 +3210,9 @@ vErrors.push(err258);
 }
 errors++;
 }
-if(data93.name === undefined){
-const err259 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+for(const key18 in data93){
+if(!(key18 === "services")){
+const err259 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3224,8 +3221,16 @@ vErrors.push(err259);
 }
 errors++;
 }
-if(data93.names === undefined){
-const err260 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "names"},message:"must have required property '"+"names"+"'"};
+}
+if(data93.services !== undefined){
+let data94 = data93.services;
+if(Array.isArray(data94)){
+const len17 = data94.length;
+for(let i23=0; i23<len17; i23++){
+let data95 = data94[i23];
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+if(data95.namespace === undefined){
+const err260 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'"};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3234,8 +3239,8 @@ vErrors.push(err260);
 }
 errors++;
 }
-if(data93.ports === undefined){
-const err261 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'"};
+if(data95.name === undefined){
+const err261 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3244,8 +3249,8 @@ vErrors.push(err261);
 }
 errors++;
 }
-if(data93.address === undefined){
-const err262 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
+if(data95.names === undefined){
+const err262 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "names"},message:"must have required property '"+"names"+"'"};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3254,8 +3259,8 @@ vErrors.push(err262);
 }
 errors++;
 }
-if(data93.port === undefined){
-const err263 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(data95.ports === undefined){
+const err263 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'"};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3264,8 +3269,8 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(data93.identities === undefined){
-const err264 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "identities"},message:"must have required property '"+"identities"+"'"};
+if(data95.address === undefined){
+const err264 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3274,9 +3279,8 @@ vErrors.push(err264);
 }
 errors++;
 }
-for(const key19 in data93){
-if(!(((((((key19 === "namespace") || (key19 === "name")) || (key19 === "names")) || (key19 === "ports")) || (key19 === "address")) || (key19 === "port")) || (key19 === "identities"))){
-const err265 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+if(data95.port === undefined){
+const err265 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3285,12 +3289,8 @@ vErrors.push(err265);
 }
 errors++;
 }
-}
-if(data93.namespace !== undefined){
-let data94 = data93.namespace;
-if(typeof data94 === "string"){
-if(func3(data94) > 63){
-const err266 = {instancePath:instancePath+"/mesh/services/" + i23+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(data95.identities === undefined){
+const err266 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "identities"},message:"must have required property '"+"identities"+"'"};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3299,8 +3299,9 @@ vErrors.push(err266);
 }
 errors++;
 }
-if(func3(data94) < 1){
-const err267 = {instancePath:instancePath+"/mesh/services/" + i23+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+for(const key19 in data95){
+if(!(((((((key19 === "namespace") || (key19 === "name")) || (key19 === "names")) || (key19 === "ports")) || (key19 === "address")) || (key19 === "port")) || (key19 === "identities"))){
+const err267 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3310,8 +3311,11 @@ vErrors.push(err267);
 errors++;
 }
 }
-else {
-const err268 = {instancePath:instancePath+"/mesh/services/" + i23+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data95.namespace !== undefined){
+let data96 = data95.namespace;
+if(typeof data96 === "string"){
+if(func3(data96) > 63){
+const err268 = {instancePath:instancePath+"/mesh/services/" + i23+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3320,12 +3324,8 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-if(data93.name !== undefined){
-let data95 = data93.name;
-if(typeof data95 === "string"){
-if(func3(data95) > 63){
-const err269 = {instancePath:instancePath+"/mesh/services/" + i23+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(func3(data96) < 1){
+const err269 = {instancePath:instancePath+"/mesh/services/" + i23+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3334,8 +3334,9 @@ vErrors.push(err269);
 }
 errors++;
 }
-if(func3(data95) < 1){
-const err270 = {instancePath:instancePath+"/mesh/services/" + i23+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err270 = {instancePath:instancePath+"/mesh/services/" + i23+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3345,8 +3346,11 @@ vErrors.push(err270);
 errors++;
 }
 }
-else {
-const err271 = {instancePath:instancePath+"/mesh/services/" + i23+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data95.name !== undefined){
+let data97 = data95.name;
+if(typeof data97 === "string"){
+if(func3(data97) > 63){
+const err271 = {instancePath:instancePath+"/mesh/services/" + i23+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3355,16 +3359,8 @@ vErrors.push(err271);
 }
 errors++;
 }
-}
-if(data93.names !== undefined){
-let data96 = data93.names;
-if(Array.isArray(data96)){
-const len18 = data96.length;
-for(let i24=0; i24<len18; i24++){
-let data97 = data96[i24];
-if(typeof data97 === "string"){
-if(func3(data97) > 253){
-const err272 = {instancePath:instancePath+"/mesh/services/" + i23+"/names/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(func3(data97) < 1){
+const err272 = {instancePath:instancePath+"/mesh/services/" + i23+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3373,8 +3369,9 @@ vErrors.push(err272);
 }
 errors++;
 }
-if(func3(data97) < 1){
-const err273 = {instancePath:instancePath+"/mesh/services/" + i23+"/names/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err273 = {instancePath:instancePath+"/mesh/services/" + i23+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3384,8 +3381,15 @@ vErrors.push(err273);
 errors++;
 }
 }
-else {
-const err274 = {instancePath:instancePath+"/mesh/services/" + i23+"/names/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data95.names !== undefined){
+let data98 = data95.names;
+if(Array.isArray(data98)){
+const len18 = data98.length;
+for(let i24=0; i24<len18; i24++){
+let data99 = data98[i24];
+if(typeof data99 === "string"){
+if(func3(data99) > 253){
+const err274 = {instancePath:instancePath+"/mesh/services/" + i23+"/names/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3394,10 +3398,8 @@ vErrors.push(err274);
 }
 errors++;
 }
-}
-}
-else {
-const err275 = {instancePath:instancePath+"/mesh/services/" + i23+"/names",schemaPath:"#/properties/mesh/properties/services/items/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(func3(data99) < 1){
+const err275 = {instancePath:instancePath+"/mesh/services/" + i23+"/names/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3407,14 +3409,8 @@ vErrors.push(err275);
 errors++;
 }
 }
-if(data93.ports !== undefined){
-let data98 = data93.ports;
-if(Array.isArray(data98)){
-const len19 = data98.length;
-for(let i25=0; i25<len19; i25++){
-let data99 = data98[i25];
-if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
-const err276 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports/" + i25,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err276 = {instancePath:instancePath+"/mesh/services/" + i23+"/names/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3423,9 +3419,10 @@ vErrors.push(err276);
 }
 errors++;
 }
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 65535 || isNaN(data99)){
-const err277 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports/" + i25,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+}
+else {
+const err277 = {instancePath:instancePath+"/mesh/services/" + i23+"/names",schemaPath:"#/properties/mesh/properties/services/items/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3434,8 +3431,15 @@ vErrors.push(err277);
 }
 errors++;
 }
-if(data99 < 1 || isNaN(data99)){
-const err278 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports/" + i25,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data95.ports !== undefined){
+let data100 = data95.ports;
+if(Array.isArray(data100)){
+const len19 = data100.length;
+for(let i25=0; i25<len19; i25++){
+let data101 = data100[i25];
+if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
+const err278 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports/" + i25,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3444,11 +3448,9 @@ vErrors.push(err278);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err279 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports",schemaPath:"#/properties/mesh/properties/services/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 > 65535 || isNaN(data101)){
+const err279 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports/" + i25,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3457,12 +3459,8 @@ vErrors.push(err279);
 }
 errors++;
 }
-}
-if(data93.address !== undefined){
-let data100 = data93.address;
-if(typeof data100 === "string"){
-if(func3(data100) > 45){
-const err280 = {instancePath:instancePath+"/mesh/services/" + i23+"/address",schemaPath:"#/properties/mesh/properties/services/items/properties/address/maxLength",keyword:"maxLength",params:{limit: 45},message:"must NOT have more than 45 characters"};
+if(data101 < 1 || isNaN(data101)){
+const err280 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports/" + i25,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3472,8 +3470,10 @@ vErrors.push(err280);
 errors++;
 }
 }
+}
+}
 else {
-const err281 = {instancePath:instancePath+"/mesh/services/" + i23+"/address",schemaPath:"#/properties/mesh/properties/services/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err281 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports",schemaPath:"#/properties/mesh/properties/services/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3483,10 +3483,11 @@ vErrors.push(err281);
 errors++;
 }
 }
-if(data93.port !== undefined){
-let data101 = data93.port;
-if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
-const err282 = {instancePath:instancePath+"/mesh/services/" + i23+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data95.address !== undefined){
+let data102 = data95.address;
+if(typeof data102 === "string"){
+if(func3(data102) > 45){
+const err282 = {instancePath:instancePath+"/mesh/services/" + i23+"/address",schemaPath:"#/properties/mesh/properties/services/items/properties/address/maxLength",keyword:"maxLength",params:{limit: 45},message:"must NOT have more than 45 characters"};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3495,9 +3496,9 @@ vErrors.push(err282);
 }
 errors++;
 }
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 > 65535 || isNaN(data101)){
-const err283 = {instancePath:instancePath+"/mesh/services/" + i23+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+else {
+const err283 = {instancePath:instancePath+"/mesh/services/" + i23+"/address",schemaPath:"#/properties/mesh/properties/services/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3506,8 +3507,11 @@ vErrors.push(err283);
 }
 errors++;
 }
-if(data101 < 1 || isNaN(data101)){
-const err284 = {instancePath:instancePath+"/mesh/services/" + i23+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data95.port !== undefined){
+let data103 = data95.port;
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+const err284 = {instancePath:instancePath+"/mesh/services/" + i23+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3516,17 +3520,9 @@ vErrors.push(err284);
 }
 errors++;
 }
-}
-}
-if(data93.identities !== undefined){
-let data102 = data93.identities;
-if(Array.isArray(data102)){
-const len20 = data102.length;
-for(let i26=0; i26<len20; i26++){
-let data103 = data102[i26];
-if(typeof data103 === "string"){
-if(!pattern2.test(data103)){
-const err285 = {instancePath:instancePath+"/mesh/services/" + i23+"/identities/" + i26,schemaPath:"#/properties/mesh/properties/services/items/properties/identities/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 65535 || isNaN(data103)){
+const err285 = {instancePath:instancePath+"/mesh/services/" + i23+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3535,9 +3531,8 @@ vErrors.push(err285);
 }
 errors++;
 }
-}
-else {
-const err286 = {instancePath:instancePath+"/mesh/services/" + i23+"/identities/" + i26,schemaPath:"#/properties/mesh/properties/services/items/properties/identities/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data103 < 1 || isNaN(data103)){
+const err286 = {instancePath:instancePath+"/mesh/services/" + i23+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3548,8 +3543,15 @@ errors++;
 }
 }
 }
-else {
-const err287 = {instancePath:instancePath+"/mesh/services/" + i23+"/identities",schemaPath:"#/properties/mesh/properties/services/items/properties/identities/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data95.identities !== undefined){
+let data104 = data95.identities;
+if(Array.isArray(data104)){
+const len20 = data104.length;
+for(let i26=0; i26<len20; i26++){
+let data105 = data104[i26];
+if(typeof data105 === "string"){
+if(!pattern2.test(data105)){
+const err287 = {instancePath:instancePath+"/mesh/services/" + i23+"/identities/" + i26,schemaPath:"#/properties/mesh/properties/services/items/properties/identities/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3559,9 +3561,8 @@ vErrors.push(err287);
 errors++;
 }
 }
-}
 else {
-const err288 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err288 = {instancePath:instancePath+"/mesh/services/" + i23+"/identities/" + i26,schemaPath:"#/properties/mesh/properties/services/items/properties/identities/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3573,7 +3574,7 @@ errors++;
 }
 }
 else {
-const err289 = {instancePath:instancePath+"/mesh/services",schemaPath:"#/properties/mesh/properties/services/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err289 = {instancePath:instancePath+"/mesh/services/" + i23+"/identities",schemaPath:"#/properties/mesh/properties/services/items/properties/identities/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3585,7 +3586,7 @@ errors++;
 }
 }
 else {
-const err290 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err290 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3595,11 +3596,9 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data.audit !== undefined){
-let data104 = data.audit;
-if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
-if(data104.enabled === undefined){
-const err291 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+}
+else {
+const err291 = {instancePath:instancePath+"/mesh/services",schemaPath:"#/properties/mesh/properties/services/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3608,8 +3607,10 @@ vErrors.push(err291);
 }
 errors++;
 }
-if(data104.includeHeaders === undefined){
-const err292 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
+}
+}
+else {
+const err292 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3618,9 +3619,12 @@ vErrors.push(err292);
 }
 errors++;
 }
-for(const key20 in data104){
-if(!((key20 === "enabled") || (key20 === "includeHeaders"))){
-const err293 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+}
+if(data.audit !== undefined){
+let data106 = data.audit;
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+if(data106.enabled === undefined){
+const err293 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3629,10 +3633,8 @@ vErrors.push(err293);
 }
 errors++;
 }
-}
-if(data104.enabled !== undefined){
-if(typeof data104.enabled !== "boolean"){
-const err294 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data106.includeHeaders === undefined){
+const err294 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3641,15 +3643,9 @@ vErrors.push(err294);
 }
 errors++;
 }
-}
-if(data104.includeHeaders !== undefined){
-let data106 = data104.includeHeaders;
-if(Array.isArray(data106)){
-const len21 = data106.length;
-for(let i27=0; i27<len21; i27++){
-let data107 = data106[i27];
-if(typeof data107 !== "string"){
-const err295 = {instancePath:instancePath+"/audit/includeHeaders/" + i27,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key20 in data106){
+if(!((key20 === "enabled") || (key20 === "includeHeaders"))){
+const err295 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3658,10 +3654,10 @@ vErrors.push(err295);
 }
 errors++;
 }
-const _errs236 = errors;
-const _errs237 = errors;
-if(!((((data107 === "authorization") || (data107 === "cookie")) || (data107 === "proxy-authorization")) || (data107 === "set-cookie"))){
-const err296 = {};
+}
+if(data106.enabled !== undefined){
+if(typeof data106.enabled !== "boolean"){
+const err296 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3670,9 +3666,15 @@ vErrors.push(err296);
 }
 errors++;
 }
-var valid75 = _errs237 === errors;
-if(valid75){
-const err297 = {instancePath:instancePath+"/audit/includeHeaders/" + i27,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+}
+if(data106.includeHeaders !== undefined){
+let data108 = data106.includeHeaders;
+if(Array.isArray(data108)){
+const len21 = data108.length;
+for(let i27=0; i27<len21; i27++){
+let data109 = data108[i27];
+if(typeof data109 !== "string"){
+const err297 = {instancePath:instancePath+"/audit/includeHeaders/" + i27,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3681,11 +3683,34 @@ vErrors.push(err297);
 }
 errors++;
 }
+const _errs239 = errors;
+const _errs240 = errors;
+if(!((((data109 === "authorization") || (data109 === "cookie")) || (data109 === "proxy-authorization")) || (data109 === "set-cookie"))){
+const err298 = {};
+if(vErrors === null){
+vErrors = [err298];
+}
 else {
-errors = _errs236;
+vErrors.push(err298);
+}
+errors++;
+}
+var valid75 = _errs240 === errors;
+if(valid75){
+const err299 = {instancePath:instancePath+"/audit/includeHeaders/" + i27,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err299];
+}
+else {
+vErrors.push(err299);
+}
+errors++;
+}
+else {
+errors = _errs239;
 if(vErrors !== null){
-if(_errs236){
-vErrors.length = _errs236;
+if(_errs239){
+vErrors.length = _errs239;
 }
 else {
 vErrors = null;
@@ -3695,36 +3720,36 @@ vErrors = null;
 }
 }
 else {
-const err298 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err298];
-}
-else {
-vErrors.push(err298);
-}
-errors++;
-}
-}
-}
-else {
-const err299 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err299];
-}
-else {
-vErrors.push(err299);
-}
-errors++;
-}
-}
-}
-else {
-const err300 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err300 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err300];
 }
 else {
 vErrors.push(err300);
+}
+errors++;
+}
+}
+}
+else {
+const err301 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err301];
+}
+else {
+vErrors.push(err301);
+}
+errors++;
+}
+}
+}
+else {
+const err302 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err302];
+}
+else {
+vErrors.push(err302);
 }
 errors++;
 }

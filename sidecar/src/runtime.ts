@@ -33,6 +33,7 @@ import { createOutbound } from './server/outbound.ts';
 import { createOutboundMetrics } from './server/outbound-metrics.ts';
 import { readCredentialFiles, validateCredentials, type Credentials } from './tls/credentials.ts';
 import { createTicketKeys, type TicketKeySource } from './tls/ticket-keys.ts';
+import { H2cUpstream } from './upstream/h2c.ts';
 import { UpstreamPool } from './upstream/pool.ts';
 import { SIDECAR_VERSION } from './version.ts';
 
@@ -132,6 +133,13 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     return p;
   };
 
+  const h2cs = new Map<number, H2cUpstream>();
+  const h2c = (port: number, connectTimeoutMs: number): H2cUpstream => {
+    let u = h2cs.get(port);
+    if (!u) h2cs.set(port, (u = new H2cUpstream({ host: '127.0.0.1', port, connectTimeoutMs })));
+    return u;
+  };
+
   const recorder = createRecorder({ audit: o.audit, metrics, nowMs: o.nowMs });
   const rescue = createRescue({ recorder, log: o.log });
   const handler: Handler = compose(
@@ -148,6 +156,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     ],
     forwardHandler({
       upstream: (ctx) => pool(ctx.policy.config.upstream.port, ctx.policy.config.upstream.connectTimeoutMs),
+      h2c: (ctx) => h2c(ctx.policy.config.upstream.port, ctx.policy.config.upstream.connectTimeoutMs),
       recorder,
       selfId: () => credentials.selfId,
       draining: () => draining,
@@ -166,6 +175,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     draining: () => draining,
     fastPath: o.httpFastPath ?? true,
     fail: rescue.fail,
+    finish: (ctx, status, decision, reason) => recorder.finish(ctx, status, decision, reason),
     log: o.log,
   });
   const ticketTimer = setInterval(() => {
@@ -258,7 +268,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       outbound.server.closeAllConnections();
       await outbound.close();
     }
-    await Promise.all([...pools.values()].map((p) => p.close()));
+    await Promise.all([...pools.values(), ...h2cs.values()].map((p) => p.close()));
     if (admin) {
       admin.close();
       admin.closeAllConnections();

@@ -199,7 +199,10 @@ export interface CurlResult {
   stderr: string;
 }
 
-/** curl to the sidecar as `payments` with the given client identity (or none); extra args appended. */
+/**
+ * curl to the sidecar as `payments` with the given client identity (or none); extra args appended.
+ * HTTP/1.1 unless the args say `--http2` (the sidecar offers h2 in ALPN, which curl would choose).
+ */
 export function curl(
   s: RunningSidecar,
   path: string,
@@ -217,6 +220,7 @@ export function curl(
     '--resolve',
     `payments:${s.ports.inbound}:127.0.0.1`,
     ...(cert ? ['--cert', cert.certPath, '--key', cert.keyPath] : []),
+    ...(opts.args?.includes('--http2') ? [] : ['--http1.1']),
     ...(opts.args ?? []),
     `https://payments:${s.ports.inbound}${path}`,
   ];

@@ -141,6 +141,7 @@ async function build(policy: ApiCompliancePolicy, o: CompileOptions): Promise<Si
       port: spec.upstream.port,
       connectTimeoutMs:
         required(spec.upstream.connectTimeoutSeconds, 'spec.upstream.connectTimeoutSeconds') * 1000,
+      protocol: spec.upstream.protocol === 'H2C' ? 'h2c' : 'http1',
     },
     tls: compileTls(spec),
     mtls: compileMtls(spec, td, o.probePeers),
@@ -150,7 +151,10 @@ async function build(policy: ApiCompliancePolicy, o: CompileOptions): Promise<Si
       jwksLimits: o.jwksLimits ?? DEFAULT_JWKS_LIMITS,
     }),
     limits: compileLimits(spec),
-    http: { allowMatrixParameters: spec.http?.allowMatrixParameters ?? false },
+    http: {
+      allowMatrixParameters: spec.http?.allowMatrixParameters ?? false,
+      http2: spec.http?.http2 ?? true,
+    },
     egress: {
       default: required(spec.egress?.default, 'spec.egress.default'),
       // Service entries ({service, namespace}) reach the sidecar through the mesh directory instead.
