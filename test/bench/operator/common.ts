@@ -138,11 +138,15 @@ export async function startBenchOperator(
       () => false,
     );
     if (ok) return op;
-    if (op.process.exitCode !== null || Date.now() > until)
+    if (exitedOf(op) || Date.now() > until)
       throw new Error(`the operator did not become ready: ${JSON.stringify(op.logs().slice(-5))}`);
     await sleep(100);
   }
 }
+
+/** True once the operator process ended, by exiting or by a signal (a heap limit, an OOM kill). */
+export const exitedOf = (op: OperatorProcess): boolean =>
+  op.process.exitCode !== null || op.process.signalCode !== null;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const seconds = (ms: number): string => (ms / 1000).toFixed(1);

@@ -229,7 +229,11 @@ async function runOperator(bench: Bench): Promise<string> {
   while (state.secrets < wanted || state.readyPolicies < POLICIES) {
     await common.sleep(1000);
     state = await readiness(bench);
-    if (op.process.exitCode !== null) throw new Error(`the operator exited: ${op.process.exitCode}`);
+    if (common.exitedOf(op))
+      throw new Error(
+        `the operator ended (${op.process.exitCode ?? op.process.signalCode}; OOM kills ${common.operatorMemory?.oomKills() ?? 'n/a'}): ` +
+          JSON.stringify(op.logs().slice(-3)).slice(-3000),
+      );
     if (Date.now() - start > 1_800_000) throw new Error(`not Ready after 30 min: ${JSON.stringify(state)}`);
   }
   const ready = Date.now() - start;
