@@ -237,6 +237,9 @@ async function runOperator(bench: Bench): Promise<string> {
     if (Date.now() - start > 1_800_000) throw new Error(`not Ready after 30 min: ${JSON.stringify(state)}`);
   }
   const ready = Date.now() - start;
+  out(
+    `operator writes from start until every identity was Ready: ${JSON.stringify(await operatorWrites(op))}\n`,
+  );
   const resync = await resyncWrites(bench, op);
   const mem = sampler.stop();
   const stats = common.procStats(op.process.pid ?? 0);
