@@ -16,6 +16,7 @@
 // Run: npm run bench:operator -- scale   (ACP_BENCH_PODS=50000
 // ACP_BENCH_NAMESPACES=5000 ACP_BENCH_POLICIES=500; defaults 5000, pods/10, 500)
 import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ListResult, Secret } from '@acp/kube';
 import { WEBHOOK_NODE_FLAGS } from '../../harness/node-flags.ts';
@@ -213,6 +214,18 @@ async function resyncWrites(
   };
 }
 
+/** When each policy's CertificatesReady turned True, in seconds after `start`: every 25th, in order. */
+async function readyTimes(bench: Bench, start: number): Promise<string> {
+  const policies = await bench.client.list<{
+    status?: { conditions?: { type: string; lastTransitionTime?: string }[] };
+  }>(`${API}/apicompliancepolicies`);
+  const at = policies.items
+    .map((p) => p.status?.conditions?.find((x) => x.type === 'CertificatesReady')?.lastTransitionTime)
+    .map((t) => Math.round((Date.parse(t ?? '') - start) / 1000))
+    .sort((a, b) => a - b);
+  return JSON.stringify(at.filter((_, i) => i % 25 === 0 || i === at.length - 1));
+}
+
 async function runOperator(bench: Bench): Promise<string> {
   const start = Date.now();
   const op = await common.startBenchOperator(
@@ -237,6 +250,19 @@ async function runOperator(bench: Bench): Promise<string> {
     if (Date.now() - start > 1_800_000) throw new Error(`not Ready after 30 min: ${JSON.stringify(state)}`);
   }
   const ready = Date.now() - start;
+  // ACP_BENCH_LOG=file: the operator's log lines until Ready, one JSON object a line (where the time went).
+  const logFile = process.env['ACP_BENCH_LOG'];
+  if (logFile)
+    writeFileSync(
+      logFile,
+      op
+        .logs()
+        .map((l) => JSON.stringify(l))
+        .join('\n'),
+    );
+  out(
+    `CertificatesReady turned True, s after start (every 25th policy): ${await readyTimes(bench, start)}\n`,
+  );
   out(
     `operator writes from start until every identity was Ready: ${JSON.stringify(await operatorWrites(op))}\n`,
   );
