@@ -73,6 +73,10 @@ export interface ApiCompliancePolicy {
        * How long the sidecar waits to connect to the app before answering 502.
        */
       connectTimeoutSeconds?: number;
+      /**
+       * What the app speaks on its port. HTTP1: HTTP/1.1 (every request, also one that came over HTTP/2, is forwarded as HTTP/1.1; a request body without a length is read whole first). H2C: cleartext HTTP/2 with prior knowledge, multiplexed on one connection; request bodies stream both ways and trailers are relayed, which gRPC needs (a gRPC app must be H2C).
+       */
+      protocol?: 'HTTP1' | 'H2C';
     };
     /**
      * TLS settings of the sidecar's inbound listener and of its outbound mTLS.
@@ -370,6 +374,10 @@ export interface ApiCompliancePolicy {
        * Whether path segments may carry ";" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with ";" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded ";" (%3B) is refused either way.
        */
       allowMatrixParameters?: boolean;
+      /**
+       * Whether the sidecar offers HTTP/2 (ALPN h2) to its callers, next to HTTP/1.1. true (default): clients that speak HTTP/2 (gRPC, browsers, most API clients) use it, with the HTTP/2 defences (concurrent streams, floods, rapid reset, CONTINUATION floods, stalls). false: only HTTP/1.1 is offered, and a client that offers nothing else is refused during the TLS handshake. gRPC needs true. Applies to new connections.
+       */
+      http2?: boolean;
     };
     /**
      * Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.
@@ -384,17 +392,25 @@ export interface ApiCompliancePolicy {
        *
        * @maxItems 256
        *
-       * Items: One destination and the identities its server must prove.
+       * Items: One destination: {host, port} (with the identities its server must prove), or a Kubernetes Service {service, namespace} whose meshed ports the app calls by name (the operator's mesh directory supplies the address and the identities).
        */
       allow?: {
         /**
          * A DNS name, e.g. payments.payments.svc.cluster.local.
          */
-        host: string;
+        host?: string;
         /**
-         * The destination port (the peer sidecar's 8443 for mesh workloads).
+         * The destination port. With host: required (the peer sidecar's 8443 for hand-written mesh entries). With service: one of the Service's ports (omitted: every meshed port).
          */
-        port: number;
+        port?: number;
+        /**
+         * A Service whose pods run the sidecar, called as http://<service>[.<namespace>[.svc[.<cluster domain>]]]:<service port>; reached over mTLS to its pods' sidecars, which must prove one of the identities of the Service's pods (secure naming). Excludes host and peers.
+         */
+        service?: string;
+        /**
+         * The Service's namespace (default: the policy's own). Only with service.
+         */
+        namespace?: string;
         /**
          * The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).
          *
@@ -550,6 +566,188 @@ export interface ApiCompliancePolicy {
          */
         message?: string;
       }[];
+    };
+    /**
+     * Compliance measured, not declared: what the operator's prober observed on each selected pod (TLS versions and suites accepted and refused, client certificate required, the served certificate, HSTS, the config hash and sidecar version in force), judged by the same controls as status.compliance. A probe that could not measure is Unknown, never Pass or Fail.
+     */
+    verification?: {
+      /**
+       * When the newest probe of the last round finished.
+       */
+      lastVerified?: string;
+      /**
+       * Pods probed in the last round, by verdict.
+       */
+      workloads?: {
+        /**
+         * Selected pods probed.
+         */
+        checked?: number;
+        /**
+         * Pods on which every control holds.
+         */
+        passed?: number;
+        /**
+         * Pods on which a control fails or that drift from what was compiled.
+         */
+        failed?: number;
+        /**
+         * Pods the probe could not measure (network, timeout).
+         */
+        unknown?: number;
+      };
+      /**
+       * One entry per profile in spec.profiles, as measured.
+       *
+       * @maxItems 16
+       *
+       * Items: The measured summary of one profile.
+       */
+      profiles?: {
+        /**
+         * The profile.
+         */
+        name?: string;
+        /**
+         * Fail when a control fails; Unknown when none fails but one is unmeasured; else Pass.
+         */
+        status?: 'Pass' | 'Fail' | 'Unknown';
+        /**
+         * Controls measured to hold.
+         */
+        passed?: number;
+        /**
+         * Controls measured to fail.
+         */
+        failed?: number;
+        /**
+         * Controls that could not be measured on every pod.
+         */
+        unknown?: number;
+      }[];
+      /**
+       * Every control of every profile, measured on every probed pod.
+       *
+       * @maxItems 256
+       *
+       * Items: One control's measured result.
+       */
+      controls?: {
+        /**
+         * The control id in the standard.
+         */
+        id?: string;
+        /**
+         * The profile the control belongs to.
+         */
+        profile?: string;
+        /**
+         * What the control requires.
+         */
+        title?: string;
+        /**
+         * Pass, Fail or Unknown (as for the profile).
+         */
+        status?: 'Pass' | 'Fail' | 'Unknown';
+        /**
+         * The OLDEST probe this result rests on.
+         */
+        lastVerified?: string;
+        /**
+         * Pods judged.
+         */
+        checked?: number;
+        /**
+         * Pods on which it holds.
+         */
+        passed?: number;
+        /**
+         * Pods on which it fails.
+         */
+        failed?: number;
+        /**
+         * Pods that could not be measured.
+         */
+        unknown?: number;
+        /**
+         * What was measured, in words.
+         */
+        evidence?: string;
+        /**
+         * Pods on which the control fails (the first 20).
+         *
+         * @maxItems 20
+         */
+        failing?: string[];
+      }[];
+      /**
+       * Each probed pod (failing and unknown ones first; the first 100).
+       *
+       * @maxItems 100
+       *
+       * Items: What was measured on one pod.
+       */
+      pods?: {
+        /**
+         * The pod name.
+         */
+        pod?: string;
+        /**
+         * Its service account.
+         */
+        serviceAccount?: string;
+        /**
+         * Pass, Fail or Unknown.
+         */
+        status?: 'Pass' | 'Fail' | 'Unknown';
+        /**
+         * When this pod was probed.
+         */
+        lastVerified?: string;
+        /**
+         * What was measured on it, or why it could not be.
+         */
+        evidence?: string;
+        /**
+         * The config hash its sidecar reports.
+         */
+        configHash?: string;
+        /**
+         * The version its sidecar reports.
+         */
+        sidecarVersion?: string;
+        /**
+         * The SPIFFE ID of the certificate it serves.
+         */
+        spiffeId?: string;
+        /**
+         * How it differs from what was compiled and issued (stable ACP_ERR_EVIDENCE_* codes).
+         *
+         * @maxItems 8
+         *
+         * Items: One difference.
+         */
+        drift?: {
+          /**
+           * The stable code.
+           */
+          code?: string;
+          /**
+           * What differs.
+           */
+          message?: string;
+        }[];
+        /**
+         * The "<profile> <id>" of each control that fails on this pod.
+         *
+         * @maxItems 256
+         */
+        failedControls?: string[];
+      }[];
+      /**
+       * Probed pods left out of pods (the counts in workloads include them).
+       */
+      truncatedPods?: number;
     };
     /**
      * The workload certificates of the selected pods' service accounts.

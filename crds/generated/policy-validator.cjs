@@ -2,7 +2,7 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxUrlBytes":{"description":"The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.","default":"8Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxConnections":{"type":"integer","description":"Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.","minimum":1,"maximum":100000,"default":512},"maxPendingHandshakesPerAddress":{"type":"integer","description":"Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.","minimum":1,"maximum":100000,"default":64},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"http":{"type":"object","description":"How the sidecar reads request targets that servers read in more than one way.","default":{},"properties":{"allowMatrixParameters":{"type":"boolean","description":"Whether path segments may carry \";\" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with \";\" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded \";\" (%3B) is refused either way.","default":false}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination and the identities its server must prove.","required":["host","port"],"properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port (the peer sidecar's 8443 for mesh workloads).","minimum":1,"maximum":65535},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json","title":"ApiCompliancePolicy","type":"object","description":"ApiCompliancePolicy declares the API-security baseline for the pods it selects in its namespace: TLS floor and AEAD cipher suites, mutual TLS with SPIFFE workload identities, JWT validation, request limits, rate limits, HSTS, audit logging, and the compliance profiles (PCI-DSS 4.0, HIPAA, SOC 2, GDPR, NIST SP 800-52r2) the result must satisfy. The operator compiles it into the configuration of the acp sidecar, which the mutating webhook injects into the selected pods.","required":["spec"],"properties":{"apiVersion":{"type":"string","description":"APIVersion defines the versioned schema of this representation of an object."},"kind":{"type":"string","description":"Kind is a string value representing the REST resource this object represents."},"metadata":{"type":"object"},"spec":{"type":"object","description":"The desired API-security baseline for the selected pods.","required":["selector","upstream"],"properties":{"selector":{"type":"object","description":"Label selector for the pods in this namespace that this policy protects. An empty selector selects every pod in the namespace.","properties":{"matchLabels":{"type":"object","description":"Pods must carry every one of these labels with these values.","maxProperties":64,"additionalProperties":{"type":"string","maxLength":63}},"matchExpressions":{"type":"array","description":"Label requirements that must all hold for a pod to be selected.","maxItems":32,"items":{"type":"object","description":"A label requirement (key, operator, values), as in a Deployment's selector.","required":["key","operator"],"properties":{"key":{"type":"string","description":"The label key the requirement applies to.","minLength":1,"maxLength":317},"operator":{"type":"string","description":"In, NotIn, Exists or DoesNotExist.","enum":["In","NotIn","Exists","DoesNotExist"]},"values":{"type":"array","description":"The label values. Must be non-empty for In and NotIn, and empty for Exists and DoesNotExist.","maxItems":64,"items":{"type":"string","maxLength":63}}},"additionalProperties":false}}},"additionalProperties":false},"mode":{"type":"string","description":"Enforce denies every request the policy forbids. Audit allows them but logs each would-be denial with its reason and counts it in metrics, so a policy can be rolled out without breaking traffic. Applies to every control.","enum":["Enforce","Audit"],"default":"Enforce"},"profiles":{"type":"array","description":"Compliance profiles this policy must satisfy. The operator evaluates every control of each profile against the policy and reports the result in status.compliance and the Compliant condition; a failing control does not stop enforcement.","maxItems":5,"items":{"type":"string","enum":["PCI-DSS-4.0","HIPAA","SOC2","GDPR","NIST-800-52r2"]}},"upstream":{"type":"object","description":"Where the sidecar forwards allowed requests. The app listens on loopback only.","required":["port"],"properties":{"port":{"type":"integer","description":"The application's port on 127.0.0.1. Must not be one of the sidecar's own ports (8443, 15001, 15021).","minimum":1,"maximum":65535},"connectTimeoutSeconds":{"type":"integer","description":"How long the sidecar waits to connect to the app before answering 502.","minimum":1,"maximum":60,"default":5},"protocol":{"type":"string","description":"What the app speaks on its port. HTTP1: HTTP/1.1 (every request, also one that came over HTTP/2, is forwarded as HTTP/1.1; a request body without a length is read whole first). H2C: cleartext HTTP/2 with prior knowledge, multiplexed on one connection; request bodies stream both ways and trailers are relayed, which gRPC needs (a gRPC app must be H2C).","enum":["HTTP1","H2C"],"default":"HTTP1"}},"additionalProperties":false},"tls":{"type":"object","description":"TLS settings of the sidecar's inbound listener and of its outbound mTLS.","default":{},"properties":{"minVersion":{"type":"string","description":"The lowest TLS version accepted. TLS1.2 or TLS1.3; SSL, TLS 1.0 and TLS 1.1 are never accepted. TLS 1.3 is always enabled.","enum":["TLS1.2","TLS1.3"],"default":"TLS1.2"},"cipherSuites":{"type":"array","description":"AEAD cipher suites, named as OpenSSL names them (IANA names are accepted too): TLS 1.3 suites TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; TLS 1.2 suites ECDHE-ECDSA-AES256-GCM-SHA384, ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305 and ECDHE-RSA-CHACHA20-POLY1305. At least one TLS 1.3 suite is required; at least one TLS 1.2 suite when minVersion is TLS1.2, none when it is TLS1.3. CBC, RC4, 3DES, AES-128 and non-ECDHE suites are refused.","minItems":1,"maxItems":10,"default":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"],"items":{"type":"string","enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305","TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384","TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256","TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"]}},"hsts":{"type":"object","description":"The Strict-Transport-Security header the sidecar adds to every response, its own errors included.","default":{},"properties":{"maxAgeSeconds":{"type":"integer","description":"The max-age directive, in seconds (0 to 2 years; 1 year by default).","minimum":0,"maximum":63072000,"default":31536000},"includeSubDomains":{"type":"boolean","description":"Adds the includeSubDomains directive.","default":true},"preload":{"type":"boolean","description":"Adds the preload directive (requires maxAgeSeconds >= 31536000 and includeSubDomains).","default":false}},"additionalProperties":false}},"additionalProperties":false},"mtls":{"type":"object","description":"Mutual TLS on the sidecar's inbound listener, with SPIFFE workload identities.","default":{},"properties":{"mode":{"type":"string","description":"Strict requires every caller to present a certificate issued by the mesh CA. Permissive also accepts callers without one (their identity is then unknown); a certificate that is presented is still verified.","enum":["Strict","Permissive"],"default":"Strict"},"allowedPeers":{"type":"array","description":"The workload identities allowed to call. Empty means any workload of the mesh. Others get 403.","maxItems":256,"items":{"type":"object","description":"A peer identity: either namespace and serviceAccount (the SPIFFE ID is built from the trust domain), or a full spiffeId.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID, e.g. spiffe://cluster.local/ns/shop/sa/checkout.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates the operator issues to the selected pods' service accounts.","default":{},"properties":{"keyAlgorithm":{"type":"string","description":"The key type of workload certificates.","enum":["ECDSA-P256","ECDSA-P384","RSA-2048","RSA-3072","RSA-4096"],"default":"ECDSA-P256"},"lifetime":{"type":"string","description":"How long a workload certificate is valid, as a Go duration (e.g. 24h, 90m). Between 1m and 2160h (90 days).","default":"24h","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},"renewBefore":{"type":"string","description":"How long before expiry a certificate is renewed, as a Go duration. Defaults to a third of the lifetime. Must be at least 10s and shorter than lifetime.","maxLength":32,"pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"}},"additionalProperties":false},"jwt":{"type":"object","description":"JWT bearer-token validation. When set, every request needs a valid token unless a rule makes its path public.","required":["providers"],"properties":{"providers":{"type":"array","description":"The token issuers that are trusted. Names must be unique.","minItems":1,"maxItems":16,"items":{"type":"object","description":"One trusted token issuer and how its tokens are checked.","required":["name","issuer","audiences"],"properties":{"name":{"type":"string","description":"The provider's name, referenced by rules.","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"issuer":{"type":"string","description":"The exact value the iss claim must have.","minLength":1,"maxLength":2048},"audiences":{"type":"array","description":"The aud claim must contain at least one of these.","minItems":1,"maxItems":16,"items":{"type":"string","minLength":1,"maxLength":256}},"jwksUri":{"type":"string","description":"An https URL of the issuer's JSON Web Key Set. The operator fetches it, embeds the keys in the sidecar configuration and refreshes them; if a fetch fails the last good keys stay in force. Exactly one of jwksUri and jwks must be set.","maxLength":2048},"jwks":{"type":"object","description":"An inline JSON Web Key Set (public keys only). Exactly one of jwksUri and jwks must be set.","required":["keys"],"properties":{"keys":{"type":"array","description":"The public keys, as JWKs (kty, kid, alg, and the key parameters).","minItems":1,"maxItems":32,"items":{"type":"object","description":"A public JSON Web Key.","required":["kty"],"properties":{"kty":{"type":"string","description":"The key type (RSA, EC or OKP). Symmetric (oct) keys are refused.","enum":["RSA","EC","OKP"]},"kid":{"type":"string","description":"The key id.","maxLength":256},"d":{"type":"string","description":"The private exponent or scalar. Must NOT be set; only public keys are accepted."},"k":{"type":"string","description":"A symmetric key value. Must NOT be set; symmetric keys are refused."}}}}},"additionalProperties":false},"jwksRefreshSeconds":{"type":"integer","description":"How often the operator refetches jwksUri.","minimum":30,"maximum":86400,"default":300},"algorithms":{"type":"array","description":"The signature algorithms accepted. none and HMAC algorithms are never accepted.","minItems":1,"maxItems":10,"default":["RS256","ES256"],"items":{"type":"string","enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","description":"Tolerance for exp, nbf and iat.","minimum":0,"maximum":300,"default":30},"maxTokenAgeSeconds":{"type":"integer","description":"When set, tokens whose iat is older than this are refused (iat becomes required).","minimum":1,"maximum":2592000},"requiredClaims":{"type":"array","description":"Claims every token must carry.","maxItems":32,"default":["exp"],"items":{"type":"string","minLength":1,"maxLength":128}},"forwardClaims":{"type":"array","description":"Claims of a verified token copied into request headers for the app.","maxItems":16,"items":{"type":"object","description":"One claim and the header it is forwarded in.","required":["claim","header"],"properties":{"claim":{"type":"string","description":"The claim name.","minLength":1,"maxLength":128},"header":{"type":"string","description":"The header name, lower case, starting with x-.","maxLength":128,"pattern":"^x-[a-z0-9-]+$"}},"additionalProperties":false}}},"additionalProperties":false}},"rules":{"type":"array","description":"Per-path rules, checked in order; the first whose paths (and methods, if given) match decides. A path that no rule matches needs a valid token from any provider.","maxItems":128,"items":{"type":"object","description":"Which paths are public, or which providers and scopes they need.","required":["paths"],"properties":{"paths":{"type":"array","description":"Canonical paths. An exact path (/healthz) or a prefix ending in /* (/v1/data/* matches /v1/data/x and deeper).","minItems":1,"maxItems":32,"items":{"type":"string","maxLength":1024,"pattern":"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"}},"methods":{"type":"array","description":"HTTP methods this rule applies to; all methods when empty.","maxItems":9,"items":{"type":"string","enum":["GET","HEAD","POST","PUT","PATCH","DELETE","OPTIONS","TRACE","CONNECT"]}},"public":{"type":"boolean","description":"No token is needed on these paths.","default":false},"providers":{"type":"array","description":"The token must come from one of these providers; any provider when empty.","maxItems":16,"items":{"type":"string","maxLength":63}},"requiredScopes":{"type":"array","description":"The token's scope (or scp) claim must contain every one of these.","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":256}}},"additionalProperties":false}}},"additionalProperties":false},"limits":{"type":"object","description":"Request size, time and rate limits enforced by the sidecar before the app sees a request.","default":{},"properties":{"maxRequestBytes":{"description":"The largest request body, as bytes or a quantity (2Mi). Between 1Ki and 10Mi; 2Mi by default. Larger bodies get 413 and the app receives none of them.","default":"2Mi","anyOf":[{"type":"integer"},{"type":"string"}]},"maxHeaderBytes":{"description":"The largest total size of request headers (431 beyond it), between 1Ki and 64Ki; 16Ki by default.","default":"16Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxUrlBytes":{"description":"The longest request target (path and query), as bytes or a quantity (8Ki). Between 256 and 64Ki; 8Ki by default. Longer targets get 414 and the app receives none of the request.","default":"8Ki","anyOf":[{"type":"integer"},{"type":"string"}]},"maxConnections":{"type":"integer","description":"Open inbound connections the sidecar holds at most (an established TLS connection costs ~65 KB of native memory, one still in its handshake ~25 KB); further connections are closed at accept, before any TLS byte is read. 512 by default, sized for the sidecar's 128Mi memory limit; raise the limit with it.","minimum":1,"maximum":100000,"default":512},"maxPendingHandshakesPerAddress":{"type":"integer","description":"Connections from one client address whose TLS handshake has not completed, at most; further connections from that address are closed at accept. 64 by default.","minimum":1,"maximum":100000,"default":64},"requestTimeoutSeconds":{"type":"integer","description":"The longest a request may take end to end (receiving the body and the app's answer); 408 or 504 beyond it.","minimum":1,"maximum":3600,"default":30},"headersTimeoutSeconds":{"type":"integer","description":"The longest a client may take to send request headers (408 beyond it): for a new connection from its TCP accept (the TLS handshake included), for a later request from its first byte.","minimum":1,"maximum":120,"default":10},"rateLimit":{"type":"object","description":"A token-bucket rate limit per caller; 429 with Retry-After beyond it.","required":["requestsPerSecond"],"properties":{"requestsPerSecond":{"type":"integer","description":"The sustained rate allowed per caller.","minimum":1,"maximum":1000000},"burst":{"type":"integer","description":"The bucket size; requestsPerSecond when unset.","minimum":1,"maximum":10000000},"by":{"type":"string","description":"What a caller is: Identity (the verified SPIFFE ID of the peer), Subject (the sub claim of the verified JWT) or SourceIP (the TCP peer address). Never a client-supplied header.","enum":["Identity","Subject","SourceIP"],"default":"Identity"}},"additionalProperties":false}},"additionalProperties":false},"http":{"type":"object","description":"How the sidecar reads request targets that servers read in more than one way.","default":{},"properties":{"allowMatrixParameters":{"type":"boolean","description":"Whether path segments may carry \";\" parameters (matrix parameters, such as /cars;color=red or ;jsessionid=...). false (default): a path with \";\" is refused with 400, because servlet containers (Tomcat, Jetty, Spring) drop the parameters before routing and /public/..;/admin would reach /admin. true: the parameters reach the app, JWT rules match the path without them, and a parameter on an empty or dot segment is still refused. An encoded \";\" (%3B) is refused either way.","default":false},"http2":{"type":"boolean","description":"Whether the sidecar offers HTTP/2 (ALPN h2) to its callers, next to HTTP/1.1. true (default): clients that speak HTTP/2 (gRPC, browsers, most API clients) use it, with the HTTP/2 defences (concurrent streams, floods, rapid reset, CONTINUATION floods, stalls). false: only HTTP/1.1 is offered, and a client that offers nothing else is refused during the TLS handshake. gRPC needs true. Applies to new connections.","default":true}},"additionalProperties":false},"egress":{"type":"object","description":"Outbound calls the app makes through its sidecar (HTTP_PROXY on 127.0.0.1:15001); the sidecar originates mTLS to the peer's sidecar and checks the peer's identity.","default":{},"properties":{"default":{"type":"string","description":"Deny refuses destinations not listed in allow; Allow passes them through without mTLS.","enum":["Deny","Allow"],"default":"Deny"},"allow":{"type":"array","description":"Destinations the app may call.","maxItems":256,"items":{"type":"object","description":"One destination: {host, port} (with the identities its server must prove), or a Kubernetes Service {service, namespace} whose meshed ports the app calls by name (the operator's mesh directory supplies the address and the identities).","properties":{"host":{"type":"string","description":"A DNS name, e.g. payments.payments.svc.cluster.local.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},"port":{"type":"integer","description":"The destination port. With host: required (the peer sidecar's 8443 for hand-written mesh entries). With service: one of the Service's ports (omitted: every meshed port).","minimum":1,"maximum":65535},"service":{"type":"string","description":"A Service whose pods run the sidecar, called as http://<service>[.<namespace>[.svc[.<cluster domain>]]]:<service port>; reached over mTLS to its pods' sidecars, which must prove one of the identities of the Service's pods (secure naming). Excludes host and peers.","maxLength":63,"pattern":"^[a-z]([-a-z0-9]*[a-z0-9])?$"},"namespace":{"type":"string","description":"The Service's namespace (default: the policy's own). Only with service.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"peers":{"type":"array","description":"The server must present one of these identities (mTLS). Empty: the destination is reached without mTLS (plain HTTP or the app's own TLS).","maxItems":32,"items":{"type":"object","description":"A peer identity, {namespace, serviceAccount} or {spiffeId}.","properties":{"namespace":{"type":"string","description":"The peer's namespace.","maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},"serviceAccount":{"type":"string","description":"The peer's ServiceAccount.","maxLength":253,"pattern":"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},"spiffeId":{"type":"string","description":"A full SPIFFE ID.","maxLength":2048,"pattern":"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"}},"additionalProperties":false}}},"additionalProperties":false}}},"additionalProperties":false},"audit":{"type":"object","description":"Audit records, one JSON line per decision on the sidecar's stdout.","default":{},"properties":{"enabled":{"type":"boolean","description":"Write an audit record for every request.","default":true},"includeHeaders":{"type":"array","description":"Request headers copied into audit records (lower case). Authorization, Cookie, Proxy-Authorization and Set-Cookie are never logged and are refused here.","maxItems":32,"default":["x-request-id","x-forwarded-for"],"items":{"type":"string","maxLength":128,"pattern":"^[a-z0-9!#$%&'*+.^_`|~-]+$"}}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","description":"What the operator observed and did. Written by the operator only.","properties":{"observedGeneration":{"type":"integer","description":"The metadata.generation this status describes."},"conditions":{"type":"array","description":"Ready (summary), ConfigReady (compiled and written), CertificatesReady (workload certificates issued), JWKSReady (keys fetched), Compliant (every control of the named profiles passes).","maxItems":16,"items":{"type":"object","description":"A standard Kubernetes condition.","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","description":"The condition type, e.g. Ready.","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","description":"True, False or Unknown.","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0,"description":"The metadata.generation the condition was set for."},"lastTransitionTime":{"type":"string","format":"date-time","description":"When the status last changed."},"reason":{"type":"string","description":"A CamelCase reason code for the last transition.","minLength":1,"maxLength":1024,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","description":"A human-readable explanation.","maxLength":32768}},"additionalProperties":false}},"workloads":{"type":"object","description":"The pods this policy selects and how many of them run the sidecar.","properties":{"selected":{"type":"integer","description":"Pods matched by the selector."},"injected":{"type":"integer","description":"Of those, pods that run the sidecar."},"serviceAccounts":{"type":"integer","description":"Distinct service accounts among the selected pods (one workload certificate each)."},"summary":{"type":"string","description":"injected/selected, for kubectl get."}},"additionalProperties":false},"compliance":{"type":"object","description":"The compliance evaluation of this policy against its profiles.","properties":{"profiles":{"type":"array","description":"One entry per profile named in spec.profiles.","items":{"type":"object","description":"The summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Pass when every control passes, otherwise Fail.","enum":["Pass","Fail"]},"passed":{"type":"integer","description":"Controls that pass."},"failed":{"type":"integer","description":"Controls that fail."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, with the evidence.","items":{"type":"object","description":"One control's result.","properties":{"id":{"type":"string","description":"The control id in the standard, e.g. 4.2.1."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass or Fail.","enum":["Pass","Fail"]},"message":{"type":"string","description":"What in the policy satisfies or breaks the control."}},"additionalProperties":false}}},"additionalProperties":false},"verification":{"type":"object","description":"Compliance measured, not declared: what the operator's prober observed on each selected pod (TLS versions and suites accepted and refused, client certificate required, the served certificate, HSTS, the config hash and sidecar version in force), judged by the same controls as status.compliance. A probe that could not measure is Unknown, never Pass or Fail.","properties":{"lastVerified":{"type":"string","format":"date-time","description":"When the newest probe of the last round finished."},"workloads":{"type":"object","description":"Pods probed in the last round, by verdict.","properties":{"checked":{"type":"integer","description":"Selected pods probed."},"passed":{"type":"integer","description":"Pods on which every control holds."},"failed":{"type":"integer","description":"Pods on which a control fails or that drift from what was compiled."},"unknown":{"type":"integer","description":"Pods the probe could not measure (network, timeout)."}},"additionalProperties":false},"profiles":{"type":"array","description":"One entry per profile in spec.profiles, as measured.","maxItems":16,"items":{"type":"object","description":"The measured summary of one profile.","properties":{"name":{"type":"string","description":"The profile."},"status":{"type":"string","description":"Fail when a control fails; Unknown when none fails but one is unmeasured; else Pass.","enum":["Pass","Fail","Unknown"]},"passed":{"type":"integer","description":"Controls measured to hold."},"failed":{"type":"integer","description":"Controls measured to fail."},"unknown":{"type":"integer","description":"Controls that could not be measured on every pod."}},"additionalProperties":false}},"controls":{"type":"array","description":"Every control of every profile, measured on every probed pod.","maxItems":256,"items":{"type":"object","description":"One control's measured result.","properties":{"id":{"type":"string","description":"The control id in the standard."},"profile":{"type":"string","description":"The profile the control belongs to."},"title":{"type":"string","description":"What the control requires."},"status":{"type":"string","description":"Pass, Fail or Unknown (as for the profile).","enum":["Pass","Fail","Unknown"]},"lastVerified":{"type":"string","format":"date-time","description":"The OLDEST probe this result rests on."},"checked":{"type":"integer","description":"Pods judged."},"passed":{"type":"integer","description":"Pods on which it holds."},"failed":{"type":"integer","description":"Pods on which it fails."},"unknown":{"type":"integer","description":"Pods that could not be measured."},"evidence":{"type":"string","description":"What was measured, in words.","maxLength":4096},"failing":{"type":"array","description":"Pods on which the control fails (the first 20).","maxItems":20,"items":{"type":"string"}}},"additionalProperties":false}},"pods":{"type":"array","description":"Each probed pod (failing and unknown ones first; the first 100).","maxItems":100,"items":{"type":"object","description":"What was measured on one pod.","properties":{"pod":{"type":"string","description":"The pod name."},"serviceAccount":{"type":"string","description":"Its service account."},"status":{"type":"string","description":"Pass, Fail or Unknown.","enum":["Pass","Fail","Unknown"]},"lastVerified":{"type":"string","format":"date-time","description":"When this pod was probed."},"evidence":{"type":"string","description":"What was measured on it, or why it could not be.","maxLength":4096},"configHash":{"type":"string","description":"The config hash its sidecar reports."},"sidecarVersion":{"type":"string","description":"The version its sidecar reports."},"spiffeId":{"type":"string","description":"The SPIFFE ID of the certificate it serves."},"drift":{"type":"array","description":"How it differs from what was compiled and issued (stable ACP_ERR_EVIDENCE_* codes).","maxItems":8,"items":{"type":"object","description":"One difference.","properties":{"code":{"type":"string","description":"The stable code."},"message":{"type":"string","description":"What differs.","maxLength":1024}},"additionalProperties":false}},"failedControls":{"type":"array","description":"The \"<profile> <id>\" of each control that fails on this pod.","maxItems":256,"items":{"type":"string"}}},"additionalProperties":false}},"truncatedPods":{"type":"integer","description":"Probed pods left out of pods (the counts in workloads include them)."}},"additionalProperties":false},"certificates":{"type":"object","description":"The workload certificates of the selected pods' service accounts.","properties":{"serviceAccounts":{"type":"integer","description":"Service accounts with a current certificate."},"nextRenewalTime":{"type":"string","format":"date-time","description":"When the next certificate is due for renewal."},"earliestExpiry":{"type":"string","format":"date-time","description":"The earliest notAfter among the current certificates."},"trustBundle":{"type":"string","description":"The trust-bundle ConfigMap in this namespace."}},"additionalProperties":false},"jwks":{"type":"object","description":"The JSON Web Key Sets in force, per provider.","properties":{"providers":{"type":"array","description":"One entry per provider.","items":{"type":"object","description":"The keys in force for one provider.","properties":{"name":{"type":"string","description":"The provider."},"keyIds":{"type":"array","description":"The kid of every key in force.","items":{"type":"string"}},"lastSuccessfulFetch":{"type":"string","format":"date-time","description":"When jwksUri was last fetched successfully (absent for inline keys)."},"lastError":{"type":"string","description":"Why the last fetch failed, if it did."}},"additionalProperties":false}}},"additionalProperties":false},"config":{"type":"object","description":"The compiled sidecar configuration.","properties":{"configMap":{"type":"string","description":"The ConfigMap holding sidecar.json."},"hash":{"type":"string","description":"The sha256 of the compiled configuration in force."}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
@@ -12,9 +12,10 @@ const pattern3 = new RegExp("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$", "u");
 const pattern6 = new RegExp("^x-[a-z0-9-]+$", "u");
 const pattern7 = new RegExp("^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$", "u");
 const pattern8 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", "u");
-const pattern12 = new RegExp("^[a-z0-9!#$%&'*+.^_`|~-]+$", "u");
-const pattern13 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$", "u");
-const pattern14 = new RegExp("^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", "u");
+const pattern9 = new RegExp("^[a-z]([-a-z0-9]*[a-z0-9])?$", "u");
+const pattern14 = new RegExp("^[a-z0-9!#$%&'*+.^_`|~-]+$", "u");
+const pattern15 = new RegExp("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$", "u");
+const pattern16 = new RegExp("^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://acp.dev/schemas/apicompliancepolicy.v1alpha1.json" */;
@@ -474,6 +475,9 @@ if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
 if(data16.connectTimeoutSeconds === undefined){
 data16.connectTimeoutSeconds = 5;
 }
+if(data16.protocol === undefined){
+data16.protocol = "HTTP1";
+}
 if(data16.port === undefined){
 const err35 = {instancePath:instancePath+"/spec/upstream",schemaPath:"#/properties/spec/properties/upstream/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
 if(vErrors === null){
@@ -485,7 +489,7 @@ vErrors.push(err35);
 errors++;
 }
 for(const key5 in data16){
-if(!((key5 === "port") || (key5 === "connectTimeoutSeconds"))){
+if(!(((key5 === "port") || (key5 === "connectTimeoutSeconds")) || (key5 === "protocol"))){
 const err36 = {instancePath:instancePath+"/spec/upstream",schemaPath:"#/properties/spec/properties/upstream/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err36];
@@ -564,9 +568,9 @@ vErrors.push(err42);
 errors++;
 }
 }
-}
-else {
-const err43 = {instancePath:instancePath+"/spec/upstream",schemaPath:"#/properties/spec/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data19 = data16.protocol;
+if(typeof data19 !== "string"){
+const err43 = {instancePath:instancePath+"/spec/upstream/protocol",schemaPath:"#/properties/spec/properties/upstream/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -575,21 +579,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-let data19 = data3.tls;
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(data19.minVersion === undefined){
-data19.minVersion = "TLS1.2";
-}
-if(data19.cipherSuites === undefined){
-data19.cipherSuites = ["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"];
-}
-if(data19.hsts === undefined){
-data19.hsts = {};
-}
-for(const key6 in data19){
-if(!(((key6 === "minVersion") || (key6 === "cipherSuites")) || (key6 === "hsts"))){
-const err44 = {instancePath:instancePath+"/spec/tls",schemaPath:"#/properties/spec/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(!((data19 === "HTTP1") || (data19 === "H2C"))){
+const err44 = {instancePath:instancePath+"/spec/upstream/protocol",schemaPath:"#/properties/spec/properties/upstream/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.upstream.properties.protocol.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -599,9 +590,8 @@ vErrors.push(err44);
 errors++;
 }
 }
-let data20 = data19.minVersion;
-if(typeof data20 !== "string"){
-const err45 = {instancePath:instancePath+"/spec/tls/minVersion",schemaPath:"#/properties/spec/properties/tls/properties/minVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err45 = {instancePath:instancePath+"/spec/upstream",schemaPath:"#/properties/spec/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -610,8 +600,21 @@ vErrors.push(err45);
 }
 errors++;
 }
-if(!((data20 === "TLS1.2") || (data20 === "TLS1.3"))){
-const err46 = {instancePath:instancePath+"/spec/tls/minVersion",schemaPath:"#/properties/spec/properties/tls/properties/minVersion/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.tls.properties.minVersion.enum},message:"must be equal to one of the allowed values"};
+}
+let data20 = data3.tls;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.minVersion === undefined){
+data20.minVersion = "TLS1.2";
+}
+if(data20.cipherSuites === undefined){
+data20.cipherSuites = ["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256","ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"];
+}
+if(data20.hsts === undefined){
+data20.hsts = {};
+}
+for(const key6 in data20){
+if(!(((key6 === "minVersion") || (key6 === "cipherSuites")) || (key6 === "hsts"))){
+const err46 = {instancePath:instancePath+"/spec/tls",schemaPath:"#/properties/spec/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -620,10 +623,10 @@ vErrors.push(err46);
 }
 errors++;
 }
-let data21 = data19.cipherSuites;
-if(Array.isArray(data21)){
-if(data21.length > 10){
-const err47 = {instancePath:instancePath+"/spec/tls/cipherSuites",schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/maxItems",keyword:"maxItems",params:{limit: 10},message:"must NOT have more than 10 items"};
+}
+let data21 = data20.minVersion;
+if(typeof data21 !== "string"){
+const err47 = {instancePath:instancePath+"/spec/tls/minVersion",schemaPath:"#/properties/spec/properties/tls/properties/minVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -632,8 +635,8 @@ vErrors.push(err47);
 }
 errors++;
 }
-if(data21.length < 1){
-const err48 = {instancePath:instancePath+"/spec/tls/cipherSuites",schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(!((data21 === "TLS1.2") || (data21 === "TLS1.3"))){
+const err48 = {instancePath:instancePath+"/spec/tls/minVersion",schemaPath:"#/properties/spec/properties/tls/properties/minVersion/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.tls.properties.minVersion.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -642,11 +645,10 @@ vErrors.push(err48);
 }
 errors++;
 }
-const len3 = data21.length;
-for(let i3=0; i3<len3; i3++){
-let data22 = data21[i3];
-if(typeof data22 !== "string"){
-const err49 = {instancePath:instancePath+"/spec/tls/cipherSuites/" + i3,schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data22 = data20.cipherSuites;
+if(Array.isArray(data22)){
+if(data22.length > 10){
+const err49 = {instancePath:instancePath+"/spec/tls/cipherSuites",schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/maxItems",keyword:"maxItems",params:{limit: 10},message:"must NOT have more than 10 items"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -655,8 +657,8 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(!((((((((((data22 === "TLS_AES_256_GCM_SHA384") || (data22 === "TLS_CHACHA20_POLY1305_SHA256")) || (data22 === "ECDHE-ECDSA-AES256-GCM-SHA384")) || (data22 === "ECDHE-RSA-AES256-GCM-SHA384")) || (data22 === "ECDHE-ECDSA-CHACHA20-POLY1305")) || (data22 === "ECDHE-RSA-CHACHA20-POLY1305")) || (data22 === "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")) || (data22 === "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")) || (data22 === "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256")) || (data22 === "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"))){
-const err50 = {instancePath:instancePath+"/spec/tls/cipherSuites/" + i3,schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.tls.properties.cipherSuites.items.enum},message:"must be equal to one of the allowed values"};
+if(data22.length < 1){
+const err50 = {instancePath:instancePath+"/spec/tls/cipherSuites",schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -665,10 +667,11 @@ vErrors.push(err50);
 }
 errors++;
 }
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/spec/tls/cipherSuites",schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len3 = data22.length;
+for(let i3=0; i3<len3; i3++){
+let data23 = data22[i3];
+if(typeof data23 !== "string"){
+const err51 = {instancePath:instancePath+"/spec/tls/cipherSuites/" + i3,schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -677,20 +680,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-let data23 = data19.hsts;
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-if(data23.maxAgeSeconds === undefined){
-data23.maxAgeSeconds = 31536000;
-}
-if(data23.includeSubDomains === undefined){
-data23.includeSubDomains = true;
-}
-if(data23.preload === undefined){
-data23.preload = false;
-}
-for(const key7 in data23){
-if(!(((key7 === "maxAgeSeconds") || (key7 === "includeSubDomains")) || (key7 === "preload"))){
-const err52 = {instancePath:instancePath+"/spec/tls/hsts",schemaPath:"#/properties/spec/properties/tls/properties/hsts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+if(!((((((((((data23 === "TLS_AES_256_GCM_SHA384") || (data23 === "TLS_CHACHA20_POLY1305_SHA256")) || (data23 === "ECDHE-ECDSA-AES256-GCM-SHA384")) || (data23 === "ECDHE-RSA-AES256-GCM-SHA384")) || (data23 === "ECDHE-ECDSA-CHACHA20-POLY1305")) || (data23 === "ECDHE-RSA-CHACHA20-POLY1305")) || (data23 === "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")) || (data23 === "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")) || (data23 === "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256")) || (data23 === "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"))){
+const err52 = {instancePath:instancePath+"/spec/tls/cipherSuites/" + i3,schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.tls.properties.cipherSuites.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -700,9 +691,9 @@ vErrors.push(err52);
 errors++;
 }
 }
-let data24 = data23.maxAgeSeconds;
-if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
-const err53 = {instancePath:instancePath+"/spec/tls/hsts/maxAgeSeconds",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/maxAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err53 = {instancePath:instancePath+"/spec/tls/cipherSuites",schemaPath:"#/properties/spec/properties/tls/properties/cipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -711,9 +702,20 @@ vErrors.push(err53);
 }
 errors++;
 }
-if((typeof data24 == "number") && (isFinite(data24))){
-if(data24 > 63072000 || isNaN(data24)){
-const err54 = {instancePath:instancePath+"/spec/tls/hsts/maxAgeSeconds",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/maxAgeSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 63072000},message:"must be <= 63072000"};
+let data24 = data20.hsts;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.maxAgeSeconds === undefined){
+data24.maxAgeSeconds = 31536000;
+}
+if(data24.includeSubDomains === undefined){
+data24.includeSubDomains = true;
+}
+if(data24.preload === undefined){
+data24.preload = false;
+}
+for(const key7 in data24){
+if(!(((key7 === "maxAgeSeconds") || (key7 === "includeSubDomains")) || (key7 === "preload"))){
+const err54 = {instancePath:instancePath+"/spec/tls/hsts",schemaPath:"#/properties/spec/properties/tls/properties/hsts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -722,8 +724,10 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(data24 < 0 || isNaN(data24)){
-const err55 = {instancePath:instancePath+"/spec/tls/hsts/maxAgeSeconds",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/maxAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+let data25 = data24.maxAgeSeconds;
+if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
+const err55 = {instancePath:instancePath+"/spec/tls/hsts/maxAgeSeconds",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/maxAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -732,9 +736,9 @@ vErrors.push(err55);
 }
 errors++;
 }
-}
-if(typeof data23.includeSubDomains !== "boolean"){
-const err56 = {instancePath:instancePath+"/spec/tls/hsts/includeSubDomains",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/includeSubDomains/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 > 63072000 || isNaN(data25)){
+const err56 = {instancePath:instancePath+"/spec/tls/hsts/maxAgeSeconds",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/maxAgeSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 63072000},message:"must be <= 63072000"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -743,8 +747,8 @@ vErrors.push(err56);
 }
 errors++;
 }
-if(typeof data23.preload !== "boolean"){
-const err57 = {instancePath:instancePath+"/spec/tls/hsts/preload",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/preload/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data25 < 0 || isNaN(data25)){
+const err57 = {instancePath:instancePath+"/spec/tls/hsts/maxAgeSeconds",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/maxAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -754,8 +758,8 @@ vErrors.push(err57);
 errors++;
 }
 }
-else {
-const err58 = {instancePath:instancePath+"/spec/tls/hsts",schemaPath:"#/properties/spec/properties/tls/properties/hsts/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data24.includeSubDomains !== "boolean"){
+const err58 = {instancePath:instancePath+"/spec/tls/hsts/includeSubDomains",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/includeSubDomains/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -764,9 +768,8 @@ vErrors.push(err58);
 }
 errors++;
 }
-}
-else {
-const err59 = {instancePath:instancePath+"/spec/tls",schemaPath:"#/properties/spec/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data24.preload !== "boolean"){
+const err59 = {instancePath:instancePath+"/spec/tls/hsts/preload",schemaPath:"#/properties/spec/properties/tls/properties/hsts/properties/preload/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -775,14 +778,9 @@ vErrors.push(err59);
 }
 errors++;
 }
-let data27 = data3.mtls;
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-if(data27.mode === undefined){
-data27.mode = "Strict";
 }
-for(const key8 in data27){
-if(!((key8 === "mode") || (key8 === "allowedPeers"))){
-const err60 = {instancePath:instancePath+"/spec/mtls",schemaPath:"#/properties/spec/properties/mtls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+else {
+const err60 = {instancePath:instancePath+"/spec/tls/hsts",schemaPath:"#/properties/spec/properties/tls/properties/hsts/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -792,9 +790,8 @@ vErrors.push(err60);
 errors++;
 }
 }
-let data28 = data27.mode;
-if(typeof data28 !== "string"){
-const err61 = {instancePath:instancePath+"/spec/mtls/mode",schemaPath:"#/properties/spec/properties/mtls/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err61 = {instancePath:instancePath+"/spec/tls",schemaPath:"#/properties/spec/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -803,8 +800,14 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(!((data28 === "Strict") || (data28 === "Permissive"))){
-const err62 = {instancePath:instancePath+"/spec/mtls/mode",schemaPath:"#/properties/spec/properties/mtls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.mtls.properties.mode.enum},message:"must be equal to one of the allowed values"};
+let data28 = data3.mtls;
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+if(data28.mode === undefined){
+data28.mode = "Strict";
+}
+for(const key8 in data28){
+if(!((key8 === "mode") || (key8 === "allowedPeers"))){
+const err62 = {instancePath:instancePath+"/spec/mtls",schemaPath:"#/properties/spec/properties/mtls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -813,11 +816,10 @@ vErrors.push(err62);
 }
 errors++;
 }
-if(data27.allowedPeers !== undefined){
-let data29 = data27.allowedPeers;
-if(Array.isArray(data29)){
-if(data29.length > 256){
-const err63 = {instancePath:instancePath+"/spec/mtls/allowedPeers",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+}
+let data29 = data28.mode;
+if(typeof data29 !== "string"){
+const err63 = {instancePath:instancePath+"/spec/mtls/mode",schemaPath:"#/properties/spec/properties/mtls/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -826,13 +828,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-const len4 = data29.length;
-for(let i4=0; i4<len4; i4++){
-let data30 = data29[i4];
-if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
-for(const key9 in data30){
-if(!(((key9 === "namespace") || (key9 === "serviceAccount")) || (key9 === "spiffeId"))){
-const err64 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4,schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(!((data29 === "Strict") || (data29 === "Permissive"))){
+const err64 = {instancePath:instancePath+"/spec/mtls/mode",schemaPath:"#/properties/spec/properties/mtls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.mtls.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -841,12 +838,11 @@ vErrors.push(err64);
 }
 errors++;
 }
-}
-if(data30.namespace !== undefined){
-let data31 = data30.namespace;
-if(typeof data31 === "string"){
-if(func3(data31) > 63){
-const err65 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/namespace",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(data28.allowedPeers !== undefined){
+let data30 = data28.allowedPeers;
+if(Array.isArray(data30)){
+if(data30.length > 256){
+const err65 = {instancePath:instancePath+"/spec/mtls/allowedPeers",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -855,8 +851,13 @@ vErrors.push(err65);
 }
 errors++;
 }
-if(!pattern0.test(data31)){
-const err66 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/namespace",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
+const len4 = data30.length;
+for(let i4=0; i4<len4; i4++){
+let data31 = data30[i4];
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+for(const key9 in data31){
+if(!(((key9 === "namespace") || (key9 === "serviceAccount")) || (key9 === "spiffeId"))){
+const err66 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4,schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -866,8 +867,11 @@ vErrors.push(err66);
 errors++;
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/namespace",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data31.namespace !== undefined){
+let data32 = data31.namespace;
+if(typeof data32 === "string"){
+if(func3(data32) > 63){
+const err67 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/namespace",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -876,12 +880,8 @@ vErrors.push(err67);
 }
 errors++;
 }
-}
-if(data30.serviceAccount !== undefined){
-let data32 = data30.serviceAccount;
-if(typeof data32 === "string"){
-if(func3(data32) > 253){
-const err68 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/serviceAccount",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(!pattern0.test(data32)){
+const err68 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/namespace",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -890,8 +890,9 @@ vErrors.push(err68);
 }
 errors++;
 }
-if(!pattern1.test(data32)){
-const err69 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/serviceAccount",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
+}
+else {
+const err69 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/namespace",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -901,8 +902,11 @@ vErrors.push(err69);
 errors++;
 }
 }
-else {
-const err70 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/serviceAccount",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data31.serviceAccount !== undefined){
+let data33 = data31.serviceAccount;
+if(typeof data33 === "string"){
+if(func3(data33) > 253){
+const err70 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/serviceAccount",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -911,12 +915,8 @@ vErrors.push(err70);
 }
 errors++;
 }
-}
-if(data30.spiffeId !== undefined){
-let data33 = data30.spiffeId;
-if(typeof data33 === "string"){
-if(func3(data33) > 2048){
-const err71 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/spiffeId",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(!pattern1.test(data33)){
+const err71 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/serviceAccount",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -925,8 +925,9 @@ vErrors.push(err71);
 }
 errors++;
 }
-if(!pattern2.test(data33)){
-const err72 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/spiffeId",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
+}
+else {
+const err72 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/serviceAccount",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -936,8 +937,11 @@ vErrors.push(err72);
 errors++;
 }
 }
-else {
-const err73 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/spiffeId",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data31.spiffeId !== undefined){
+let data34 = data31.spiffeId;
+if(typeof data34 === "string"){
+if(func3(data34) > 2048){
+const err73 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/spiffeId",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -946,10 +950,8 @@ vErrors.push(err73);
 }
 errors++;
 }
-}
-}
-else {
-const err74 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4,schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern2.test(data34)){
+const err74 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/spiffeId",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -959,9 +961,8 @@ vErrors.push(err74);
 errors++;
 }
 }
-}
 else {
-const err75 = {instancePath:instancePath+"/spec/mtls/allowedPeers",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err75 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4+"/spiffeId",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -973,7 +974,7 @@ errors++;
 }
 }
 else {
-const err76 = {instancePath:instancePath+"/spec/mtls",schemaPath:"#/properties/spec/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err76 = {instancePath:instancePath+"/spec/mtls/allowedPeers/" + i4,schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -982,17 +983,10 @@ vErrors.push(err76);
 }
 errors++;
 }
-let data34 = data3.certificates;
-if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
-if(data34.keyAlgorithm === undefined){
-data34.keyAlgorithm = "ECDSA-P256";
 }
-if(data34.lifetime === undefined){
-data34.lifetime = "24h";
 }
-for(const key10 in data34){
-if(!(((key10 === "keyAlgorithm") || (key10 === "lifetime")) || (key10 === "renewBefore"))){
-const err77 = {instancePath:instancePath+"/spec/certificates",schemaPath:"#/properties/spec/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+else {
+const err77 = {instancePath:instancePath+"/spec/mtls/allowedPeers",schemaPath:"#/properties/spec/properties/mtls/properties/allowedPeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1002,9 +996,9 @@ vErrors.push(err77);
 errors++;
 }
 }
-let data35 = data34.keyAlgorithm;
-if(typeof data35 !== "string"){
-const err78 = {instancePath:instancePath+"/spec/certificates/keyAlgorithm",schemaPath:"#/properties/spec/properties/certificates/properties/keyAlgorithm/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err78 = {instancePath:instancePath+"/spec/mtls",schemaPath:"#/properties/spec/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1013,8 +1007,17 @@ vErrors.push(err78);
 }
 errors++;
 }
-if(!(((((data35 === "ECDSA-P256") || (data35 === "ECDSA-P384")) || (data35 === "RSA-2048")) || (data35 === "RSA-3072")) || (data35 === "RSA-4096"))){
-const err79 = {instancePath:instancePath+"/spec/certificates/keyAlgorithm",schemaPath:"#/properties/spec/properties/certificates/properties/keyAlgorithm/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.certificates.properties.keyAlgorithm.enum},message:"must be equal to one of the allowed values"};
+let data35 = data3.certificates;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.keyAlgorithm === undefined){
+data35.keyAlgorithm = "ECDSA-P256";
+}
+if(data35.lifetime === undefined){
+data35.lifetime = "24h";
+}
+for(const key10 in data35){
+if(!(((key10 === "keyAlgorithm") || (key10 === "lifetime")) || (key10 === "renewBefore"))){
+const err79 = {instancePath:instancePath+"/spec/certificates",schemaPath:"#/properties/spec/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1023,10 +1026,10 @@ vErrors.push(err79);
 }
 errors++;
 }
-let data36 = data34.lifetime;
-if(typeof data36 === "string"){
-if(func3(data36) > 32){
-const err80 = {instancePath:instancePath+"/spec/certificates/lifetime",schemaPath:"#/properties/spec/properties/certificates/properties/lifetime/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+}
+let data36 = data35.keyAlgorithm;
+if(typeof data36 !== "string"){
+const err80 = {instancePath:instancePath+"/spec/certificates/keyAlgorithm",schemaPath:"#/properties/spec/properties/certificates/properties/keyAlgorithm/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1035,8 +1038,8 @@ vErrors.push(err80);
 }
 errors++;
 }
-if(!pattern3.test(data36)){
-const err81 = {instancePath:instancePath+"/spec/certificates/lifetime",schemaPath:"#/properties/spec/properties/certificates/properties/lifetime/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"+"\""};
+if(!(((((data36 === "ECDSA-P256") || (data36 === "ECDSA-P384")) || (data36 === "RSA-2048")) || (data36 === "RSA-3072")) || (data36 === "RSA-4096"))){
+const err81 = {instancePath:instancePath+"/spec/certificates/keyAlgorithm",schemaPath:"#/properties/spec/properties/certificates/properties/keyAlgorithm/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.certificates.properties.keyAlgorithm.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1045,9 +1048,10 @@ vErrors.push(err81);
 }
 errors++;
 }
-}
-else {
-const err82 = {instancePath:instancePath+"/spec/certificates/lifetime",schemaPath:"#/properties/spec/properties/certificates/properties/lifetime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data37 = data35.lifetime;
+if(typeof data37 === "string"){
+if(func3(data37) > 32){
+const err82 = {instancePath:instancePath+"/spec/certificates/lifetime",schemaPath:"#/properties/spec/properties/certificates/properties/lifetime/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1056,11 +1060,8 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(data34.renewBefore !== undefined){
-let data37 = data34.renewBefore;
-if(typeof data37 === "string"){
-if(func3(data37) > 32){
-const err83 = {instancePath:instancePath+"/spec/certificates/renewBefore",schemaPath:"#/properties/spec/properties/certificates/properties/renewBefore/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+if(!pattern3.test(data37)){
+const err83 = {instancePath:instancePath+"/spec/certificates/lifetime",schemaPath:"#/properties/spec/properties/certificates/properties/lifetime/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"+"\""};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1069,8 +1070,9 @@ vErrors.push(err83);
 }
 errors++;
 }
-if(!pattern3.test(data37)){
-const err84 = {instancePath:instancePath+"/spec/certificates/renewBefore",schemaPath:"#/properties/spec/properties/certificates/properties/renewBefore/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"+"\""};
+}
+else {
+const err84 = {instancePath:instancePath+"/spec/certificates/lifetime",schemaPath:"#/properties/spec/properties/certificates/properties/lifetime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1079,9 +1081,11 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-else {
-const err85 = {instancePath:instancePath+"/spec/certificates/renewBefore",schemaPath:"#/properties/spec/properties/certificates/properties/renewBefore/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data35.renewBefore !== undefined){
+let data38 = data35.renewBefore;
+if(typeof data38 === "string"){
+if(func3(data38) > 32){
+const err85 = {instancePath:instancePath+"/spec/certificates/renewBefore",schemaPath:"#/properties/spec/properties/certificates/properties/renewBefore/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1090,10 +1094,8 @@ vErrors.push(err85);
 }
 errors++;
 }
-}
-}
-else {
-const err86 = {instancePath:instancePath+"/spec/certificates",schemaPath:"#/properties/spec/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern3.test(data38)){
+const err86 = {instancePath:instancePath+"/spec/certificates/renewBefore",schemaPath:"#/properties/spec/properties/certificates/properties/renewBefore/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$"+"\""};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1102,11 +1104,9 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(data3.jwt !== undefined){
-let data38 = data3.jwt;
-if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
-if(data38.providers === undefined){
-const err87 = {instancePath:instancePath+"/spec/jwt",schemaPath:"#/properties/spec/properties/jwt/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
+}
+else {
+const err87 = {instancePath:instancePath+"/spec/certificates/renewBefore",schemaPath:"#/properties/spec/properties/certificates/properties/renewBefore/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1115,9 +1115,10 @@ vErrors.push(err87);
 }
 errors++;
 }
-for(const key11 in data38){
-if(!((key11 === "providers") || (key11 === "rules"))){
-const err88 = {instancePath:instancePath+"/spec/jwt",schemaPath:"#/properties/spec/properties/jwt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/spec/certificates",schemaPath:"#/properties/spec/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1126,12 +1127,11 @@ vErrors.push(err88);
 }
 errors++;
 }
-}
-if(data38.providers !== undefined){
-let data39 = data38.providers;
-if(Array.isArray(data39)){
-if(data39.length > 16){
-const err89 = {instancePath:instancePath+"/spec/jwt/providers",schemaPath:"#/properties/spec/properties/jwt/properties/providers/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+if(data3.jwt !== undefined){
+let data39 = data3.jwt;
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(data39.providers === undefined){
+const err89 = {instancePath:instancePath+"/spec/jwt",schemaPath:"#/properties/spec/properties/jwt/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1140,8 +1140,9 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(data39.length < 1){
-const err90 = {instancePath:instancePath+"/spec/jwt/providers",schemaPath:"#/properties/spec/properties/jwt/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key11 in data39){
+if(!((key11 === "providers") || (key11 === "rules"))){
+const err90 = {instancePath:instancePath+"/spec/jwt",schemaPath:"#/properties/spec/properties/jwt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1150,24 +1151,12 @@ vErrors.push(err90);
 }
 errors++;
 }
-const len5 = data39.length;
-for(let i5=0; i5<len5; i5++){
-let data40 = data39[i5];
-if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
-if(data40.jwksRefreshSeconds === undefined){
-data40.jwksRefreshSeconds = 300;
 }
-if(data40.algorithms === undefined){
-data40.algorithms = ["RS256","ES256"];
-}
-if(data40.clockSkewSeconds === undefined){
-data40.clockSkewSeconds = 30;
-}
-if(data40.requiredClaims === undefined){
-data40.requiredClaims = ["exp"];
-}
-if(data40.name === undefined){
-const err91 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data39.providers !== undefined){
+let data40 = data39.providers;
+if(Array.isArray(data40)){
+if(data40.length > 16){
+const err91 = {instancePath:instancePath+"/spec/jwt/providers",schemaPath:"#/properties/spec/properties/jwt/properties/providers/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1176,8 +1165,8 @@ vErrors.push(err91);
 }
 errors++;
 }
-if(data40.issuer === undefined){
-const err92 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
+if(data40.length < 1){
+const err92 = {instancePath:instancePath+"/spec/jwt/providers",schemaPath:"#/properties/spec/properties/jwt/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1186,8 +1175,24 @@ vErrors.push(err92);
 }
 errors++;
 }
-if(data40.audiences === undefined){
-const err93 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
+const len5 = data40.length;
+for(let i5=0; i5<len5; i5++){
+let data41 = data40[i5];
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+if(data41.jwksRefreshSeconds === undefined){
+data41.jwksRefreshSeconds = 300;
+}
+if(data41.algorithms === undefined){
+data41.algorithms = ["RS256","ES256"];
+}
+if(data41.clockSkewSeconds === undefined){
+data41.clockSkewSeconds = 30;
+}
+if(data41.requiredClaims === undefined){
+data41.requiredClaims = ["exp"];
+}
+if(data41.name === undefined){
+const err93 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1196,9 +1201,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-for(const key12 in data40){
-if(!(func2.call(schema11.properties.spec.properties.jwt.properties.providers.items.properties, key12))){
-const err94 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(data41.issuer === undefined){
+const err94 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1207,12 +1211,8 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-if(data40.name !== undefined){
-let data41 = data40.name;
-if(typeof data41 === "string"){
-if(func3(data41) > 63){
-const err95 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/name",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(data41.audiences === undefined){
+const err95 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1221,8 +1221,9 @@ vErrors.push(err95);
 }
 errors++;
 }
-if(func3(data41) < 1){
-const err96 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/name",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+for(const key12 in data41){
+if(!(func2.call(schema11.properties.spec.properties.jwt.properties.providers.items.properties, key12))){
+const err96 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1231,8 +1232,12 @@ vErrors.push(err96);
 }
 errors++;
 }
-if(!pattern0.test(data41)){
-const err97 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/name",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
+}
+if(data41.name !== undefined){
+let data42 = data41.name;
+if(typeof data42 === "string"){
+if(func3(data42) > 63){
+const err97 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/name",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1241,9 +1246,8 @@ vErrors.push(err97);
 }
 errors++;
 }
-}
-else {
-const err98 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/name",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(func3(data42) < 1){
+const err98 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/name",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1252,12 +1256,8 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-if(data40.issuer !== undefined){
-let data42 = data40.issuer;
-if(typeof data42 === "string"){
-if(func3(data42) > 2048){
-const err99 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/issuer",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/issuer/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(!pattern0.test(data42)){
+const err99 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/name",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1266,8 +1266,9 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(func3(data42) < 1){
-const err100 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/issuer",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err100 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/name",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1277,8 +1278,11 @@ vErrors.push(err100);
 errors++;
 }
 }
-else {
-const err101 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/issuer",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data41.issuer !== undefined){
+let data43 = data41.issuer;
+if(typeof data43 === "string"){
+if(func3(data43) > 2048){
+const err101 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/issuer",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/issuer/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1287,12 +1291,8 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-if(data40.audiences !== undefined){
-let data43 = data40.audiences;
-if(Array.isArray(data43)){
-if(data43.length > 16){
-const err102 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+if(func3(data43) < 1){
+const err102 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/issuer",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1301,8 +1301,9 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(data43.length < 1){
-const err103 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+else {
+const err103 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/issuer",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1311,12 +1312,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-const len6 = data43.length;
-for(let i6=0; i6<len6; i6++){
-let data44 = data43[i6];
-if(typeof data44 === "string"){
-if(func3(data44) > 256){
-const err104 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences/" + i6,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+}
+if(data41.audiences !== undefined){
+let data44 = data41.audiences;
+if(Array.isArray(data44)){
+if(data44.length > 16){
+const err104 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1325,8 +1326,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-if(func3(data44) < 1){
-const err105 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences/" + i6,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data44.length < 1){
+const err105 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1335,9 +1336,12 @@ vErrors.push(err105);
 }
 errors++;
 }
-}
-else {
-const err106 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences/" + i6,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len6 = data44.length;
+for(let i6=0; i6<len6; i6++){
+let data45 = data44[i6];
+if(typeof data45 === "string"){
+if(func3(data45) > 256){
+const err106 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences/" + i6,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1346,10 +1350,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-}
-else {
-const err107 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(func3(data45) < 1){
+const err107 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences/" + i6,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1359,11 +1361,8 @@ vErrors.push(err107);
 errors++;
 }
 }
-if(data40.jwksUri !== undefined){
-let data45 = data40.jwksUri;
-if(typeof data45 === "string"){
-if(func3(data45) > 2048){
-const err108 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksUri",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksUri/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+else {
+const err108 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences/" + i6,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1373,8 +1372,9 @@ vErrors.push(err108);
 errors++;
 }
 }
+}
 else {
-const err109 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksUri",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksUri/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err109 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/audiences",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1384,11 +1384,11 @@ vErrors.push(err109);
 errors++;
 }
 }
-if(data40.jwks !== undefined){
-let data46 = data40.jwks;
-if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
-if(data46.keys === undefined){
-const err110 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
+if(data41.jwksUri !== undefined){
+let data46 = data41.jwksUri;
+if(typeof data46 === "string"){
+if(func3(data46) > 2048){
+const err110 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksUri",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksUri/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1397,9 +1397,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-for(const key13 in data46){
-if(!(key13 === "keys")){
-const err111 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+}
+else {
+const err111 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksUri",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksUri/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1409,11 +1409,11 @@ vErrors.push(err111);
 errors++;
 }
 }
-if(data46.keys !== undefined){
-let data47 = data46.keys;
-if(Array.isArray(data47)){
-if(data47.length > 32){
-const err112 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(data41.jwks !== undefined){
+let data47 = data41.jwks;
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+if(data47.keys === undefined){
+const err112 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1422,8 +1422,9 @@ vErrors.push(err112);
 }
 errors++;
 }
-if(data47.length < 1){
-const err113 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key13 in data47){
+if(!(key13 === "keys")){
+const err113 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1432,12 +1433,12 @@ vErrors.push(err113);
 }
 errors++;
 }
-const len7 = data47.length;
-for(let i7=0; i7<len7; i7++){
-let data48 = data47[i7];
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.kty === undefined){
-const err114 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
+}
+if(data47.keys !== undefined){
+let data48 = data47.keys;
+if(Array.isArray(data48)){
+if(data48.length > 32){
+const err114 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1446,10 +1447,8 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(data48.kty !== undefined){
-let data49 = data48.kty;
-if(typeof data49 !== "string"){
-const err115 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/kty",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data48.length < 1){
+const err115 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1458,8 +1457,12 @@ vErrors.push(err115);
 }
 errors++;
 }
-if(!(((data49 === "RSA") || (data49 === "EC")) || (data49 === "OKP"))){
-const err116 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/kty",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
+const len7 = data48.length;
+for(let i7=0; i7<len7; i7++){
+let data49 = data48[i7];
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+if(data49.kty === undefined){
+const err116 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1468,12 +1471,10 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-if(data48.kid !== undefined){
-let data50 = data48.kid;
-if(typeof data50 === "string"){
-if(func3(data50) > 256){
-const err117 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/kid",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+if(data49.kty !== undefined){
+let data50 = data49.kty;
+if(typeof data50 !== "string"){
+const err117 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/kty",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1482,9 +1483,8 @@ vErrors.push(err117);
 }
 errors++;
 }
-}
-else {
-const err118 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/kid",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!(((data50 === "RSA") || (data50 === "EC")) || (data50 === "OKP"))){
+const err118 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/kty",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1494,9 +1494,11 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data48.d !== undefined){
-if(typeof data48.d !== "string"){
-const err119 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/d",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/d/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data49.kid !== undefined){
+let data51 = data49.kid;
+if(typeof data51 === "string"){
+if(func3(data51) > 256){
+const err119 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/kid",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1506,9 +1508,8 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data48.k !== undefined){
-if(typeof data48.k !== "string"){
-const err120 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/k",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/k/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err120 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/kid",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1518,9 +1519,9 @@ vErrors.push(err120);
 errors++;
 }
 }
-}
-else {
-const err121 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data49.d !== undefined){
+if(typeof data49.d !== "string"){
+const err121 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/d",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/d/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1530,9 +1531,9 @@ vErrors.push(err121);
 errors++;
 }
 }
-}
-else {
-const err122 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data49.k !== undefined){
+if(typeof data49.k !== "string"){
+const err122 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7+"/k",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/properties/k/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1544,7 +1545,7 @@ errors++;
 }
 }
 else {
-const err123 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err123 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys/" + i7,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1554,9 +1555,9 @@ vErrors.push(err123);
 errors++;
 }
 }
-let data53 = data40.jwksRefreshSeconds;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err124 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err124 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks/keys",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1565,9 +1566,10 @@ vErrors.push(err124);
 }
 errors++;
 }
-if((typeof data53 == "number") && (isFinite(data53))){
-if(data53 > 86400 || isNaN(data53)){
-const err125 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
+}
+}
+else {
+const err125 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwks",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1576,8 +1578,10 @@ vErrors.push(err125);
 }
 errors++;
 }
-if(data53 < 30 || isNaN(data53)){
-const err126 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 30},message:"must be >= 30"};
+}
+let data54 = data41.jwksRefreshSeconds;
+if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
+const err126 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1586,11 +1590,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-}
-let data54 = data40.algorithms;
-if(Array.isArray(data54)){
-if(data54.length > 10){
-const err127 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/maxItems",keyword:"maxItems",params:{limit: 10},message:"must NOT have more than 10 items"};
+if((typeof data54 == "number") && (isFinite(data54))){
+if(data54 > 86400 || isNaN(data54)){
+const err127 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1599,8 +1601,8 @@ vErrors.push(err127);
 }
 errors++;
 }
-if(data54.length < 1){
-const err128 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data54 < 30 || isNaN(data54)){
+const err128 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/jwksRefreshSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/jwksRefreshSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 30},message:"must be >= 30"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1609,11 +1611,11 @@ vErrors.push(err128);
 }
 errors++;
 }
-const len8 = data54.length;
-for(let i8=0; i8<len8; i8++){
-let data55 = data54[i8];
-if(typeof data55 !== "string"){
-const err129 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms/" + i8,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+let data55 = data41.algorithms;
+if(Array.isArray(data55)){
+if(data55.length > 10){
+const err129 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/maxItems",keyword:"maxItems",params:{limit: 10},message:"must NOT have more than 10 items"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1622,8 +1624,8 @@ vErrors.push(err129);
 }
 errors++;
 }
-if(!((((((((((data55 === "RS256") || (data55 === "RS384")) || (data55 === "RS512")) || (data55 === "PS256")) || (data55 === "PS384")) || (data55 === "PS512")) || (data55 === "ES256")) || (data55 === "ES384")) || (data55 === "ES512")) || (data55 === "EdDSA"))){
-const err130 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms/" + i8,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
+if(data55.length < 1){
+const err130 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1632,10 +1634,11 @@ vErrors.push(err130);
 }
 errors++;
 }
-}
-}
-else {
-const err131 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len8 = data55.length;
+for(let i8=0; i8<len8; i8++){
+let data56 = data55[i8];
+if(typeof data56 !== "string"){
+const err131 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms/" + i8,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1644,9 +1647,8 @@ vErrors.push(err131);
 }
 errors++;
 }
-let data56 = data40.clockSkewSeconds;
-if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
-const err132 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!((((((((((data56 === "RS256") || (data56 === "RS384")) || (data56 === "RS512")) || (data56 === "PS256")) || (data56 === "PS384")) || (data56 === "PS512")) || (data56 === "ES256")) || (data56 === "ES384")) || (data56 === "ES512")) || (data56 === "EdDSA"))){
+const err132 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms/" + i8,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1655,9 +1657,10 @@ vErrors.push(err132);
 }
 errors++;
 }
-if((typeof data56 == "number") && (isFinite(data56))){
-if(data56 > 300 || isNaN(data56)){
-const err133 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+}
+}
+else {
+const err133 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/algorithms",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1666,8 +1669,9 @@ vErrors.push(err133);
 }
 errors++;
 }
-if(data56 < 0 || isNaN(data56)){
-const err134 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+let data57 = data41.clockSkewSeconds;
+if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
+const err134 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1676,11 +1680,9 @@ vErrors.push(err134);
 }
 errors++;
 }
-}
-if(data40.maxTokenAgeSeconds !== undefined){
-let data57 = data40.maxTokenAgeSeconds;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err135 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data57 == "number") && (isFinite(data57))){
+if(data57 > 300 || isNaN(data57)){
+const err135 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1689,9 +1691,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-if((typeof data57 == "number") && (isFinite(data57))){
-if(data57 > 2592000 || isNaN(data57)){
-const err136 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
+if(data57 < 0 || isNaN(data57)){
+const err136 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/clockSkewSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1700,8 +1701,11 @@ vErrors.push(err136);
 }
 errors++;
 }
-if(data57 < 1 || isNaN(data57)){
-const err137 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data41.maxTokenAgeSeconds !== undefined){
+let data58 = data41.maxTokenAgeSeconds;
+if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
+const err137 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1710,12 +1714,9 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-}
-let data58 = data40.requiredClaims;
-if(Array.isArray(data58)){
-if(data58.length > 32){
-const err138 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if((typeof data58 == "number") && (isFinite(data58))){
+if(data58 > 2592000 || isNaN(data58)){
+const err138 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2592000},message:"must be <= 2592000"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1724,12 +1725,8 @@ vErrors.push(err138);
 }
 errors++;
 }
-const len9 = data58.length;
-for(let i9=0; i9<len9; i9++){
-let data59 = data58[i9];
-if(typeof data59 === "string"){
-if(func3(data59) > 128){
-const err139 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(data58 < 1 || isNaN(data58)){
+const err139 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/maxTokenAgeSeconds",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1738,8 +1735,12 @@ vErrors.push(err139);
 }
 errors++;
 }
-if(func3(data59) < 1){
-const err140 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+}
+let data59 = data41.requiredClaims;
+if(Array.isArray(data59)){
+if(data59.length > 32){
+const err140 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1748,9 +1749,12 @@ vErrors.push(err140);
 }
 errors++;
 }
-}
-else {
-const err141 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len9 = data59.length;
+for(let i9=0; i9<len9; i9++){
+let data60 = data59[i9];
+if(typeof data60 === "string"){
+if(func3(data60) > 128){
+const err141 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1759,10 +1763,8 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-}
-else {
-const err142 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(func3(data60) < 1){
+const err142 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1771,11 +1773,9 @@ vErrors.push(err142);
 }
 errors++;
 }
-if(data40.forwardClaims !== undefined){
-let data60 = data40.forwardClaims;
-if(Array.isArray(data60)){
-if(data60.length > 16){
-const err143 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+}
+else {
+const err143 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims/" + i9,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1784,12 +1784,10 @@ vErrors.push(err143);
 }
 errors++;
 }
-const len10 = data60.length;
-for(let i10=0; i10<len10; i10++){
-let data61 = data60[i10];
-if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
-if(data61.claim === undefined){
-const err144 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
+}
+}
+else {
+const err144 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/requiredClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1798,8 +1796,11 @@ vErrors.push(err144);
 }
 errors++;
 }
-if(data61.header === undefined){
-const err145 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
+if(data41.forwardClaims !== undefined){
+let data61 = data41.forwardClaims;
+if(Array.isArray(data61)){
+if(data61.length > 16){
+const err145 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1808,9 +1809,12 @@ vErrors.push(err145);
 }
 errors++;
 }
-for(const key14 in data61){
-if(!((key14 === "claim") || (key14 === "header"))){
-const err146 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+const len10 = data61.length;
+for(let i10=0; i10<len10; i10++){
+let data62 = data61[i10];
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+if(data62.claim === undefined){
+const err146 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1819,12 +1823,8 @@ vErrors.push(err146);
 }
 errors++;
 }
-}
-if(data61.claim !== undefined){
-let data62 = data61.claim;
-if(typeof data62 === "string"){
-if(func3(data62) > 128){
-const err147 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(data62.header === undefined){
+const err147 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1833,8 +1833,9 @@ vErrors.push(err147);
 }
 errors++;
 }
-if(func3(data62) < 1){
-const err148 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+for(const key14 in data62){
+if(!((key14 === "claim") || (key14 === "header"))){
+const err148 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1844,8 +1845,11 @@ vErrors.push(err148);
 errors++;
 }
 }
-else {
-const err149 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data62.claim !== undefined){
+let data63 = data62.claim;
+if(typeof data63 === "string"){
+if(func3(data63) > 128){
+const err149 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1854,12 +1858,8 @@ vErrors.push(err149);
 }
 errors++;
 }
-}
-if(data61.header !== undefined){
-let data63 = data61.header;
-if(typeof data63 === "string"){
-if(func3(data63) > 128){
-const err150 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+if(func3(data63) < 1){
+const err150 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1868,8 +1868,9 @@ vErrors.push(err150);
 }
 errors++;
 }
-if(!pattern6.test(data63)){
-const err151 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
+}
+else {
+const err151 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/claim",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1879,8 +1880,11 @@ vErrors.push(err151);
 errors++;
 }
 }
-else {
-const err152 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data62.header !== undefined){
+let data64 = data62.header;
+if(typeof data64 === "string"){
+if(func3(data64) > 128){
+const err152 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1889,10 +1893,8 @@ vErrors.push(err152);
 }
 errors++;
 }
-}
-}
-else {
-const err153 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern6.test(data64)){
+const err153 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1902,9 +1904,8 @@ vErrors.push(err153);
 errors++;
 }
 }
-}
 else {
-const err154 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err154 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10+"/header",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1916,7 +1917,7 @@ errors++;
 }
 }
 else {
-const err155 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err155 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims/" + i10,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1928,7 +1929,7 @@ errors++;
 }
 }
 else {
-const err156 = {instancePath:instancePath+"/spec/jwt/providers",schemaPath:"#/properties/spec/properties/jwt/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err156 = {instancePath:instancePath+"/spec/jwt/providers/" + i5+"/forwardClaims",schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1938,11 +1939,9 @@ vErrors.push(err156);
 errors++;
 }
 }
-if(data38.rules !== undefined){
-let data64 = data38.rules;
-if(Array.isArray(data64)){
-if(data64.length > 128){
-const err157 = {instancePath:instancePath+"/spec/jwt/rules",schemaPath:"#/properties/spec/properties/jwt/properties/rules/maxItems",keyword:"maxItems",params:{limit: 128},message:"must NOT have more than 128 items"};
+}
+else {
+const err157 = {instancePath:instancePath+"/spec/jwt/providers/" + i5,schemaPath:"#/properties/spec/properties/jwt/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1951,15 +1950,10 @@ vErrors.push(err157);
 }
 errors++;
 }
-const len11 = data64.length;
-for(let i11=0; i11<len11; i11++){
-let data65 = data64[i11];
-if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
-if(data65.public === undefined){
-data65.public = false;
 }
-if(data65.paths === undefined){
-const err158 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
+}
+else {
+const err158 = {instancePath:instancePath+"/spec/jwt/providers",schemaPath:"#/properties/spec/properties/jwt/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1968,9 +1962,12 @@ vErrors.push(err158);
 }
 errors++;
 }
-for(const key15 in data65){
-if(!(((((key15 === "paths") || (key15 === "methods")) || (key15 === "public")) || (key15 === "providers")) || (key15 === "requiredScopes"))){
-const err159 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+}
+if(data39.rules !== undefined){
+let data65 = data39.rules;
+if(Array.isArray(data65)){
+if(data65.length > 128){
+const err159 = {instancePath:instancePath+"/spec/jwt/rules",schemaPath:"#/properties/spec/properties/jwt/properties/rules/maxItems",keyword:"maxItems",params:{limit: 128},message:"must NOT have more than 128 items"};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1979,12 +1976,15 @@ vErrors.push(err159);
 }
 errors++;
 }
+const len11 = data65.length;
+for(let i11=0; i11<len11; i11++){
+let data66 = data65[i11];
+if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
+if(data66.public === undefined){
+data66.public = false;
 }
-if(data65.paths !== undefined){
-let data66 = data65.paths;
-if(Array.isArray(data66)){
-if(data66.length > 32){
-const err160 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(data66.paths === undefined){
+const err160 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1993,8 +1993,9 @@ vErrors.push(err160);
 }
 errors++;
 }
-if(data66.length < 1){
-const err161 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+for(const key15 in data66){
+if(!(((((key15 === "paths") || (key15 === "methods")) || (key15 === "public")) || (key15 === "providers")) || (key15 === "requiredScopes"))){
+const err161 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2003,12 +2004,12 @@ vErrors.push(err161);
 }
 errors++;
 }
-const len12 = data66.length;
-for(let i12=0; i12<len12; i12++){
-let data67 = data66[i12];
-if(typeof data67 === "string"){
-if(func3(data67) > 1024){
-const err162 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+}
+if(data66.paths !== undefined){
+let data67 = data66.paths;
+if(Array.isArray(data67)){
+if(data67.length > 32){
+const err162 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2017,8 +2018,8 @@ vErrors.push(err162);
 }
 errors++;
 }
-if(!pattern7.test(data67)){
-const err163 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"},message:"must match pattern \""+"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"+"\""};
+if(data67.length < 1){
+const err163 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2027,9 +2028,12 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-else {
-const err164 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len12 = data67.length;
+for(let i12=0; i12<len12; i12++){
+let data68 = data67[i12];
+if(typeof data68 === "string"){
+if(func3(data68) > 1024){
+const err164 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2038,10 +2042,8 @@ vErrors.push(err164);
 }
 errors++;
 }
-}
-}
-else {
-const err165 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(!pattern7.test(data68)){
+const err165 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"},message:"must match pattern \""+"^/([A-Za-z0-9._~!$&'()+,;=:@%-]+(/[A-Za-z0-9._~!$&'()+,;=:@%-]+)*/?)?(\\*)?$"+"\""};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2051,11 +2053,8 @@ vErrors.push(err165);
 errors++;
 }
 }
-if(data65.methods !== undefined){
-let data68 = data65.methods;
-if(Array.isArray(data68)){
-if(data68.length > 9){
-const err166 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/maxItems",keyword:"maxItems",params:{limit: 9},message:"must NOT have more than 9 items"};
+else {
+const err166 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths/" + i12,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2064,11 +2063,10 @@ vErrors.push(err166);
 }
 errors++;
 }
-const len13 = data68.length;
-for(let i13=0; i13<len13; i13++){
-let data69 = data68[i13];
-if(typeof data69 !== "string"){
-const err167 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods/" + i13,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+}
+else {
+const err167 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/paths",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2077,8 +2075,12 @@ vErrors.push(err167);
 }
 errors++;
 }
-if(!(((((((((data69 === "GET") || (data69 === "HEAD")) || (data69 === "POST")) || (data69 === "PUT")) || (data69 === "PATCH")) || (data69 === "DELETE")) || (data69 === "OPTIONS")) || (data69 === "TRACE")) || (data69 === "CONNECT"))){
-const err168 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods/" + i13,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.rules.items.properties.methods.items.enum},message:"must be equal to one of the allowed values"};
+}
+if(data66.methods !== undefined){
+let data69 = data66.methods;
+if(Array.isArray(data69)){
+if(data69.length > 9){
+const err168 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/maxItems",keyword:"maxItems",params:{limit: 9},message:"must NOT have more than 9 items"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2087,10 +2089,11 @@ vErrors.push(err168);
 }
 errors++;
 }
-}
-}
-else {
-const err169 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len13 = data69.length;
+for(let i13=0; i13<len13; i13++){
+let data70 = data69[i13];
+if(typeof data70 !== "string"){
+const err169 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods/" + i13,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2099,9 +2102,8 @@ vErrors.push(err169);
 }
 errors++;
 }
-}
-if(typeof data65.public !== "boolean"){
-const err170 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/public",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(!(((((((((data70 === "GET") || (data70 === "HEAD")) || (data70 === "POST")) || (data70 === "PUT")) || (data70 === "PATCH")) || (data70 === "DELETE")) || (data70 === "OPTIONS")) || (data70 === "TRACE")) || (data70 === "CONNECT"))){
+const err170 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods/" + i13,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.jwt.properties.rules.items.properties.methods.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2110,11 +2112,10 @@ vErrors.push(err170);
 }
 errors++;
 }
-if(data65.providers !== undefined){
-let data71 = data65.providers;
-if(Array.isArray(data71)){
-if(data71.length > 16){
-const err171 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+}
+}
+else {
+const err171 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/methods",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2123,12 +2124,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-const len14 = data71.length;
-for(let i14=0; i14<len14; i14++){
-let data72 = data71[i14];
-if(typeof data72 === "string"){
-if(func3(data72) > 63){
-const err172 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers/" + i14,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/items/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+}
+if(typeof data66.public !== "boolean"){
+const err172 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/public",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2137,9 +2135,11 @@ vErrors.push(err172);
 }
 errors++;
 }
-}
-else {
-const err173 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers/" + i14,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data66.providers !== undefined){
+let data72 = data66.providers;
+if(Array.isArray(data72)){
+if(data72.length > 16){
+const err173 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2148,10 +2148,12 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-}
-else {
-const err174 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len14 = data72.length;
+for(let i14=0; i14<len14; i14++){
+let data73 = data72[i14];
+if(typeof data73 === "string"){
+if(func3(data73) > 63){
+const err174 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers/" + i14,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/items/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2161,11 +2163,8 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data65.requiredScopes !== undefined){
-let data73 = data65.requiredScopes;
-if(Array.isArray(data73)){
-if(data73.length > 32){
-const err175 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+else {
+const err175 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers/" + i14,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2174,12 +2173,10 @@ vErrors.push(err175);
 }
 errors++;
 }
-const len15 = data73.length;
-for(let i15=0; i15<len15; i15++){
-let data74 = data73[i15];
-if(typeof data74 === "string"){
-if(func3(data74) > 256){
-const err176 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
+}
+}
+else {
+const err176 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/providers",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2188,8 +2185,12 @@ vErrors.push(err176);
 }
 errors++;
 }
-if(func3(data74) < 1){
-const err177 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data66.requiredScopes !== undefined){
+let data74 = data66.requiredScopes;
+if(Array.isArray(data74)){
+if(data74.length > 32){
+const err177 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2198,9 +2199,12 @@ vErrors.push(err177);
 }
 errors++;
 }
-}
-else {
-const err178 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const len15 = data74.length;
+for(let i15=0; i15<len15; i15++){
+let data75 = data74[i15];
+if(typeof data75 === "string"){
+if(func3(data75) > 256){
+const err178 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2209,10 +2213,8 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-}
-else {
-const err179 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(func3(data75) < 1){
+const err179 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2222,9 +2224,8 @@ vErrors.push(err179);
 errors++;
 }
 }
-}
 else {
-const err180 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err180 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes/" + i15,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2236,7 +2237,7 @@ errors++;
 }
 }
 else {
-const err181 = {instancePath:instancePath+"/spec/jwt/rules",schemaPath:"#/properties/spec/properties/jwt/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err181 = {instancePath:instancePath+"/spec/jwt/rules/" + i11+"/requiredScopes",schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2248,7 +2249,7 @@ errors++;
 }
 }
 else {
-const err182 = {instancePath:instancePath+"/spec/jwt",schemaPath:"#/properties/spec/properties/jwt/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err182 = {instancePath:instancePath+"/spec/jwt/rules/" + i11,schemaPath:"#/properties/spec/properties/jwt/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2258,32 +2259,9 @@ vErrors.push(err182);
 errors++;
 }
 }
-let data75 = data3.limits;
-if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
-if(data75.maxRequestBytes === undefined){
-data75.maxRequestBytes = "2Mi";
 }
-if(data75.maxHeaderBytes === undefined){
-data75.maxHeaderBytes = "16Ki";
-}
-if(data75.maxUrlBytes === undefined){
-data75.maxUrlBytes = "8Ki";
-}
-if(data75.maxConnections === undefined){
-data75.maxConnections = 512;
-}
-if(data75.maxPendingHandshakesPerAddress === undefined){
-data75.maxPendingHandshakesPerAddress = 64;
-}
-if(data75.requestTimeoutSeconds === undefined){
-data75.requestTimeoutSeconds = 30;
-}
-if(data75.headersTimeoutSeconds === undefined){
-data75.headersTimeoutSeconds = 10;
-}
-for(const key16 in data75){
-if(!((((((((key16 === "maxRequestBytes") || (key16 === "maxHeaderBytes")) || (key16 === "maxUrlBytes")) || (key16 === "maxConnections")) || (key16 === "maxPendingHandshakesPerAddress")) || (key16 === "requestTimeoutSeconds")) || (key16 === "headersTimeoutSeconds")) || (key16 === "rateLimit"))){
-const err183 = {instancePath:instancePath+"/spec/limits",schemaPath:"#/properties/spec/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+else {
+const err183 = {instancePath:instancePath+"/spec/jwt/rules",schemaPath:"#/properties/spec/properties/jwt/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2293,12 +2271,9 @@ vErrors.push(err183);
 errors++;
 }
 }
-let data76 = data75.maxRequestBytes;
-const _errs171 = errors;
-let valid50 = false;
-const _errs172 = errors;
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err184 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err184 = {instancePath:instancePath+"/spec/jwt",schemaPath:"#/properties/spec/properties/jwt/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2307,12 +2282,33 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid0 = _errs172 === errors;
-valid50 = valid50 || _valid0;
-if(!valid50){
-const _errs174 = errors;
-if(typeof data76 !== "string"){
-const err185 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+let data76 = data3.limits;
+if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
+if(data76.maxRequestBytes === undefined){
+data76.maxRequestBytes = "2Mi";
+}
+if(data76.maxHeaderBytes === undefined){
+data76.maxHeaderBytes = "16Ki";
+}
+if(data76.maxUrlBytes === undefined){
+data76.maxUrlBytes = "8Ki";
+}
+if(data76.maxConnections === undefined){
+data76.maxConnections = 512;
+}
+if(data76.maxPendingHandshakesPerAddress === undefined){
+data76.maxPendingHandshakesPerAddress = 64;
+}
+if(data76.requestTimeoutSeconds === undefined){
+data76.requestTimeoutSeconds = 30;
+}
+if(data76.headersTimeoutSeconds === undefined){
+data76.headersTimeoutSeconds = 10;
+}
+for(const key16 in data76){
+if(!((((((((key16 === "maxRequestBytes") || (key16 === "maxHeaderBytes")) || (key16 === "maxUrlBytes")) || (key16 === "maxConnections")) || (key16 === "maxPendingHandshakesPerAddress")) || (key16 === "requestTimeoutSeconds")) || (key16 === "headersTimeoutSeconds")) || (key16 === "rateLimit"))){
+const err185 = {instancePath:instancePath+"/spec/limits",schemaPath:"#/properties/spec/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2321,11 +2317,13 @@ vErrors.push(err185);
 }
 errors++;
 }
-var _valid0 = _errs174 === errors;
-valid50 = valid50 || _valid0;
 }
-if(!valid50){
-const err186 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+let data77 = data76.maxRequestBytes;
+const _errs173 = errors;
+let valid50 = false;
+const _errs174 = errors;
+if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
+const err186 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2334,23 +2332,12 @@ vErrors.push(err186);
 }
 errors++;
 }
-else {
-errors = _errs171;
-if(vErrors !== null){
-if(_errs171){
-vErrors.length = _errs171;
-}
-else {
-vErrors = null;
-}
-}
-}
-let data77 = data75.maxHeaderBytes;
-const _errs177 = errors;
-let valid51 = false;
-const _errs178 = errors;
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
-const err187 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+var _valid0 = _errs174 === errors;
+valid50 = valid50 || _valid0;
+if(!valid50){
+const _errs176 = errors;
+if(typeof data77 !== "string"){
+const err187 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2359,12 +2346,11 @@ vErrors.push(err187);
 }
 errors++;
 }
-var _valid1 = _errs178 === errors;
-valid51 = valid51 || _valid1;
-if(!valid51){
-const _errs180 = errors;
-if(typeof data77 !== "string"){
-const err188 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var _valid0 = _errs176 === errors;
+valid50 = valid50 || _valid0;
+}
+if(!valid50){
+const err188 = {instancePath:instancePath+"/spec/limits/maxRequestBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxRequestBytes/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2373,11 +2359,23 @@ vErrors.push(err188);
 }
 errors++;
 }
-var _valid1 = _errs180 === errors;
-valid51 = valid51 || _valid1;
+else {
+errors = _errs173;
+if(vErrors !== null){
+if(_errs173){
+vErrors.length = _errs173;
 }
-if(!valid51){
-const err189 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+else {
+vErrors = null;
+}
+}
+}
+let data78 = data76.maxHeaderBytes;
+const _errs179 = errors;
+let valid51 = false;
+const _errs180 = errors;
+if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
+const err189 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2386,23 +2384,12 @@ vErrors.push(err189);
 }
 errors++;
 }
-else {
-errors = _errs177;
-if(vErrors !== null){
-if(_errs177){
-vErrors.length = _errs177;
-}
-else {
-vErrors = null;
-}
-}
-}
-let data78 = data75.maxUrlBytes;
-const _errs183 = errors;
-let valid52 = false;
-const _errs184 = errors;
-if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
-const err190 = {instancePath:instancePath+"/spec/limits/maxUrlBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxUrlBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+var _valid1 = _errs180 === errors;
+valid51 = valid51 || _valid1;
+if(!valid51){
+const _errs182 = errors;
+if(typeof data78 !== "string"){
+const err190 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2411,12 +2398,11 @@ vErrors.push(err190);
 }
 errors++;
 }
-var _valid2 = _errs184 === errors;
-valid52 = valid52 || _valid2;
-if(!valid52){
-const _errs186 = errors;
-if(typeof data78 !== "string"){
-const err191 = {instancePath:instancePath+"/spec/limits/maxUrlBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxUrlBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var _valid1 = _errs182 === errors;
+valid51 = valid51 || _valid1;
+}
+if(!valid51){
+const err191 = {instancePath:instancePath+"/spec/limits/maxHeaderBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxHeaderBytes/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2425,11 +2411,23 @@ vErrors.push(err191);
 }
 errors++;
 }
-var _valid2 = _errs186 === errors;
-valid52 = valid52 || _valid2;
+else {
+errors = _errs179;
+if(vErrors !== null){
+if(_errs179){
+vErrors.length = _errs179;
 }
-if(!valid52){
-const err192 = {instancePath:instancePath+"/spec/limits/maxUrlBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxUrlBytes/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+else {
+vErrors = null;
+}
+}
+}
+let data79 = data76.maxUrlBytes;
+const _errs185 = errors;
+let valid52 = false;
+const _errs186 = errors;
+if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
+const err192 = {instancePath:instancePath+"/spec/limits/maxUrlBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxUrlBytes/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2438,20 +2436,12 @@ vErrors.push(err192);
 }
 errors++;
 }
-else {
-errors = _errs183;
-if(vErrors !== null){
-if(_errs183){
-vErrors.length = _errs183;
-}
-else {
-vErrors = null;
-}
-}
-}
-let data79 = data75.maxConnections;
-if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
-const err193 = {instancePath:instancePath+"/spec/limits/maxConnections",schemaPath:"#/properties/spec/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+var _valid2 = _errs186 === errors;
+valid52 = valid52 || _valid2;
+if(!valid52){
+const _errs188 = errors;
+if(typeof data79 !== "string"){
+const err193 = {instancePath:instancePath+"/spec/limits/maxUrlBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxUrlBytes/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2460,9 +2450,11 @@ vErrors.push(err193);
 }
 errors++;
 }
-if((typeof data79 == "number") && (isFinite(data79))){
-if(data79 > 100000 || isNaN(data79)){
-const err194 = {instancePath:instancePath+"/spec/limits/maxConnections",schemaPath:"#/properties/spec/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+var _valid2 = _errs188 === errors;
+valid52 = valid52 || _valid2;
+}
+if(!valid52){
+const err194 = {instancePath:instancePath+"/spec/limits/maxUrlBytes",schemaPath:"#/properties/spec/properties/limits/properties/maxUrlBytes/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2471,8 +2463,20 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(data79 < 1 || isNaN(data79)){
-const err195 = {instancePath:instancePath+"/spec/limits/maxConnections",schemaPath:"#/properties/spec/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+else {
+errors = _errs185;
+if(vErrors !== null){
+if(_errs185){
+vErrors.length = _errs185;
+}
+else {
+vErrors = null;
+}
+}
+}
+let data80 = data76.maxConnections;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err195 = {instancePath:instancePath+"/spec/limits/maxConnections",schemaPath:"#/properties/spec/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2481,10 +2485,9 @@ vErrors.push(err195);
 }
 errors++;
 }
-}
-let data80 = data75.maxPendingHandshakesPerAddress;
-if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
-const err196 = {instancePath:instancePath+"/spec/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/spec/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 100000 || isNaN(data80)){
+const err196 = {instancePath:instancePath+"/spec/limits/maxConnections",schemaPath:"#/properties/spec/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2493,9 +2496,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-if((typeof data80 == "number") && (isFinite(data80))){
-if(data80 > 100000 || isNaN(data80)){
-const err197 = {instancePath:instancePath+"/spec/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/spec/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+if(data80 < 1 || isNaN(data80)){
+const err197 = {instancePath:instancePath+"/spec/limits/maxConnections",schemaPath:"#/properties/spec/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2504,8 +2506,10 @@ vErrors.push(err197);
 }
 errors++;
 }
-if(data80 < 1 || isNaN(data80)){
-const err198 = {instancePath:instancePath+"/spec/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/spec/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data81 = data76.maxPendingHandshakesPerAddress;
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err198 = {instancePath:instancePath+"/spec/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/spec/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2514,10 +2518,9 @@ vErrors.push(err198);
 }
 errors++;
 }
-}
-let data81 = data75.requestTimeoutSeconds;
-if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
-const err199 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 100000 || isNaN(data81)){
+const err199 = {instancePath:instancePath+"/spec/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/spec/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2526,9 +2529,8 @@ vErrors.push(err199);
 }
 errors++;
 }
-if((typeof data81 == "number") && (isFinite(data81))){
-if(data81 > 3600 || isNaN(data81)){
-const err200 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
+if(data81 < 1 || isNaN(data81)){
+const err200 = {instancePath:instancePath+"/spec/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/spec/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2537,8 +2539,10 @@ vErrors.push(err200);
 }
 errors++;
 }
-if(data81 < 1 || isNaN(data81)){
-const err201 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data82 = data76.requestTimeoutSeconds;
+if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
+const err201 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2547,10 +2551,9 @@ vErrors.push(err201);
 }
 errors++;
 }
-}
-let data82 = data75.headersTimeoutSeconds;
-if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
-const err202 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data82 == "number") && (isFinite(data82))){
+if(data82 > 3600 || isNaN(data82)){
+const err202 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2559,9 +2562,8 @@ vErrors.push(err202);
 }
 errors++;
 }
-if((typeof data82 == "number") && (isFinite(data82))){
-if(data82 > 120 || isNaN(data82)){
-const err203 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120"};
+if(data82 < 1 || isNaN(data82)){
+const err203 = {instancePath:instancePath+"/spec/limits/requestTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/requestTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2570,8 +2572,10 @@ vErrors.push(err203);
 }
 errors++;
 }
-if(data82 < 1 || isNaN(data82)){
-const err204 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+let data83 = data76.headersTimeoutSeconds;
+if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
+const err204 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2580,15 +2584,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-if(data75.rateLimit !== undefined){
-let data83 = data75.rateLimit;
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-if(data83.by === undefined){
-data83.by = "Identity";
-}
-if(data83.requestsPerSecond === undefined){
-const err205 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
+if((typeof data83 == "number") && (isFinite(data83))){
+if(data83 > 120 || isNaN(data83)){
+const err205 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2597,9 +2595,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-for(const key17 in data83){
-if(!(((key17 === "requestsPerSecond") || (key17 === "burst")) || (key17 === "by"))){
-const err206 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+if(data83 < 1 || isNaN(data83)){
+const err206 = {instancePath:instancePath+"/spec/limits/headersTimeoutSeconds",schemaPath:"#/properties/spec/properties/limits/properties/headersTimeoutSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2609,10 +2606,14 @@ vErrors.push(err206);
 errors++;
 }
 }
-if(data83.requestsPerSecond !== undefined){
-let data84 = data83.requestsPerSecond;
-if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
-const err207 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data76.rateLimit !== undefined){
+let data84 = data76.rateLimit;
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+if(data84.by === undefined){
+data84.by = "Identity";
+}
+if(data84.requestsPerSecond === undefined){
+const err207 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2621,9 +2622,9 @@ vErrors.push(err207);
 }
 errors++;
 }
-if((typeof data84 == "number") && (isFinite(data84))){
-if(data84 > 1000000 || isNaN(data84)){
-const err208 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
+for(const key17 in data84){
+if(!(((key17 === "requestsPerSecond") || (key17 === "burst")) || (key17 === "by"))){
+const err208 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2632,8 +2633,11 @@ vErrors.push(err208);
 }
 errors++;
 }
-if(data84 < 1 || isNaN(data84)){
-const err209 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data84.requestsPerSecond !== undefined){
+let data85 = data84.requestsPerSecond;
+if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
+const err209 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2642,12 +2646,9 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-}
-if(data83.burst !== undefined){
-let data85 = data83.burst;
-if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
-const err210 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 1000000 || isNaN(data85)){
+const err210 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2656,9 +2657,8 @@ vErrors.push(err210);
 }
 errors++;
 }
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 10000000 || isNaN(data85)){
-const err211 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000000},message:"must be <= 10000000"};
+if(data85 < 1 || isNaN(data85)){
+const err211 = {instancePath:instancePath+"/spec/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2667,8 +2667,12 @@ vErrors.push(err211);
 }
 errors++;
 }
-if(data85 < 1 || isNaN(data85)){
-const err212 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data84.burst !== undefined){
+let data86 = data84.burst;
+if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
+const err212 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2677,11 +2681,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-}
-let data86 = data83.by;
-if(typeof data86 !== "string"){
-const err213 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 > 10000000 || isNaN(data86)){
+const err213 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000000},message:"must be <= 10000000"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2690,8 +2692,8 @@ vErrors.push(err213);
 }
 errors++;
 }
-if(!(((data86 === "Identity") || (data86 === "Subject")) || (data86 === "SourceIP"))){
-const err214 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.limits.properties.rateLimit.properties.by.enum},message:"must be equal to one of the allowed values"};
+if(data86 < 1 || isNaN(data86)){
+const err214 = {instancePath:instancePath+"/spec/limits/rateLimit/burst",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2701,8 +2703,10 @@ vErrors.push(err214);
 errors++;
 }
 }
-else {
-const err215 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+}
+let data87 = data84.by;
+if(typeof data87 !== "string"){
+const err215 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2711,10 +2715,8 @@ vErrors.push(err215);
 }
 errors++;
 }
-}
-}
-else {
-const err216 = {instancePath:instancePath+"/spec/limits",schemaPath:"#/properties/spec/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!(((data87 === "Identity") || (data87 === "Subject")) || (data87 === "SourceIP"))){
+const err216 = {instancePath:instancePath+"/spec/limits/rateLimit/by",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.limits.properties.rateLimit.properties.by.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2723,14 +2725,9 @@ vErrors.push(err216);
 }
 errors++;
 }
-let data87 = data3.http;
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-if(data87.allowMatrixParameters === undefined){
-data87.allowMatrixParameters = false;
 }
-for(const key18 in data87){
-if(!(key18 === "allowMatrixParameters")){
-const err217 = {instancePath:instancePath+"/spec/http",schemaPath:"#/properties/spec/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
+else {
+const err217 = {instancePath:instancePath+"/spec/limits/rateLimit",schemaPath:"#/properties/spec/properties/limits/properties/rateLimit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2740,8 +2737,9 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(typeof data87.allowMatrixParameters !== "boolean"){
-const err218 = {instancePath:instancePath+"/spec/http/allowMatrixParameters",schemaPath:"#/properties/spec/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err218 = {instancePath:instancePath+"/spec/limits",schemaPath:"#/properties/spec/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2750,9 +2748,17 @@ vErrors.push(err218);
 }
 errors++;
 }
+let data88 = data3.http;
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+if(data88.allowMatrixParameters === undefined){
+data88.allowMatrixParameters = false;
 }
-else {
-const err219 = {instancePath:instancePath+"/spec/http",schemaPath:"#/properties/spec/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data88.http2 === undefined){
+data88.http2 = true;
+}
+for(const key18 in data88){
+if(!((key18 === "allowMatrixParameters") || (key18 === "http2"))){
+const err219 = {instancePath:instancePath+"/spec/http",schemaPath:"#/properties/spec/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2761,14 +2767,9 @@ vErrors.push(err219);
 }
 errors++;
 }
-let data89 = data3.egress;
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-if(data89.default === undefined){
-data89.default = "Deny";
 }
-for(const key19 in data89){
-if(!((key19 === "default") || (key19 === "allow"))){
-const err220 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+if(typeof data88.allowMatrixParameters !== "boolean"){
+const err220 = {instancePath:instancePath+"/spec/http/allowMatrixParameters",schemaPath:"#/properties/spec/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2777,10 +2778,8 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-let data90 = data89.default;
-if(typeof data90 !== "string"){
-const err221 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data88.http2 !== "boolean"){
+const err221 = {instancePath:instancePath+"/spec/http/http2",schemaPath:"#/properties/spec/properties/http/properties/http2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2789,8 +2788,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-if(!((data90 === "Deny") || (data90 === "Allow"))){
-const err222 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err222 = {instancePath:instancePath+"/spec/http",schemaPath:"#/properties/spec/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2799,11 +2799,14 @@ vErrors.push(err222);
 }
 errors++;
 }
-if(data89.allow !== undefined){
-let data91 = data89.allow;
-if(Array.isArray(data91)){
-if(data91.length > 256){
-const err223 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+let data91 = data3.egress;
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+if(data91.default === undefined){
+data91.default = "Deny";
+}
+for(const key19 in data91){
+if(!((key19 === "default") || (key19 === "allow"))){
+const err223 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2812,12 +2815,10 @@ vErrors.push(err223);
 }
 errors++;
 }
-const len16 = data91.length;
-for(let i16=0; i16<len16; i16++){
-let data92 = data91[i16];
-if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
-if(data92.host === undefined){
-const err224 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+}
+let data92 = data91.default;
+if(typeof data92 !== "string"){
+const err224 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2826,8 +2827,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-if(data92.port === undefined){
-const err225 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(!((data92 === "Deny") || (data92 === "Allow"))){
+const err225 = {instancePath:instancePath+"/spec/egress/default",schemaPath:"#/properties/spec/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.spec.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2836,9 +2837,11 @@ vErrors.push(err225);
 }
 errors++;
 }
-for(const key20 in data92){
-if(!(((key20 === "host") || (key20 === "port")) || (key20 === "peers"))){
-const err226 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(data91.allow !== undefined){
+let data93 = data91.allow;
+if(Array.isArray(data93)){
+if(data93.length > 256){
+const err226 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2847,12 +2850,13 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-if(data92.host !== undefined){
-let data93 = data92.host;
-if(typeof data93 === "string"){
-if(func3(data93) > 253){
-const err227 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+const len16 = data93.length;
+for(let i16=0; i16<len16; i16++){
+let data94 = data93[i16];
+if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
+for(const key20 in data94){
+if(!(((((key20 === "host") || (key20 === "port")) || (key20 === "service")) || (key20 === "namespace")) || (key20 === "peers"))){
+const err227 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2861,8 +2865,12 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(!pattern8.test(data93)){
-const err228 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"+"\""};
+}
+if(data94.host !== undefined){
+let data95 = data94.host;
+if(typeof data95 === "string"){
+if(func3(data95) > 253){
+const err228 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2871,9 +2879,8 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-else {
-const err229 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern8.test(data95)){
+const err229 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"+"\""};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2883,10 +2890,8 @@ vErrors.push(err229);
 errors++;
 }
 }
-if(data92.port !== undefined){
-let data94 = data92.port;
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err230 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err230 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/host",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2895,9 +2900,11 @@ vErrors.push(err230);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 65535 || isNaN(data94)){
-const err231 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+}
+if(data94.port !== undefined){
+let data96 = data94.port;
+if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
+const err231 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2906,8 +2913,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data94 < 1 || isNaN(data94)){
-const err232 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 > 65535 || isNaN(data96)){
+const err232 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2916,13 +2924,8 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-}
-if(data92.peers !== undefined){
-let data95 = data92.peers;
-if(Array.isArray(data95)){
-if(data95.length > 32){
-const err233 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+if(data96 < 1 || isNaN(data96)){
+const err233 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/port",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2931,13 +2934,13 @@ vErrors.push(err233);
 }
 errors++;
 }
-const len17 = data95.length;
-for(let i17=0; i17<len17; i17++){
-let data96 = data95[i17];
-if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
-for(const key21 in data96){
-if(!(((key21 === "namespace") || (key21 === "serviceAccount")) || (key21 === "spiffeId"))){
-const err234 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
+}
+}
+if(data94.service !== undefined){
+let data97 = data94.service;
+if(typeof data97 === "string"){
+if(func3(data97) > 63){
+const err234 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/service",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/service/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2946,12 +2949,8 @@ vErrors.push(err234);
 }
 errors++;
 }
-}
-if(data96.namespace !== undefined){
-let data97 = data96.namespace;
-if(typeof data97 === "string"){
-if(func3(data97) > 63){
-const err235 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(!pattern9.test(data97)){
+const err235 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/service",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/service/pattern",keyword:"pattern",params:{pattern: "^[a-z]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2960,8 +2959,9 @@ vErrors.push(err235);
 }
 errors++;
 }
-if(!pattern0.test(data97)){
-const err236 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
+}
+else {
+const err236 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/service",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/service/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2971,8 +2971,11 @@ vErrors.push(err236);
 errors++;
 }
 }
-else {
-const err237 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data94.namespace !== undefined){
+let data98 = data94.namespace;
+if(typeof data98 === "string"){
+if(func3(data98) > 63){
+const err237 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2981,12 +2984,8 @@ vErrors.push(err237);
 }
 errors++;
 }
-}
-if(data96.serviceAccount !== undefined){
-let data98 = data96.serviceAccount;
-if(typeof data98 === "string"){
-if(func3(data98) > 253){
-const err238 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(!pattern0.test(data98)){
+const err238 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2995,8 +2994,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-if(!pattern1.test(data98)){
-const err239 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
+}
+else {
+const err239 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3006,8 +3006,11 @@ vErrors.push(err239);
 errors++;
 }
 }
-else {
-const err240 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data94.peers !== undefined){
+let data99 = data94.peers;
+if(Array.isArray(data99)){
+if(data99.length > 32){
+const err240 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3016,12 +3019,13 @@ vErrors.push(err240);
 }
 errors++;
 }
-}
-if(data96.spiffeId !== undefined){
-let data99 = data96.spiffeId;
-if(typeof data99 === "string"){
-if(func3(data99) > 2048){
-const err241 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+const len17 = data99.length;
+for(let i17=0; i17<len17; i17++){
+let data100 = data99[i17];
+if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
+for(const key21 in data100){
+if(!(((key21 === "namespace") || (key21 === "serviceAccount")) || (key21 === "spiffeId"))){
+const err241 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key21},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3030,8 +3034,12 @@ vErrors.push(err241);
 }
 errors++;
 }
-if(!pattern2.test(data99)){
-const err242 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
+}
+if(data100.namespace !== undefined){
+let data101 = data100.namespace;
+if(typeof data101 === "string"){
+if(func3(data101) > 63){
+const err242 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3040,9 +3048,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-}
-else {
-const err243 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern0.test(data101)){
+const err243 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3052,9 +3059,8 @@ vErrors.push(err243);
 errors++;
 }
 }
-}
 else {
-const err244 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err244 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/namespace",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3064,9 +3070,11 @@ vErrors.push(err244);
 errors++;
 }
 }
-}
-else {
-const err245 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data100.serviceAccount !== undefined){
+let data102 = data100.serviceAccount;
+if(typeof data102 === "string"){
+if(func3(data102) > 253){
+const err245 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3075,10 +3083,8 @@ vErrors.push(err245);
 }
 errors++;
 }
-}
-}
-else {
-const err246 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!pattern1.test(data102)){
+const err246 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"+"\""};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3088,9 +3094,8 @@ vErrors.push(err246);
 errors++;
 }
 }
-}
 else {
-const err247 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err247 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/serviceAccount",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3100,9 +3105,11 @@ vErrors.push(err247);
 errors++;
 }
 }
-}
-else {
-const err248 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data100.spiffeId !== undefined){
+let data103 = data100.spiffeId;
+if(typeof data103 === "string"){
+if(func3(data103) > 2048){
+const err248 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3111,17 +3118,8 @@ vErrors.push(err248);
 }
 errors++;
 }
-let data100 = data3.audit;
-if(data100 && typeof data100 == "object" && !Array.isArray(data100)){
-if(data100.enabled === undefined){
-data100.enabled = true;
-}
-if(data100.includeHeaders === undefined){
-data100.includeHeaders = ["x-request-id","x-forwarded-for"];
-}
-for(const key22 in data100){
-if(!((key22 === "enabled") || (key22 === "includeHeaders"))){
-const err249 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
+if(!pattern2.test(data103)){
+const err249 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/pattern",keyword:"pattern",params:{pattern: "^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"},message:"must match pattern \""+"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$"+"\""};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3131,8 +3129,8 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(typeof data100.enabled !== "boolean"){
-const err250 = {instancePath:instancePath+"/spec/audit/enabled",schemaPath:"#/properties/spec/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err250 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17+"/spiffeId",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3141,10 +3139,10 @@ vErrors.push(err250);
 }
 errors++;
 }
-let data102 = data100.includeHeaders;
-if(Array.isArray(data102)){
-if(data102.length > 32){
-const err251 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
+}
+}
+else {
+const err251 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers/" + i17,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3153,12 +3151,10 @@ vErrors.push(err251);
 }
 errors++;
 }
-const len18 = data102.length;
-for(let i18=0; i18<len18; i18++){
-let data103 = data102[i18];
-if(typeof data103 === "string"){
-if(func3(data103) > 128){
-const err252 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+}
+}
+else {
+const err252 = {instancePath:instancePath+"/spec/egress/allow/" + i16+"/peers",schemaPath:"#/properties/spec/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3167,8 +3163,10 @@ vErrors.push(err252);
 }
 errors++;
 }
-if(!pattern12.test(data103)){
-const err253 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$"},message:"must match pattern \""+"^[a-z0-9!#$%&'*+.^_`|~-]+$"+"\""};
+}
+}
+else {
+const err253 = {instancePath:instancePath+"/spec/egress/allow/" + i16,schemaPath:"#/properties/spec/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3178,8 +3176,9 @@ vErrors.push(err253);
 errors++;
 }
 }
+}
 else {
-const err254 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err254 = {instancePath:instancePath+"/spec/egress/allow",schemaPath:"#/properties/spec/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3191,7 +3190,7 @@ errors++;
 }
 }
 else {
-const err255 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err255 = {instancePath:instancePath+"/spec/egress",schemaPath:"#/properties/spec/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3200,9 +3199,17 @@ vErrors.push(err255);
 }
 errors++;
 }
+let data104 = data3.audit;
+if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
+if(data104.enabled === undefined){
+data104.enabled = true;
 }
-else {
-const err256 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data104.includeHeaders === undefined){
+data104.includeHeaders = ["x-request-id","x-forwarded-for"];
+}
+for(const key22 in data104){
+if(!((key22 === "enabled") || (key22 === "includeHeaders"))){
+const err256 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key22},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3212,8 +3219,8 @@ vErrors.push(err256);
 errors++;
 }
 }
-else {
-const err257 = {instancePath:instancePath+"/spec",schemaPath:"#/properties/spec/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data104.enabled !== "boolean"){
+const err257 = {instancePath:instancePath+"/spec/audit/enabled",schemaPath:"#/properties/spec/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3222,13 +3229,10 @@ vErrors.push(err257);
 }
 errors++;
 }
-}
-if(data.status !== undefined){
-let data104 = data.status;
-if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
-for(const key23 in data104){
-if(!(((((((key23 === "observedGeneration") || (key23 === "conditions")) || (key23 === "workloads")) || (key23 === "compliance")) || (key23 === "certificates")) || (key23 === "jwks")) || (key23 === "config"))){
-const err258 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
+let data106 = data104.includeHeaders;
+if(Array.isArray(data106)){
+if(data106.length > 32){
+const err258 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/maxItems",keyword:"maxItems",params:{limit: 32},message:"must NOT have more than 32 items"};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3237,11 +3241,12 @@ vErrors.push(err258);
 }
 errors++;
 }
-}
-if(data104.observedGeneration !== undefined){
-let data105 = data104.observedGeneration;
-if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
-const err259 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const len18 = data106.length;
+for(let i18=0; i18<len18; i18++){
+let data107 = data106[i18];
+if(typeof data107 === "string"){
+if(func3(data107) > 128){
+const err259 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3250,12 +3255,8 @@ vErrors.push(err259);
 }
 errors++;
 }
-}
-if(data104.conditions !== undefined){
-let data106 = data104.conditions;
-if(Array.isArray(data106)){
-if(data106.length > 16){
-const err260 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
+if(!pattern14.test(data107)){
+const err260 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$"},message:"must match pattern \""+"^[a-z0-9!#$%&'*+.^_`|~-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3264,12 +3265,9 @@ vErrors.push(err260);
 }
 errors++;
 }
-const len19 = data106.length;
-for(let i19=0; i19<len19; i19++){
-let data107 = data106[i19];
-if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
-if(data107.type === undefined){
-const err261 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+}
+else {
+const err261 = {instancePath:instancePath+"/spec/audit/includeHeaders/" + i18,schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3278,8 +3276,10 @@ vErrors.push(err261);
 }
 errors++;
 }
-if(data107.status === undefined){
-const err262 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+}
+}
+else {
+const err262 = {instancePath:instancePath+"/spec/audit/includeHeaders",schemaPath:"#/properties/spec/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3288,8 +3288,9 @@ vErrors.push(err262);
 }
 errors++;
 }
-if(data107.lastTransitionTime === undefined){
-const err263 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
+}
+else {
+const err263 = {instancePath:instancePath+"/spec/audit",schemaPath:"#/properties/spec/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3298,8 +3299,9 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(data107.reason === undefined){
-const err264 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+}
+else {
+const err264 = {instancePath:instancePath+"/spec",schemaPath:"#/properties/spec/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3308,8 +3310,13 @@ vErrors.push(err264);
 }
 errors++;
 }
-if(data107.message === undefined){
-const err265 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+}
+if(data.status !== undefined){
+let data108 = data.status;
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+for(const key23 in data108){
+if(!((((((((key23 === "observedGeneration") || (key23 === "conditions")) || (key23 === "workloads")) || (key23 === "compliance")) || (key23 === "verification")) || (key23 === "certificates")) || (key23 === "jwks")) || (key23 === "config"))){
+const err265 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key23},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3318,9 +3325,11 @@ vErrors.push(err265);
 }
 errors++;
 }
-for(const key24 in data107){
-if(!((((((key24 === "type") || (key24 === "status")) || (key24 === "observedGeneration")) || (key24 === "lastTransitionTime")) || (key24 === "reason")) || (key24 === "message"))){
-const err266 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
+}
+if(data108.observedGeneration !== undefined){
+let data109 = data108.observedGeneration;
+if(!(((typeof data109 == "number") && (!(data109 % 1) && !isNaN(data109))) && (isFinite(data109)))){
+const err266 = {instancePath:instancePath+"/status/observedGeneration",schemaPath:"#/properties/status/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3330,11 +3339,11 @@ vErrors.push(err266);
 errors++;
 }
 }
-if(data107.type !== undefined){
-let data108 = data107.type;
-if(typeof data108 === "string"){
-if(func3(data108) > 316){
-const err267 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
+if(data108.conditions !== undefined){
+let data110 = data108.conditions;
+if(Array.isArray(data110)){
+if(data110.length > 16){
+const err267 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3343,8 +3352,12 @@ vErrors.push(err267);
 }
 errors++;
 }
-if(!pattern13.test(data108)){
-const err268 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
+const len19 = data110.length;
+for(let i19=0; i19<len19; i19++){
+let data111 = data110[i19];
+if(data111 && typeof data111 == "object" && !Array.isArray(data111)){
+if(data111.type === undefined){
+const err268 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3353,9 +3366,8 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-else {
-const err269 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data111.status === undefined){
+const err269 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3364,11 +3376,8 @@ vErrors.push(err269);
 }
 errors++;
 }
-}
-if(data107.status !== undefined){
-let data109 = data107.status;
-if(typeof data109 !== "string"){
-const err270 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data111.lastTransitionTime === undefined){
+const err270 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3377,8 +3386,8 @@ vErrors.push(err270);
 }
 errors++;
 }
-if(!(((data109 === "True") || (data109 === "False")) || (data109 === "Unknown"))){
-const err271 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(data111.reason === undefined){
+const err271 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3387,11 +3396,8 @@ vErrors.push(err271);
 }
 errors++;
 }
-}
-if(data107.observedGeneration !== undefined){
-let data110 = data107.observedGeneration;
-if(!(((typeof data110 == "number") && (!(data110 % 1) && !isNaN(data110))) && (isFinite(data110)))){
-const err272 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data111.message === undefined){
+const err272 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3400,9 +3406,9 @@ vErrors.push(err272);
 }
 errors++;
 }
-if((typeof data110 == "number") && (isFinite(data110))){
-if(data110 < 0 || isNaN(data110)){
-const err273 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+for(const key24 in data111){
+if(!((((((key24 === "type") || (key24 === "status")) || (key24 === "observedGeneration")) || (key24 === "lastTransitionTime")) || (key24 === "reason")) || (key24 === "message"))){
+const err273 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key24},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3412,10 +3418,11 @@ vErrors.push(err273);
 errors++;
 }
 }
-}
-if(data107.lastTransitionTime !== undefined){
-if(!(typeof data107.lastTransitionTime === "string")){
-const err274 = {instancePath:instancePath+"/status/conditions/" + i19+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data111.type !== undefined){
+let data112 = data111.type;
+if(typeof data112 === "string"){
+if(func3(data112) > 316){
+const err274 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3424,12 +3431,8 @@ vErrors.push(err274);
 }
 errors++;
 }
-}
-if(data107.reason !== undefined){
-let data112 = data107.reason;
-if(typeof data112 === "string"){
-if(func3(data112) > 1024){
-const err275 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(!pattern15.test(data112)){
+const err275 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3438,8 +3441,9 @@ vErrors.push(err275);
 }
 errors++;
 }
-if(func3(data112) < 1){
-const err276 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err276 = {instancePath:instancePath+"/status/conditions/" + i19+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3448,8 +3452,11 @@ vErrors.push(err276);
 }
 errors++;
 }
-if(!pattern14.test(data112)){
-const err277 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
+}
+if(data111.status !== undefined){
+let data113 = data111.status;
+if(typeof data113 !== "string"){
+const err277 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3458,9 +3465,8 @@ vErrors.push(err277);
 }
 errors++;
 }
-}
-else {
-const err278 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!(((data113 === "True") || (data113 === "False")) || (data113 === "Unknown"))){
+const err278 = {instancePath:instancePath+"/status/conditions/" + i19+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3470,11 +3476,10 @@ vErrors.push(err278);
 errors++;
 }
 }
-if(data107.message !== undefined){
-let data113 = data107.message;
-if(typeof data113 === "string"){
-if(func3(data113) > 32768){
-const err279 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
+if(data111.observedGeneration !== undefined){
+let data114 = data111.observedGeneration;
+if(!(((typeof data114 == "number") && (!(data114 % 1) && !isNaN(data114))) && (isFinite(data114)))){
+const err279 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3483,9 +3488,9 @@ vErrors.push(err279);
 }
 errors++;
 }
-}
-else {
-const err280 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data114 == "number") && (isFinite(data114))){
+if(data114 < 0 || isNaN(data114)){
+const err280 = {instancePath:instancePath+"/status/conditions/" + i19+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3496,8 +3501,9 @@ errors++;
 }
 }
 }
-else {
-const err281 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data111.lastTransitionTime !== undefined){
+if(!(typeof data111.lastTransitionTime === "string")){
+const err281 = {instancePath:instancePath+"/status/conditions/" + i19+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3507,9 +3513,11 @@ vErrors.push(err281);
 errors++;
 }
 }
-}
-else {
-const err282 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data111.reason !== undefined){
+let data116 = data111.reason;
+if(typeof data116 === "string"){
+if(func3(data116) > 1024){
+const err282 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3518,13 +3526,8 @@ vErrors.push(err282);
 }
 errors++;
 }
-}
-if(data104.workloads !== undefined){
-let data114 = data104.workloads;
-if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
-for(const key25 in data114){
-if(!((((key25 === "selected") || (key25 === "injected")) || (key25 === "serviceAccounts")) || (key25 === "summary"))){
-const err283 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
+if(func3(data116) < 1){
+const err283 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3533,11 +3536,8 @@ vErrors.push(err283);
 }
 errors++;
 }
-}
-if(data114.selected !== undefined){
-let data115 = data114.selected;
-if(!(((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115))) && (isFinite(data115)))){
-const err284 = {instancePath:instancePath+"/status/workloads/selected",schemaPath:"#/properties/status/properties/workloads/properties/selected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!pattern16.test(data116)){
+const err284 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3547,10 +3547,8 @@ vErrors.push(err284);
 errors++;
 }
 }
-if(data114.injected !== undefined){
-let data116 = data114.injected;
-if(!(((typeof data116 == "number") && (!(data116 % 1) && !isNaN(data116))) && (isFinite(data116)))){
-const err285 = {instancePath:instancePath+"/status/workloads/injected",schemaPath:"#/properties/status/properties/workloads/properties/injected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err285 = {instancePath:instancePath+"/status/conditions/" + i19+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3560,10 +3558,11 @@ vErrors.push(err285);
 errors++;
 }
 }
-if(data114.serviceAccounts !== undefined){
-let data117 = data114.serviceAccounts;
-if(!(((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117))) && (isFinite(data117)))){
-const err286 = {instancePath:instancePath+"/status/workloads/serviceAccounts",schemaPath:"#/properties/status/properties/workloads/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data111.message !== undefined){
+let data117 = data111.message;
+if(typeof data117 === "string"){
+if(func3(data117) > 32768){
+const err286 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3573,9 +3572,8 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(data114.summary !== undefined){
-if(typeof data114.summary !== "string"){
-const err287 = {instancePath:instancePath+"/status/workloads/summary",schemaPath:"#/properties/status/properties/workloads/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err287 = {instancePath:instancePath+"/status/conditions/" + i19+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3587,7 +3585,7 @@ errors++;
 }
 }
 else {
-const err288 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err288 = {instancePath:instancePath+"/status/conditions/" + i19,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3597,12 +3595,9 @@ vErrors.push(err288);
 errors++;
 }
 }
-if(data104.compliance !== undefined){
-let data119 = data104.compliance;
-if(data119 && typeof data119 == "object" && !Array.isArray(data119)){
-for(const key26 in data119){
-if(!((key26 === "profiles") || (key26 === "controls"))){
-const err289 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+}
+else {
+const err289 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3612,16 +3607,12 @@ vErrors.push(err289);
 errors++;
 }
 }
-if(data119.profiles !== undefined){
-let data120 = data119.profiles;
-if(Array.isArray(data120)){
-const len20 = data120.length;
-for(let i20=0; i20<len20; i20++){
-let data121 = data120[i20];
-if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
-for(const key27 in data121){
-if(!((((key27 === "name") || (key27 === "status")) || (key27 === "passed")) || (key27 === "failed"))){
-const err290 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(data108.workloads !== undefined){
+let data118 = data108.workloads;
+if(data118 && typeof data118 == "object" && !Array.isArray(data118)){
+for(const key25 in data118){
+if(!((((key25 === "selected") || (key25 === "injected")) || (key25 === "serviceAccounts")) || (key25 === "summary"))){
+const err290 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3631,9 +3622,10 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data121.name !== undefined){
-if(typeof data121.name !== "string"){
-const err291 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/name",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data118.selected !== undefined){
+let data119 = data118.selected;
+if(!(((typeof data119 == "number") && (!(data119 % 1) && !isNaN(data119))) && (isFinite(data119)))){
+const err291 = {instancePath:instancePath+"/status/workloads/selected",schemaPath:"#/properties/status/properties/workloads/properties/selected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3643,10 +3635,10 @@ vErrors.push(err291);
 errors++;
 }
 }
-if(data121.status !== undefined){
-let data123 = data121.status;
-if(typeof data123 !== "string"){
-const err292 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data118.injected !== undefined){
+let data120 = data118.injected;
+if(!(((typeof data120 == "number") && (!(data120 % 1) && !isNaN(data120))) && (isFinite(data120)))){
+const err292 = {instancePath:instancePath+"/status/workloads/injected",schemaPath:"#/properties/status/properties/workloads/properties/injected/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3655,8 +3647,11 @@ vErrors.push(err292);
 }
 errors++;
 }
-if(!((data123 === "Pass") || (data123 === "Fail"))){
-const err293 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+if(data118.serviceAccounts !== undefined){
+let data121 = data118.serviceAccounts;
+if(!(((typeof data121 == "number") && (!(data121 % 1) && !isNaN(data121))) && (isFinite(data121)))){
+const err293 = {instancePath:instancePath+"/status/workloads/serviceAccounts",schemaPath:"#/properties/status/properties/workloads/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3666,10 +3661,9 @@ vErrors.push(err293);
 errors++;
 }
 }
-if(data121.passed !== undefined){
-let data124 = data121.passed;
-if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err294 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/passed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data118.summary !== undefined){
+if(typeof data118.summary !== "string"){
+const err294 = {instancePath:instancePath+"/status/workloads/summary",schemaPath:"#/properties/status/properties/workloads/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3679,10 +3673,9 @@ vErrors.push(err294);
 errors++;
 }
 }
-if(data121.failed !== undefined){
-let data125 = data121.failed;
-if(!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125)))){
-const err295 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/failed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+else {
+const err295 = {instancePath:instancePath+"/status/workloads",schemaPath:"#/properties/status/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3692,9 +3685,12 @@ vErrors.push(err295);
 errors++;
 }
 }
-}
-else {
-const err296 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data108.compliance !== undefined){
+let data123 = data108.compliance;
+if(data123 && typeof data123 == "object" && !Array.isArray(data123)){
+for(const key26 in data123){
+if(!((key26 === "profiles") || (key26 === "controls"))){
+const err296 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3704,9 +3700,16 @@ vErrors.push(err296);
 errors++;
 }
 }
-}
-else {
-const err297 = {instancePath:instancePath+"/status/compliance/profiles",schemaPath:"#/properties/status/properties/compliance/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data123.profiles !== undefined){
+let data124 = data123.profiles;
+if(Array.isArray(data124)){
+const len20 = data124.length;
+for(let i20=0; i20<len20; i20++){
+let data125 = data124[i20];
+if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
+for(const key27 in data125){
+if(!((((key27 === "name") || (key27 === "status")) || (key27 === "passed")) || (key27 === "failed"))){
+const err297 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3716,16 +3719,9 @@ vErrors.push(err297);
 errors++;
 }
 }
-if(data119.controls !== undefined){
-let data126 = data119.controls;
-if(Array.isArray(data126)){
-const len21 = data126.length;
-for(let i21=0; i21<len21; i21++){
-let data127 = data126[i21];
-if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
-for(const key28 in data127){
-if(!(((((key28 === "id") || (key28 === "profile")) || (key28 === "title")) || (key28 === "status")) || (key28 === "message"))){
-const err298 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
+if(data125.name !== undefined){
+if(typeof data125.name !== "string"){
+const err298 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/name",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3735,9 +3731,10 @@ vErrors.push(err298);
 errors++;
 }
 }
-if(data127.id !== undefined){
-if(typeof data127.id !== "string"){
-const err299 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/id",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data125.status !== undefined){
+let data127 = data125.status;
+if(typeof data127 !== "string"){
+const err299 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3746,10 +3743,8 @@ vErrors.push(err299);
 }
 errors++;
 }
-}
-if(data127.profile !== undefined){
-if(typeof data127.profile !== "string"){
-const err300 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/profile",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!((data127 === "Pass") || (data127 === "Fail"))){
+const err300 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/status",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3759,9 +3754,10 @@ vErrors.push(err300);
 errors++;
 }
 }
-if(data127.title !== undefined){
-if(typeof data127.title !== "string"){
-const err301 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/title",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data125.passed !== undefined){
+let data128 = data125.passed;
+if(!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))){
+const err301 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/passed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3771,10 +3767,10 @@ vErrors.push(err301);
 errors++;
 }
 }
-if(data127.status !== undefined){
-let data131 = data127.status;
-if(typeof data131 !== "string"){
-const err302 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data125.failed !== undefined){
+let data129 = data125.failed;
+if(!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))){
+const err302 = {instancePath:instancePath+"/status/compliance/profiles/" + i20+"/failed",schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3783,8 +3779,10 @@ vErrors.push(err302);
 }
 errors++;
 }
-if(!((data131 === "Pass") || (data131 === "Fail"))){
-const err303 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+}
+else {
+const err303 = {instancePath:instancePath+"/status/compliance/profiles/" + i20,schemaPath:"#/properties/status/properties/compliance/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3794,9 +3792,9 @@ vErrors.push(err303);
 errors++;
 }
 }
-if(data127.message !== undefined){
-if(typeof data127.message !== "string"){
-const err304 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/message",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err304 = {instancePath:instancePath+"/status/compliance/profiles",schemaPath:"#/properties/status/properties/compliance/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3806,9 +3804,16 @@ vErrors.push(err304);
 errors++;
 }
 }
-}
-else {
-const err305 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data123.controls !== undefined){
+let data130 = data123.controls;
+if(Array.isArray(data130)){
+const len21 = data130.length;
+for(let i21=0; i21<len21; i21++){
+let data131 = data130[i21];
+if(data131 && typeof data131 == "object" && !Array.isArray(data131)){
+for(const key28 in data131){
+if(!(((((key28 === "id") || (key28 === "profile")) || (key28 === "title")) || (key28 === "status")) || (key28 === "message"))){
+const err305 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3818,9 +3823,9 @@ vErrors.push(err305);
 errors++;
 }
 }
-}
-else {
-const err306 = {instancePath:instancePath+"/status/compliance/controls",schemaPath:"#/properties/status/properties/compliance/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data131.id !== undefined){
+if(typeof data131.id !== "string"){
+const err306 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/id",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3830,9 +3835,9 @@ vErrors.push(err306);
 errors++;
 }
 }
-}
-else {
-const err307 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data131.profile !== undefined){
+if(typeof data131.profile !== "string"){
+const err307 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/profile",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -3842,12 +3847,9 @@ vErrors.push(err307);
 errors++;
 }
 }
-if(data104.certificates !== undefined){
-let data133 = data104.certificates;
-if(data133 && typeof data133 == "object" && !Array.isArray(data133)){
-for(const key29 in data133){
-if(!((((key29 === "serviceAccounts") || (key29 === "nextRenewalTime")) || (key29 === "earliestExpiry")) || (key29 === "trustBundle"))){
-const err308 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
+if(data131.title !== undefined){
+if(typeof data131.title !== "string"){
+const err308 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/title",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -3857,10 +3859,10 @@ vErrors.push(err308);
 errors++;
 }
 }
-if(data133.serviceAccounts !== undefined){
-let data134 = data133.serviceAccounts;
-if(!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))){
-const err309 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data131.status !== undefined){
+let data135 = data131.status;
+if(typeof data135 !== "string"){
+const err309 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -3869,10 +3871,8 @@ vErrors.push(err309);
 }
 errors++;
 }
-}
-if(data133.nextRenewalTime !== undefined){
-if(!(typeof data133.nextRenewalTime === "string")){
-const err310 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!((data135 === "Pass") || (data135 === "Fail"))){
+const err310 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/status",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.compliance.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -3882,9 +3882,9 @@ vErrors.push(err310);
 errors++;
 }
 }
-if(data133.earliestExpiry !== undefined){
-if(!(typeof data133.earliestExpiry === "string")){
-const err311 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data131.message !== undefined){
+if(typeof data131.message !== "string"){
+const err311 = {instancePath:instancePath+"/status/compliance/controls/" + i21+"/message",schemaPath:"#/properties/status/properties/compliance/properties/controls/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -3894,9 +3894,9 @@ vErrors.push(err311);
 errors++;
 }
 }
-if(data133.trustBundle !== undefined){
-if(typeof data133.trustBundle !== "string"){
-const err312 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err312 = {instancePath:instancePath+"/status/compliance/controls/" + i21,schemaPath:"#/properties/status/properties/compliance/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -3908,7 +3908,7 @@ errors++;
 }
 }
 else {
-const err313 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err313 = {instancePath:instancePath+"/status/compliance/controls",schemaPath:"#/properties/status/properties/compliance/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -3918,12 +3918,9 @@ vErrors.push(err313);
 errors++;
 }
 }
-if(data104.jwks !== undefined){
-let data138 = data104.jwks;
-if(data138 && typeof data138 == "object" && !Array.isArray(data138)){
-for(const key30 in data138){
-if(!(key30 === "providers")){
-const err314 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
+}
+else {
+const err314 = {instancePath:instancePath+"/status/compliance",schemaPath:"#/properties/status/properties/compliance/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -3933,16 +3930,12 @@ vErrors.push(err314);
 errors++;
 }
 }
-if(data138.providers !== undefined){
-let data139 = data138.providers;
-if(Array.isArray(data139)){
-const len22 = data139.length;
-for(let i22=0; i22<len22; i22++){
-let data140 = data139[i22];
-if(data140 && typeof data140 == "object" && !Array.isArray(data140)){
-for(const key31 in data140){
-if(!((((key31 === "name") || (key31 === "keyIds")) || (key31 === "lastSuccessfulFetch")) || (key31 === "lastError"))){
-const err315 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
+if(data108.verification !== undefined){
+let data137 = data108.verification;
+if(data137 && typeof data137 == "object" && !Array.isArray(data137)){
+for(const key29 in data137){
+if(!((((((key29 === "lastVerified") || (key29 === "workloads")) || (key29 === "profiles")) || (key29 === "controls")) || (key29 === "pods")) || (key29 === "truncatedPods"))){
+const err315 = {instancePath:instancePath+"/status/verification",schemaPath:"#/properties/status/properties/verification/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -3952,9 +3945,9 @@ vErrors.push(err315);
 errors++;
 }
 }
-if(data140.name !== undefined){
-if(typeof data140.name !== "string"){
-const err316 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data137.lastVerified !== undefined){
+if(!(typeof data137.lastVerified === "string")){
+const err316 = {instancePath:instancePath+"/status/verification/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err316];
 }
@@ -3964,13 +3957,12 @@ vErrors.push(err316);
 errors++;
 }
 }
-if(data140.keyIds !== undefined){
-let data142 = data140.keyIds;
-if(Array.isArray(data142)){
-const len23 = data142.length;
-for(let i23=0; i23<len23; i23++){
-if(typeof data142[i23] !== "string"){
-const err317 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds/" + i23,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data137.workloads !== undefined){
+let data139 = data137.workloads;
+if(data139 && typeof data139 == "object" && !Array.isArray(data139)){
+for(const key30 in data139){
+if(!((((key30 === "checked") || (key30 === "passed")) || (key30 === "failed")) || (key30 === "unknown"))){
+const err317 = {instancePath:instancePath+"/status/verification/workloads",schemaPath:"#/properties/status/properties/verification/properties/workloads/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err317];
 }
@@ -3980,9 +3972,10 @@ vErrors.push(err317);
 errors++;
 }
 }
-}
-else {
-const err318 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data139.checked !== undefined){
+let data140 = data139.checked;
+if(!(((typeof data140 == "number") && (!(data140 % 1) && !isNaN(data140))) && (isFinite(data140)))){
+const err318 = {instancePath:instancePath+"/status/verification/workloads/checked",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/checked/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err318];
 }
@@ -3992,9 +3985,10 @@ vErrors.push(err318);
 errors++;
 }
 }
-if(data140.lastSuccessfulFetch !== undefined){
-if(!(typeof data140.lastSuccessfulFetch === "string")){
-const err319 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data139.passed !== undefined){
+let data141 = data139.passed;
+if(!(((typeof data141 == "number") && (!(data141 % 1) && !isNaN(data141))) && (isFinite(data141)))){
+const err319 = {instancePath:instancePath+"/status/verification/workloads/passed",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err319];
 }
@@ -4004,9 +3998,10 @@ vErrors.push(err319);
 errors++;
 }
 }
-if(data140.lastError !== undefined){
-if(typeof data140.lastError !== "string"){
-const err320 = {instancePath:instancePath+"/status/jwks/providers/" + i22+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data139.failed !== undefined){
+let data142 = data139.failed;
+if(!(((typeof data142 == "number") && (!(data142 % 1) && !isNaN(data142))) && (isFinite(data142)))){
+const err320 = {instancePath:instancePath+"/status/verification/workloads/failed",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err320];
 }
@@ -4016,9 +4011,10 @@ vErrors.push(err320);
 errors++;
 }
 }
-}
-else {
-const err321 = {instancePath:instancePath+"/status/jwks/providers/" + i22,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data139.unknown !== undefined){
+let data143 = data139.unknown;
+if(!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143)))){
+const err321 = {instancePath:instancePath+"/status/verification/workloads/unknown",schemaPath:"#/properties/status/properties/verification/properties/workloads/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err321];
 }
@@ -4030,7 +4026,7 @@ errors++;
 }
 }
 else {
-const err322 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err322 = {instancePath:instancePath+"/status/verification/workloads",schemaPath:"#/properties/status/properties/verification/properties/workloads/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err322];
 }
@@ -4040,9 +4036,11 @@ vErrors.push(err322);
 errors++;
 }
 }
-}
-else {
-const err323 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data137.profiles !== undefined){
+let data144 = data137.profiles;
+if(Array.isArray(data144)){
+if(data144.length > 16){
+const err323 = {instancePath:instancePath+"/status/verification/profiles",schemaPath:"#/properties/status/properties/verification/properties/profiles/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items"};
 if(vErrors === null){
 vErrors = [err323];
 }
@@ -4051,13 +4049,13 @@ vErrors.push(err323);
 }
 errors++;
 }
-}
-if(data104.config !== undefined){
-let data146 = data104.config;
-if(data146 && typeof data146 == "object" && !Array.isArray(data146)){
-for(const key32 in data146){
-if(!((key32 === "configMap") || (key32 === "hash"))){
-const err324 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"};
+const len22 = data144.length;
+for(let i22=0; i22<len22; i22++){
+let data145 = data144[i22];
+if(data145 && typeof data145 == "object" && !Array.isArray(data145)){
+for(const key31 in data145){
+if(!(((((key31 === "name") || (key31 === "status")) || (key31 === "passed")) || (key31 === "failed")) || (key31 === "unknown"))){
+const err324 = {instancePath:instancePath+"/status/verification/profiles/" + i22,schemaPath:"#/properties/status/properties/verification/properties/profiles/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err324];
 }
@@ -4067,9 +4065,9 @@ vErrors.push(err324);
 errors++;
 }
 }
-if(data146.configMap !== undefined){
-if(typeof data146.configMap !== "string"){
-const err325 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data145.name !== undefined){
+if(typeof data145.name !== "string"){
+const err325 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/name",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err325];
 }
@@ -4079,9 +4077,10 @@ vErrors.push(err325);
 errors++;
 }
 }
-if(data146.hash !== undefined){
-if(typeof data146.hash !== "string"){
-const err326 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data145.status !== undefined){
+let data147 = data145.status;
+if(typeof data147 !== "string"){
+const err326 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/status",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err326];
 }
@@ -4090,10 +4089,8 @@ vErrors.push(err326);
 }
 errors++;
 }
-}
-}
-else {
-const err327 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(!(((data147 === "Pass") || (data147 === "Fail")) || (data147 === "Unknown"))){
+const err327 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/status",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.profiles.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err327];
 }
@@ -4103,9 +4100,10 @@ vErrors.push(err327);
 errors++;
 }
 }
-}
-else {
-const err328 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data145.passed !== undefined){
+let data148 = data145.passed;
+if(!(((typeof data148 == "number") && (!(data148 % 1) && !isNaN(data148))) && (isFinite(data148)))){
+const err328 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/passed",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err328];
 }
@@ -4115,14 +4113,902 @@ vErrors.push(err328);
 errors++;
 }
 }
-}
-else {
-const err329 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data145.failed !== undefined){
+let data149 = data145.failed;
+if(!(((typeof data149 == "number") && (!(data149 % 1) && !isNaN(data149))) && (isFinite(data149)))){
+const err329 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/failed",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err329];
 }
 else {
 vErrors.push(err329);
+}
+errors++;
+}
+}
+if(data145.unknown !== undefined){
+let data150 = data145.unknown;
+if(!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150)))){
+const err330 = {instancePath:instancePath+"/status/verification/profiles/" + i22+"/unknown",schemaPath:"#/properties/status/properties/verification/properties/profiles/items/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err330];
+}
+else {
+vErrors.push(err330);
+}
+errors++;
+}
+}
+}
+else {
+const err331 = {instancePath:instancePath+"/status/verification/profiles/" + i22,schemaPath:"#/properties/status/properties/verification/properties/profiles/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err331];
+}
+else {
+vErrors.push(err331);
+}
+errors++;
+}
+}
+}
+else {
+const err332 = {instancePath:instancePath+"/status/verification/profiles",schemaPath:"#/properties/status/properties/verification/properties/profiles/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err332];
+}
+else {
+vErrors.push(err332);
+}
+errors++;
+}
+}
+if(data137.controls !== undefined){
+let data151 = data137.controls;
+if(Array.isArray(data151)){
+if(data151.length > 256){
+const err333 = {instancePath:instancePath+"/status/verification/controls",schemaPath:"#/properties/status/properties/verification/properties/controls/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(vErrors === null){
+vErrors = [err333];
+}
+else {
+vErrors.push(err333);
+}
+errors++;
+}
+const len23 = data151.length;
+for(let i23=0; i23<len23; i23++){
+let data152 = data151[i23];
+if(data152 && typeof data152 == "object" && !Array.isArray(data152)){
+for(const key32 in data152){
+if(!(func2.call(schema11.properties.status.properties.verification.properties.controls.items.properties, key32))){
+const err334 = {instancePath:instancePath+"/status/verification/controls/" + i23,schemaPath:"#/properties/status/properties/verification/properties/controls/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err334];
+}
+else {
+vErrors.push(err334);
+}
+errors++;
+}
+}
+if(data152.id !== undefined){
+if(typeof data152.id !== "string"){
+const err335 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/id",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err335];
+}
+else {
+vErrors.push(err335);
+}
+errors++;
+}
+}
+if(data152.profile !== undefined){
+if(typeof data152.profile !== "string"){
+const err336 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/profile",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/profile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err336];
+}
+else {
+vErrors.push(err336);
+}
+errors++;
+}
+}
+if(data152.title !== undefined){
+if(typeof data152.title !== "string"){
+const err337 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/title",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err337];
+}
+else {
+vErrors.push(err337);
+}
+errors++;
+}
+}
+if(data152.status !== undefined){
+let data156 = data152.status;
+if(typeof data156 !== "string"){
+const err338 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/status",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err338];
+}
+else {
+vErrors.push(err338);
+}
+errors++;
+}
+if(!(((data156 === "Pass") || (data156 === "Fail")) || (data156 === "Unknown"))){
+const err339 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/status",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.controls.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err339];
+}
+else {
+vErrors.push(err339);
+}
+errors++;
+}
+}
+if(data152.lastVerified !== undefined){
+if(!(typeof data152.lastVerified === "string")){
+const err340 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err340];
+}
+else {
+vErrors.push(err340);
+}
+errors++;
+}
+}
+if(data152.checked !== undefined){
+let data158 = data152.checked;
+if(!(((typeof data158 == "number") && (!(data158 % 1) && !isNaN(data158))) && (isFinite(data158)))){
+const err341 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/checked",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/checked/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err341];
+}
+else {
+vErrors.push(err341);
+}
+errors++;
+}
+}
+if(data152.passed !== undefined){
+let data159 = data152.passed;
+if(!(((typeof data159 == "number") && (!(data159 % 1) && !isNaN(data159))) && (isFinite(data159)))){
+const err342 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/passed",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/passed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err342];
+}
+else {
+vErrors.push(err342);
+}
+errors++;
+}
+}
+if(data152.failed !== undefined){
+let data160 = data152.failed;
+if(!(((typeof data160 == "number") && (!(data160 % 1) && !isNaN(data160))) && (isFinite(data160)))){
+const err343 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failed",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failed/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err343];
+}
+else {
+vErrors.push(err343);
+}
+errors++;
+}
+}
+if(data152.unknown !== undefined){
+let data161 = data152.unknown;
+if(!(((typeof data161 == "number") && (!(data161 % 1) && !isNaN(data161))) && (isFinite(data161)))){
+const err344 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/unknown",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/unknown/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err344];
+}
+else {
+vErrors.push(err344);
+}
+errors++;
+}
+}
+if(data152.evidence !== undefined){
+let data162 = data152.evidence;
+if(typeof data162 === "string"){
+if(func3(data162) > 4096){
+const err345 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/evidence/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(vErrors === null){
+vErrors = [err345];
+}
+else {
+vErrors.push(err345);
+}
+errors++;
+}
+}
+else {
+const err346 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/evidence/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err346];
+}
+else {
+vErrors.push(err346);
+}
+errors++;
+}
+}
+if(data152.failing !== undefined){
+let data163 = data152.failing;
+if(Array.isArray(data163)){
+if(data163.length > 20){
+const err347 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+if(vErrors === null){
+vErrors = [err347];
+}
+else {
+vErrors.push(err347);
+}
+errors++;
+}
+const len24 = data163.length;
+for(let i24=0; i24<len24; i24++){
+if(typeof data163[i24] !== "string"){
+const err348 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing/" + i24,schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err348];
+}
+else {
+vErrors.push(err348);
+}
+errors++;
+}
+}
+}
+else {
+const err349 = {instancePath:instancePath+"/status/verification/controls/" + i23+"/failing",schemaPath:"#/properties/status/properties/verification/properties/controls/items/properties/failing/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err349];
+}
+else {
+vErrors.push(err349);
+}
+errors++;
+}
+}
+}
+else {
+const err350 = {instancePath:instancePath+"/status/verification/controls/" + i23,schemaPath:"#/properties/status/properties/verification/properties/controls/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err350];
+}
+else {
+vErrors.push(err350);
+}
+errors++;
+}
+}
+}
+else {
+const err351 = {instancePath:instancePath+"/status/verification/controls",schemaPath:"#/properties/status/properties/verification/properties/controls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err351];
+}
+else {
+vErrors.push(err351);
+}
+errors++;
+}
+}
+if(data137.pods !== undefined){
+let data165 = data137.pods;
+if(Array.isArray(data165)){
+if(data165.length > 100){
+const err352 = {instancePath:instancePath+"/status/verification/pods",schemaPath:"#/properties/status/properties/verification/properties/pods/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(vErrors === null){
+vErrors = [err352];
+}
+else {
+vErrors.push(err352);
+}
+errors++;
+}
+const len25 = data165.length;
+for(let i25=0; i25<len25; i25++){
+let data166 = data165[i25];
+if(data166 && typeof data166 == "object" && !Array.isArray(data166)){
+for(const key33 in data166){
+if(!(func2.call(schema11.properties.status.properties.verification.properties.pods.items.properties, key33))){
+const err353 = {instancePath:instancePath+"/status/verification/pods/" + i25,schemaPath:"#/properties/status/properties/verification/properties/pods/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err353];
+}
+else {
+vErrors.push(err353);
+}
+errors++;
+}
+}
+if(data166.pod !== undefined){
+if(typeof data166.pod !== "string"){
+const err354 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/pod",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/pod/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err354];
+}
+else {
+vErrors.push(err354);
+}
+errors++;
+}
+}
+if(data166.serviceAccount !== undefined){
+if(typeof data166.serviceAccount !== "string"){
+const err355 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/serviceAccount",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/serviceAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err355];
+}
+else {
+vErrors.push(err355);
+}
+errors++;
+}
+}
+if(data166.status !== undefined){
+let data169 = data166.status;
+if(typeof data169 !== "string"){
+const err356 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/status",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err356];
+}
+else {
+vErrors.push(err356);
+}
+errors++;
+}
+if(!(((data169 === "Pass") || (data169 === "Fail")) || (data169 === "Unknown"))){
+const err357 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/status",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema11.properties.status.properties.verification.properties.pods.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err357];
+}
+else {
+vErrors.push(err357);
+}
+errors++;
+}
+}
+if(data166.lastVerified !== undefined){
+if(!(typeof data166.lastVerified === "string")){
+const err358 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/lastVerified",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/lastVerified/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err358];
+}
+else {
+vErrors.push(err358);
+}
+errors++;
+}
+}
+if(data166.evidence !== undefined){
+let data171 = data166.evidence;
+if(typeof data171 === "string"){
+if(func3(data171) > 4096){
+const err359 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/evidence/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters"};
+if(vErrors === null){
+vErrors = [err359];
+}
+else {
+vErrors.push(err359);
+}
+errors++;
+}
+}
+else {
+const err360 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/evidence",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/evidence/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err360];
+}
+else {
+vErrors.push(err360);
+}
+errors++;
+}
+}
+if(data166.configHash !== undefined){
+if(typeof data166.configHash !== "string"){
+const err361 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/configHash",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/configHash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err361];
+}
+else {
+vErrors.push(err361);
+}
+errors++;
+}
+}
+if(data166.sidecarVersion !== undefined){
+if(typeof data166.sidecarVersion !== "string"){
+const err362 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/sidecarVersion",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/sidecarVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err362];
+}
+else {
+vErrors.push(err362);
+}
+errors++;
+}
+}
+if(data166.spiffeId !== undefined){
+if(typeof data166.spiffeId !== "string"){
+const err363 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/spiffeId",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/spiffeId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err363];
+}
+else {
+vErrors.push(err363);
+}
+errors++;
+}
+}
+if(data166.drift !== undefined){
+let data175 = data166.drift;
+if(Array.isArray(data175)){
+if(data175.length > 8){
+const err364 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/maxItems",keyword:"maxItems",params:{limit: 8},message:"must NOT have more than 8 items"};
+if(vErrors === null){
+vErrors = [err364];
+}
+else {
+vErrors.push(err364);
+}
+errors++;
+}
+const len26 = data175.length;
+for(let i26=0; i26<len26; i26++){
+let data176 = data175[i26];
+if(data176 && typeof data176 == "object" && !Array.isArray(data176)){
+for(const key34 in data176){
+if(!((key34 === "code") || (key34 === "message"))){
+const err365 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err365];
+}
+else {
+vErrors.push(err365);
+}
+errors++;
+}
+}
+if(data176.code !== undefined){
+if(typeof data176.code !== "string"){
+const err366 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/code",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err366];
+}
+else {
+vErrors.push(err366);
+}
+errors++;
+}
+}
+if(data176.message !== undefined){
+let data178 = data176.message;
+if(typeof data178 === "string"){
+if(func3(data178) > 1024){
+const err367 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/message",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err367];
+}
+else {
+vErrors.push(err367);
+}
+errors++;
+}
+}
+else {
+const err368 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26+"/message",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err368];
+}
+else {
+vErrors.push(err368);
+}
+errors++;
+}
+}
+}
+else {
+const err369 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift/" + i26,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err369];
+}
+else {
+vErrors.push(err369);
+}
+errors++;
+}
+}
+}
+else {
+const err370 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/drift",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/drift/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err370];
+}
+else {
+vErrors.push(err370);
+}
+errors++;
+}
+}
+if(data166.failedControls !== undefined){
+let data179 = data166.failedControls;
+if(Array.isArray(data179)){
+if(data179.length > 256){
+const err371 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(vErrors === null){
+vErrors = [err371];
+}
+else {
+vErrors.push(err371);
+}
+errors++;
+}
+const len27 = data179.length;
+for(let i27=0; i27<len27; i27++){
+if(typeof data179[i27] !== "string"){
+const err372 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls/" + i27,schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err372];
+}
+else {
+vErrors.push(err372);
+}
+errors++;
+}
+}
+}
+else {
+const err373 = {instancePath:instancePath+"/status/verification/pods/" + i25+"/failedControls",schemaPath:"#/properties/status/properties/verification/properties/pods/items/properties/failedControls/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err373];
+}
+else {
+vErrors.push(err373);
+}
+errors++;
+}
+}
+}
+else {
+const err374 = {instancePath:instancePath+"/status/verification/pods/" + i25,schemaPath:"#/properties/status/properties/verification/properties/pods/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err374];
+}
+else {
+vErrors.push(err374);
+}
+errors++;
+}
+}
+}
+else {
+const err375 = {instancePath:instancePath+"/status/verification/pods",schemaPath:"#/properties/status/properties/verification/properties/pods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err375];
+}
+else {
+vErrors.push(err375);
+}
+errors++;
+}
+}
+if(data137.truncatedPods !== undefined){
+let data181 = data137.truncatedPods;
+if(!(((typeof data181 == "number") && (!(data181 % 1) && !isNaN(data181))) && (isFinite(data181)))){
+const err376 = {instancePath:instancePath+"/status/verification/truncatedPods",schemaPath:"#/properties/status/properties/verification/properties/truncatedPods/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err376];
+}
+else {
+vErrors.push(err376);
+}
+errors++;
+}
+}
+}
+else {
+const err377 = {instancePath:instancePath+"/status/verification",schemaPath:"#/properties/status/properties/verification/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err377];
+}
+else {
+vErrors.push(err377);
+}
+errors++;
+}
+}
+if(data108.certificates !== undefined){
+let data182 = data108.certificates;
+if(data182 && typeof data182 == "object" && !Array.isArray(data182)){
+for(const key35 in data182){
+if(!((((key35 === "serviceAccounts") || (key35 === "nextRenewalTime")) || (key35 === "earliestExpiry")) || (key35 === "trustBundle"))){
+const err378 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key35},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err378];
+}
+else {
+vErrors.push(err378);
+}
+errors++;
+}
+}
+if(data182.serviceAccounts !== undefined){
+let data183 = data182.serviceAccounts;
+if(!(((typeof data183 == "number") && (!(data183 % 1) && !isNaN(data183))) && (isFinite(data183)))){
+const err379 = {instancePath:instancePath+"/status/certificates/serviceAccounts",schemaPath:"#/properties/status/properties/certificates/properties/serviceAccounts/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err379];
+}
+else {
+vErrors.push(err379);
+}
+errors++;
+}
+}
+if(data182.nextRenewalTime !== undefined){
+if(!(typeof data182.nextRenewalTime === "string")){
+const err380 = {instancePath:instancePath+"/status/certificates/nextRenewalTime",schemaPath:"#/properties/status/properties/certificates/properties/nextRenewalTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err380];
+}
+else {
+vErrors.push(err380);
+}
+errors++;
+}
+}
+if(data182.earliestExpiry !== undefined){
+if(!(typeof data182.earliestExpiry === "string")){
+const err381 = {instancePath:instancePath+"/status/certificates/earliestExpiry",schemaPath:"#/properties/status/properties/certificates/properties/earliestExpiry/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err381];
+}
+else {
+vErrors.push(err381);
+}
+errors++;
+}
+}
+if(data182.trustBundle !== undefined){
+if(typeof data182.trustBundle !== "string"){
+const err382 = {instancePath:instancePath+"/status/certificates/trustBundle",schemaPath:"#/properties/status/properties/certificates/properties/trustBundle/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err382];
+}
+else {
+vErrors.push(err382);
+}
+errors++;
+}
+}
+}
+else {
+const err383 = {instancePath:instancePath+"/status/certificates",schemaPath:"#/properties/status/properties/certificates/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err383];
+}
+else {
+vErrors.push(err383);
+}
+errors++;
+}
+}
+if(data108.jwks !== undefined){
+let data187 = data108.jwks;
+if(data187 && typeof data187 == "object" && !Array.isArray(data187)){
+for(const key36 in data187){
+if(!(key36 === "providers")){
+const err384 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key36},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err384];
+}
+else {
+vErrors.push(err384);
+}
+errors++;
+}
+}
+if(data187.providers !== undefined){
+let data188 = data187.providers;
+if(Array.isArray(data188)){
+const len28 = data188.length;
+for(let i28=0; i28<len28; i28++){
+let data189 = data188[i28];
+if(data189 && typeof data189 == "object" && !Array.isArray(data189)){
+for(const key37 in data189){
+if(!((((key37 === "name") || (key37 === "keyIds")) || (key37 === "lastSuccessfulFetch")) || (key37 === "lastError"))){
+const err385 = {instancePath:instancePath+"/status/jwks/providers/" + i28,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key37},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err385];
+}
+else {
+vErrors.push(err385);
+}
+errors++;
+}
+}
+if(data189.name !== undefined){
+if(typeof data189.name !== "string"){
+const err386 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/name",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err386];
+}
+else {
+vErrors.push(err386);
+}
+errors++;
+}
+}
+if(data189.keyIds !== undefined){
+let data191 = data189.keyIds;
+if(Array.isArray(data191)){
+const len29 = data191.length;
+for(let i29=0; i29<len29; i29++){
+if(typeof data191[i29] !== "string"){
+const err387 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/keyIds/" + i29,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err387];
+}
+else {
+vErrors.push(err387);
+}
+errors++;
+}
+}
+}
+else {
+const err388 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/keyIds",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/keyIds/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err388];
+}
+else {
+vErrors.push(err388);
+}
+errors++;
+}
+}
+if(data189.lastSuccessfulFetch !== undefined){
+if(!(typeof data189.lastSuccessfulFetch === "string")){
+const err389 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/lastSuccessfulFetch",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastSuccessfulFetch/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err389];
+}
+else {
+vErrors.push(err389);
+}
+errors++;
+}
+}
+if(data189.lastError !== undefined){
+if(typeof data189.lastError !== "string"){
+const err390 = {instancePath:instancePath+"/status/jwks/providers/" + i28+"/lastError",schemaPath:"#/properties/status/properties/jwks/properties/providers/items/properties/lastError/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err390];
+}
+else {
+vErrors.push(err390);
+}
+errors++;
+}
+}
+}
+else {
+const err391 = {instancePath:instancePath+"/status/jwks/providers/" + i28,schemaPath:"#/properties/status/properties/jwks/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err391];
+}
+else {
+vErrors.push(err391);
+}
+errors++;
+}
+}
+}
+else {
+const err392 = {instancePath:instancePath+"/status/jwks/providers",schemaPath:"#/properties/status/properties/jwks/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err392];
+}
+else {
+vErrors.push(err392);
+}
+errors++;
+}
+}
+}
+else {
+const err393 = {instancePath:instancePath+"/status/jwks",schemaPath:"#/properties/status/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err393];
+}
+else {
+vErrors.push(err393);
+}
+errors++;
+}
+}
+if(data108.config !== undefined){
+let data195 = data108.config;
+if(data195 && typeof data195 == "object" && !Array.isArray(data195)){
+for(const key38 in data195){
+if(!((key38 === "configMap") || (key38 === "hash"))){
+const err394 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key38},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err394];
+}
+else {
+vErrors.push(err394);
+}
+errors++;
+}
+}
+if(data195.configMap !== undefined){
+if(typeof data195.configMap !== "string"){
+const err395 = {instancePath:instancePath+"/status/config/configMap",schemaPath:"#/properties/status/properties/config/properties/configMap/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err395];
+}
+else {
+vErrors.push(err395);
+}
+errors++;
+}
+}
+if(data195.hash !== undefined){
+if(typeof data195.hash !== "string"){
+const err396 = {instancePath:instancePath+"/status/config/hash",schemaPath:"#/properties/status/properties/config/properties/hash/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err396];
+}
+else {
+vErrors.push(err396);
+}
+errors++;
+}
+}
+}
+else {
+const err397 = {instancePath:instancePath+"/status/config",schemaPath:"#/properties/status/properties/config/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err397];
+}
+else {
+vErrors.push(err397);
+}
+errors++;
+}
+}
+}
+else {
+const err398 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err398];
+}
+else {
+vErrors.push(err398);
+}
+errors++;
+}
+}
+}
+else {
+const err399 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err399];
+}
+else {
+vErrors.push(err399);
 }
 errors++;
 }

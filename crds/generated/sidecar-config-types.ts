@@ -47,6 +47,10 @@ export interface SidecarConfig {
     host: '127.0.0.1';
     port: number;
     connectTimeoutMs: number;
+    /**
+     * What the app speaks: http1 (HTTP/1.1, the default when absent) or h2c (cleartext HTTP/2 with prior knowledge; bodies stream both ways, trailers are relayed: gRPC).
+     */
+    protocol?: 'http1' | 'h2c';
   };
   tls: {
     /**
@@ -81,6 +85,12 @@ export interface SidecarConfig {
      * SPIFFE IDs allowed to call; empty means any identity of the trust domain.
      */
     allowedPeers: string[];
+    /**
+     * SPIFFE IDs of the operator's compliance prober. Their handshakes complete (that is what the prober measures) but their requests never reach the app: the sidecar answers them itself with 403 ACP_ERR_PEER_IS_PROBE, whatever allowedPeers says.
+     *
+     * @maxItems 4
+     */
+    probePeers?: string[];
   };
   /**
    * null when the policy has no JWT section.
@@ -179,6 +189,10 @@ export interface SidecarConfig {
      * true: ";" parameters in path segments reach the app and JWT rules match the path without them; false: a path with ";" is refused (400 ACP_ERR_PATH_NOT_CANONICAL).
      */
     allowMatrixParameters: boolean;
+    /**
+     * Whether ALPN offers h2 next to http/1.1 (spec.http.http2). Absent means true. Read per new connection.
+     */
+    http2?: boolean;
   };
   egress: {
     default: 'Deny' | 'Allow';
@@ -189,6 +203,35 @@ export interface SidecarConfig {
        * Expected server SPIFFE IDs; empty means no mTLS.
        */
       peers: string[];
+    }[];
+  };
+  /**
+   * The mesh directory, compiled by the operator: the meshed Services this sidecar's app may call by name (limited to what egress allows). Absent when there are none. Older sidecars refuse a config that has it (they keep their last good config) until they are restarted with this version.
+   */
+  mesh?: {
+    services: {
+      namespace: string;
+      name: string;
+      /**
+       * Host names the Service answers to (lower case, without the short name, which the sidecar resolves in its own namespace): <name>.<namespace>, .svc, .svc.<cluster domain>, and its ClusterIP.
+       */
+      names: string[];
+      /**
+       * The Service ports that are meshed (their target port is the pods' upstream port). Empty (only in an entry without identities) = every port.
+       */
+      ports: number[];
+      /**
+       * Where the pods' sidecar port is reached: the ClusterIP of the operator-managed companion Service (empty while it has none yet: calls get 503).
+       */
+      address: string;
+      /**
+       * The companion Service's port (8443).
+       */
+      port: number;
+      /**
+       * The SPIFFE IDs that may answer for the Service (secure naming); empty = none may (503).
+       */
+      identities: string[];
     }[];
   };
   audit: {

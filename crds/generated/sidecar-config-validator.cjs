@@ -2,16 +2,16 @@
 "use strict";
 module.exports = validate10;
 module.exports.default = validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://acp.dev/schemas/sidecar-config.v1.json","title":"SidecarConfig","description":"The compiled configuration one sidecar enforces.","type":"object","additionalProperties":false,"required":["apiVersion","kind","policy","mode","trustDomain","listeners","upstream","tls","mtls","jwt","limits","egress","audit"],"properties":{"apiVersion":{"description":"The schema version of this document.","const":"sidecar.acp.dev/v1"},"kind":{"const":"SidecarConfig"},"policy":{"type":"object","description":"The ApiCompliancePolicy this configuration was compiled from.","additionalProperties":false,"required":["namespace","name","generation"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":253},"generation":{"type":"integer","minimum":0},"uid":{"type":"string","maxLength":64}}},"mode":{"description":"Enforce denies; Audit logs and counts would-be denials, and allows.","enum":["Enforce","Audit"]},"trustDomain":{"type":"string","description":"The SPIFFE trust domain of the mesh.","pattern":"^[a-z0-9._-]+$","maxLength":255},"listeners":{"type":"object","additionalProperties":false,"required":["inboundPort","adminPort","outboundPort"],"properties":{"inboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The inbound mTLS port (8443)."},"adminPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The admin port (15021: /healthz, /readyz, /metrics)."},"outboundPort":{"type":"integer","minimum":1,"maximum":65535,"description":"The outbound HTTP proxy port on 127.0.0.1 (15001)."}}},"upstream":{"type":"object","additionalProperties":false,"required":["host","port","connectTimeoutMs"],"properties":{"host":{"const":"127.0.0.1","description":"The app is reached on loopback only."},"port":{"type":"integer","minimum":1,"maximum":65535},"connectTimeoutMs":{"type":"integer","minimum":1,"maximum":60000},"protocol":{"enum":["http1","h2c"],"description":"What the app speaks: http1 (HTTP/1.1, the default when absent) or h2c (cleartext HTTP/2 with prior knowledge; bodies stream both ways, trailers are relayed: gRPC)."}}},"tls":{"type":"object","additionalProperties":false,"required":["minVersion","tls13CipherSuites","tls12CipherSuites","hsts"],"properties":{"minVersion":{"enum":["TLSv1.2","TLSv1.3"],"description":"As Node's tls.minVersion."},"tls13CipherSuites":{"type":"array","description":"TLS 1.3 suites, OpenSSL names.","minItems":1,"uniqueItems":true,"items":{"enum":["TLS_AES_256_GCM_SHA384","TLS_CHACHA20_POLY1305_SHA256"]}},"tls12CipherSuites":{"type":"array","description":"TLS 1.2 suites, OpenSSL names (empty when minVersion is TLSv1.3).","uniqueItems":true,"items":{"enum":["ECDHE-ECDSA-AES256-GCM-SHA384","ECDHE-RSA-AES256-GCM-SHA384","ECDHE-ECDSA-CHACHA20-POLY1305","ECDHE-RSA-CHACHA20-POLY1305"]}},"hsts":{"type":"object","additionalProperties":false,"required":["header"],"properties":{"header":{"type":"string","minLength":1,"maxLength":128,"pattern":"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$","description":"The exact Strict-Transport-Security value."}}}}},"mtls":{"type":"object","additionalProperties":false,"required":["mode","allowedPeers"],"properties":{"mode":{"enum":["Strict","Permissive"]},"allowedPeers":{"type":"array","description":"SPIFFE IDs allowed to call; empty means any identity of the trust domain.","uniqueItems":true,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}},"probePeers":{"type":"array","description":"SPIFFE IDs of the operator's compliance prober. Their handshakes complete (that is what the prober measures) but their requests never reach the app: the sidecar answers them itself with 403 ACP_ERR_PEER_IS_PROBE, whatever allowedPeers says.","uniqueItems":true,"maxItems":4,"items":{"type":"string","pattern":"^spiffe://","maxLength":2048}}}},"jwt":{"description":"null when the policy has no JWT section.","anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["providers","rules"],"properties":{"providers":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","issuer","audiences","algorithms","clockSkewSeconds","requiredClaims","forwardClaims","jwks"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63},"issuer":{"type":"string","minLength":1},"audiences":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"algorithms":{"type":"array","minItems":1,"uniqueItems":true,"items":{"enum":["RS256","RS384","RS512","PS256","PS384","PS512","ES256","ES384","ES512","EdDSA"]}},"clockSkewSeconds":{"type":"integer","minimum":0,"maximum":300},"maxTokenAgeSeconds":{"type":"integer","minimum":1},"requiredClaims":{"type":"array","uniqueItems":true,"items":{"type":"string","minLength":1}},"forwardClaims":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["claim","header"],"properties":{"claim":{"type":"string","minLength":1},"header":{"type":"string","pattern":"^x-[a-z0-9-]+$"}}}},"jwks":{"type":"object","description":"The public keys in force (embedded by the operator).","additionalProperties":false,"required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object","required":["kty"],"properties":{"kty":{"enum":["RSA","EC","OKP"]},"kid":{"type":"string"}},"not":{"required":["d"],"properties":{"d":{}}}}}}},"remoteJwks":{"type":"object","description":"When set, the sidecar itself also fetches this JWKS URI (for keys that rotate faster than the operator refreshes); the embedded keys stay in force when a fetch fails.","additionalProperties":false,"required":["uri","timeoutMs","maxBytes","cooldownMs"],"properties":{"uri":{"type":"string","pattern":"^https://"},"timeoutMs":{"type":"integer","minimum":100,"maximum":30000},"maxBytes":{"type":"integer","minimum":1024,"maximum":1048576},"cooldownMs":{"type":"integer","minimum":0}}}}}},"rules":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["paths","methods","public","providers","requiredScopes"],"properties":{"paths":{"type":"array","minItems":1,"items":{"type":"string","pattern":"^/"}},"methods":{"type":"array","items":{"type":"string"},"description":"Empty means every method."},"public":{"type":"boolean"},"providers":{"type":"array","items":{"type":"string"},"description":"Empty means any provider."},"requiredScopes":{"type":"array","items":{"type":"string"}}}}}}}]},"limits":{"type":"object","additionalProperties":false,"required":["maxRequestBytes","maxHeaderBytes","maxUrlBytes","requestTimeoutMs","headersTimeoutMs","maxConnections","maxPendingHandshakesPerAddress","rateLimit"],"properties":{"maxRequestBytes":{"type":"integer","minimum":1024,"maximum":10485760},"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":65536},"maxUrlBytes":{"type":"integer","minimum":256,"maximum":65536,"description":"The longest request target (414 beyond it)."},"requestTimeoutMs":{"type":"integer","minimum":1000},"headersTimeoutMs":{"type":"integer","minimum":1000,"description":"From the TCP accept of a new connection (TLS handshake included) to the end of its first request head; from the first byte of each later request head."},"maxConnections":{"type":"integer","minimum":1,"maximum":100000,"description":"Open inbound connections at most; more are closed at accept, before TLS."},"maxPendingHandshakesPerAddress":{"type":"integer","minimum":1,"maximum":100000,"description":"Connections from one client address whose TLS handshake has not completed, at most; more are closed at accept."},"rateLimit":{"anyOf":[{"type":"null"},{"type":"object","additionalProperties":false,"required":["requestsPerSecond","burst","by"],"properties":{"requestsPerSecond":{"type":"integer","minimum":1},"burst":{"type":"integer","minimum":1},"by":{"enum":["Identity","Subject","SourceIP"]}}}]}}},"http":{"type":"object","description":"How request targets are read (spec.http). Optional so that a configuration written before it existed still loads; absent means every field false (the strict reading).","additionalProperties":false,"required":["allowMatrixParameters"],"properties":{"allowMatrixParameters":{"type":"boolean","description":"true: \";\" parameters in path segments reach the app and JWT rules match the path without them; false: a path with \";\" is refused (400 ACP_ERR_PATH_NOT_CANONICAL)."},"http2":{"type":"boolean","description":"Whether ALPN offers h2 next to http/1.1 (spec.http.http2). Absent means true. Read per new connection."}}},"egress":{"type":"object","additionalProperties":false,"required":["default","allow"],"properties":{"default":{"enum":["Deny","Allow"]},"allow":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["host","port","peers"],"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"peers":{"type":"array","items":{"type":"string","pattern":"^spiffe://"},"description":"Expected server SPIFFE IDs; empty means no mTLS."}}}}}},"mesh":{"type":"object","description":"The mesh directory, compiled by the operator: the meshed Services this sidecar's app may call by name (limited to what egress allows). Absent when there are none. Older sidecars refuse a config that has it (they keep their last good config) until they are restarted with this version.","additionalProperties":false,"required":["services"],"properties":{"services":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["namespace","name","names","ports","address","port","identities"],"properties":{"namespace":{"type":"string","minLength":1,"maxLength":63},"name":{"type":"string","minLength":1,"maxLength":63},"names":{"type":"array","description":"Host names the Service answers to (lower case, without the short name, which the sidecar resolves in its own namespace): <name>.<namespace>, .svc, .svc.<cluster domain>, and its ClusterIP.","items":{"type":"string","minLength":1,"maxLength":253}},"ports":{"type":"array","description":"The Service ports that are meshed (their target port is the pods' upstream port). Empty (only in an entry without identities) = every port.","items":{"type":"integer","minimum":1,"maximum":65535}},"address":{"type":"string","description":"Where the pods' sidecar port is reached: the ClusterIP of the operator-managed companion Service (empty while it has none yet: calls get 503).","maxLength":45},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The companion Service's port (8443)."},"identities":{"type":"array","description":"The SPIFFE IDs that may answer for the Service (secure naming); empty = none may (503).","items":{"type":"string","pattern":"^spiffe://"}}}}}}},"audit":{"type":"object","additionalProperties":false,"required":["enabled","includeHeaders"],"properties":{"enabled":{"type":"boolean"},"includeHeaders":{"type":"array","items":{"type":"string","not":{"enum":["authorization","cookie","proxy-authorization","set-cookie"]}}}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const func0 = require("ajv/dist/runtime/equal").default;
 const pattern0 = new RegExp("^[a-z0-9._-]+$", "u");
 const pattern1 = new RegExp("^max-age=[0-9]+(; includeSubDomains)?(; preload)?$", "u");
 const pattern2 = new RegExp("^spiffe://", "u");
-const pattern3 = new RegExp("^x-[a-z0-9-]+$", "u");
-const pattern4 = new RegExp("^https://", "u");
-const pattern5 = new RegExp("^/", "u");
+const pattern4 = new RegExp("^x-[a-z0-9-]+$", "u");
+const pattern5 = new RegExp("^https://", "u");
+const pattern6 = new RegExp("^/", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://acp.dev/schemas/sidecar-config.v1.json" */;
@@ -605,7 +605,7 @@ vErrors.push(err51);
 errors++;
 }
 for(const key3 in data13){
-if(!(((key3 === "host") || (key3 === "port")) || (key3 === "connectTimeoutMs"))){
+if(!((((key3 === "host") || (key3 === "port")) || (key3 === "connectTimeoutMs")) || (key3 === "protocol"))){
 const err52 = {instancePath:instancePath+"/upstream",schemaPath:"#/properties/upstream/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err52];
@@ -698,9 +698,10 @@ errors++;
 }
 }
 }
-}
-else {
-const err60 = {instancePath:instancePath+"/upstream",schemaPath:"#/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data13.protocol !== undefined){
+let data17 = data13.protocol;
+if(!((data17 === "http1") || (data17 === "h2c"))){
+const err60 = {instancePath:instancePath+"/upstream/protocol",schemaPath:"#/properties/upstream/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema11.properties.upstream.properties.protocol.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -710,11 +711,9 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.tls !== undefined){
-let data17 = data.tls;
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
-if(data17.minVersion === undefined){
-const err61 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "minVersion"},message:"must have required property '"+"minVersion"+"'"};
+}
+else {
+const err61 = {instancePath:instancePath+"/upstream",schemaPath:"#/properties/upstream/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -723,8 +722,12 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(data17.tls13CipherSuites === undefined){
-const err62 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls13CipherSuites"},message:"must have required property '"+"tls13CipherSuites"+"'"};
+}
+if(data.tls !== undefined){
+let data18 = data.tls;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+if(data18.minVersion === undefined){
+const err62 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "minVersion"},message:"must have required property '"+"minVersion"+"'"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -733,8 +736,8 @@ vErrors.push(err62);
 }
 errors++;
 }
-if(data17.tls12CipherSuites === undefined){
-const err63 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls12CipherSuites"},message:"must have required property '"+"tls12CipherSuites"+"'"};
+if(data18.tls13CipherSuites === undefined){
+const err63 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls13CipherSuites"},message:"must have required property '"+"tls13CipherSuites"+"'"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -743,8 +746,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-if(data17.hsts === undefined){
-const err64 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "hsts"},message:"must have required property '"+"hsts"+"'"};
+if(data18.tls12CipherSuites === undefined){
+const err64 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "tls12CipherSuites"},message:"must have required property '"+"tls12CipherSuites"+"'"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -753,9 +756,8 @@ vErrors.push(err64);
 }
 errors++;
 }
-for(const key4 in data17){
-if(!((((key4 === "minVersion") || (key4 === "tls13CipherSuites")) || (key4 === "tls12CipherSuites")) || (key4 === "hsts"))){
-const err65 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+if(data18.hsts === undefined){
+const err65 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "hsts"},message:"must have required property '"+"hsts"+"'"};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -764,11 +766,9 @@ vErrors.push(err65);
 }
 errors++;
 }
-}
-if(data17.minVersion !== undefined){
-let data18 = data17.minVersion;
-if(!((data18 === "TLSv1.2") || (data18 === "TLSv1.3"))){
-const err66 = {instancePath:instancePath+"/tls/minVersion",schemaPath:"#/properties/tls/properties/minVersion/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.minVersion.enum},message:"must be equal to one of the allowed values"};
+for(const key4 in data18){
+if(!((((key4 === "minVersion") || (key4 === "tls13CipherSuites")) || (key4 === "tls12CipherSuites")) || (key4 === "hsts"))){
+const err66 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -778,11 +778,10 @@ vErrors.push(err66);
 errors++;
 }
 }
-if(data17.tls13CipherSuites !== undefined){
-let data19 = data17.tls13CipherSuites;
-if(Array.isArray(data19)){
-if(data19.length < 1){
-const err67 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data18.minVersion !== undefined){
+let data19 = data18.minVersion;
+if(!((data19 === "TLSv1.2") || (data19 === "TLSv1.3"))){
+const err67 = {instancePath:instancePath+"/tls/minVersion",schemaPath:"#/properties/tls/properties/minVersion/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.minVersion.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -791,11 +790,12 @@ vErrors.push(err67);
 }
 errors++;
 }
-const len0 = data19.length;
-for(let i0=0; i0<len0; i0++){
-let data20 = data19[i0];
-if(!((data20 === "TLS_AES_256_GCM_SHA384") || (data20 === "TLS_CHACHA20_POLY1305_SHA256"))){
-const err68 = {instancePath:instancePath+"/tls/tls13CipherSuites/" + i0,schemaPath:"#/properties/tls/properties/tls13CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls13CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
+}
+if(data18.tls13CipherSuites !== undefined){
+let data20 = data18.tls13CipherSuites;
+if(Array.isArray(data20)){
+if(data20.length < 1){
+const err68 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -804,20 +804,33 @@ vErrors.push(err68);
 }
 errors++;
 }
-}
-let i1 = data19.length;
-let j0;
-if(i1 > 1){
-outer0:
-for(;i1--;){
-for(j0 = i1; j0--;){
-if(func0(data19[i1], data19[j0])){
-const err69 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+const len0 = data20.length;
+for(let i0=0; i0<len0; i0++){
+let data21 = data20[i0];
+if(!((data21 === "TLS_AES_256_GCM_SHA384") || (data21 === "TLS_CHACHA20_POLY1305_SHA256"))){
+const err69 = {instancePath:instancePath+"/tls/tls13CipherSuites/" + i0,schemaPath:"#/properties/tls/properties/tls13CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls13CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err69];
 }
 else {
 vErrors.push(err69);
+}
+errors++;
+}
+}
+let i1 = data20.length;
+let j0;
+if(i1 > 1){
+outer0:
+for(;i1--;){
+for(j0 = i1; j0--;){
+if(func0(data20[i1], data20[j0])){
+const err70 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
 }
 errors++;
 break outer0;
@@ -827,24 +840,7 @@ break outer0;
 }
 }
 else {
-const err70 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-}
-if(data17.tls12CipherSuites !== undefined){
-let data21 = data17.tls12CipherSuites;
-if(Array.isArray(data21)){
-const len1 = data21.length;
-for(let i2=0; i2<len1; i2++){
-let data22 = data21[i2];
-if(!((((data22 === "ECDHE-ECDSA-AES256-GCM-SHA384") || (data22 === "ECDHE-RSA-AES256-GCM-SHA384")) || (data22 === "ECDHE-ECDSA-CHACHA20-POLY1305")) || (data22 === "ECDHE-RSA-CHACHA20-POLY1305"))){
-const err71 = {instancePath:instancePath+"/tls/tls12CipherSuites/" + i2,schemaPath:"#/properties/tls/properties/tls12CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls12CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
+const err71 = {instancePath:instancePath+"/tls/tls13CipherSuites",schemaPath:"#/properties/tls/properties/tls13CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -854,19 +850,36 @@ vErrors.push(err71);
 errors++;
 }
 }
-let i3 = data21.length;
-let j1;
-if(i3 > 1){
-outer1:
-for(;i3--;){
-for(j1 = i3; j1--;){
-if(func0(data21[i3], data21[j1])){
-const err72 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
+if(data18.tls12CipherSuites !== undefined){
+let data22 = data18.tls12CipherSuites;
+if(Array.isArray(data22)){
+const len1 = data22.length;
+for(let i2=0; i2<len1; i2++){
+let data23 = data22[i2];
+if(!((((data23 === "ECDHE-ECDSA-AES256-GCM-SHA384") || (data23 === "ECDHE-RSA-AES256-GCM-SHA384")) || (data23 === "ECDHE-ECDSA-CHACHA20-POLY1305")) || (data23 === "ECDHE-RSA-CHACHA20-POLY1305"))){
+const err72 = {instancePath:instancePath+"/tls/tls12CipherSuites/" + i2,schemaPath:"#/properties/tls/properties/tls12CipherSuites/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.tls.properties.tls12CipherSuites.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err72];
 }
 else {
 vErrors.push(err72);
+}
+errors++;
+}
+}
+let i3 = data22.length;
+let j1;
+if(i3 > 1){
+outer1:
+for(;i3--;){
+for(j1 = i3; j1--;){
+if(func0(data22[i3], data22[j1])){
+const err73 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
 }
 errors++;
 break outer1;
@@ -876,21 +889,7 @@ break outer1;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-}
-if(data17.hsts !== undefined){
-let data23 = data17.hsts;
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-if(data23.header === undefined){
-const err74 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
+const err74 = {instancePath:instancePath+"/tls/tls12CipherSuites",schemaPath:"#/properties/tls/properties/tls12CipherSuites/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -899,9 +898,12 @@ vErrors.push(err74);
 }
 errors++;
 }
-for(const key5 in data23){
-if(!(key5 === "header")){
-const err75 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+}
+if(data18.hsts !== undefined){
+let data24 = data18.hsts;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+if(data24.header === undefined){
+const err75 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -910,12 +912,9 @@ vErrors.push(err75);
 }
 errors++;
 }
-}
-if(data23.header !== undefined){
-let data24 = data23.header;
-if(typeof data24 === "string"){
-if(func3(data24) > 128){
-const err76 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+for(const key5 in data24){
+if(!(key5 === "header")){
+const err76 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -924,8 +923,12 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(func3(data24) < 1){
-const err77 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data24.header !== undefined){
+let data25 = data24.header;
+if(typeof data25 === "string"){
+if(func3(data25) > 128){
+const err77 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -934,8 +937,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(!pattern1.test(data24)){
-const err78 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/pattern",keyword:"pattern",params:{pattern: "^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"},message:"must match pattern \""+"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"+"\""};
+if(func3(data25) < 1){
+const err78 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -944,9 +947,8 @@ vErrors.push(err78);
 }
 errors++;
 }
-}
-else {
-const err79 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern1.test(data25)){
+const err79 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/pattern",keyword:"pattern",params:{pattern: "^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"},message:"must match pattern \""+"^max-age=[0-9]+(; includeSubDomains)?(; preload)?$"+"\""};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -956,9 +958,8 @@ vErrors.push(err79);
 errors++;
 }
 }
-}
 else {
-const err80 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err80 = {instancePath:instancePath+"/tls/hsts/header",schemaPath:"#/properties/tls/properties/hsts/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -970,7 +971,7 @@ errors++;
 }
 }
 else {
-const err81 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err81 = {instancePath:instancePath+"/tls/hsts",schemaPath:"#/properties/tls/properties/hsts/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -980,11 +981,9 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data.mtls !== undefined){
-let data25 = data.mtls;
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
-if(data25.mode === undefined){
-const err82 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'"};
+}
+else {
+const err82 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -993,8 +992,12 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(data25.allowedPeers === undefined){
-const err83 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "allowedPeers"},message:"must have required property '"+"allowedPeers"+"'"};
+}
+if(data.mtls !== undefined){
+let data26 = data.mtls;
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+if(data26.mode === undefined){
+const err83 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1003,9 +1006,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-for(const key6 in data25){
-if(!((key6 === "mode") || (key6 === "allowedPeers"))){
-const err84 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(data26.allowedPeers === undefined){
+const err84 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/required",keyword:"required",params:{missingProperty: "allowedPeers"},message:"must have required property '"+"allowedPeers"+"'"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1014,11 +1016,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-if(data25.mode !== undefined){
-let data26 = data25.mode;
-if(!((data26 === "Strict") || (data26 === "Permissive"))){
-const err85 = {instancePath:instancePath+"/mtls/mode",schemaPath:"#/properties/mtls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.mtls.properties.mode.enum},message:"must be equal to one of the allowed values"};
+for(const key6 in data26){
+if(!(((key6 === "mode") || (key6 === "allowedPeers")) || (key6 === "probePeers"))){
+const err85 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1028,15 +1028,10 @@ vErrors.push(err85);
 errors++;
 }
 }
-if(data25.allowedPeers !== undefined){
-let data27 = data25.allowedPeers;
-if(Array.isArray(data27)){
-const len2 = data27.length;
-for(let i4=0; i4<len2; i4++){
-let data28 = data27[i4];
-if(typeof data28 === "string"){
-if(func3(data28) > 2048){
-const err86 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(data26.mode !== undefined){
+let data27 = data26.mode;
+if(!((data27 === "Strict") || (data27 === "Permissive"))){
+const err86 = {instancePath:instancePath+"/mtls/mode",schemaPath:"#/properties/mtls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema11.properties.mtls.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1045,8 +1040,16 @@ vErrors.push(err86);
 }
 errors++;
 }
-if(!pattern2.test(data28)){
-const err87 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+}
+if(data26.allowedPeers !== undefined){
+let data28 = data26.allowedPeers;
+if(Array.isArray(data28)){
+const len2 = data28.length;
+for(let i4=0; i4<len2; i4++){
+let data29 = data28[i4];
+if(typeof data29 === "string"){
+if(func3(data29) > 2048){
+const err87 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1055,9 +1058,8 @@ vErrors.push(err87);
 }
 errors++;
 }
-}
-else {
-const err88 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern2.test(data29)){
+const err88 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1067,23 +1069,34 @@ vErrors.push(err88);
 errors++;
 }
 }
-let i5 = data27.length;
-let j2;
-if(i5 > 1){
-const indices0 = {};
-for(;i5--;){
-let item0 = data27[i5];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j2 = indices0[item0];
-const err89 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)"};
+else {
+const err89 = {instancePath:instancePath+"/mtls/allowedPeers/" + i4,schemaPath:"#/properties/mtls/properties/allowedPeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err89];
 }
 else {
 vErrors.push(err89);
+}
+errors++;
+}
+}
+let i5 = data28.length;
+let j2;
+if(i5 > 1){
+const indices0 = {};
+for(;i5--;){
+let item0 = data28[i5];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j2 = indices0[item0];
+const err90 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/uniqueItems",keyword:"uniqueItems",params:{i: i5, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i5+" are identical)"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
 }
 errors++;
 break;
@@ -1093,19 +1106,7 @@ indices0[item0] = i5;
 }
 }
 else {
-const err90 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-}
-}
-else {
-const err91 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err91 = {instancePath:instancePath+"/mtls/allowedPeers",schemaPath:"#/properties/mtls/properties/allowedPeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1115,13 +1116,11 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data.jwt !== undefined){
-let data29 = data.jwt;
-const _errs59 = errors;
-let valid16 = false;
-const _errs60 = errors;
-if(data29 !== null){
-const err92 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(data26.probePeers !== undefined){
+let data30 = data26.probePeers;
+if(Array.isArray(data30)){
+if(data30.length > 4){
+const err92 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1130,13 +1129,12 @@ vErrors.push(err92);
 }
 errors++;
 }
-var _valid0 = _errs60 === errors;
-valid16 = valid16 || _valid0;
-if(!valid16){
-const _errs62 = errors;
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-if(data29.providers === undefined){
-const err93 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
+const len3 = data30.length;
+for(let i6=0; i6<len3; i6++){
+let data31 = data30[i6];
+if(typeof data31 === "string"){
+if(func3(data31) > 2048){
+const err93 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1145,8 +1143,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(data29.rules === undefined){
-const err94 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "rules"},message:"must have required property '"+"rules"+"'"};
+if(!pattern2.test(data31)){
+const err94 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1155,9 +1153,9 @@ vErrors.push(err94);
 }
 errors++;
 }
-for(const key7 in data29){
-if(!((key7 === "providers") || (key7 === "rules"))){
-const err95 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+}
+else {
+const err95 = {instancePath:instancePath+"/mtls/probePeers/" + i6,schemaPath:"#/properties/mtls/properties/probePeers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1167,11 +1165,18 @@ vErrors.push(err95);
 errors++;
 }
 }
-if(data29.providers !== undefined){
-let data30 = data29.providers;
-if(Array.isArray(data30)){
-if(data30.length < 1){
-const err96 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+let i7 = data30.length;
+let j3;
+if(i7 > 1){
+const indices1 = {};
+for(;i7--;){
+let item1 = data30[i7];
+if(typeof item1 !== "string"){
+continue;
+}
+if(typeof indices1[item1] == "number"){
+j3 = indices1[item1];
+const err96 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/uniqueItems",keyword:"uniqueItems",params:{i: i7, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i7+" are identical)"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1179,13 +1184,14 @@ else {
 vErrors.push(err96);
 }
 errors++;
+break;
 }
-const len3 = data30.length;
-for(let i6=0; i6<len3; i6++){
-let data31 = data30[i6];
-if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
-if(data31.name === undefined){
-const err97 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+indices1[item1] = i7;
+}
+}
+}
+else {
+const err97 = {instancePath:instancePath+"/mtls/probePeers",schemaPath:"#/properties/mtls/properties/probePeers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1194,8 +1200,10 @@ vErrors.push(err97);
 }
 errors++;
 }
-if(data31.issuer === undefined){
-const err98 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
+}
+}
+else {
+const err98 = {instancePath:instancePath+"/mtls",schemaPath:"#/properties/mtls/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1204,8 +1212,14 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(data31.audiences === undefined){
-const err99 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
+}
+if(data.jwt !== undefined){
+let data32 = data.jwt;
+const _errs64 = errors;
+let valid19 = false;
+const _errs65 = errors;
+if(data32 !== null){
+const err99 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1214,8 +1228,13 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(data31.algorithms === undefined){
-const err100 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "algorithms"},message:"must have required property '"+"algorithms"+"'"};
+var _valid0 = _errs65 === errors;
+valid19 = valid19 || _valid0;
+if(!valid19){
+const _errs67 = errors;
+if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+if(data32.providers === undefined){
+const err100 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1224,8 +1243,8 @@ vErrors.push(err100);
 }
 errors++;
 }
-if(data31.clockSkewSeconds === undefined){
-const err101 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "clockSkewSeconds"},message:"must have required property '"+"clockSkewSeconds"+"'"};
+if(data32.rules === undefined){
+const err101 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/required",keyword:"required",params:{missingProperty: "rules"},message:"must have required property '"+"rules"+"'"};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1234,8 +1253,9 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(data31.requiredClaims === undefined){
-const err102 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "requiredClaims"},message:"must have required property '"+"requiredClaims"+"'"};
+for(const key7 in data32){
+if(!((key7 === "providers") || (key7 === "rules"))){
+const err102 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1244,8 +1264,12 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(data31.forwardClaims === undefined){
-const err103 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "forwardClaims"},message:"must have required property '"+"forwardClaims"+"'"};
+}
+if(data32.providers !== undefined){
+let data33 = data32.providers;
+if(Array.isArray(data33)){
+if(data33.length < 1){
+const err103 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1254,8 +1278,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data31.jwks === undefined){
-const err104 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "jwks"},message:"must have required property '"+"jwks"+"'"};
+const len4 = data33.length;
+for(let i8=0; i8<len4; i8++){
+let data34 = data33[i8];
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+if(data34.name === undefined){
+const err104 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1264,9 +1292,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-for(const key8 in data31){
-if(!(func2.call(schema11.properties.jwt.anyOf[1].properties.providers.items.properties, key8))){
-const err105 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(data34.issuer === undefined){
+const err105 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1275,12 +1302,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-}
-if(data31.name !== undefined){
-let data32 = data31.name;
-if(typeof data32 === "string"){
-if(func3(data32) > 63){
-const err106 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(data34.audiences === undefined){
+const err106 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "audiences"},message:"must have required property '"+"audiences"+"'"};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1289,8 +1312,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(func3(data32) < 1){
-const err107 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data34.algorithms === undefined){
+const err107 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "algorithms"},message:"must have required property '"+"algorithms"+"'"};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1299,9 +1322,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-else {
-const err108 = {instancePath:instancePath+"/jwt/providers/" + i6+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data34.clockSkewSeconds === undefined){
+const err108 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "clockSkewSeconds"},message:"must have required property '"+"clockSkewSeconds"+"'"};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1310,12 +1332,8 @@ vErrors.push(err108);
 }
 errors++;
 }
-}
-if(data31.issuer !== undefined){
-let data33 = data31.issuer;
-if(typeof data33 === "string"){
-if(func3(data33) < 1){
-const err109 = {instancePath:instancePath+"/jwt/providers/" + i6+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data34.requiredClaims === undefined){
+const err109 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "requiredClaims"},message:"must have required property '"+"requiredClaims"+"'"};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1324,9 +1342,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-}
-else {
-const err110 = {instancePath:instancePath+"/jwt/providers/" + i6+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data34.forwardClaims === undefined){
+const err110 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "forwardClaims"},message:"must have required property '"+"forwardClaims"+"'"};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1335,12 +1352,8 @@ vErrors.push(err110);
 }
 errors++;
 }
-}
-if(data31.audiences !== undefined){
-let data34 = data31.audiences;
-if(Array.isArray(data34)){
-if(data34.length < 1){
-const err111 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(data34.jwks === undefined){
+const err111 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/required",keyword:"required",params:{missingProperty: "jwks"},message:"must have required property '"+"jwks"+"'"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1349,12 +1362,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-const len4 = data34.length;
-for(let i7=0; i7<len4; i7++){
-let data35 = data34[i7];
-if(typeof data35 === "string"){
-if(func3(data35) < 1){
-const err112 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences/" + i7,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+for(const key8 in data34){
+if(!(func2.call(schema11.properties.jwt.anyOf[1].properties.providers.items.properties, key8))){
+const err112 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1364,8 +1374,11 @@ vErrors.push(err112);
 errors++;
 }
 }
-else {
-const err113 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences/" + i7,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data34.name !== undefined){
+let data35 = data34.name;
+if(typeof data35 === "string"){
+if(func3(data35) > 63){
+const err113 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1374,10 +1387,8 @@ vErrors.push(err113);
 }
 errors++;
 }
-}
-}
-else {
-const err114 = {instancePath:instancePath+"/jwt/providers/" + i6+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(func3(data35) < 1){
+const err114 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1387,11 +1398,8 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data31.algorithms !== undefined){
-let data36 = data31.algorithms;
-if(Array.isArray(data36)){
-if(data36.length < 1){
-const err115 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+else {
+const err115 = {instancePath:instancePath+"/jwt/providers/" + i8+"/name",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1400,11 +1408,12 @@ vErrors.push(err115);
 }
 errors++;
 }
-const len5 = data36.length;
-for(let i8=0; i8<len5; i8++){
-let data37 = data36[i8];
-if(!((((((((((data37 === "RS256") || (data37 === "RS384")) || (data37 === "RS512")) || (data37 === "PS256")) || (data37 === "PS384")) || (data37 === "PS512")) || (data37 === "ES256")) || (data37 === "ES384")) || (data37 === "ES512")) || (data37 === "EdDSA"))){
-const err116 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
+}
+if(data34.issuer !== undefined){
+let data36 = data34.issuer;
+if(typeof data36 === "string"){
+if(func3(data36) < 1){
+const err116 = {instancePath:instancePath+"/jwt/providers/" + i8+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1414,14 +1423,8 @@ vErrors.push(err116);
 errors++;
 }
 }
-let i9 = data36.length;
-let j3;
-if(i9 > 1){
-outer2:
-for(;i9--;){
-for(j3 = i9; j3--;){
-if(func0(data36[i9], data36[j3])){
-const err117 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/uniqueItems",keyword:"uniqueItems",params:{i: i9, j: j3},message:"must NOT have duplicate items (items ## "+j3+" and "+i9+" are identical)"};
+else {
+const err117 = {instancePath:instancePath+"/jwt/providers/" + i8+"/issuer",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1429,14 +1432,13 @@ else {
 vErrors.push(err117);
 }
 errors++;
-break outer2;
 }
 }
-}
-}
-}
-else {
-const err118 = {instancePath:instancePath+"/jwt/providers/" + i6+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data34.audiences !== undefined){
+let data37 = data34.audiences;
+if(Array.isArray(data37)){
+if(data37.length < 1){
+const err118 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1445,11 +1447,12 @@ vErrors.push(err118);
 }
 errors++;
 }
-}
-if(data31.clockSkewSeconds !== undefined){
-let data38 = data31.clockSkewSeconds;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err119 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const len5 = data37.length;
+for(let i9=0; i9<len5; i9++){
+let data38 = data37[i9];
+if(typeof data38 === "string"){
+if(func3(data38) < 1){
+const err119 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences/" + i9,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1458,9 +1461,9 @@ vErrors.push(err119);
 }
 errors++;
 }
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 300 || isNaN(data38)){
-const err120 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
+}
+else {
+const err120 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences/" + i9,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1469,8 +1472,10 @@ vErrors.push(err120);
 }
 errors++;
 }
-if(data38 < 0 || isNaN(data38)){
-const err121 = {instancePath:instancePath+"/jwt/providers/" + i6+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+else {
+const err121 = {instancePath:instancePath+"/jwt/providers/" + i8+"/audiences",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/audiences/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1480,11 +1485,11 @@ vErrors.push(err121);
 errors++;
 }
 }
-}
-if(data31.maxTokenAgeSeconds !== undefined){
-let data39 = data31.maxTokenAgeSeconds;
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err122 = {instancePath:instancePath+"/jwt/providers/" + i6+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data34.algorithms !== undefined){
+let data39 = data34.algorithms;
+if(Array.isArray(data39)){
+if(data39.length < 1){
+const err122 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1493,9 +1498,11 @@ vErrors.push(err122);
 }
 errors++;
 }
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 < 1 || isNaN(data39)){
-const err123 = {instancePath:instancePath+"/jwt/providers/" + i6+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const len6 = data39.length;
+for(let i10=0; i10<len6; i10++){
+let data40 = data39[i10];
+if(!((((((((((data40 === "RS256") || (data40 === "RS384")) || (data40 === "RS512")) || (data40 === "PS256")) || (data40 === "PS384")) || (data40 === "PS512")) || (data40 === "ES256")) || (data40 === "ES384")) || (data40 === "ES512")) || (data40 === "EdDSA"))){
+const err123 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/items/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.algorithms.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1505,16 +1512,14 @@ vErrors.push(err123);
 errors++;
 }
 }
-}
-if(data31.requiredClaims !== undefined){
-let data40 = data31.requiredClaims;
-if(Array.isArray(data40)){
-const len6 = data40.length;
-for(let i10=0; i10<len6; i10++){
-let data41 = data40[i10];
-if(typeof data41 === "string"){
-if(func3(data41) < 1){
-const err124 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+let i11 = data39.length;
+let j4;
+if(i11 > 1){
+outer2:
+for(;i11--;){
+for(j4 = i11; j4--;){
+if(func0(data39[i11], data39[j4])){
+const err124 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)"};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1522,10 +1527,14 @@ else {
 vErrors.push(err124);
 }
 errors++;
+break outer2;
+}
+}
+}
 }
 }
 else {
-const err125 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims/" + i10,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err125 = {instancePath:instancePath+"/jwt/providers/" + i8+"/algorithms",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/algorithms/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1535,18 +1544,10 @@ vErrors.push(err125);
 errors++;
 }
 }
-let i11 = data40.length;
-let j4;
-if(i11 > 1){
-const indices1 = {};
-for(;i11--;){
-let item1 = data40[i11];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j4 = indices1[item1];
-const err126 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/uniqueItems",keyword:"uniqueItems",params:{i: i11, j: j4},message:"must NOT have duplicate items (items ## "+j4+" and "+i11+" are identical)"};
+if(data34.clockSkewSeconds !== undefined){
+let data41 = data34.clockSkewSeconds;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err126 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1554,14 +1555,10 @@ else {
 vErrors.push(err126);
 }
 errors++;
-break;
 }
-indices1[item1] = i11;
-}
-}
-}
-else {
-const err127 = {instancePath:instancePath+"/jwt/providers/" + i6+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 300 || isNaN(data41)){
+const err127 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300"};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1570,16 +1567,8 @@ vErrors.push(err127);
 }
 errors++;
 }
-}
-if(data31.forwardClaims !== undefined){
-let data42 = data31.forwardClaims;
-if(Array.isArray(data42)){
-const len7 = data42.length;
-for(let i12=0; i12<len7; i12++){
-let data43 = data42[i12];
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-if(data43.claim === undefined){
-const err128 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
+if(data41 < 0 || isNaN(data41)){
+const err128 = {instancePath:instancePath+"/jwt/providers/" + i8+"/clockSkewSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/clockSkewSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1588,8 +1577,12 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(data43.header === undefined){
-const err129 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
+}
+}
+if(data34.maxTokenAgeSeconds !== undefined){
+let data42 = data34.maxTokenAgeSeconds;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err129 = {instancePath:instancePath+"/jwt/providers/" + i8+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1598,9 +1591,9 @@ vErrors.push(err129);
 }
 errors++;
 }
-for(const key9 in data43){
-if(!((key9 === "claim") || (key9 === "header"))){
-const err130 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 < 1 || isNaN(data42)){
+const err130 = {instancePath:instancePath+"/jwt/providers/" + i8+"/maxTokenAgeSeconds",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/maxTokenAgeSeconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1610,11 +1603,16 @@ vErrors.push(err130);
 errors++;
 }
 }
-if(data43.claim !== undefined){
-let data44 = data43.claim;
+}
+if(data34.requiredClaims !== undefined){
+let data43 = data34.requiredClaims;
+if(Array.isArray(data43)){
+const len7 = data43.length;
+for(let i12=0; i12<len7; i12++){
+let data44 = data43[i12];
 if(typeof data44 === "string"){
 if(func3(data44) < 1){
-const err131 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err131 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1625,7 +1623,7 @@ errors++;
 }
 }
 else {
-const err132 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err132 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1635,11 +1633,18 @@ vErrors.push(err132);
 errors++;
 }
 }
-if(data43.header !== undefined){
-let data45 = data43.header;
-if(typeof data45 === "string"){
-if(!pattern3.test(data45)){
-const err133 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
+let i13 = data43.length;
+let j5;
+if(i13 > 1){
+const indices2 = {};
+for(;i13--;){
+let item2 = data43[i13];
+if(typeof item2 !== "string"){
+continue;
+}
+if(typeof indices2[item2] == "number"){
+j5 = indices2[item2];
+const err133 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j5},message:"must NOT have duplicate items (items ## "+j5+" and "+i13+" are identical)"};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1647,10 +1652,14 @@ else {
 vErrors.push(err133);
 }
 errors++;
+break;
+}
+indices2[item2] = i13;
+}
 }
 }
 else {
-const err134 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err134 = {instancePath:instancePath+"/jwt/providers/" + i8+"/requiredClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/requiredClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1660,9 +1669,15 @@ vErrors.push(err134);
 errors++;
 }
 }
-}
-else {
-const err135 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims/" + i12,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data34.forwardClaims !== undefined){
+let data45 = data34.forwardClaims;
+if(Array.isArray(data45)){
+const len8 = data45.length;
+for(let i14=0; i14<len8; i14++){
+let data46 = data45[i14];
+if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+if(data46.claim === undefined){
+const err135 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "claim"},message:"must have required property '"+"claim"+"'"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1671,10 +1686,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-}
-else {
-const err136 = {instancePath:instancePath+"/jwt/providers/" + i6+"/forwardClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data46.header === undefined){
+const err136 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/required",keyword:"required",params:{missingProperty: "header"},message:"must have required property '"+"header"+"'"};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1683,12 +1696,9 @@ vErrors.push(err136);
 }
 errors++;
 }
-}
-if(data31.jwks !== undefined){
-let data46 = data31.jwks;
-if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
-if(data46.keys === undefined){
-const err137 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
+for(const key9 in data46){
+if(!((key9 === "claim") || (key9 === "header"))){
+const err137 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1697,9 +1707,12 @@ vErrors.push(err137);
 }
 errors++;
 }
-for(const key10 in data46){
-if(!(key10 === "keys")){
-const err138 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+}
+if(data46.claim !== undefined){
+let data47 = data46.claim;
+if(typeof data47 === "string"){
+if(func3(data47) < 1){
+const err138 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1709,18 +1722,8 @@ vErrors.push(err138);
 errors++;
 }
 }
-if(data46.keys !== undefined){
-let data47 = data46.keys;
-if(Array.isArray(data47)){
-const len8 = data47.length;
-for(let i13=0; i13<len8; i13++){
-let data48 = data47[i13];
-const _errs105 = errors;
-const _errs106 = errors;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-let missing0;
-if((data48.d === undefined) && (missing0 = "d")){
-const err139 = {};
+else {
+const err139 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/claim",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/claim/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1730,9 +1733,11 @@ vErrors.push(err139);
 errors++;
 }
 }
-var valid35 = _errs106 === errors;
-if(valid35){
-const err140 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(data46.header !== undefined){
+let data48 = data46.header;
+if(typeof data48 === "string"){
+if(!pattern4.test(data48)){
+const err140 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/pattern",keyword:"pattern",params:{pattern: "^x-[a-z0-9-]+$"},message:"must match pattern \""+"^x-[a-z0-9-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1741,20 +1746,9 @@ vErrors.push(err140);
 }
 errors++;
 }
-else {
-errors = _errs105;
-if(vErrors !== null){
-if(_errs105){
-vErrors.length = _errs105;
 }
 else {
-vErrors = null;
-}
-}
-}
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.kty === undefined){
-const err141 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
+const err141 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14+"/header",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/properties/header/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1763,10 +1757,10 @@ vErrors.push(err141);
 }
 errors++;
 }
-if(data48.kty !== undefined){
-let data49 = data48.kty;
-if(!(((data49 === "RSA") || (data49 === "EC")) || (data49 === "OKP"))){
-const err142 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13+"/kty",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
+}
+}
+else {
+const err142 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1776,9 +1770,9 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data48.kid !== undefined){
-if(typeof data48.kid !== "string"){
-const err143 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13+"/kid",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err143 = {instancePath:instancePath+"/jwt/providers/" + i8+"/forwardClaims",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/forwardClaims/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1788,9 +1782,11 @@ vErrors.push(err143);
 errors++;
 }
 }
-}
-else {
-const err144 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys/" + i13,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data34.jwks !== undefined){
+let data49 = data34.jwks;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+if(data49.keys === undefined){
+const err144 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/required",keyword:"required",params:{missingProperty: "keys"},message:"must have required property '"+"keys"+"'"};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1799,10 +1795,9 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-}
-else {
-const err145 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks/keys",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key10 in data49){
+if(!(key10 === "keys")){
+const err145 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1812,9 +1807,18 @@ vErrors.push(err145);
 errors++;
 }
 }
-}
-else {
-const err146 = {instancePath:instancePath+"/jwt/providers/" + i6+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data49.keys !== undefined){
+let data50 = data49.keys;
+if(Array.isArray(data50)){
+const len9 = data50.length;
+for(let i15=0; i15<len9; i15++){
+let data51 = data50[i15];
+const _errs110 = errors;
+const _errs111 = errors;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+let missing0;
+if((data51.d === undefined) && (missing0 = "d")){
+const err146 = {};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1824,11 +1828,9 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(data31.remoteJwks !== undefined){
-let data51 = data31.remoteJwks;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-if(data51.uri === undefined){
-const err147 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'"};
+var valid38 = _errs111 === errors;
+if(valid38){
+const err147 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/not",keyword:"not",params:{},message:"must NOT be valid"};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1837,8 +1839,20 @@ vErrors.push(err147);
 }
 errors++;
 }
-if(data51.timeoutMs === undefined){
-const err148 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
+else {
+errors = _errs110;
+if(vErrors !== null){
+if(_errs110){
+vErrors.length = _errs110;
+}
+else {
+vErrors = null;
+}
+}
+}
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+if(data51.kty === undefined){
+const err148 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/required",keyword:"required",params:{missingProperty: "kty"},message:"must have required property '"+"kty"+"'"};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1847,8 +1861,10 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(data51.maxBytes === undefined){
-const err149 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "maxBytes"},message:"must have required property '"+"maxBytes"+"'"};
+if(data51.kty !== undefined){
+let data52 = data51.kty;
+if(!(((data52 === "RSA") || (data52 === "EC")) || (data52 === "OKP"))){
+const err149 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15+"/kty",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kty/enum",keyword:"enum",params:{allowedValues: schema11.properties.jwt.anyOf[1].properties.providers.items.properties.jwks.properties.keys.items.properties.kty.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1857,8 +1873,10 @@ vErrors.push(err149);
 }
 errors++;
 }
-if(data51.cooldownMs === undefined){
-const err150 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "cooldownMs"},message:"must have required property '"+"cooldownMs"+"'"};
+}
+if(data51.kid !== undefined){
+if(typeof data51.kid !== "string"){
+const err150 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15+"/kid",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/properties/kid/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1867,9 +1885,10 @@ vErrors.push(err150);
 }
 errors++;
 }
-for(const key11 in data51){
-if(!((((key11 === "uri") || (key11 === "timeoutMs")) || (key11 === "maxBytes")) || (key11 === "cooldownMs"))){
-const err151 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+}
+}
+else {
+const err151 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1879,11 +1898,9 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(data51.uri !== undefined){
-let data52 = data51.uri;
-if(typeof data52 === "string"){
-if(!pattern4.test(data52)){
-const err152 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/pattern",keyword:"pattern",params:{pattern: "^https://"},message:"must match pattern \""+"^https://"+"\""};
+}
+else {
+const err152 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks/keys",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1893,8 +1910,9 @@ vErrors.push(err152);
 errors++;
 }
 }
+}
 else {
-const err153 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err153 = {instancePath:instancePath+"/jwt/providers/" + i8+"/jwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/jwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1904,10 +1922,11 @@ vErrors.push(err153);
 errors++;
 }
 }
-if(data51.timeoutMs !== undefined){
-let data53 = data51.timeoutMs;
-if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err154 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data34.remoteJwks !== undefined){
+let data54 = data34.remoteJwks;
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+if(data54.uri === undefined){
+const err154 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "uri"},message:"must have required property '"+"uri"+"'"};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1916,9 +1935,8 @@ vErrors.push(err154);
 }
 errors++;
 }
-if((typeof data53 == "number") && (isFinite(data53))){
-if(data53 > 30000 || isNaN(data53)){
-const err155 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30000},message:"must be <= 30000"};
+if(data54.timeoutMs === undefined){
+const err155 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "timeoutMs"},message:"must have required property '"+"timeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1927,8 +1945,8 @@ vErrors.push(err155);
 }
 errors++;
 }
-if(data53 < 100 || isNaN(data53)){
-const err156 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+if(data54.maxBytes === undefined){
+const err156 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "maxBytes"},message:"must have required property '"+"maxBytes"+"'"};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1937,12 +1955,8 @@ vErrors.push(err156);
 }
 errors++;
 }
-}
-}
-if(data51.maxBytes !== undefined){
-let data54 = data51.maxBytes;
-if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
-const err157 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data54.cooldownMs === undefined){
+const err157 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/required",keyword:"required",params:{missingProperty: "cooldownMs"},message:"must have required property '"+"cooldownMs"+"'"};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1951,9 +1965,9 @@ vErrors.push(err157);
 }
 errors++;
 }
-if((typeof data54 == "number") && (isFinite(data54))){
-if(data54 > 1048576 || isNaN(data54)){
-const err158 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576"};
+for(const key11 in data54){
+if(!((((key11 === "uri") || (key11 === "timeoutMs")) || (key11 === "maxBytes")) || (key11 === "cooldownMs"))){
+const err158 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1962,8 +1976,12 @@ vErrors.push(err158);
 }
 errors++;
 }
-if(data54 < 1024 || isNaN(data54)){
-const err159 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+}
+if(data54.uri !== undefined){
+let data55 = data54.uri;
+if(typeof data55 === "string"){
+if(!pattern5.test(data55)){
+const err159 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/pattern",keyword:"pattern",params:{pattern: "^https://"},message:"must match pattern \""+"^https://"+"\""};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1973,11 +1991,8 @@ vErrors.push(err159);
 errors++;
 }
 }
-}
-if(data51.cooldownMs !== undefined){
-let data55 = data51.cooldownMs;
-if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err160 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err160 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/uri",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/uri/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1986,9 +2001,11 @@ vErrors.push(err160);
 }
 errors++;
 }
-if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 < 0 || isNaN(data55)){
-const err161 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data54.timeoutMs !== undefined){
+let data56 = data54.timeoutMs;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err161 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1997,11 +2014,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err162 = {instancePath:instancePath+"/jwt/providers/" + i6+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 > 30000 || isNaN(data56)){
+const err162 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30000},message:"must be <= 30000"};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2010,10 +2025,8 @@ vErrors.push(err162);
 }
 errors++;
 }
-}
-}
-else {
-const err163 = {instancePath:instancePath+"/jwt/providers/" + i6,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data56 < 100 || isNaN(data56)){
+const err163 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/timeoutMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2024,8 +2037,10 @@ errors++;
 }
 }
 }
-else {
-const err164 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data54.maxBytes !== undefined){
+let data57 = data54.maxBytes;
+if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
+const err164 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2034,16 +2049,9 @@ vErrors.push(err164);
 }
 errors++;
 }
-}
-if(data29.rules !== undefined){
-let data56 = data29.rules;
-if(Array.isArray(data56)){
-const len9 = data56.length;
-for(let i14=0; i14<len9; i14++){
-let data57 = data56[i14];
-if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
-if(data57.paths === undefined){
-const err165 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
+if((typeof data57 == "number") && (isFinite(data57))){
+if(data57 > 1048576 || isNaN(data57)){
+const err165 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1048576},message:"must be <= 1048576"};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2052,8 +2060,8 @@ vErrors.push(err165);
 }
 errors++;
 }
-if(data57.methods === undefined){
-const err166 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "methods"},message:"must have required property '"+"methods"+"'"};
+if(data57 < 1024 || isNaN(data57)){
+const err166 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/maxBytes",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/maxBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2062,8 +2070,12 @@ vErrors.push(err166);
 }
 errors++;
 }
-if(data57.public === undefined){
-const err167 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "public"},message:"must have required property '"+"public"+"'"};
+}
+}
+if(data54.cooldownMs !== undefined){
+let data58 = data54.cooldownMs;
+if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
+const err167 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2072,8 +2084,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-if(data57.providers === undefined){
-const err168 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
+if((typeof data58 == "number") && (isFinite(data58))){
+if(data58 < 0 || isNaN(data58)){
+const err168 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks/cooldownMs",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/properties/cooldownMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2082,8 +2095,11 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(data57.requiredScopes === undefined){
-const err169 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "requiredScopes"},message:"must have required property '"+"requiredScopes"+"'"};
+}
+}
+}
+else {
+const err169 = {instancePath:instancePath+"/jwt/providers/" + i8+"/remoteJwks",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/properties/remoteJwks/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2092,9 +2108,10 @@ vErrors.push(err169);
 }
 errors++;
 }
-for(const key12 in data57){
-if(!(((((key12 === "paths") || (key12 === "methods")) || (key12 === "public")) || (key12 === "providers")) || (key12 === "requiredScopes"))){
-const err170 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+}
+}
+else {
+const err170 = {instancePath:instancePath+"/jwt/providers/" + i8,schemaPath:"#/properties/jwt/anyOf/1/properties/providers/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2104,11 +2121,9 @@ vErrors.push(err170);
 errors++;
 }
 }
-if(data57.paths !== undefined){
-let data58 = data57.paths;
-if(Array.isArray(data58)){
-if(data58.length < 1){
-const err171 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+}
+else {
+const err171 = {instancePath:instancePath+"/jwt/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2117,12 +2132,16 @@ vErrors.push(err171);
 }
 errors++;
 }
-const len10 = data58.length;
-for(let i15=0; i15<len10; i15++){
-let data59 = data58[i15];
-if(typeof data59 === "string"){
-if(!pattern5.test(data59)){
-const err172 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+}
+if(data32.rules !== undefined){
+let data59 = data32.rules;
+if(Array.isArray(data59)){
+const len10 = data59.length;
+for(let i16=0; i16<len10; i16++){
+let data60 = data59[i16];
+if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+if(data60.paths === undefined){
+const err172 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "paths"},message:"must have required property '"+"paths"+"'"};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2131,9 +2150,8 @@ vErrors.push(err172);
 }
 errors++;
 }
-}
-else {
-const err173 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths/" + i15,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data60.methods === undefined){
+const err173 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "methods"},message:"must have required property '"+"methods"+"'"};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2142,10 +2160,8 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-}
-else {
-const err174 = {instancePath:instancePath+"/jwt/rules/" + i14+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data60.public === undefined){
+const err174 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "public"},message:"must have required property '"+"public"+"'"};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2154,14 +2170,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-if(data57.methods !== undefined){
-let data60 = data57.methods;
-if(Array.isArray(data60)){
-const len11 = data60.length;
-for(let i16=0; i16<len11; i16++){
-if(typeof data60[i16] !== "string"){
-const err175 = {instancePath:instancePath+"/jwt/rules/" + i14+"/methods/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data60.providers === undefined){
+const err175 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "providers"},message:"must have required property '"+"providers"+"'"};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2170,10 +2180,8 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-}
-else {
-const err176 = {instancePath:instancePath+"/jwt/rules/" + i14+"/methods",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data60.requiredScopes === undefined){
+const err176 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/required",keyword:"required",params:{missingProperty: "requiredScopes"},message:"must have required property '"+"requiredScopes"+"'"};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2182,10 +2190,9 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-if(data57.public !== undefined){
-if(typeof data57.public !== "boolean"){
-const err177 = {instancePath:instancePath+"/jwt/rules/" + i14+"/public",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+for(const key12 in data60){
+if(!(((((key12 === "paths") || (key12 === "methods")) || (key12 === "public")) || (key12 === "providers")) || (key12 === "requiredScopes"))){
+const err177 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2195,13 +2202,11 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data57.providers !== undefined){
-let data63 = data57.providers;
-if(Array.isArray(data63)){
-const len12 = data63.length;
-for(let i17=0; i17<len12; i17++){
-if(typeof data63[i17] !== "string"){
-const err178 = {instancePath:instancePath+"/jwt/rules/" + i14+"/providers/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data60.paths !== undefined){
+let data61 = data60.paths;
+if(Array.isArray(data61)){
+if(data61.length < 1){
+const err178 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2210,10 +2215,12 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-}
-else {
-const err179 = {instancePath:instancePath+"/jwt/rules/" + i14+"/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const len11 = data61.length;
+for(let i17=0; i17<len11; i17++){
+let data62 = data61[i17];
+if(typeof data62 === "string"){
+if(!pattern6.test(data62)){
+const err179 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2223,13 +2230,8 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data57.requiredScopes !== undefined){
-let data65 = data57.requiredScopes;
-if(Array.isArray(data65)){
-const len13 = data65.length;
-for(let i18=0; i18<len13; i18++){
-if(typeof data65[i18] !== "string"){
-const err180 = {instancePath:instancePath+"/jwt/rules/" + i14+"/requiredScopes/" + i18,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err180 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths/" + i17,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2241,7 +2243,7 @@ errors++;
 }
 }
 else {
-const err181 = {instancePath:instancePath+"/jwt/rules/" + i14+"/requiredScopes",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err181 = {instancePath:instancePath+"/jwt/rules/" + i16+"/paths",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2251,9 +2253,13 @@ vErrors.push(err181);
 errors++;
 }
 }
-}
-else {
-const err182 = {instancePath:instancePath+"/jwt/rules/" + i14,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data60.methods !== undefined){
+let data63 = data60.methods;
+if(Array.isArray(data63)){
+const len12 = data63.length;
+for(let i18=0; i18<len12; i18++){
+if(typeof data63[i18] !== "string"){
+const err182 = {instancePath:instancePath+"/jwt/rules/" + i16+"/methods/" + i18,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2265,7 +2271,7 @@ errors++;
 }
 }
 else {
-const err183 = {instancePath:instancePath+"/jwt/rules",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err183 = {instancePath:instancePath+"/jwt/rules/" + i16+"/methods",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2275,9 +2281,9 @@ vErrors.push(err183);
 errors++;
 }
 }
-}
-else {
-const err184 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data60.public !== undefined){
+if(typeof data60.public !== "boolean"){
+const err184 = {instancePath:instancePath+"/jwt/rules/" + i16+"/public",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/public/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2286,11 +2292,14 @@ vErrors.push(err184);
 }
 errors++;
 }
-var _valid0 = _errs62 === errors;
-valid16 = valid16 || _valid0;
 }
-if(!valid16){
-const err185 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(data60.providers !== undefined){
+let data66 = data60.providers;
+if(Array.isArray(data66)){
+const len13 = data66.length;
+for(let i19=0; i19<len13; i19++){
+if(typeof data66[i19] !== "string"){
+const err185 = {instancePath:instancePath+"/jwt/rules/" + i16+"/providers/" + i19,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2299,23 +2308,10 @@ vErrors.push(err185);
 }
 errors++;
 }
-else {
-errors = _errs59;
-if(vErrors !== null){
-if(_errs59){
-vErrors.length = _errs59;
+}
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-if(data.limits !== undefined){
-let data67 = data.limits;
-if(data67 && typeof data67 == "object" && !Array.isArray(data67)){
-if(data67.maxRequestBytes === undefined){
-const err186 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxRequestBytes"},message:"must have required property '"+"maxRequestBytes"+"'"};
+const err186 = {instancePath:instancePath+"/jwt/rules/" + i16+"/providers",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/providers/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2324,8 +2320,14 @@ vErrors.push(err186);
 }
 errors++;
 }
-if(data67.maxHeaderBytes === undefined){
-const err187 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxHeaderBytes"},message:"must have required property '"+"maxHeaderBytes"+"'"};
+}
+if(data60.requiredScopes !== undefined){
+let data68 = data60.requiredScopes;
+if(Array.isArray(data68)){
+const len14 = data68.length;
+for(let i20=0; i20<len14; i20++){
+if(typeof data68[i20] !== "string"){
+const err187 = {instancePath:instancePath+"/jwt/rules/" + i16+"/requiredScopes/" + i20,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2334,8 +2336,10 @@ vErrors.push(err187);
 }
 errors++;
 }
-if(data67.maxUrlBytes === undefined){
-const err188 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxUrlBytes"},message:"must have required property '"+"maxUrlBytes"+"'"};
+}
+}
+else {
+const err188 = {instancePath:instancePath+"/jwt/rules/" + i16+"/requiredScopes",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/properties/requiredScopes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2344,8 +2348,10 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(data67.requestTimeoutMs === undefined){
-const err189 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "requestTimeoutMs"},message:"must have required property '"+"requestTimeoutMs"+"'"};
+}
+}
+else {
+const err189 = {instancePath:instancePath+"/jwt/rules/" + i16,schemaPath:"#/properties/jwt/anyOf/1/properties/rules/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2354,8 +2360,10 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(data67.headersTimeoutMs === undefined){
-const err190 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "headersTimeoutMs"},message:"must have required property '"+"headersTimeoutMs"+"'"};
+}
+}
+else {
+const err190 = {instancePath:instancePath+"/jwt/rules",schemaPath:"#/properties/jwt/anyOf/1/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2364,8 +2372,10 @@ vErrors.push(err190);
 }
 errors++;
 }
-if(data67.maxConnections === undefined){
-const err191 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2374,8 +2384,11 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data67.maxPendingHandshakesPerAddress === undefined){
-const err192 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxPendingHandshakesPerAddress"},message:"must have required property '"+"maxPendingHandshakesPerAddress"+"'"};
+var _valid0 = _errs67 === errors;
+valid19 = valid19 || _valid0;
+}
+if(!valid19){
+const err192 = {instancePath:instancePath+"/jwt",schemaPath:"#/properties/jwt/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2384,8 +2397,23 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(data67.rateLimit === undefined){
-const err193 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "rateLimit"},message:"must have required property '"+"rateLimit"+"'"};
+else {
+errors = _errs64;
+if(vErrors !== null){
+if(_errs64){
+vErrors.length = _errs64;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.limits !== undefined){
+let data70 = data.limits;
+if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
+if(data70.maxRequestBytes === undefined){
+const err193 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxRequestBytes"},message:"must have required property '"+"maxRequestBytes"+"'"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2394,9 +2422,8 @@ vErrors.push(err193);
 }
 errors++;
 }
-for(const key13 in data67){
-if(!((((((((key13 === "maxRequestBytes") || (key13 === "maxHeaderBytes")) || (key13 === "maxUrlBytes")) || (key13 === "requestTimeoutMs")) || (key13 === "headersTimeoutMs")) || (key13 === "maxConnections")) || (key13 === "maxPendingHandshakesPerAddress")) || (key13 === "rateLimit"))){
-const err194 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+if(data70.maxHeaderBytes === undefined){
+const err194 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxHeaderBytes"},message:"must have required property '"+"maxHeaderBytes"+"'"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2405,11 +2432,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-if(data67.maxRequestBytes !== undefined){
-let data68 = data67.maxRequestBytes;
-if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
-const err195 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data70.maxUrlBytes === undefined){
+const err195 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxUrlBytes"},message:"must have required property '"+"maxUrlBytes"+"'"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2418,9 +2442,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-if((typeof data68 == "number") && (isFinite(data68))){
-if(data68 > 10485760 || isNaN(data68)){
-const err196 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10485760},message:"must be <= 10485760"};
+if(data70.requestTimeoutMs === undefined){
+const err196 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "requestTimeoutMs"},message:"must have required property '"+"requestTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2429,8 +2452,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-if(data68 < 1024 || isNaN(data68)){
-const err197 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if(data70.headersTimeoutMs === undefined){
+const err197 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "headersTimeoutMs"},message:"must have required property '"+"headersTimeoutMs"+"'"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2439,12 +2462,8 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-}
-if(data67.maxHeaderBytes !== undefined){
-let data69 = data67.maxHeaderBytes;
-if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
-const err198 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data70.maxConnections === undefined){
+const err198 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxConnections"},message:"must have required property '"+"maxConnections"+"'"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2453,9 +2472,8 @@ vErrors.push(err198);
 }
 errors++;
 }
-if((typeof data69 == "number") && (isFinite(data69))){
-if(data69 > 65536 || isNaN(data69)){
-const err199 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
+if(data70.maxPendingHandshakesPerAddress === undefined){
+const err199 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "maxPendingHandshakesPerAddress"},message:"must have required property '"+"maxPendingHandshakesPerAddress"+"'"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2464,8 +2482,8 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(data69 < 1024 || isNaN(data69)){
-const err200 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
+if(data70.rateLimit === undefined){
+const err200 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/required",keyword:"required",params:{missingProperty: "rateLimit"},message:"must have required property '"+"rateLimit"+"'"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2474,12 +2492,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-}
-if(data67.maxUrlBytes !== undefined){
-let data70 = data67.maxUrlBytes;
-if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err201 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+for(const key13 in data70){
+if(!((((((((key13 === "maxRequestBytes") || (key13 === "maxHeaderBytes")) || (key13 === "maxUrlBytes")) || (key13 === "requestTimeoutMs")) || (key13 === "headersTimeoutMs")) || (key13 === "maxConnections")) || (key13 === "maxPendingHandshakesPerAddress")) || (key13 === "rateLimit"))){
+const err201 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2488,9 +2503,11 @@ vErrors.push(err201);
 }
 errors++;
 }
-if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 > 65536 || isNaN(data70)){
-const err202 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
+}
+if(data70.maxRequestBytes !== undefined){
+let data71 = data70.maxRequestBytes;
+if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
+const err202 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2499,8 +2516,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(data70 < 256 || isNaN(data70)){
-const err203 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 256},message:"must be >= 256"};
+if((typeof data71 == "number") && (isFinite(data71))){
+if(data71 > 10485760 || isNaN(data71)){
+const err203 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10485760},message:"must be <= 10485760"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2509,12 +2527,8 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-}
-if(data67.requestTimeoutMs !== undefined){
-let data71 = data67.requestTimeoutMs;
-if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
-const err204 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data71 < 1024 || isNaN(data71)){
+const err204 = {instancePath:instancePath+"/limits/maxRequestBytes",schemaPath:"#/properties/limits/properties/maxRequestBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2523,9 +2537,12 @@ vErrors.push(err204);
 }
 errors++;
 }
-if((typeof data71 == "number") && (isFinite(data71))){
-if(data71 < 1000 || isNaN(data71)){
-const err205 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+}
+}
+if(data70.maxHeaderBytes !== undefined){
+let data72 = data70.maxHeaderBytes;
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err205 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2534,12 +2551,9 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-}
-if(data67.headersTimeoutMs !== undefined){
-let data72 = data67.headersTimeoutMs;
-if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
-const err206 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 > 65536 || isNaN(data72)){
+const err206 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2548,9 +2562,8 @@ vErrors.push(err206);
 }
 errors++;
 }
-if((typeof data72 == "number") && (isFinite(data72))){
-if(data72 < 1000 || isNaN(data72)){
-const err207 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+if(data72 < 1024 || isNaN(data72)){
+const err207 = {instancePath:instancePath+"/limits/maxHeaderBytes",schemaPath:"#/properties/limits/properties/maxHeaderBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2561,10 +2574,10 @@ errors++;
 }
 }
 }
-if(data67.maxConnections !== undefined){
-let data73 = data67.maxConnections;
+if(data70.maxUrlBytes !== undefined){
+let data73 = data70.maxUrlBytes;
 if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
-const err208 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err208 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2574,8 +2587,8 @@ vErrors.push(err208);
 errors++;
 }
 if((typeof data73 == "number") && (isFinite(data73))){
-if(data73 > 100000 || isNaN(data73)){
-const err209 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+if(data73 > 65536 || isNaN(data73)){
+const err209 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65536},message:"must be <= 65536"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2584,8 +2597,8 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(data73 < 1 || isNaN(data73)){
-const err210 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data73 < 256 || isNaN(data73)){
+const err210 = {instancePath:instancePath+"/limits/maxUrlBytes",schemaPath:"#/properties/limits/properties/maxUrlBytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 256},message:"must be >= 256"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2596,10 +2609,10 @@ errors++;
 }
 }
 }
-if(data67.maxPendingHandshakesPerAddress !== undefined){
-let data74 = data67.maxPendingHandshakesPerAddress;
+if(data70.requestTimeoutMs !== undefined){
+let data74 = data70.requestTimeoutMs;
 if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err211 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err211 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2609,8 +2622,8 @@ vErrors.push(err211);
 errors++;
 }
 if((typeof data74 == "number") && (isFinite(data74))){
-if(data74 > 100000 || isNaN(data74)){
-const err212 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+if(data74 < 1000 || isNaN(data74)){
+const err212 = {instancePath:instancePath+"/limits/requestTimeoutMs",schemaPath:"#/properties/limits/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2619,8 +2632,12 @@ vErrors.push(err212);
 }
 errors++;
 }
-if(data74 < 1 || isNaN(data74)){
-const err213 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+if(data70.headersTimeoutMs !== undefined){
+let data75 = data70.headersTimeoutMs;
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err213 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2629,15 +2646,9 @@ vErrors.push(err213);
 }
 errors++;
 }
-}
-}
-if(data67.rateLimit !== undefined){
-let data75 = data67.rateLimit;
-const _errs162 = errors;
-let valid50 = false;
-const _errs163 = errors;
-if(data75 !== null){
-const err214 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 < 1000 || isNaN(data75)){
+const err214 = {instancePath:instancePath+"/limits/headersTimeoutMs",schemaPath:"#/properties/limits/properties/headersTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2646,13 +2657,12 @@ vErrors.push(err214);
 }
 errors++;
 }
-var _valid1 = _errs163 === errors;
-valid50 = valid50 || _valid1;
-if(!valid50){
-const _errs165 = errors;
-if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
-if(data75.requestsPerSecond === undefined){
-const err215 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
+}
+}
+if(data70.maxConnections !== undefined){
+let data76 = data70.maxConnections;
+if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
+const err215 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2661,8 +2671,9 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data75.burst === undefined){
-const err216 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
+if((typeof data76 == "number") && (isFinite(data76))){
+if(data76 > 100000 || isNaN(data76)){
+const err216 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2671,8 +2682,8 @@ vErrors.push(err216);
 }
 errors++;
 }
-if(data75.by === undefined){
-const err217 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
+if(data76 < 1 || isNaN(data76)){
+const err217 = {instancePath:instancePath+"/limits/maxConnections",schemaPath:"#/properties/limits/properties/maxConnections/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2681,9 +2692,12 @@ vErrors.push(err217);
 }
 errors++;
 }
-for(const key14 in data75){
-if(!(((key14 === "requestsPerSecond") || (key14 === "burst")) || (key14 === "by"))){
-const err218 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
+}
+}
+if(data70.maxPendingHandshakesPerAddress !== undefined){
+let data77 = data70.maxPendingHandshakesPerAddress;
+if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
+const err218 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2692,11 +2706,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-if(data75.requestsPerSecond !== undefined){
-let data76 = data75.requestsPerSecond;
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err219 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if((typeof data77 == "number") && (isFinite(data77))){
+if(data77 > 100000 || isNaN(data77)){
+const err219 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2705,9 +2717,8 @@ vErrors.push(err219);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 < 1 || isNaN(data76)){
-const err220 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(data77 < 1 || isNaN(data77)){
+const err220 = {instancePath:instancePath+"/limits/maxPendingHandshakesPerAddress",schemaPath:"#/properties/limits/properties/maxPendingHandshakesPerAddress/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2718,10 +2729,13 @@ errors++;
 }
 }
 }
-if(data75.burst !== undefined){
-let data77 = data75.burst;
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
-const err221 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data70.rateLimit !== undefined){
+let data78 = data70.rateLimit;
+const _errs167 = errors;
+let valid53 = false;
+const _errs168 = errors;
+if(data78 !== null){
+const err221 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/0/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2730,9 +2744,13 @@ vErrors.push(err221);
 }
 errors++;
 }
-if((typeof data77 == "number") && (isFinite(data77))){
-if(data77 < 1 || isNaN(data77)){
-const err222 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+var _valid1 = _errs168 === errors;
+valid53 = valid53 || _valid1;
+if(!valid53){
+const _errs170 = errors;
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+if(data78.requestsPerSecond === undefined){
+const err222 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "requestsPerSecond"},message:"must have required property '"+"requestsPerSecond"+"'"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2741,12 +2759,8 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-}
-if(data75.by !== undefined){
-let data78 = data75.by;
-if(!(((data78 === "Identity") || (data78 === "Subject")) || (data78 === "SourceIP"))){
-const err223 = {instancePath:instancePath+"/limits/rateLimit/by",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.limits.properties.rateLimit.anyOf[1].properties.by.enum},message:"must be equal to one of the allowed values"};
+if(data78.burst === undefined){
+const err223 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "burst"},message:"must have required property '"+"burst"+"'"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2755,10 +2769,8 @@ vErrors.push(err223);
 }
 errors++;
 }
-}
-}
-else {
-const err224 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data78.by === undefined){
+const err224 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2767,11 +2779,9 @@ vErrors.push(err224);
 }
 errors++;
 }
-var _valid1 = _errs165 === errors;
-valid50 = valid50 || _valid1;
-}
-if(!valid50){
-const err225 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+for(const key14 in data78){
+if(!(((key14 === "requestsPerSecond") || (key14 === "burst")) || (key14 === "by"))){
+const err225 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2780,21 +2790,11 @@ vErrors.push(err225);
 }
 errors++;
 }
-else {
-errors = _errs162;
-if(vErrors !== null){
-if(_errs162){
-vErrors.length = _errs162;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err226 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data78.requestsPerSecond !== undefined){
+let data79 = data78.requestsPerSecond;
+if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
+const err226 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2803,12 +2803,9 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-if(data.http !== undefined){
-let data79 = data.http;
-if(data79 && typeof data79 == "object" && !Array.isArray(data79)){
-if(data79.allowMatrixParameters === undefined){
-const err227 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/required",keyword:"required",params:{missingProperty: "allowMatrixParameters"},message:"must have required property '"+"allowMatrixParameters"+"'"};
+if((typeof data79 == "number") && (isFinite(data79))){
+if(data79 < 1 || isNaN(data79)){
+const err227 = {instancePath:instancePath+"/limits/rateLimit/requestsPerSecond",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/requestsPerSecond/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2817,9 +2814,12 @@ vErrors.push(err227);
 }
 errors++;
 }
-for(const key15 in data79){
-if(!(key15 === "allowMatrixParameters")){
-const err228 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+}
+}
+if(data78.burst !== undefined){
+let data80 = data78.burst;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err228 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2828,10 +2828,9 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-if(data79.allowMatrixParameters !== undefined){
-if(typeof data79.allowMatrixParameters !== "boolean"){
-const err229 = {instancePath:instancePath+"/http/allowMatrixParameters",schemaPath:"#/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 < 1 || isNaN(data80)){
+const err229 = {instancePath:instancePath+"/limits/rateLimit/burst",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/burst/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2842,8 +2841,10 @@ errors++;
 }
 }
 }
-else {
-const err230 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data78.by !== undefined){
+let data81 = data78.by;
+if(!(((data81 === "Identity") || (data81 === "Subject")) || (data81 === "SourceIP"))){
+const err230 = {instancePath:instancePath+"/limits/rateLimit/by",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/properties/by/enum",keyword:"enum",params:{allowedValues: schema11.properties.limits.properties.rateLimit.anyOf[1].properties.by.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2853,11 +2854,9 @@ vErrors.push(err230);
 errors++;
 }
 }
-if(data.egress !== undefined){
-let data81 = data.egress;
-if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
-if(data81.default === undefined){
-const err231 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
+}
+else {
+const err231 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2866,8 +2865,11 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data81.allow === undefined){
-const err232 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
+var _valid1 = _errs170 === errors;
+valid53 = valid53 || _valid1;
+}
+if(!valid53){
+const err232 = {instancePath:instancePath+"/limits/rateLimit",schemaPath:"#/properties/limits/properties/rateLimit/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2876,308 +2878,11 @@ vErrors.push(err232);
 }
 errors++;
 }
-for(const key16 in data81){
-if(!((key16 === "default") || (key16 === "allow"))){
-const err233 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err233];
-}
 else {
-vErrors.push(err233);
-}
-errors++;
-}
-}
-if(data81.default !== undefined){
-let data82 = data81.default;
-if(!((data82 === "Deny") || (data82 === "Allow"))){
-const err234 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err234];
-}
-else {
-vErrors.push(err234);
-}
-errors++;
-}
-}
-if(data81.allow !== undefined){
-let data83 = data81.allow;
-if(Array.isArray(data83)){
-const len14 = data83.length;
-for(let i19=0; i19<len14; i19++){
-let data84 = data83[i19];
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-if(data84.host === undefined){
-const err235 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
-if(vErrors === null){
-vErrors = [err235];
-}
-else {
-vErrors.push(err235);
-}
-errors++;
-}
-if(data84.port === undefined){
-const err236 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
-if(vErrors === null){
-vErrors = [err236];
-}
-else {
-vErrors.push(err236);
-}
-errors++;
-}
-if(data84.peers === undefined){
-const err237 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
-if(vErrors === null){
-vErrors = [err237];
-}
-else {
-vErrors.push(err237);
-}
-errors++;
-}
-for(const key17 in data84){
-if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
-const err238 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err238];
-}
-else {
-vErrors.push(err238);
-}
-errors++;
-}
-}
-if(data84.host !== undefined){
-let data85 = data84.host;
-if(typeof data85 === "string"){
-if(func3(data85) < 1){
-const err239 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
-if(vErrors === null){
-vErrors = [err239];
-}
-else {
-vErrors.push(err239);
-}
-errors++;
-}
-}
-else {
-const err240 = {instancePath:instancePath+"/egress/allow/" + i19+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err240];
-}
-else {
-vErrors.push(err240);
-}
-errors++;
-}
-}
-if(data84.port !== undefined){
-let data86 = data84.port;
-if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err241 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err241];
-}
-else {
-vErrors.push(err241);
-}
-errors++;
-}
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 65535 || isNaN(data86)){
-const err242 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
-if(vErrors === null){
-vErrors = [err242];
-}
-else {
-vErrors.push(err242);
-}
-errors++;
-}
-if(data86 < 1 || isNaN(data86)){
-const err243 = {instancePath:instancePath+"/egress/allow/" + i19+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err243];
-}
-else {
-vErrors.push(err243);
-}
-errors++;
-}
-}
-}
-if(data84.peers !== undefined){
-let data87 = data84.peers;
-if(Array.isArray(data87)){
-const len15 = data87.length;
-for(let i20=0; i20<len15; i20++){
-let data88 = data87[i20];
-if(typeof data88 === "string"){
-if(!pattern2.test(data88)){
-const err244 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
-if(vErrors === null){
-vErrors = [err244];
-}
-else {
-vErrors.push(err244);
-}
-errors++;
-}
-}
-else {
-const err245 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers/" + i20,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err245];
-}
-else {
-vErrors.push(err245);
-}
-errors++;
-}
-}
-}
-else {
-const err246 = {instancePath:instancePath+"/egress/allow/" + i19+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err246];
-}
-else {
-vErrors.push(err246);
-}
-errors++;
-}
-}
-}
-else {
-const err247 = {instancePath:instancePath+"/egress/allow/" + i19,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err247];
-}
-else {
-vErrors.push(err247);
-}
-errors++;
-}
-}
-}
-else {
-const err248 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err248];
-}
-else {
-vErrors.push(err248);
-}
-errors++;
-}
-}
-}
-else {
-const err249 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err249];
-}
-else {
-vErrors.push(err249);
-}
-errors++;
-}
-}
-if(data.audit !== undefined){
-let data89 = data.audit;
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-if(data89.enabled === undefined){
-const err250 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
-if(vErrors === null){
-vErrors = [err250];
-}
-else {
-vErrors.push(err250);
-}
-errors++;
-}
-if(data89.includeHeaders === undefined){
-const err251 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
-if(vErrors === null){
-vErrors = [err251];
-}
-else {
-vErrors.push(err251);
-}
-errors++;
-}
-for(const key18 in data89){
-if(!((key18 === "enabled") || (key18 === "includeHeaders"))){
-const err252 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
-if(vErrors === null){
-vErrors = [err252];
-}
-else {
-vErrors.push(err252);
-}
-errors++;
-}
-}
-if(data89.enabled !== undefined){
-if(typeof data89.enabled !== "boolean"){
-const err253 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err253];
-}
-else {
-vErrors.push(err253);
-}
-errors++;
-}
-}
-if(data89.includeHeaders !== undefined){
-let data91 = data89.includeHeaders;
-if(Array.isArray(data91)){
-const len16 = data91.length;
-for(let i21=0; i21<len16; i21++){
-let data92 = data91[i21];
-if(typeof data92 !== "string"){
-const err254 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err254];
-}
-else {
-vErrors.push(err254);
-}
-errors++;
-}
-const _errs204 = errors;
-const _errs205 = errors;
-if(!((((data92 === "authorization") || (data92 === "cookie")) || (data92 === "proxy-authorization")) || (data92 === "set-cookie"))){
-const err255 = {};
-if(vErrors === null){
-vErrors = [err255];
-}
-else {
-vErrors.push(err255);
-}
-errors++;
-}
-var valid62 = _errs205 === errors;
-if(valid62){
-const err256 = {instancePath:instancePath+"/audit/includeHeaders/" + i21,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
-if(vErrors === null){
-vErrors = [err256];
-}
-else {
-vErrors.push(err256);
-}
-errors++;
-}
-else {
-errors = _errs204;
+errors = _errs167;
 if(vErrors !== null){
-if(_errs204){
-vErrors.length = _errs204;
+if(_errs167){
+vErrors.length = _errs167;
 }
 else {
 vErrors = null;
@@ -3187,7 +2892,302 @@ vErrors = null;
 }
 }
 else {
-const err257 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err233 = {instancePath:instancePath+"/limits",schemaPath:"#/properties/limits/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+}
+if(data.http !== undefined){
+let data82 = data.http;
+if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
+if(data82.allowMatrixParameters === undefined){
+const err234 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/required",keyword:"required",params:{missingProperty: "allowMatrixParameters"},message:"must have required property '"+"allowMatrixParameters"+"'"};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+for(const key15 in data82){
+if(!((key15 === "allowMatrixParameters") || (key15 === "http2"))){
+const err235 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+}
+if(data82.allowMatrixParameters !== undefined){
+if(typeof data82.allowMatrixParameters !== "boolean"){
+const err236 = {instancePath:instancePath+"/http/allowMatrixParameters",schemaPath:"#/properties/http/properties/allowMatrixParameters/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+}
+if(data82.http2 !== undefined){
+if(typeof data82.http2 !== "boolean"){
+const err237 = {instancePath:instancePath+"/http/http2",schemaPath:"#/properties/http/properties/http2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+}
+}
+else {
+const err238 = {instancePath:instancePath+"/http",schemaPath:"#/properties/http/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+}
+if(data.egress !== undefined){
+let data85 = data.egress;
+if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
+if(data85.default === undefined){
+const err239 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "default"},message:"must have required property '"+"default"+"'"};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+if(data85.allow === undefined){
+const err240 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/required",keyword:"required",params:{missingProperty: "allow"},message:"must have required property '"+"allow"+"'"};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+for(const key16 in data85){
+if(!((key16 === "default") || (key16 === "allow"))){
+const err241 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+if(data85.default !== undefined){
+let data86 = data85.default;
+if(!((data86 === "Deny") || (data86 === "Allow"))){
+const err242 = {instancePath:instancePath+"/egress/default",schemaPath:"#/properties/egress/properties/default/enum",keyword:"enum",params:{allowedValues: schema11.properties.egress.properties.default.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+}
+if(data85.allow !== undefined){
+let data87 = data85.allow;
+if(Array.isArray(data87)){
+const len15 = data87.length;
+for(let i21=0; i21<len15; i21++){
+let data88 = data87[i21];
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+if(data88.host === undefined){
+const err243 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'"};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+if(data88.port === undefined){
+const err244 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+if(data88.peers === undefined){
+const err245 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/required",keyword:"required",params:{missingProperty: "peers"},message:"must have required property '"+"peers"+"'"};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+for(const key17 in data88){
+if(!(((key17 === "host") || (key17 === "port")) || (key17 === "peers"))){
+const err246 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+if(data88.host !== undefined){
+let data89 = data88.host;
+if(typeof data89 === "string"){
+if(func3(data89) < 1){
+const err247 = {instancePath:instancePath+"/egress/allow/" + i21+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+}
+else {
+const err248 = {instancePath:instancePath+"/egress/allow/" + i21+"/host",schemaPath:"#/properties/egress/properties/allow/items/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+}
+if(data88.port !== undefined){
+let data90 = data88.port;
+if(!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))){
+const err249 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+if((typeof data90 == "number") && (isFinite(data90))){
+if(data90 > 65535 || isNaN(data90)){
+const err250 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+if(data90 < 1 || isNaN(data90)){
+const err251 = {instancePath:instancePath+"/egress/allow/" + i21+"/port",schemaPath:"#/properties/egress/properties/allow/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+}
+}
+if(data88.peers !== undefined){
+let data91 = data88.peers;
+if(Array.isArray(data91)){
+const len16 = data91.length;
+for(let i22=0; i22<len16; i22++){
+let data92 = data91[i22];
+if(typeof data92 === "string"){
+if(!pattern2.test(data92)){
+const err252 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers/" + i22,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+}
+else {
+const err253 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers/" + i22,schemaPath:"#/properties/egress/properties/allow/items/properties/peers/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+}
+}
+else {
+const err254 = {instancePath:instancePath+"/egress/allow/" + i21+"/peers",schemaPath:"#/properties/egress/properties/allow/items/properties/peers/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+}
+}
+}
+else {
+const err255 = {instancePath:instancePath+"/egress/allow/" + i21,schemaPath:"#/properties/egress/properties/allow/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+}
+}
+else {
+const err256 = {instancePath:instancePath+"/egress/allow",schemaPath:"#/properties/egress/properties/allow/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+}
+}
+else {
+const err257 = {instancePath:instancePath+"/egress",schemaPath:"#/properties/egress/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3197,9 +3197,11 @@ vErrors.push(err257);
 errors++;
 }
 }
-}
-else {
-const err258 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.mesh !== undefined){
+let data93 = data.mesh;
+if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
+if(data93.services === undefined){
+const err258 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/required",keyword:"required",params:{missingProperty: "services"},message:"must have required property '"+"services"+"'"};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3208,15 +3210,546 @@ vErrors.push(err258);
 }
 errors++;
 }
-}
-}
-else {
-const err259 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key18 in data93){
+if(!(key18 === "services")){
+const err259 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err259];
 }
 else {
 vErrors.push(err259);
+}
+errors++;
+}
+}
+if(data93.services !== undefined){
+let data94 = data93.services;
+if(Array.isArray(data94)){
+const len17 = data94.length;
+for(let i23=0; i23<len17; i23++){
+let data95 = data94[i23];
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+if(data95.namespace === undefined){
+const err260 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "namespace"},message:"must have required property '"+"namespace"+"'"};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+if(data95.name === undefined){
+const err261 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+if(data95.names === undefined){
+const err262 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "names"},message:"must have required property '"+"names"+"'"};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+}
+if(data95.ports === undefined){
+const err263 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "ports"},message:"must have required property '"+"ports"+"'"};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+if(data95.address === undefined){
+const err264 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'"};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+if(data95.port === undefined){
+const err265 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'"};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+if(data95.identities === undefined){
+const err266 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/required",keyword:"required",params:{missingProperty: "identities"},message:"must have required property '"+"identities"+"'"};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+for(const key19 in data95){
+if(!(((((((key19 === "namespace") || (key19 === "name")) || (key19 === "names")) || (key19 === "ports")) || (key19 === "address")) || (key19 === "port")) || (key19 === "identities"))){
+const err267 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+}
+if(data95.namespace !== undefined){
+let data96 = data95.namespace;
+if(typeof data96 === "string"){
+if(func3(data96) > 63){
+const err268 = {instancePath:instancePath+"/mesh/services/" + i23+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
+}
+errors++;
+}
+if(func3(data96) < 1){
+const err269 = {instancePath:instancePath+"/mesh/services/" + i23+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+}
+else {
+const err270 = {instancePath:instancePath+"/mesh/services/" + i23+"/namespace",schemaPath:"#/properties/mesh/properties/services/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+}
+if(data95.name !== undefined){
+let data97 = data95.name;
+if(typeof data97 === "string"){
+if(func3(data97) > 63){
+const err271 = {instancePath:instancePath+"/mesh/services/" + i23+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+if(func3(data97) < 1){
+const err272 = {instancePath:instancePath+"/mesh/services/" + i23+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+}
+else {
+const err273 = {instancePath:instancePath+"/mesh/services/" + i23+"/name",schemaPath:"#/properties/mesh/properties/services/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+}
+}
+if(data95.names !== undefined){
+let data98 = data95.names;
+if(Array.isArray(data98)){
+const len18 = data98.length;
+for(let i24=0; i24<len18; i24++){
+let data99 = data98[i24];
+if(typeof data99 === "string"){
+if(func3(data99) > 253){
+const err274 = {instancePath:instancePath+"/mesh/services/" + i23+"/names/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+if(func3(data99) < 1){
+const err275 = {instancePath:instancePath+"/mesh/services/" + i23+"/names/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+}
+else {
+const err276 = {instancePath:instancePath+"/mesh/services/" + i23+"/names/" + i24,schemaPath:"#/properties/mesh/properties/services/items/properties/names/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+}
+}
+else {
+const err277 = {instancePath:instancePath+"/mesh/services/" + i23+"/names",schemaPath:"#/properties/mesh/properties/services/items/properties/names/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+}
+}
+if(data95.ports !== undefined){
+let data100 = data95.ports;
+if(Array.isArray(data100)){
+const len19 = data100.length;
+for(let i25=0; i25<len19; i25++){
+let data101 = data100[i25];
+if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
+const err278 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports/" + i25,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 > 65535 || isNaN(data101)){
+const err279 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports/" + i25,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+}
+if(data101 < 1 || isNaN(data101)){
+const err280 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports/" + i25,schemaPath:"#/properties/mesh/properties/services/items/properties/ports/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err281 = {instancePath:instancePath+"/mesh/services/" + i23+"/ports",schemaPath:"#/properties/mesh/properties/services/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+}
+if(data95.address !== undefined){
+let data102 = data95.address;
+if(typeof data102 === "string"){
+if(func3(data102) > 45){
+const err282 = {instancePath:instancePath+"/mesh/services/" + i23+"/address",schemaPath:"#/properties/mesh/properties/services/items/properties/address/maxLength",keyword:"maxLength",params:{limit: 45},message:"must NOT have more than 45 characters"};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+}
+else {
+const err283 = {instancePath:instancePath+"/mesh/services/" + i23+"/address",schemaPath:"#/properties/mesh/properties/services/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+}
+if(data95.port !== undefined){
+let data103 = data95.port;
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+const err284 = {instancePath:instancePath+"/mesh/services/" + i23+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 65535 || isNaN(data103)){
+const err285 = {instancePath:instancePath+"/mesh/services/" + i23+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+if(data103 < 1 || isNaN(data103)){
+const err286 = {instancePath:instancePath+"/mesh/services/" + i23+"/port",schemaPath:"#/properties/mesh/properties/services/items/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+}
+}
+}
+if(data95.identities !== undefined){
+let data104 = data95.identities;
+if(Array.isArray(data104)){
+const len20 = data104.length;
+for(let i26=0; i26<len20; i26++){
+let data105 = data104[i26];
+if(typeof data105 === "string"){
+if(!pattern2.test(data105)){
+const err287 = {instancePath:instancePath+"/mesh/services/" + i23+"/identities/" + i26,schemaPath:"#/properties/mesh/properties/services/items/properties/identities/items/pattern",keyword:"pattern",params:{pattern: "^spiffe://"},message:"must match pattern \""+"^spiffe://"+"\""};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+}
+}
+else {
+const err288 = {instancePath:instancePath+"/mesh/services/" + i23+"/identities/" + i26,schemaPath:"#/properties/mesh/properties/services/items/properties/identities/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err288];
+}
+else {
+vErrors.push(err288);
+}
+errors++;
+}
+}
+}
+else {
+const err289 = {instancePath:instancePath+"/mesh/services/" + i23+"/identities",schemaPath:"#/properties/mesh/properties/services/items/properties/identities/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err289];
+}
+else {
+vErrors.push(err289);
+}
+errors++;
+}
+}
+}
+else {
+const err290 = {instancePath:instancePath+"/mesh/services/" + i23,schemaPath:"#/properties/mesh/properties/services/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err290];
+}
+else {
+vErrors.push(err290);
+}
+errors++;
+}
+}
+}
+else {
+const err291 = {instancePath:instancePath+"/mesh/services",schemaPath:"#/properties/mesh/properties/services/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err291];
+}
+else {
+vErrors.push(err291);
+}
+errors++;
+}
+}
+}
+else {
+const err292 = {instancePath:instancePath+"/mesh",schemaPath:"#/properties/mesh/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err292];
+}
+else {
+vErrors.push(err292);
+}
+errors++;
+}
+}
+if(data.audit !== undefined){
+let data106 = data.audit;
+if(data106 && typeof data106 == "object" && !Array.isArray(data106)){
+if(data106.enabled === undefined){
+const err293 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "enabled"},message:"must have required property '"+"enabled"+"'"};
+if(vErrors === null){
+vErrors = [err293];
+}
+else {
+vErrors.push(err293);
+}
+errors++;
+}
+if(data106.includeHeaders === undefined){
+const err294 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/required",keyword:"required",params:{missingProperty: "includeHeaders"},message:"must have required property '"+"includeHeaders"+"'"};
+if(vErrors === null){
+vErrors = [err294];
+}
+else {
+vErrors.push(err294);
+}
+errors++;
+}
+for(const key20 in data106){
+if(!((key20 === "enabled") || (key20 === "includeHeaders"))){
+const err295 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err295];
+}
+else {
+vErrors.push(err295);
+}
+errors++;
+}
+}
+if(data106.enabled !== undefined){
+if(typeof data106.enabled !== "boolean"){
+const err296 = {instancePath:instancePath+"/audit/enabled",schemaPath:"#/properties/audit/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err296];
+}
+else {
+vErrors.push(err296);
+}
+errors++;
+}
+}
+if(data106.includeHeaders !== undefined){
+let data108 = data106.includeHeaders;
+if(Array.isArray(data108)){
+const len21 = data108.length;
+for(let i27=0; i27<len21; i27++){
+let data109 = data108[i27];
+if(typeof data109 !== "string"){
+const err297 = {instancePath:instancePath+"/audit/includeHeaders/" + i27,schemaPath:"#/properties/audit/properties/includeHeaders/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err297];
+}
+else {
+vErrors.push(err297);
+}
+errors++;
+}
+const _errs239 = errors;
+const _errs240 = errors;
+if(!((((data109 === "authorization") || (data109 === "cookie")) || (data109 === "proxy-authorization")) || (data109 === "set-cookie"))){
+const err298 = {};
+if(vErrors === null){
+vErrors = [err298];
+}
+else {
+vErrors.push(err298);
+}
+errors++;
+}
+var valid75 = _errs240 === errors;
+if(valid75){
+const err299 = {instancePath:instancePath+"/audit/includeHeaders/" + i27,schemaPath:"#/properties/audit/properties/includeHeaders/items/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err299];
+}
+else {
+vErrors.push(err299);
+}
+errors++;
+}
+else {
+errors = _errs239;
+if(vErrors !== null){
+if(_errs239){
+vErrors.length = _errs239;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err300 = {instancePath:instancePath+"/audit/includeHeaders",schemaPath:"#/properties/audit/properties/includeHeaders/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err300];
+}
+else {
+vErrors.push(err300);
+}
+errors++;
+}
+}
+}
+else {
+const err301 = {instancePath:instancePath+"/audit",schemaPath:"#/properties/audit/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err301];
+}
+else {
+vErrors.push(err301);
+}
+errors++;
+}
+}
+}
+else {
+const err302 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err302];
+}
+else {
+vErrors.push(err302);
 }
 errors++;
 }

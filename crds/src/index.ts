@@ -18,5 +18,6 @@ export * from './cel/index.ts';
 export * from './types.ts';
 export * from './selector.ts';
 export * from './injected.ts';
+export * from './config-hash.ts';
 export * from './semantics/index.ts';
 export type { ObjectMeta, OwnerReference } from './meta.ts';

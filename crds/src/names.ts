@@ -31,9 +31,22 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 export const DEFAULT_OPERATOR_NAMESPACE = 'acp-system';
 
 export const SIDECAR_CONTAINER_NAME = 'acp-sidecar';
+/**
+ * The sidecar release this source tree builds: the sidecar reports it on its admin port (/config),
+ * the operator expects it (--sidecar-version defaults to it); an older one running is drift.
+ */
+export const SIDECAR_RELEASE = '0.1.0';
+/** The service account name in the operator's probe identity, spiffe://<td>/ns/<operator ns>/sa/acp-prober. */
+export const PROBE_SERVICE_ACCOUNT = 'acp-prober';
 export const PORTS = { inbound: 8443, admin: 15021, outbound: 15001 } as const;
 export const PORT_NAMES = { inbound: 'acp-tls', admin: 'acp-admin' } as const;
-export const ADMIN_PATHS = { healthz: '/healthz', readyz: '/readyz', metrics: '/metrics' } as const;
+export const ADMIN_PATHS = {
+  healthz: '/healthz',
+  readyz: '/readyz',
+  metrics: '/metrics',
+  /** JSON {configHash, version, policy}: the config in force and the sidecar's release (the prober's evidence). */
+  config: '/config',
+} as const;
 
 export const IDENTITY_DIR = '/var/run/acp/identity';
 export const CONFIG_DIR = '/etc/acp/config';
@@ -82,6 +95,7 @@ export const CONDITION_TYPES = [
   'CertificatesReady',
   'JWKSReady',
   'Compliant',
+  'Verified',
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 

@@ -6,5 +6,6 @@ export * from './errors.ts';
 export * from './names.ts';
 export { durationFlag, flagError, parseFlags, type FlagSpec, type Flags, type FlagContext } from './flags.ts';
 export { formatFieldErrors, type FieldError, type ValidationResult } from './field-errors.ts';
+export { configHash } from './config-hash.ts';
 export { validateSidecarConfig } from './validate-sidecar-config.ts';
 export type { SidecarConfig } from './types.ts';

@@ -42,6 +42,25 @@ export function base(name: string): Policy {
 /** [case, mutation, field the message must name, fragment of the apiserver's message] */
 export const BAD: [string, (s: Record<string, any>) => void, string, string][] = [
   [
+    'an egress entry naming both a host and a Service',
+    (s) => (s.egress = { allow: [{ host: 'a.b.svc', port: 80, service: 'payments' }] }),
+    'spec.egress.allow[0]',
+    'an egress entry is either {host, port, peers} or {service, namespace, port}',
+  ],
+  [
+    'an egress host entry without a port',
+    (s) => (s.egress = { allow: [{ host: 'a.b.svc' }] }),
+    'spec.egress.allow[0]',
+    'an egress entry is either {host, port, peers} or {service, namespace, port}',
+  ],
+  [
+    'an egress Service entry with peers (the directory supplies them)',
+    (s) =>
+      (s.egress = { allow: [{ service: 'payments', peers: [{ namespace: 'a', serviceAccount: 'b' }] }] }),
+    'spec.egress.allow[0]',
+    'an egress entry is either {host, port, peers} or {service, namespace, port}',
+  ],
+  [
     'TLS 1.0 as the floor',
     (s) => (s.tls = { minVersion: 'TLS1.0' }),
     'spec.tls.minVersion',

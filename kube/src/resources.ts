@@ -15,6 +15,7 @@ export const RESOURCES = {
   pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
   secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
   configMap: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
+  service: { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true },
   serviceAccount: {
     group: '',
     version: 'v1',
@@ -76,10 +77,26 @@ export interface Pod extends KubeObject {
   spec?: {
     serviceAccountName?: string;
     initContainers?: { name: string; env?: { name: string; value?: string }[] }[];
-    containers?: { name: string }[];
+    containers?: { name: string; ports?: { name?: string; containerPort: number }[] }[];
     hostNetwork?: boolean;
   };
-  status?: { phase?: string };
+  status?: { phase?: string; podIP?: string };
+}
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol?: string;
+}
+
+export interface Service extends KubeObject {
+  spec?: {
+    type?: string;
+    selector?: Record<string, string>;
+    clusterIP?: string;
+    ports?: ServicePort[];
+  };
 }
 
 export type Namespace = KubeObject;

@@ -5,6 +5,7 @@
 import {
   DEFAULT_OPERATOR_NAMESPACE,
   DEFAULT_TRUST_DOMAIN,
+  SIDECAR_RELEASE,
   durationFlag,
   flagError,
   parseFlags,
@@ -16,6 +17,8 @@ import { KEY_ALGORITHMS } from '@acp/pki';
 export interface OperatorConfig {
   namespace: string;
   trustDomain: string;
+  /** The cluster's DNS domain (Service FQDNs <svc>.<ns>.svc.<domain>), for the mesh directory's names. */
+  clusterDomain: string;
   /** A user CA Secret in `namespace`; undefined = the operator's own root in acp-ca. */
   caSecretName: string | undefined;
   caKeyAlgorithm: KeyAlgorithm;
@@ -50,6 +53,18 @@ export interface OperatorConfig {
   manageCrd: boolean;
   /** This operator's release (the chart's appVersion); `dev` when unset. */
   version: string;
+  /** Every this long the leader probes every injected workload (0 = never). */
+  verifyPeriodMs: number;
+  /** Workloads probed at once. */
+  probeConcurrency: number;
+  /** New TLS connections per second the prober opens, in total. */
+  probeRate: number;
+  /** Timeout of one probe connection or admin request. */
+  probeTimeoutMs: number;
+  /** How long after a config change its pods are left unprobed (the kubelet delivering it). */
+  probePropagationMs: number;
+  /** The sidecar release the webhook injects; an older one running is drift. */
+  sidecarVersion: string;
 }
 
 type Source = Record<string, string | undefined>;
@@ -57,6 +72,7 @@ type Source = Record<string, string | undefined>;
 const FLAGS: Record<string, { env: string; help: string }> = {
   namespace: { env: 'ACP_NAMESPACE', help: "the operator's own namespace" },
   'trust-domain': { env: 'ACP_TRUST_DOMAIN', help: 'SPIFFE trust domain' },
+  'cluster-domain': { env: 'ACP_CLUSTER_DOMAIN', help: "the cluster's DNS domain, for Service names" },
   'ca-secret': { env: 'ACP_CA_SECRET', help: 'a user CA Secret (tls.crt, tls.key, ca.crt) in the namespace' },
   'ca-key-algorithm': { env: 'ACP_CA_KEY_ALGORITHM', help: "key algorithm of the operator's own root" },
   'ca-lifetime': { env: 'ACP_CA_LIFETIME', help: "lifetime of the operator's own root" },
@@ -94,6 +110,12 @@ const FLAGS: Record<string, { env: string; help: string }> = {
   'jwks-max-bytes': { env: 'ACP_JWKS_MAX_BYTES', help: 'largest JWKS body accepted' },
   'jwks-max-keys': { env: 'ACP_JWKS_MAX_KEYS', help: 'most keys accepted in one JWKS' },
   'resync-period': { env: 'ACP_RESYNC_PERIOD', help: 're-reconcile everything this often (0s disables)' },
+  'verify-period': { env: 'ACP_VERIFY_PERIOD', help: 'probe injected pods this often (0s: never)' },
+  'probe-concurrency': { env: 'ACP_PROBE_CONCURRENCY', help: 'workloads probed at once' },
+  'probe-rate': { env: 'ACP_PROBE_RATE', help: 'new probe TLS connections per second, in total' },
+  'probe-timeout': { env: 'ACP_PROBE_TIMEOUT', help: 'timeout of one probe connection' },
+  'probe-propagation': { env: 'ACP_PROBE_PROPAGATION', help: 'skip pods after a config change' },
+  'sidecar-version': { env: 'ACP_SIDECAR_VERSION', help: 'the sidecar release the webhook injects' },
 };
 
 export const USAGE = Object.entries(FLAGS)
@@ -131,6 +153,9 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
       'trust-domain',
       `"${trustDomain}" is not a SPIFFE trust domain (lower case letters, digits, . _ -)`,
     );
+  const clusterDomain = get('cluster-domain', 'cluster.local');
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain))
+    throw bad('cluster-domain', `"${clusterDomain}" is not a DNS domain`);
   const caKeyAlgorithm = get('ca-key-algorithm', 'ECDSA-P256') as KeyAlgorithm;
   if (!KEY_ALGORITHMS.includes(caKeyAlgorithm))
     throw bad('ca-key-algorithm', `must be one of ${KEY_ALGORITHMS.join(', ')}`);
@@ -142,6 +167,7 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
   const config: OperatorConfig = {
     namespace,
     trustDomain,
+    clusterDomain,
     caSecretName: caSecret === '' ? undefined : caSecret,
     caKeyAlgorithm,
     caLifetimeMs: durationOf('ca-lifetime', get('ca-lifetime', '87600h'), 24 * 3_600_000),
@@ -173,6 +199,12 @@ export function parseOperatorConfig(argv: readonly string[], env: Source): Opera
     jwksMaxBytes: intOf('jwks-max-bytes', get('jwks-max-bytes', '1048576'), 1024, 16 * 1048576),
     jwksMaxKeys: intOf('jwks-max-keys', get('jwks-max-keys', '32'), 1, 1000),
     resyncPeriodMs: durationOf('resync-period', get('resync-period', '10m'), 0),
+    verifyPeriodMs: durationOf('verify-period', get('verify-period', '5m'), 0),
+    probeConcurrency: intOf('probe-concurrency', get('probe-concurrency', '16'), 1, 256),
+    probeRate: intOf('probe-rate', get('probe-rate', '100'), 1, 10_000),
+    probeTimeoutMs: durationOf('probe-timeout', get('probe-timeout', '5s'), 100),
+    probePropagationMs: durationOf('probe-propagation', get('probe-propagation', '90s'), 0),
+    sidecarVersion: get('sidecar-version', SIDECAR_RELEASE),
   };
   if (
     !/^([A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)(,[A-Za-z0-9._/-]+=[A-Za-z0-9._-]*)*$/.test(

@@ -28,6 +28,7 @@ import {
   type Pod,
   type Resource,
   type Secret,
+  type Service,
 } from '@acp/kube';
 import { createIdentityMetrics } from './identity/metrics.ts';
 import { IDENTITY_INDEX, identityKeyOfPod, LIVE_PODS_FIELD_SELECTOR, podView } from './identity/pod-view.ts';
@@ -35,7 +36,9 @@ import { MANAGED_SELECTOR, setupIdentity } from './identity/setup.ts';
 import type { PolicyObject } from './identity/workload-controller.ts';
 import type { NetworkPolicy } from './reconcile/children.ts';
 import { createPolicyMetrics } from './reconcile/metrics.ts';
+import { createVerifierMetrics } from './evidence/verifier.ts';
 import { setupPolicies } from './reconcile/setup.ts';
+import { setupMesh } from './mesh/controller.ts';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
   const runtimeMetrics = createRuntimeMetrics(registry);
   const identityMetrics = createIdentityMetrics(registry);
   const policyMetrics = createPolicyMetrics(registry);
+  const verifierMetrics = createVerifierMetrics(registry);
 
   // The kubeconfig's credentials are followed as they rotate (token file, exec plugin, certificate files).
   const base = await KubeClient.connect(loadConnection(config.kubeconfig, process.env), {
@@ -99,6 +103,7 @@ async function main(): Promise<void> {
     configMaps: informer<ConfigMap>(RESOURCES.configMap, { labelSelector: MANAGED_SELECTOR }),
     caSecrets: informer<Secret>(RESOURCES.secret, { namespace: config.namespace }),
     networkPolicies: informer<NetworkPolicy>(RESOURCES.networkPolicy, { labelSelector: MANAGED_SELECTOR }),
+    services: informer<Service>(RESOURCES.service),
   };
   const events = createEventRecorder({ client, clock, logger, instance: config.identity });
   const identity = setupIdentity({
@@ -122,12 +127,26 @@ async function main(): Promise<void> {
     events,
     runtimeMetrics,
     metrics: policyMetrics,
+    verifierMetrics,
+  });
+  const mesh = setupMesh({
+    client,
+    services: informers.services,
+    pods: informers.pods,
+    policies: informers.policies,
+    trustDomain: config.trustDomain,
+    clusterDomain: config.clusterDomain,
+    metrics: policyMetrics,
+    clock,
+    logger,
+    runtimeMetrics,
+    workers: config.workers,
   });
 
   const manager = new Manager({
     logger,
     informers: Object.values(informers),
-    controllers: [...identity.controllers, policies.controller],
+    controllers: [...identity.controllers, policies.controller, mesh.controller],
     leaderElection: config.leaderElection,
     resyncPeriodMs: config.resyncPeriodMs,
     clock,
@@ -135,6 +154,9 @@ async function main(): Promise<void> {
       if (config.manageCrd) void ensureCrd({ client, logger, version: config.version });
       identity.enqueueAll();
       policies.enqueueAll();
+      // Leader only: the probe rounds run while this replica leads (start is idempotent).
+      policies.verifier.start();
+      mesh.enqueueAll();
     },
   });
   if (config.leaderElection) {
@@ -152,6 +174,7 @@ async function main(): Promise<void> {
       onStartedLeading: () => manager.startControllers(),
       onStoppedLeading: () => {
         logger.error('leadership lost: controllers stopped; rejoining the election');
+        void policies.verifier.stop();
         void manager.stopControllers();
       },
     });
@@ -182,8 +205,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    void manager
-      .stop(() => elector?.release() ?? Promise.resolve())
+    void policies.verifier
+      .stop()
+      .then(() => manager.stop(() => elector?.release() ?? Promise.resolve()))
       .then(() => server.close())
       .then(() => policies.jwks.stop())
       .then(() => base.close())

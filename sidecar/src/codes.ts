@@ -28,6 +28,7 @@ export const CODE_STATUS = {
   ACP_ERR_JWT_HEADER_PARAM: 401,
   ACP_ERR_JWT_SCOPE: 403,
   ACP_ERR_PEER_NOT_ALLOWED: 403,
+  ACP_ERR_PEER_IS_PROBE: 403,
   ACP_ERR_EGRESS_DENIED: 403,
   ACP_ERR_METHOD_NOT_ALLOWED: 405,
   ACP_ERR_REQUEST_TIMEOUT: 408,
@@ -41,7 +42,9 @@ export const CODE_STATUS = {
   ACP_ERR_UPSTREAM_UNAVAILABLE: 502,
   ACP_ERR_UPSTREAM_PROTOCOL: 502,
   ACP_ERR_EGRESS_PEER_MISMATCH: 502,
+  ACP_ERR_EGRESS_TLS: 502,
   ACP_ERR_SHUTTING_DOWN: 503,
+  ACP_ERR_MESH_UNAVAILABLE: 503,
   ACP_ERR_UPSTREAM_TIMEOUT: 504,
   ACP_ERR_HTTP_VERSION: 505,
 } as const satisfies Record<string, number>;
@@ -91,5 +94,26 @@ export type TlsCode = (typeof TLS_CODES)[number];
  * limits.maxConnections already, or the client address has
  * limits.maxPendingHandshakesPerAddress handshakes in progress.
  */
+/**
+ * HTTP/2 sessions and streams cut by a defence (metric label `reason` of
+ * acp_sidecar_http2_defences_total, and the audit record's reason):
+ * floods of frames that cost work (PING, SETTINGS, streams reset at once),
+ * what nghttp2 itself refused as a flood (ENHANCE_YOUR_CALM: CONTINUATION,
+ * empty DATA, PRIORITY, invalid frames) or as a protocol error, and a
+ * stream that made no progress for the request timeout.
+ */
+export const H2_CODES = [
+  'ACP_ERR_H2_PING_FLOOD',
+  'ACP_ERR_H2_SETTINGS_FLOOD',
+  'ACP_ERR_H2_RAPID_RESET',
+  'ACP_ERR_H2_STREAM_FLOOD',
+  'ACP_ERR_H2_CONTINUATION_FLOOD',
+  'ACP_ERR_H2_INVALID_FRAME_FLOOD',
+  'ACP_ERR_H2_FLOOD',
+  'ACP_ERR_H2_PROTOCOL',
+  'ACP_ERR_H2_STALLED',
+] as const;
+export type H2Code = (typeof H2_CODES)[number];
+
 export const CONNECTION_CODES = ['ACP_ERR_CONNECTION_LIMIT', 'ACP_ERR_HANDSHAKE_LIMIT'] as const;
 export type ConnectionCode = (typeof CONNECTION_CODES)[number];

@@ -21,6 +21,8 @@ export interface Metrics {
   setReady(ready: boolean): void;
   /** A connection closed at accept (ConnectionCode). */
   connectionRefused(reason: string): void;
+  /** An HTTP/2 session or stream cut by a defence (H2Code). */
+  http2Defence(reason: string): void;
   /** Where the inbound connection gauges read their values at scrape time. */
   observeConnections(source: () => { open: number; pending: number }): void;
 }
@@ -39,6 +41,7 @@ export const METRIC_NAMES = {
   connectionsRefused: 'acp_sidecar_connections_refused_total',
   connectionsOpen: 'acp_sidecar_inbound_connections',
   handshakesPending: 'acp_sidecar_inbound_handshakes_pending',
+  http2Defences: 'acp_sidecar_http2_defences_total',
 } as const;
 
 export function createMetrics(registry: Registry): Metrics {
@@ -101,6 +104,12 @@ export function createMetrics(registry: Registry): Metrics {
     labelNames: ['reason'],
     registers: [registry],
   });
+  const h2 = new Counter({
+    name: METRIC_NAMES.http2Defences,
+    help: 'HTTP/2 sessions and streams cut by a defence (floods, rapid reset, stalls, protocol errors), by reason code',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   let connections = (): { open: number; pending: number } => ({ open: 0, pending: 0 });
   new Gauge({
     name: METRIC_NAMES.connectionsOpen,
@@ -141,6 +150,7 @@ export function createMetrics(registry: Registry): Metrics {
     reloadRefused: (kind, r) => reloadRefused.labels(kind).set(r ? 1 : 0),
     setReady: (r) => ready.set(r ? 1 : 0),
     connectionRefused: (reason) => refused.labels(reason).inc(),
+    http2Defence: (reason) => h2.labels(reason).inc(),
     observeConnections: (source) => {
       connections = source;
     },

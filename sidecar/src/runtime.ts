@@ -26,12 +26,16 @@ import { createRecorder } from './pipeline/recorder.ts';
 import { createRescue } from './pipeline/rescue.ts';
 import { compose, type Handler } from './pipeline/types.ts';
 import { readConfigText, startReloader, type Reloader } from './reload.ts';
-import { createAdminServer, registryMetrics } from './server/admin.ts';
+import { configHash } from '@acp/crds/sidecar';
+import { createAdminServer, registryMetrics, type AdminConfigReport } from './server/admin.ts';
 import { createInbound } from './server/inbound.ts';
 import { createOutbound } from './server/outbound.ts';
+import { createOutboundMetrics } from './server/outbound-metrics.ts';
 import { readCredentialFiles, validateCredentials, type Credentials } from './tls/credentials.ts';
 import { createTicketKeys, type TicketKeySource } from './tls/ticket-keys.ts';
+import { H2cUpstream } from './upstream/h2c.ts';
 import { UpstreamPool } from './upstream/pool.ts';
+import { SIDECAR_VERSION } from './version.ts';
 
 export interface SidecarOptions {
   configPath: string;
@@ -47,6 +51,8 @@ export interface SidecarOptions {
   host: string;
   /** Port overrides (tests use 0); default: the config's listeners. */
   ports?: { inbound?: number; admin?: number | null; outbound?: number | null };
+  /** Told the config in force at start and after each reload (a cluster worker tells its primary). */
+  onConfig?: (report: AdminConfigReport) => void;
   pollMs?: number;
   drainTimeoutMs?: number;
   /** The inbound HTTP/1.1 fast path (server/fast-http.ts); default on. */
@@ -97,6 +103,13 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   };
   const text = await readConfigText(o.configPath);
   let policy = compilePolicy(parseConfig(text), text, { nowMs: o.nowMs, remoteJwks });
+  const report = (): AdminConfigReport => ({
+    configHash: configHash(policy.config),
+    version: SIDECAR_VERSION,
+    policy: policy.config.policy,
+  });
+  let inForce = report();
+  o.onConfig?.(inForce);
   let credentials = validateCredentials(await readCredentialFiles(o.identityDir), o.nowMs());
   metrics.certificateExpiry(credentials.notAfterMs);
   let ready = false;
@@ -120,6 +133,13 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     return p;
   };
 
+  const h2cs = new Map<number, H2cUpstream>();
+  const h2c = (port: number, connectTimeoutMs: number): H2cUpstream => {
+    let u = h2cs.get(port);
+    if (!u) h2cs.set(port, (u = new H2cUpstream({ host: '127.0.0.1', port, connectTimeoutMs })));
+    return u;
+  };
+
   const recorder = createRecorder({ audit: o.audit, metrics, nowMs: o.nowMs });
   const rescue = createRescue({ recorder, log: o.log });
   const handler: Handler = compose(
@@ -136,6 +156,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     ],
     forwardHandler({
       upstream: (ctx) => pool(ctx.policy.config.upstream.port, ctx.policy.config.upstream.connectTimeoutMs),
+      h2c: (ctx) => h2c(ctx.policy.config.upstream.port, ctx.policy.config.upstream.connectTimeoutMs),
       recorder,
       selfId: () => credentials.selfId,
       draining: () => draining,
@@ -154,6 +175,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     draining: () => draining,
     fastPath: o.httpFastPath ?? true,
     fail: rescue.fail,
+    finish: (ctx, status, decision, reason) => recorder.finish(ctx, status, decision, reason),
     log: o.log,
   });
   const ticketTimer = setInterval(() => {
@@ -172,7 +194,12 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   const outbound =
     o.ports?.outbound === null
       ? null
-      : createOutbound({ config: () => policy.config, credentials: () => credentials, audit: o.audit });
+      : createOutbound({
+          config: () => policy.config,
+          credentials: () => credentials,
+          audit: o.audit,
+          metrics: createOutboundMetrics(o.registry),
+        });
   const outboundPort = outbound
     ? await listen(outbound.server, o.ports?.outbound ?? cfg.outboundPort, '127.0.0.1', true)
     : null;
@@ -183,6 +210,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
           ready: () => ready,
           metrics: registryMetrics(o.registry),
           contentType: o.registry.contentType,
+          config: () => inForce,
         });
   const adminPort = admin ? await listen(admin, o.ports?.admin ?? cfg.adminPort, o.host, true) : null;
 
@@ -201,6 +229,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         const compiled = compilePolicy(parsed, next, { nowMs: o.nowMs, remoteJwks });
         if (compiled.fingerprint === policy.fingerprint) return false;
         policy = compiled;
+        inForce = report();
+        o.onConfig?.(inForce);
         inbound.applySnapshot();
         return true;
       },
@@ -238,7 +268,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
       outbound.server.closeAllConnections();
       await outbound.close();
     }
-    await Promise.all([...pools.values()].map((p) => p.close()));
+    await Promise.all([...pools.values(), ...h2cs.values()].map((p) => p.close()));
     if (admin) {
       admin.close();
       admin.closeAllConnections();

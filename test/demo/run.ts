@@ -31,6 +31,7 @@ import {
   installChart,
   readyPods,
   RELEASE_NAMESPACE,
+  until,
 } from '../harness/node/product.ts';
 
 const check = process.argv.includes('--check');
@@ -58,16 +59,6 @@ async function step<T>(
       `FAIL  ${name.padEnd(66)} ${((Date.now() - s) / 1000).toFixed(1).padStart(6)}s  ${(e as Error).message}`,
     );
     throw e;
-  }
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000}s`);
-    await new Promise((r) => setTimeout(r, 300));
   }
 }
 

@@ -4,29 +4,7 @@
 // entry's peers. Unlisted destinations are refused (egress default Deny).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OTHER_ID, SERVER_ID, startSidecar, type RunningSidecar } from './sidecar-support.ts';
-
-async function viaProxy(a: RunningSidecar, url: string): Promise<{ status: number; body: string }> {
-  const { spawn } = await import('node:child_process');
-  return new Promise((done) => {
-    const p = spawn('curl', [
-      '-sS',
-      '--max-time',
-      '20',
-      '-x',
-      `http://127.0.0.1:${a.ports.outbound}`,
-      '-w',
-      '\n%{http_code}',
-      url,
-    ]);
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('close', () => {
-      const i = out.lastIndexOf('\n');
-      done({ status: Number(out.slice(i + 1)), body: out.slice(0, i) });
-    });
-  });
-}
+import { OTHER_ID, SERVER_ID, startSidecar, viaProxy, type RunningSidecar } from './sidecar-support.ts';
 
 describe('sidecar e2e: outbound proxy', () => {
   let b: RunningSidecar;

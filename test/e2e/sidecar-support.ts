@@ -98,6 +98,8 @@ export async function startSidecar(
     pki?: Pki;
     /** The entry script (default: the TypeScript source, sidecar/src/main.ts). */
     entry?: string;
+    /** The workload certificate the sidecar runs with (default: the server's, SERVER_ID). */
+    identity?: (pki: Pki) => Issued;
   } = {},
 ): Promise<RunningSidecar> {
   const dir = mkdtempSync(join(tmpdir(), 'acp-sidecar-e2e-'));
@@ -117,7 +119,8 @@ export async function startSidecar(
   const writeIdentity = (f: { cert: string; key: string; ca: string }): void =>
     writeProjected(identityDir, { 'tls.crt': f.cert, 'tls.key': f.key, 'ca.crt': f.ca }, ++generation);
   writeConfig(() => undefined);
-  writeIdentity({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
+  const own = opts.identity?.(pki) ?? pki.server;
+  writeIdentity({ cert: own.cert, key: own.key, ca: pki.ca.cert });
   let out = '';
   let err = '';
   const proc = spawn(
@@ -196,7 +199,10 @@ export interface CurlResult {
   stderr: string;
 }
 
-/** curl to the sidecar as `payments` with the given client identity (or none); extra args appended. */
+/**
+ * curl to the sidecar as `payments` with the given client identity (or none); extra args appended.
+ * HTTP/1.1 unless the args say `--http2` (the sidecar offers h2 in ALPN, which curl would choose).
+ */
 export function curl(
   s: RunningSidecar,
   path: string,
@@ -214,6 +220,7 @@ export function curl(
     '--resolve',
     `payments:${s.ports.inbound}:127.0.0.1`,
     ...(cert ? ['--cert', cert.certPath, '--key', cert.keyPath] : []),
+    ...(opts.args?.includes('--http2') ? [] : ['--http1.1']),
     ...(opts.args ?? []),
     `https://payments:${s.ports.inbound}${path}`,
   ];
@@ -305,4 +312,40 @@ export function rawTls(s: RunningSidecar, payload: string): Promise<string> {
 
 export function writeFile(path: string, text: string): void {
   writeFileSync(path, text);
+}
+
+export interface ProxyResult {
+  status: number;
+  body: string;
+  headers: string;
+}
+
+/** curl through the sidecar's outbound proxy: status, body and (lower-case) response head. */
+export function viaProxy(a: RunningSidecar, url: string, extra: string[] = []): Promise<ProxyResult> {
+  return new Promise((done) => {
+    const p = spawn('curl', [
+      '-sS',
+      '--max-time',
+      '20',
+      '-i',
+      '-x',
+      `http://127.0.0.1:${a.ports.outbound}`,
+      '-w',
+      '\n%{http_code}',
+      ...extra,
+      url,
+    ]);
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('close', () => {
+      const i = out.lastIndexOf('\n');
+      const response = out.slice(0, i);
+      const split = response.indexOf('\r\n\r\n');
+      done({
+        status: Number(out.slice(i + 1)),
+        body: split < 0 ? '' : response.slice(split + 4),
+        headers: (split < 0 ? response : response.slice(0, split)).toLowerCase(),
+      });
+    });
+  });
 }

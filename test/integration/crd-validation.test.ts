@@ -61,11 +61,14 @@ describe('ApiCompliancePolicy CRD on a real apiserver', () => {
     assert.deepEqual(spec['jwt'].providers[0].algorithms, ['RS256', 'ES256']);
   });
 
-  it('shows Ready, Compliant, Mode, Workloads and Age in kubectl get, by short name', async () => {
+  it('shows Ready, Compliant, Verified, Mode, Workloads and Age in kubectl get, by short name', async () => {
     for (const short of ['acp', 'acpolicy']) {
       const r = await kubectl(cluster, ['get', short, '-n', ns]);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout.split('\n')[0]!, /^NAME\s+READY\s+COMPLIANT\s+MODE\s+WORKLOADS\s+AGE\s*$/);
+      assert.match(
+        r.stdout.split('\n')[0]!,
+        /^NAME\s+READY\s+COMPLIANT\s+VERIFIED\s+MODE\s+WORKLOADS\s+AGE\s*$/,
+      );
       assert.match(r.stdout, /payments\s+.*Enforce/);
     }
   });

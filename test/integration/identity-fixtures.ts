@@ -14,6 +14,8 @@ import {
   installOperatorRbac,
   kubectl,
   serviceAccountKubeconfig,
+  startOperator,
+  type OperatorProcess,
   type TestCluster,
 } from '../src/index.ts';
 
@@ -29,6 +31,24 @@ export async function operatorEnv(cluster: TestCluster, prefix: string): Promise
   await installOperatorRbac(cluster, operatorNamespace);
   const kubeconfig = await serviceAccountKubeconfig(cluster, operatorNamespace, 'acp-operator');
   return { operatorNamespace, kubeconfig, workloadNamespace };
+}
+
+/** A fresh operator and workload namespace with the operator running as a process in it. */
+export async function startOperatorEnv(
+  cluster: TestCluster,
+  prefix: string,
+  identity: string,
+  args: string[],
+): Promise<{ env: OperatorEnv; operator: OperatorProcess }> {
+  const env = await operatorEnv(cluster, prefix);
+  const operator = await startOperator({
+    kubeconfig: env.kubeconfig,
+    namespace: env.operatorNamespace,
+    watchNamespaces: [env.workloadNamespace],
+    identity,
+    args,
+  });
+  return { env, operator };
 }
 
 export async function must(cluster: TestCluster, args: string[], input?: string): Promise<string> {

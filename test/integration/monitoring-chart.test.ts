@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { createNamespace, kubectl, useCluster, type TestCluster } from '../src/index.ts';
 import { goModuleDir } from '../harness/go-module.ts';
-import { ensurePromtool } from '../harness/promtool.ts';
+import { ensurePromtool } from '../harness/go-tools.ts';
 import { grafanaToPromql } from '../harness/promql-names.ts';
 import {
   ALL_ON,

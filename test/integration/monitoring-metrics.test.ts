@@ -8,10 +8,9 @@
 // and the sidecar's handshake counter by TLS version.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import { PORTS } from '@acp/crds';
 import {
   createNamespace,
@@ -26,7 +25,13 @@ import { WEBHOOK_NODE_FLAGS } from '../harness/node-flags.ts';
 import { exposedNames, metricNames } from '../harness/promql-names.ts';
 import { curl, startSidecar, type RunningSidecar } from '../e2e/sidecar-support.ts';
 import { must, operatorEnv } from './identity-fixtures.ts';
-import { dashboardExprs, renderMonitoring, type Doc, type Rendered } from './support/monitoring.ts';
+import {
+  dashboardExprs,
+  provokeAdmissionFailures,
+  renderMonitoring,
+  type Doc,
+  type Rendered,
+} from './support/monitoring.ts';
 import { eventually, webhookFixture, type WebhookFixture } from './support/webhook-fixture.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -138,41 +143,7 @@ describe('monitoring: the metrics the alerts and dashboards name are exported by
     });
 
     // An unreachable webhook, Fail and Ignore, so kube-apiserver counts a refusal and a fail-open.
-    unreachable = `acp-mon-unreachable-${randomBytes(3).toString('hex')}`;
-    const closed = await freePort();
-    const hook = (name: string, failurePolicy: string): Doc => ({
-      name,
-      clientConfig: { url: `https://127.0.0.1:${closed}/never` },
-      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }],
-      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
-      objectSelector: { matchLabels: { 'acp-test-unreachable': 'true' } },
-      failurePolicy,
-      sideEffects: 'None',
-      admissionReviewVersions: ['v1'],
-      timeoutSeconds: 2,
-    });
-    await must(
-      cluster,
-      ['create', '-f', '-'],
-      stringify({
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind: 'ValidatingWebhookConfiguration',
-        metadata: { name: unreachable },
-        webhooks: [
-          hook('fail.unreachable.acp-test.dev', 'Fail'),
-          hook('ignore.unreachable.acp-test.dev', 'Ignore'),
-        ],
-      }),
-    );
-    await eventually('kube-apiserver refuses through the unreachable webhook', async () => {
-      const cm = {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { generateName: 'probe-', namespace: ns, labels: { 'acp-test-unreachable': 'true' } },
-      };
-      const refused = await kubectl(cluster, ['create', '-f', '-'], JSON.stringify(cm));
-      return refused.code !== 0 && /failed calling webhook/.test(refused.stderr);
-    });
+    unreachable = await provokeAdmissionFailures(cluster, ns);
   });
 
   after(async () => {

@@ -123,11 +123,17 @@ describe('operator: policy reconciliation', () => {
       np.spec.ingress.map((r) => r.ports[0]?.port),
       [8443, 15021],
     );
-    // The TLS port is open to all (mTLS decides); the admin port (/metrics) only to the
-    // monitoring namespaces (--monitoring-namespace-selector, default kubernetes.io/metadata.name=monitoring).
+    // The TLS port is open to all (mTLS decides); the admin port (/metrics, /config) only to the
+    // monitoring namespaces (--monitoring-namespace-selector, default kubernetes.io/metadata.name=monitoring)
+    // and the operator's own (its prober reads /config).
     assert.equal(np.spec.ingress[0]?.from, undefined);
     assert.deepEqual(np.spec.ingress[1]?.from, [
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.operatorNamespace } } },
+    ]);
+    // Every sidecar refuses the operator's prober (its handshakes are evidence, its requests never reach an app).
+    assert.deepEqual(cfg.json['mtls'].probePeers, [
+      `spiffe://cluster.local/ns/${env.operatorNamespace}/sa/acp-prober`,
     ]);
     const status = await statusOf(cluster, ns, 'payments');
     assert.equal(status['observedGeneration'], 1);
@@ -137,13 +143,15 @@ describe('operator: policy reconciliation', () => {
       'ConfigReady',
       'JWKSReady',
       'Ready',
+      'Verified',
     ]);
     for (const c of status['conditions']) assert.equal(c.observedGeneration, 1);
     assert.ok(status['compliance'].controls.length > 0);
     assert.equal(status['compliance'].profiles[0].name, 'PCI-DSS-4.0');
     assert.equal(status['config'].hash, cfg.hash);
     const table = await must(cluster, ['get', 'acp', 'payments', '-n', ns]);
-    assert.match(table, /payments\s+True\s+True\s+Enforce\s+0\/0/);
+    // Verified: Unknown, no pod to measure yet.
+    assert.match(table, /payments\s+True\s+True\s+Unknown\s+Enforce\s+0\/0/);
     assert.match(
       await operator.metrics(),
       new RegExp(

@@ -120,7 +120,10 @@ describe('sidecar injection webhook on a real apiserver', () => {
     assert.equal(identity.projected.sources[1].configMap.name, 'acp-trust-bundle');
     const env = Object.fromEntries(p.spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
     assert.equal(env.HTTP_PROXY, 'http://127.0.0.1:15001');
-    assert.equal(env.NO_PROXY, 'localhost,127.0.0.1,::1');
+    assert.equal(
+      env.NO_PROXY,
+      'localhost,127.0.0.1,::1,$(KUBERNETES_SERVICE_HOST),kubernetes.default,kubernetes.default.svc,kubernetes.default.svc.cluster.local',
+    );
     assert.deepEqual(status(p), { policy: 'shop', sidecarVersion: '0.1.0' });
   });
 

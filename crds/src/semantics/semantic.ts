@@ -37,6 +37,8 @@ function egressErrors(spec: PolicySpec): FieldError[] {
   const errors: FieldError[] = [];
   const seen = new Map<string, number>();
   (spec.egress?.allow ?? []).forEach((entry, i) => {
+    // Service entries merge (their ports add up); only host:port entries could disagree on peers.
+    if (entry.host === undefined) return;
     const key = `${entry.host}:${entry.port}`;
     const earlier = seen.get(key);
     if (earlier === undefined) seen.set(key, i);

@@ -21,6 +21,7 @@ describe('parseCliArgs', () => {
         allowMissingJwks: false,
         profiles: [],
         output: 'table',
+        outDir: undefined,
       },
     });
   });
@@ -65,6 +66,7 @@ describe('parseCliArgs', () => {
       allowMissingJwks: true,
       profiles: ['HIPAA', 'SOC2'],
       output: 'json',
+      outDir: undefined,
     });
   });
 
@@ -142,7 +144,11 @@ describe('parseCliArgs', () => {
     ],
     ['refuses files for status, which reads the cluster', ['status', '-f', 'a'], /takes no -f/],
     ['refuses inject without files', ['inject'], /inject needs at least one -f FILE/],
-    ['refuses -A outside status', ['inject', '-f', 'a', '-A'], /-A is an option of status, not inject/],
+    [
+      'refuses -A outside status',
+      ['inject', '-f', 'a', '-A'],
+      /-A is an option of status, report, not inject/,
+    ],
     ['refuses -A together with -n', ['status', '-A', '-n', 'shop'], /-A and -n exclude each other/],
     [
       'refuses --kubeconfig for an offline command',
@@ -164,6 +170,17 @@ describe('parseCliArgs', () => {
     ['refuses yaml for status', ['status', '-o', 'yaml'], /status prints table or json/],
     ['refuses a --jwks without a file', ['compile', '-f', 'a', '--jwks', 'corp'], /expected PROVIDER=FILE/],
     ['refuses an unknown profile', ['check', '-f', 'a', '--profile', 'ISO27001'], /--profile ISO27001/],
+    [
+      'refuses a table for report',
+      ['report', '-o', 'table'],
+      /report prints json or markdown or html or oscal/,
+    ],
+    [
+      'refuses --out-dir outside report',
+      ['check', '-f', 'a', '--out-dir', 'x'],
+      /--out-dir is an option of report/,
+    ],
+    ['refuses -A with report -f', ['report', '-f', 'acp.yaml', '-A'], /report -f reads files/],
   ];
   for (const [name, argv, message] of bad) {
     it(name, () => {

@@ -10,9 +10,9 @@ import {
   type ComplianceProfile,
 } from '@acp/crds';
 
-export type Command = 'validate' | 'compile' | 'check' | 'status' | 'inject';
-export const COMMANDS: readonly Command[] = ['validate', 'compile', 'check', 'status', 'inject'];
-export type OutputFormat = 'table' | 'json' | 'yaml';
+export type Command = 'validate' | 'compile' | 'check' | 'status' | 'inject' | 'report';
+export const COMMANDS: readonly Command[] = ['validate', 'compile', 'check', 'status', 'inject', 'report'];
+export type OutputFormat = 'table' | 'json' | 'yaml' | 'markdown' | 'html' | 'oscal';
 
 /** The -o formats each command accepts, the default first. */
 const FORMATS: Record<Command, readonly OutputFormat[]> = {
@@ -22,6 +22,7 @@ const FORMATS: Record<Command, readonly OutputFormat[]> = {
   check: ['table', 'json'],
   status: ['table', 'json'],
   inject: ['yaml', 'json'],
+  report: ['json', 'markdown', 'html', 'oscal'],
 };
 
 export interface CliArgs {
@@ -54,6 +55,8 @@ export interface CliArgs {
   /** check: --profile, repeatable: evaluate these instead of spec.profiles. */
   profiles: ComplianceProfile[];
   output: OutputFormat;
+  /** report --out-dir: write every format there instead of one to stdout. */
+  outDir: string | undefined;
 }
 
 export type ParsedArgs = { ok: true; args: CliArgs } | { ok: false; help: boolean; message: string };
@@ -72,14 +75,21 @@ Commands:
                       ReplicaSet) as the webhook would inject them, offline; skip reasons on stderr
   status              the cluster's policies: Ready/Compliant, mode, workloads, next certificate
                       renewal, CA expiry (reads the cluster)
+  report [-f FILE]    the measured compliance evidence per profile, control and workload: result,
+                      evidence, timestamps (reads the cluster, or offline the output of
+                      kubectl get acp -o yaml); -o json, markdown, html or oscal (OSCAL 1.2.3
+                      assessment-results), or --out-dir DIR for all four
 
 Options:
   -f, --file FILE            a policy (inject: workload) file, a directory of them, or - for stdin
                              (repeatable; multi-document YAML is read document by document)
   -n, --namespace NS         namespace of documents that name none (default: default);
                              status: the namespace to show (default: the kubeconfig context's)
-  -A, --all-namespaces       status: every namespace
-      --kubeconfig FILE      status: the kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  -A, --all-namespaces       status, report: every namespace
+      --kubeconfig FILE      status, report: the kubeconfig (default: $KUBECONFIG, in-cluster,
+                             ~/.kube/config)
+      --out-dir DIR          report: write report.json, report.md, report.html and
+                             assessment-results.oscal.json there
       --operator-namespace NS
                              the operator's namespace (default: ${DEFAULT_OPERATOR_NAMESPACE}): status reads
                              the CA Secret there; inject never injects there
@@ -96,7 +106,7 @@ Options:
                              (every token from it is then refused)
       --profile PROFILE      check: evaluate this profile (repeatable): ${COMPLIANCE_PROFILES.join(', ')}
   -o, --output FORMAT        check, status: table or json (default: table); inject: yaml or json
-                             (default: yaml)
+                             (default: yaml); report: json, markdown, html or oscal (default: json)
   -h, --help                 show this help
 
 Exit codes: 0 valid / compliant, 1 invalid policy, compile error, failing control, unreadable
@@ -117,6 +127,7 @@ const OPTIONS = {
   'allow-missing-jwks': { type: 'boolean' },
   profile: { type: 'string', multiple: true },
   output: { type: 'string', short: 'o' },
+  'out-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -149,8 +160,9 @@ function checkCommandOptions(cmd: Command, values: Values): string | undefined {
       ? `${flag} is an option of ${commands.join(', ')}, not ${cmd}`
       : undefined;
   const misplaced =
-    only('-A', values['all-namespaces'] === true, ['status']) ??
-    only('--kubeconfig', values.kubeconfig !== undefined, ['status']) ??
+    only('-A', values['all-namespaces'] === true, ['status', 'report']) ??
+    only('--kubeconfig', values.kubeconfig !== undefined, ['status', 'report']) ??
+    only('--out-dir', values['out-dir'] !== undefined, ['report']) ??
     only('--ca-secret', values['ca-secret'] !== undefined, ['status']) ??
     only('--operator-namespace', values['operator-namespace'] !== undefined, ['status', 'inject']) ??
     only('--policy', values.policy !== undefined, ['inject']) ??
@@ -186,7 +198,17 @@ function toArgs(
     allowMissingJwks: values['allow-missing-jwks'] ?? false,
     profiles,
     output: (values.output ?? FORMATS[cmd][0] ?? 'table') as OutputFormat,
+    outDir: values['out-dir'],
   };
+}
+
+/** -f where the command reads the cluster, none where it reads files. */
+function checkFiles(cmd: Command, files: readonly string[], values: Values): string | undefined {
+  if (cmd === 'status' && files.length > 0) return 'status reads the cluster: it takes no -f';
+  if (cmd !== 'status' && cmd !== 'report' && files.length === 0) return `${cmd} needs at least one -f FILE`;
+  if (cmd === 'report' && files.length > 0 && (values['all-namespaces'] || values.kubeconfig !== undefined))
+    return 'report -f reads files: -A and --kubeconfig are for the cluster';
+  return undefined;
 }
 
 /** Parses process.argv.slice(2). */
@@ -205,9 +227,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   if (extra.length > 0) return usage(`unexpected argument "${extra.join(' ')}" (files are given with -f)`);
   const cmd = command as Command;
   const files = values.file ?? [];
-  if (cmd === 'status' && files.length > 0) return usage('status reads the cluster: it takes no -f');
-  if (cmd !== 'status' && files.length === 0) return usage(`${command} needs at least one -f FILE`);
-  const misplaced = checkCommandOptions(cmd, values);
+  const misplaced = checkFiles(cmd, files, values) ?? checkCommandOptions(cmd, values);
   if (misplaced) return usage(misplaced);
   const jwks = parseJwks(values.jwks ?? []);
   if (typeof jwks === 'string') return usage(jwks);

@@ -257,6 +257,7 @@ export function runCli(args: CliArgs, files: readonly InputFile[], ctx: CliConte
       return runCheck(args, files, ctx);
     case 'inject':
     case 'status':
+    case 'report':
       throw new Error(`${args.command} is not a policy-file command`);
   }
 }

@@ -3,7 +3,7 @@
 // runs it): reads the files the arguments name (policies, workloads,
 // --jwks key sets, --policy and --injection-config files, the CRD manifest
 // whose CEL rules it evaluates), runs the pure command (commands.ts) or the
-// cluster read of `status` (status-io.ts), writes stdout/stderr and sets
+// cluster read of `status` (status-io.ts) or `report` (report-io.ts), writes stdout/stderr and sets
 // the exit code: 0 valid/compliant, 1 invalid policy, compile error,
 // failing control or cluster error, 2 usage error (bad arguments,
 // unreadable file).
@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { compileCrdRules, crdOpenApiSchema, CRD_MANIFEST_URL, errorMessage } from '@acp/crds';
 import { parseCliArgs, type CliArgs } from './args.ts';
 import { runCli, runInject, type CliContext, type CliResult, type InjectContext } from './commands.ts';
+import { runReportCommand } from './report-io.ts';
 import { runStatus } from './status-io.ts';
 import type { InputFile } from './documents.ts';
 
@@ -60,8 +61,16 @@ const usageError = (e: unknown): CliResult => ({
 });
 
 async function run(args: CliArgs): Promise<CliResult> {
-  if (args.command === 'status') return runStatus(args, process.env);
   let files: InputFile[];
+  if (args.command === 'status') return runStatus(args, process.env);
+  if (args.command === 'report') {
+    try {
+      files = readInputs(args.files);
+    } catch (e) {
+      return usageError(e);
+    }
+    return runReportCommand(args, files, process.env);
+  }
   if (args.command === 'inject') {
     let ctx: InjectContext;
     try {

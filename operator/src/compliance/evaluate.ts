@@ -18,7 +18,12 @@ export interface EvaluateOptions {
   profiles?: readonly ComplianceProfile[];
 }
 
-function evaluateControl(
+/**
+ * One control over one configuration: the compiled one (status.compliance),
+ * or the one measured on a running sidecar (evidence/). The only place a
+ * control's verdict is decided.
+ */
+export function evaluateControl(
   control: ControlDefinition,
   config: SidecarConfig,
   policy: ApiCompliancePolicy,
@@ -37,6 +42,14 @@ function evaluateControl(
   };
 }
 
+/** The profiles evaluated: spec.profiles (or options.profiles), each once, in order. */
+export function profileNames(
+  policy: ApiCompliancePolicy,
+  options: EvaluateOptions = {},
+): ComplianceProfile[] {
+  return [...new Set(options.profiles ?? policy.spec.profiles ?? [])];
+}
+
 /**
  * Every control of the policy's profiles (spec.profiles, or options.profiles)
  * over the compiled configuration. `policy` must have the schema defaults
@@ -47,7 +60,7 @@ export function evaluateCompliance(
   policy: ApiCompliancePolicy,
   options: EvaluateOptions = {},
 ): ComplianceReport {
-  const names = [...new Set(options.profiles ?? policy.spec.profiles ?? [])];
+  const names = profileNames(policy, options);
   const controls = names.flatMap((name) =>
     PROFILE_CONTROLS[name].map((c) => evaluateControl(c, config, policy)),
   );

@@ -2,6 +2,8 @@
 // and NIST SP 800-52r2 as pure checks over a compiled sidecar config.
 export {
   evaluateCompliance,
+  evaluateControl,
+  profileNames,
   complianceCondition,
   COMPLIANT_REASONS,
   type EvaluateOptions,

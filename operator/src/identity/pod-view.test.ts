@@ -86,13 +86,31 @@ describe('podView', () => {
     });
   }
 
-  it('drops everything else: managedFields, annotations, containers, volumes, conditions', () => {
+  it('drops everything else: managedFields, annotations, containers without named ports, volumes, conditions', () => {
     const v = podView(fullPod());
     assert.deepEqual(v, {
       metadata: { name: 'api-1', namespace: 'shop', resourceVersion: '42', labels: { app: 'api' } },
       spec: { serviceAccountName: 'api' },
-      status: { phase: 'Running' },
+      status: { phase: 'Running', podIP: '10.0.0.1' },
     });
-    assert.ok(JSON.stringify(v).length < JSON.stringify(fullPod()).length / 3);
+    assert.ok(JSON.stringify(v).length < JSON.stringify(fullPod()).length / 2);
+  });
+
+  it('keeps the pod IP and the named container ports, which the mesh and the evidence verifier read', () => {
+    const pod = fullPod({
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: 'app:1',
+            ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { containerPort: 9090 }],
+          },
+          { name: 'metrics', image: 'm:1', ports: [{ containerPort: 9100 }] },
+        ],
+      },
+    });
+    const v = podView(pod);
+    assert.deepEqual(v.spec?.containers, [{ name: 'app', ports: [{ name: 'http', containerPort: 8080 }] }]);
+    assert.equal(v.status?.podIP, '10.0.0.1');
   });
 });

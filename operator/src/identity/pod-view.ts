@@ -1,7 +1,9 @@
 // What the operator keeps of a Pod, and how it finds them. The controllers
 // read a pod's name, namespace, labels, deletion mark, service account,
-// phase and whether the webhook's sidecar runs in it: metadata alone
-// (PartialObjectMetadata) lacks the service account and the phase, so pods
+// phase, whether the webhook's sidecar runs in it, its named container
+// ports (the mesh resolves a Service's named targetPort) and its IP (the
+// evidence verifier probes it): metadata alone (PartialObjectMetadata)
+// lacks all but the first four, so pods
 // are watched whole but only while not finished (a field selector: a pod
 // that succeeds or fails arrives as DELETED), and each is reduced to those
 // fields before it is cached (about 0.3 KB instead of several KB with its
@@ -32,6 +34,13 @@ export function podView(obj: KubeObject): Pod {
   const m = pod.metadata;
   const sa = pod.spec?.serviceAccountName;
   const phase = pod.status?.phase;
+  const podIP = pod.status?.podIP;
+  const named = (pod.spec?.containers ?? []).flatMap((c) => {
+    const ports = (c.ports ?? []).flatMap((p) =>
+      p.name ? [{ name: p.name, containerPort: p.containerPort }] : [],
+    );
+    return ports.length > 0 ? [{ name: c.name, ports }] : [];
+  });
   return {
     metadata: {
       name: m.name ?? '',
@@ -43,7 +52,8 @@ export function podView(obj: KubeObject): Pod {
     spec: {
       ...(sa ? { serviceAccountName: sa } : {}),
       ...(hasInjectedSidecar(pod.spec) ? { initContainers: INJECTED } : {}),
+      ...(named.length > 0 ? { containers: named } : {}),
     },
-    ...(phase ? { status: { phase } } : {}),
+    ...(phase || podIP ? { status: { ...(phase ? { phase } : {}), ...(podIP ? { podIP } : {}) } } : {}),
   };
 }

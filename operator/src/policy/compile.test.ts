@@ -54,10 +54,16 @@ describe('compileSidecarConfig', () => {
       { inboundPort: 8443, adminPort: 15021, outboundPort: 15001 },
     ],
     [
-      'reaches the app on loopback with the connect timeout in milliseconds',
+      'reaches the app on loopback with the connect timeout in milliseconds, over HTTP/1.1 by default',
       aPolicy(),
       (c) => c.upstream,
-      { host: '127.0.0.1', port: 8080, connectTimeoutMs: 5000 },
+      { host: '127.0.0.1', port: 8080, connectTimeoutMs: 5000, protocol: 'http1' },
+    ],
+    [
+      'speaks h2c to an app whose policy says H2C',
+      aPolicy(withSpec({ upstream: { port: 8080, connectTimeoutSeconds: 5, protocol: 'H2C' } })),
+      (c) => c.upstream.protocol,
+      'h2c',
     ],
     ['maps TLS1.2 to Node TLSv1.2', aPolicy(), (c) => c.tls.minVersion, 'TLSv1.2'],
     [
@@ -199,12 +205,23 @@ describe('compileSidecarConfig', () => {
       { enabled: true, includeHeaders: ['x-request-id', 'x-forwarded-for'] },
     ],
     ['keeps audit off when disabled', aPolicy(withAudit({ enabled: false })), (c) => c.audit.enabled, false],
-    ['refuses matrix parameters by default', aPolicy(), (c) => c.http, { allowMatrixParameters: false }],
+    [
+      'refuses matrix parameters and offers HTTP/2 by default',
+      aPolicy(),
+      (c) => c.http,
+      { allowMatrixParameters: false, http2: true },
+    ],
+    [
+      'offers only HTTP/1.1 when the policy turns HTTP/2 off',
+      aPolicy(withSpec({ http: { http2: false } })),
+      (c) => c.http?.http2,
+      false,
+    ],
     [
       'allows matrix parameters when spec.http says so',
       aPolicy(withSpec({ http: { allowMatrixParameters: true } })),
       (c) => c.http,
-      { allowMatrixParameters: true },
+      { allowMatrixParameters: true, http2: true },
     ],
   ];
   for (const [name, policy, pick, want] of cases) {

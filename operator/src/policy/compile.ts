@@ -31,6 +31,8 @@ import { required } from './required.ts';
 import { cipherSuite, hstsHeader, nodeTlsVersion } from './tls.ts';
 
 export interface CompileOptions {
+  /** The mesh directory entries this policy's sidecar may reach (mesh/directory.ts directoryFor); none: no `mesh`. */
+  mesh?: NonNullable<SidecarConfig['mesh']>['services'];
   /** The SPIFFE trust domain of the mesh (operator flag --trust-domain, default cluster.local). */
   trustDomain: string;
   /** Keys of each jwksUri provider, by provider name (fetched by the operator, or `acp compile --jwks`). */
@@ -41,6 +43,8 @@ export interface CompileOptions {
    */
   missingJwks?: 'error' | 'empty';
   jwksLimits?: JwksLimits;
+  /** SPIFFE IDs of the operator's compliance prober (mtls.probePeers: refused by every sidecar). */
+  probePeers?: readonly string[];
 }
 
 /** The namespace a policy without metadata.namespace is compiled for (as kubectl would apply it). */
@@ -98,11 +102,16 @@ function compileLimits(spec: PolicySpec): SidecarConfig['limits'] {
   };
 }
 
-function compileMtls(spec: PolicySpec, trustDomain: string): SidecarConfig['mtls'] {
+function compileMtls(
+  spec: PolicySpec,
+  trustDomain: string,
+  probePeers: readonly string[] = [],
+): SidecarConfig['mtls'] {
   const mtls = required(spec.mtls, 'spec.mtls');
   return {
     mode: required(mtls.mode, 'spec.mtls.mode'),
     allowedPeers: peerSpiffeIds(mtls.allowedPeers, trustDomain),
+    ...(probePeers.length > 0 ? { probePeers: [...probePeers] } : {}),
   };
 }
 
@@ -132,24 +141,30 @@ async function build(policy: ApiCompliancePolicy, o: CompileOptions): Promise<Si
       port: spec.upstream.port,
       connectTimeoutMs:
         required(spec.upstream.connectTimeoutSeconds, 'spec.upstream.connectTimeoutSeconds') * 1000,
+      protocol: spec.upstream.protocol === 'H2C' ? 'h2c' : 'http1',
     },
     tls: compileTls(spec),
-    mtls: compileMtls(spec, td),
+    mtls: compileMtls(spec, td, o.probePeers),
     jwt: await compileJwt(spec.jwt, {
       jwks: o.jwks ?? {},
       missingJwks: o.missingJwks ?? 'error',
       jwksLimits: o.jwksLimits ?? DEFAULT_JWKS_LIMITS,
     }),
     limits: compileLimits(spec),
-    http: { allowMatrixParameters: spec.http?.allowMatrixParameters ?? false },
+    http: {
+      allowMatrixParameters: spec.http?.allowMatrixParameters ?? false,
+      http2: spec.http?.http2 ?? true,
+    },
     egress: {
       default: required(spec.egress?.default, 'spec.egress.default'),
-      allow: (spec.egress?.allow ?? []).map((a) => ({
-        host: a.host,
-        port: a.port,
-        peers: peerSpiffeIds(a.peers, td),
-      })),
+      // Service entries ({service, namespace}) reach the sidecar through the mesh directory instead.
+      allow: (spec.egress?.allow ?? []).flatMap((a) =>
+        a.host !== undefined && a.port !== undefined
+          ? [{ host: a.host, port: a.port, peers: peerSpiffeIds(a.peers, td) }]
+          : [],
+      ),
     },
+    ...(o.mesh && o.mesh.length > 0 ? { mesh: { services: o.mesh } } : {}),
     audit: {
       enabled: required(spec.audit?.enabled, 'spec.audit.enabled'),
       includeHeaders: [

@@ -75,7 +75,14 @@ export function configMapFor(policy: PolicyObject, rendered: { json: string; has
 /** Label selector (matchLabels / matchExpressions) as a NetworkPolicy peer selector. */
 export type LabelSelector = PolicySelector;
 
-export function networkPolicyFor(policy: PolicyObject, monitoring: LabelSelector): NetworkPolicy {
+export function networkPolicyFor(
+  policy: PolicyObject,
+  monitoring: LabelSelector,
+  operatorNamespace?: string,
+): NetworkPolicy {
+  const prober = operatorNamespace
+    ? [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': operatorNamespace } } }]
+    : [];
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -86,8 +93,11 @@ export function networkPolicyFor(policy: PolicyObject, monitoring: LabelSelector
       ingress: [
         // Anyone may reach the sidecar's TLS port: mTLS and the policy decide who gets through.
         { ports: [{ protocol: 'TCP', port: PORTS.inbound }] },
-        // Only monitoring may scrape the admin port.
-        { ports: [{ protocol: 'TCP', port: PORTS.admin }], from: [{ namespaceSelector: monitoring }] },
+        // Only monitoring may scrape the admin port, and the operator's prober read /config.
+        {
+          ports: [{ protocol: 'TCP', port: PORTS.admin }],
+          from: [{ namespaceSelector: monitoring }, ...prober],
+        },
       ],
     },
   };

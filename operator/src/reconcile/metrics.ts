@@ -7,6 +7,12 @@ export interface PolicyMetrics {
   jwksFetches: Counter<'uri' | 'result' | 'code'>;
   jwksLastSuccess: Gauge<'uri'>;
   writes: Counter<'kind'>;
+  /** Measured: 1 Pass, 0 Fail, -1 Unknown, per policy, profile and control. */
+  controlVerified: Gauge<'namespace' | 'policy' | 'profile' | 'control'>;
+  /** When a control's evidence was gathered (its oldest probe), Unix seconds. */
+  controlLastVerified: Gauge<'namespace' | 'policy' | 'profile' | 'control'>;
+  /** Measured: 1 Verified=True, 0 False, -1 Unknown, per policy. */
+  verified: Gauge<'namespace' | 'policy'>;
 }
 
 export function createPolicyMetrics(registry: Registry): PolicyMetrics {
@@ -34,6 +40,24 @@ export function createPolicyMetrics(registry: Registry): PolicyMetrics {
       name: 'acp_operator_jwks_last_success_timestamp_seconds',
       help: 'When a JWKS URI was last fetched successfully (Unix seconds)',
       labelNames: ['uri'],
+      registers,
+    }),
+    controlVerified: new Gauge({
+      name: 'acp_operator_control_verified',
+      help: 'Measured on the running sidecars: 1 when the control holds on every probed pod, 0 when it fails on one, -1 when it could not be measured',
+      labelNames: ['namespace', 'policy', 'profile', 'control'],
+      registers,
+    }),
+    controlLastVerified: new Gauge({
+      name: 'acp_operator_control_last_verified_timestamp_seconds',
+      help: 'When the evidence of a control was gathered (its oldest probe), Unix seconds',
+      labelNames: ['namespace', 'policy', 'profile', 'control'],
+      registers,
+    }),
+    verified: new Gauge({
+      name: 'acp_operator_policy_verified',
+      help: '1 while the Verified condition is True, 0 when False, -1 when Unknown',
+      labelNames: ['namespace', 'policy'],
       registers,
     }),
     writes: new Counter({

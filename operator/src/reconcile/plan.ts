@@ -21,7 +21,11 @@ import type { ConfigMap, Pod } from '@acp/kube';
 import { compileSidecarConfig, renderSidecarConfig } from '../policy/index.ts';
 import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import { configMapFor, networkPolicyFor, type LabelSelector, type NetworkPolicy } from './children.ts';
+import type { MeshEntry } from '../mesh/directory.ts';
 import type { JwksSourceState } from './jwks-cache.ts';
+import { evaluateEvidence, verifiedCondition, type EvidenceReport } from '../evidence/evaluate.ts';
+import { driftEvents, verificationStatus, type VerificationStatus } from '../evidence/record.ts';
+import type { EvidenceEntry } from '../evidence/store.ts';
 import { conflictWinners, jwksVerdict, readyCondition, selectedPods, workloads } from './status.ts';
 
 export interface PolicyPlanInput {
@@ -34,12 +38,22 @@ export interface PolicyPlanInput {
   trustDomain: string;
   monitoring: LabelSelector;
   now: Date;
+  /** The operator's namespace: its prober may reach the admin port (NetworkPolicy). */
+  operatorNamespace?: string;
+  /** The prober's SPIFFE IDs, compiled into mtls.probePeers (refused by every sidecar). */
+  probePeers?: readonly string[];
+  /** The last probe round of this policy (leader only; undefined before the first). */
+  evidence?: EvidenceEntry;
+  /** The mesh directory entries this policy's sidecar may reach (mesh/directory.ts directoryFor). */
+  mesh?: MeshEntry[];
 }
 
 export interface PlannedEvent {
   type: 'Normal' | 'Warning';
   reason: string;
   note: string;
+  /** The pod the Event is about (drift); absent: the policy. */
+  pod?: string;
 }
 
 export interface PolicyPlan {
@@ -48,6 +62,8 @@ export interface PolicyPlan {
   status: PolicyStatus;
   events: PlannedEvent[];
   compliance: ComplianceReport | undefined;
+  /** What the probes measured (undefined before the first round). */
+  evidence: EvidenceReport | undefined;
   ready: boolean;
   jwksWanted: { uri: string; refreshSeconds: number }[];
 }
@@ -65,6 +81,8 @@ async function compile(input: PolicyPlanInput, keys: Record<string, unknown[]>):
       trustDomain: input.trustDomain,
       jwks: keys as never,
       missingJwks: 'empty',
+      ...(input.probePeers ? { probePeers: input.probePeers } : {}),
+      ...(input.mesh ? { mesh: input.mesh } : {}),
     });
     return { config, rendered: renderSidecarConfig(config) };
   } catch (e) {
@@ -165,6 +183,44 @@ function configCondition(
   };
 }
 
+/** The measured evidence of the last probe round, judged against what was compiled as of that round. */
+function measure(input: PolicyPlanInput): {
+  report: EvidenceReport | undefined;
+  condition: ConditionInput;
+  status: VerificationStatus | undefined;
+  events: PlannedEvent[];
+} {
+  const { policy, evidence } = input;
+  const generation = policy.metadata.generation ?? 0;
+  const previous = policy.status?.verification;
+  if (!evidence)
+    return {
+      report: undefined,
+      condition: verifiedCondition(undefined, generation),
+      status: previous,
+      events: [],
+    };
+  const report = evaluateEvidence({ policy, ...evidence, now: input.now });
+  return {
+    report,
+    condition: verifiedCondition(report, generation),
+    status: verificationStatus(report),
+    events: driftEvents(previous, report.workloads, policy.metadata.name ?? ''),
+  };
+}
+
+function compliantCondition(compliance: ComplianceReport | undefined, generation: number): ConditionInput {
+  return compliance
+    ? complianceCondition(compliance, generation)
+    : {
+        type: 'Compliant',
+        status: 'Unknown',
+        reason: 'NotEvaluated',
+        message: 'the policy does not compile',
+        observedGeneration: generation,
+      };
+}
+
 function conflictMessage(winners: Map<string, string[]>): string | undefined {
   if (winners.size === 0) return undefined;
   return [...winners]
@@ -206,17 +262,11 @@ export async function planPolicy(input: PolicyPlanInput): Promise<PolicyPlan> {
     configCondition(compiled, previousHash, generation),
     verdict.condition,
     { ...input.certificates.condition, observedGeneration: generation },
-    compliance
-      ? complianceCondition(compliance, generation)
-      : {
-          type: 'Compliant',
-          status: 'Unknown',
-          reason: 'NotEvaluated',
-          message: 'the policy does not compile',
-          observedGeneration: generation,
-        },
+    compliantCondition(compliance, generation),
     ready,
   ];
+  const measured = measure(input);
+  conditions.push(measured.condition);
   const previous = policy.status?.conditions;
   const keptCompliance = compliance
     ? { profiles: compliance.profiles, controls: compliance.controls }
@@ -228,16 +278,20 @@ export async function planPolicy(input: PolicyPlanInput): Promise<PolicyPlan> {
     certificates: input.certificates.certificates,
     jwks: verdict.status,
     ...(keptCompliance ? { compliance: keptCompliance } : {}),
+    ...(measured.status ? { verification: measured.status } : {}),
     ...(hash ? { config: { configMap: policyConfigMapName(policy.metadata.name ?? ''), hash } } : {}),
   };
   const configChanged =
     compiled.rendered !== undefined && previousHash !== undefined && previousHash !== compiled.rendered.hash;
   return {
     configMap: compiled.rendered ? configMapFor(policy, compiled.rendered) : undefined,
-    networkPolicy: compiled.rendered ? networkPolicyFor(policy, input.monitoring) : undefined,
+    networkPolicy: compiled.rendered
+      ? networkPolicyFor(policy, input.monitoring, input.operatorNamespace)
+      : undefined,
     status,
-    events: eventsFor(previous, conditions, configChanged, hash),
+    events: [...eventsFor(previous, conditions, configChanged, hash), ...measured.events],
     compliance,
+    evidence: measured.report,
     ready: ready.status === 'True',
     jwksWanted,
   };

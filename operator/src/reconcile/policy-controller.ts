@@ -27,6 +27,7 @@ import {
   type Pod,
   type Reconciler,
   type Secret,
+  type Service,
 } from '@acp/kube';
 import type { CaSnapshot } from '../identity/ca-state.ts';
 import { certificateStatus } from '../identity/certificate-status.ts';
@@ -36,7 +37,10 @@ import { CONFIG_HASH_ANNOTATION } from '../policy/hash.ts';
 import type { LabelSelector, NetworkPolicy } from './children.ts';
 import type { JwksCache } from './jwks-cache.ts';
 import type { PolicyMetrics } from './metrics.ts';
+import type { EvidenceEntry, EvidenceStore } from '../evidence/store.ts';
+import { recordEvidenceMetrics, forgetEvidenceMetrics } from './evidence-metrics.ts';
 import { planPolicy, type PolicyPlan } from './plan.ts';
+import { compileDirectory, directoryFor, reachesMesh, type MeshEntry } from '../mesh/directory.ts';
 
 export const POLICY_FIELD_MANAGER = 'acp-operator';
 
@@ -50,10 +54,19 @@ export interface PolicyControllerDeps {
   jwks: JwksCache;
   snapshot: () => CaSnapshot;
   trustDomain: string;
+  /** Services of every watched namespace, for the mesh directory (absent: no directory). */
+  services?: Informer<Service>;
+  clusterDomain?: string;
+  /** Changes whenever Services, pods or policies change (absent: the directory is compiled every time). */
+  meshVersion?: () => number;
   monitoring: LabelSelector;
   clock: Clock;
   events: EventRecorder;
   metrics: PolicyMetrics;
+  /** The prober's last rounds (leader only); absent: nothing is measured. */
+  evidence?: EvidenceStore;
+  operatorNamespace?: string;
+  probePeers?: readonly string[];
 }
 
 const ours = (o: { metadata: { labels?: Record<string, string> } } | undefined): boolean =>
@@ -95,11 +108,51 @@ async function applyChildren(deps: PolicyControllerDeps, plan: PolicyPlan, c: Ch
   }
 }
 
+function evidenceOf(deps: PolicyControllerDeps, key: string): { evidence?: EvidenceEntry } {
+  const evidence = deps.evidence?.get(key);
+  return evidence ? { evidence } : {};
+}
+
+function podUid(deps: PolicyControllerDeps, namespace: string, name: string): { uid?: string } {
+  const uid = deps.pods.get(namespace, name)?.metadata.uid;
+  return uid ? { uid } : {};
+}
+
+/**
+ * The directory entries this caller may reach; only for policies whose egress can reach the mesh.
+ * The whole directory is compiled once per change of the caches it reads (deps.meshVersion, bumped
+ * by their event handlers), not once per caller: one pod event re-plans every caller.
+ */
+function meshDirectory(deps: PolicyControllerDeps): (policy: PolicyObject) => MeshEntry[] {
+  let cached: { version: number; directory: MeshEntry[] } | undefined;
+  const clusterDomain = deps.clusterDomain ?? 'cluster.local';
+  return (policy) => {
+    const services = deps.services;
+    if (!services || !reachesMesh(policy)) return [];
+    const version = deps.meshVersion?.() ?? NaN;
+    if (!cached || cached.version !== version)
+      cached = {
+        version,
+        directory: compileDirectory({
+          services: services.list(),
+          pods: (ns) => deps.pods.list(ns),
+          policies: (ns) => deps.policies.list(ns),
+          trustDomain: deps.trustDomain,
+          clusterDomain,
+        }),
+      };
+    return directoryFor(policy, cached.directory, clusterDomain);
+  };
+}
+
 export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
+  const meshFor = meshDirectory(deps);
   const forget = (namespace: string, name: string): void => {
     deps.metrics.ready.remove({ namespace, policy: name });
     for (const profile of COMPLIANCE_PROFILES)
       deps.metrics.compliant.remove({ namespace, policy: name, profile });
+    forgetEvidenceMetrics(deps.metrics, namespace, name);
+    deps.evidence?.delete(`${namespace}/${name}`);
   };
 
   return async (key, ctx) => {
@@ -140,6 +193,10 @@ export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
       trustDomain: deps.trustDomain,
       monitoring: deps.monitoring,
       now,
+      ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}),
+      ...(deps.probePeers ? { probePeers: deps.probePeers } : {}),
+      ...evidenceOf(deps, key),
+      mesh: meshFor(policy),
     });
     deps.jwks.subscribe(key, plan.jwksWanted);
     await applyChildren(deps, plan, children);
@@ -158,7 +215,13 @@ export function policyReconciler(deps: PolicyControllerDeps): Reconciler {
       name,
       ...(policy.metadata.uid ? { uid: policy.metadata.uid } : {}),
     };
-    for (const e of plan.events) deps.events.record(target, e.type, e.reason, 'Reconcile', e.note);
+    for (const e of plan.events) {
+      const about = e.pod
+        ? { apiVersion: 'v1', kind: 'Pod', namespace, name: e.pod, ...podUid(deps, namespace, e.pod) }
+        : target;
+      deps.events.record(about, e.type, e.reason, e.pod ? 'Verify' : 'Reconcile', e.note);
+    }
+    if (plan.evidence) recordEvidenceMetrics(deps.metrics, namespace, name, plan.evidence);
     deps.metrics.ready.set({ namespace, policy: name }, plan.ready ? 1 : 0);
     for (const p of plan.compliance?.profiles ?? [])
       deps.metrics.compliant.set({ namespace, policy: name, profile: p.name }, p.status === 'Pass' ? 1 : 0);

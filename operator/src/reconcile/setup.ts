@@ -18,16 +18,21 @@ import {
   type Pod,
   type RuntimeMetrics,
   type Secret,
+  type Service,
 } from '@acp/kube';
 import type { CaSnapshot } from '../identity/ca-state.ts';
 import type { PolicyObject } from '../identity/workload-controller.ts';
 import { labelValue, matchesSelector, POLICY_LABEL } from '@acp/crds';
 import { sameJson } from '../policy/hash.ts';
 import { parseLabelSelector, type NetworkPolicy } from './children.ts';
+import { reachesMesh } from '../mesh/directory.ts';
 import { fetchJwks } from './jwks-fetch.ts';
 import { JwksCache } from './jwks-cache.ts';
 import type { PolicyMetrics } from './metrics.ts';
 import { policyReconciler } from './policy-controller.ts';
+import { probeIdentitySource, probeSpiffeId } from '../evidence/probe/identity.ts';
+import { EvidenceStore } from '../evidence/store.ts';
+import { Verifier, type VerifierMetrics } from '../evidence/verifier.ts';
 
 export interface PolicyInformers {
   policies: Informer<PolicyObject>;
@@ -35,12 +40,15 @@ export interface PolicyInformers {
   secrets: Informer<Secret>;
   configMaps: Informer<ConfigMap>;
   networkPolicies: Informer<NetworkPolicy>;
+  services: Informer<Service>;
 }
 
 export interface PolicySetup {
   controller: Controller;
   jwks: JwksCache;
   enqueueAll: () => void;
+  /** Probes what runs (leader only: start when leading, stop when not). */
+  verifier: Verifier;
 }
 
 export function setupPolicies(deps: {
@@ -54,6 +62,7 @@ export function setupPolicies(deps: {
   events: EventRecorder;
   runtimeMetrics: RuntimeMetrics;
   metrics: PolicyMetrics;
+  verifierMetrics: VerifierMetrics;
 }): PolicySetup {
   const { config, informers: inf } = deps;
   const ca = config.jwksCaFile ? [...rootCertificates, readFileSync(config.jwksCaFile, 'utf8')] : undefined;
@@ -64,6 +73,10 @@ export function setupPolicies(deps: {
   const limits = { maxKeys: config.jwksMaxKeys, minRsaBits: 2048 };
   // The cache notifies the controller, which is built after it.
   const ref: { controller?: Controller } = {};
+  const evidence = new EvidenceStore();
+  const probePeers = [probeSpiffeId(config.trustDomain, config.namespace)];
+  // Bumped by every Service, pod and policy event: the policy controller's mesh directory cache key.
+  let meshVersion = 0;
   const jwks = new JwksCache({
     fetch: (uri) =>
       fetchJwks(uri, { dispatcher, timeoutMs: config.jwksTimeoutMs, maxBytes: config.jwksMaxBytes, limits }),
@@ -89,10 +102,15 @@ export function setupPolicies(deps: {
       jwks,
       snapshot: deps.snapshot,
       trustDomain: config.trustDomain,
+      clusterDomain: config.clusterDomain,
+      meshVersion: () => meshVersion,
       monitoring: parseLabelSelector(config.monitoringNamespaceSelector),
       clock: deps.clock,
       events: deps.events,
       metrics: deps.metrics,
+      evidence,
+      operatorNamespace: config.namespace,
+      probePeers,
     }),
   });
   ref.controller = c;
@@ -105,6 +123,7 @@ export function setupPolicies(deps: {
   // anything else (its own status write included) only itself.
   inf.policies.onChange((p, type, old) => {
     c.enqueue(keyOf(p));
+    callers();
     if (type !== 'update' || !sameJson(p.spec.selector, old?.spec.selector))
       namespace(p.metadata.namespace ?? '');
   });
@@ -116,8 +135,17 @@ export function setupPolicies(deps: {
   inf.pods.onChange((pod, _type, old) => {
     selecting(pod);
     selecting(old);
+    callers();
   });
   inf.secrets.onChange((s) => namespace(s.metadata.namespace ?? ''));
+  // The mesh directory of a caller depends on Services, their pods and the callees' policies anywhere:
+  // any such change re-plans the policies whose egress can reach the mesh (a plan that does not change
+  // the compiled config writes nothing, so pod churn within the same service accounts costs no write).
+  const callers = (): void => {
+    meshVersion++;
+    for (const p of inf.policies.list()) if (reachesMesh(p)) c.enqueue(keyOf(p));
+  };
+  inf.services.onChange(callers);
   // A child names its policy in a label: that policy alone (also when the policy is gone: cleanup).
   const owner = (o: KubeObject): void => {
     const name = o.metadata.labels?.[POLICY_LABEL];
@@ -132,8 +160,28 @@ export function setupPolicies(deps: {
   deps.onSnapshotChange(() => {
     for (const p of inf.policies.list()) c.enqueue(keyOf(p));
   });
+  const verifier = new Verifier({
+    policies: inf.policies,
+    pods: inf.pods,
+    configMaps: inf.configMaps,
+    snapshot: deps.snapshot,
+    identity: probeIdentitySource(probePeers[0] ?? '', config.certBackdateMs),
+    trustDomain: config.trustDomain,
+    sidecarVersion: config.sidecarVersion,
+    store: evidence,
+    enqueue: (key) => c.enqueue(key),
+    clock: deps.clock,
+    logger: deps.logger.child({ component: 'prober' }),
+    metrics: deps.verifierMetrics,
+    bounds: { concurrency: config.probeConcurrency, connectionsPerSecond: config.probeRate },
+    periodMs: config.verifyPeriodMs,
+    timeoutMs: config.probeTimeoutMs,
+    propagationMs: config.probePropagationMs,
+    fetch,
+  });
   return {
     controller: c,
+    verifier,
     jwks,
     enqueueAll: () => {
       for (const p of inf.policies.list()) c.enqueue(keyOf(p));

@@ -26,6 +26,8 @@ export interface Policy {
   readonly enforce: boolean;
   readonly hsts: string;
   readonly allowedPeers: ReadonlySet<string> | null;
+  /** The operator's prober: handshakes complete, requests are refused (never forwarded). */
+  readonly probePeers: ReadonlySet<string>;
   readonly jwt: JwtPolicy | null;
   readonly rateLimiter: RateLimiter | null;
   /** How request targets are read (config.http; absent: the strict reading). */
@@ -95,6 +97,7 @@ export function compilePolicy(config: SidecarConfig, text: string, deps: PolicyD
     enforce: config.mode === 'Enforce',
     hsts: config.tls.hsts.header,
     allowedPeers: config.mtls.allowedPeers.length > 0 ? new Set(config.mtls.allowedPeers) : null,
+    probePeers: new Set(config.mtls.probePeers ?? []),
     jwt: compileJwt(config, deps),
     rateLimiter: rl ? createRateLimiter(rl) : null,
     pathOptions: { allowMatrixParameters: config.http?.allowMatrixParameters === true },

@@ -9,7 +9,8 @@
 // still forwarded, up to the hard cap of 10 MiB. A client that sent
 // `Expect: 100-continue` gets its `100 Continue` here, once every earlier
 // layer admitted the request and the body is about to be read: a refused
-// request is answered without the client ever sending its body.
+// request is answered without the client ever sending its body. An HTTP/2
+// body without Content-Length is streamed with a running cap per stream.
 import { AcpError } from '@acp/crds/sidecar';
 import { refuse } from '../pipeline/rescue.ts';
 import { isFormBody } from '../http/ambiguity.ts';
@@ -17,7 +18,12 @@ import type { Handler, Layer, RequestContext } from '../pipeline/types.ts';
 
 const HARD_CAP = 10 * 1024 * 1024;
 
-function tooLarge(max: number): AcpError {
+/** The app takes a body of unknown length as it comes (h2c); an HTTP/1.1 app gets it read whole, with a Content-Length. */
+function streamsToApp(ctx: RequestContext): boolean {
+  return ctx.policy.config.upstream.protocol === 'h2c';
+}
+
+export function tooLarge(max: number): AcpError {
   return new AcpError('ACP_ERR_BODY_TOO_LARGE', `request body exceeds ${max} bytes`);
 }
 
@@ -80,6 +86,13 @@ export const bodyLimitLayer: Layer = (next) => (ctx) => {
     if (length > 0) ctx.sendContinue?.();
     if (length === 0 || !isFormBody(ctx.headers.contentType)) return next(ctx);
     return readWhole(ctx, max, next);
+  }
+  if (ctx.h2?.bodyOpen) {
+    // HTTP/2 without Content-Length (every gRPC call): a form body is read whole, any other is
+    // streamed (client and bidirectional streaming) and capped as it flows (server/h2-inbound.ts).
+    if (isFormBody(ctx.headers.contentType) || !streamsToApp(ctx)) return readWhole(ctx, max, next);
+    ctx.h2.limitBody(max, ctx.policy.enforce ? max : HARD_CAP);
+    return next(ctx);
   }
   if (ctx.headers.transferEncoding === undefined) return next(ctx);
   ctx.sendContinue?.();

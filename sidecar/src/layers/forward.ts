@@ -12,14 +12,22 @@
 // upstream exchange with a reset: the app never takes a cut body for a
 // whole one.
 import type { AcpError } from '@acp/crds/sidecar';
-import { clientResponseHeaders, forwardedHeadText, upstreamRequestHead } from '../http/headers.ts';
+import {
+  clientResponseHeaders,
+  forwardedHeadText,
+  upstreamRequestHead,
+  upstreamRequestHeaders,
+} from '../http/headers.ts';
 import type { Recorder } from '../pipeline/recorder.ts';
 import type { Handler, InFlight, RequestContext } from '../pipeline/types.ts';
-import type { Exchange, UpstreamHandler, UpstreamPool } from '../upstream/pool.ts';
+import type { H2cHandler, H2cUpstream } from '../upstream/h2c.ts';
+import type { Exchange, UpstreamPool } from '../upstream/pool.ts';
 
 export interface ForwardDeps {
   /** The pool to the app for the snapshot's upstream port. */
   upstream: (ctx: RequestContext) => UpstreamPool;
+  /** The h2c session to the app, when the snapshot says it speaks h2c. */
+  h2c: (ctx: RequestContext) => H2cUpstream;
   recorder: Recorder;
   selfId: () => string | undefined;
   /** True while draining: responses ask the client to close. */
@@ -28,7 +36,7 @@ export interface ForwardDeps {
   fail: (ctx: RequestContext, e: AcpError) => void;
 }
 
-class Relay implements UpstreamHandler, InFlight {
+class Relay implements H2cHandler, InFlight {
   exchange: Exchange | null = null;
   private status = 0;
   private pending: Buffer | null = null;
@@ -52,13 +60,21 @@ class Relay implements UpstreamHandler, InFlight {
 
   onBody(chunk: Buffer): void {
     this.ctx.bytesOut += chunk.length;
-    const prev = this.pending;
-    this.pending = chunk;
+    // HTTP/2 (gRPC server streaming among others): each piece goes out as it comes; HTTP/1.1 holds
+    // one piece so that a small response is one write.
+    const prev = this.ctx.h2 ? chunk : this.pending;
+    if (!this.ctx.h2) this.pending = chunk;
     if (prev && !this.ctx.res.write(prev)) {
       const ex = this.exchange;
       ex?.pause();
       this.ctx.res.once('drain', () => ex?.resume());
     }
+  }
+
+  /** Trailers of an h2c app: relayed to an HTTP/2 client (gRPC status), dropped for HTTP/1.1. */
+  onTrailers(fields: string[]): void {
+    const res = this.ctx.res as unknown as { addTrailers?: (f: string[]) => void };
+    if (this.ctx.h2) res.addTrailers?.(clientResponseHeaders(fields));
   }
 
   onEnd(): void {
@@ -97,11 +113,48 @@ class Relay implements UpstreamHandler, InFlight {
   }
 }
 
+function forwardH2c(ctx: RequestContext, relay: Relay, deps: ForwardDeps, selfId: string | undefined): void {
+  const req = ctx.req;
+  const length = ctx.bodyLength;
+  const fields = upstreamRequestHeaders(req.rawHeaders, {
+    requestId: ctx.requestId,
+    clientAddress: ctx.conn.remoteAddress,
+    peerId: ctx.conn.peerId,
+    selfId,
+    claimHeaders: ctx.claimHeaders,
+    contentLength: length,
+  });
+  // Host becomes :authority; gRPC servers expect `te: trailers` (a hop-by-hop field, dropped above).
+  const headers: string[] = ctx.h2?.grpc ? ['te', 'trailers'] : [];
+  let authority = `127.0.0.1:${ctx.policy.config.upstream.port}`;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] ?? '';
+    if (name.toLowerCase() === 'host') authority = fields[i + 1] ?? authority;
+    else headers.push(name, fields[i + 1] ?? '');
+  }
+  const streamed = ctx.h2?.bodyOpen === true && ctx.body === undefined;
+  relay.exchange = deps.h2c(ctx).request(
+    {
+      method: req.method ?? 'GET',
+      path: ctx.query ? `${ctx.path}?${ctx.query}` : ctx.path,
+      authority,
+      headers,
+      body: ctx.body ?? (streamed || (length !== undefined && length > 0) ? req : null),
+      timeoutMs: Math.min(ctx.policy.config.limits.requestTimeoutMs, ctx.h2?.grpcTimeoutMs ?? Infinity),
+    },
+    relay,
+  );
+}
+
 export function forwardHandler(deps: ForwardDeps): Handler {
   return (ctx) => {
     const req = ctx.req;
     const relay = new Relay(ctx, deps);
     ctx.conn.inFlight.add(relay);
+    if (ctx.policy.config.upstream.protocol === 'h2c') {
+      forwardH2c(ctx, relay, deps, deps.selfId());
+      return;
+    }
     const length = ctx.bodyLength;
     const method = req.method ?? 'GET';
     const conn = ctx.conn;

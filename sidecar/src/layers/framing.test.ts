@@ -4,6 +4,7 @@ import { framingError, type FramingFacts } from './framing.ts';
 
 const limits = { maxUrlBytes: 16, maxHeaderBytes: 40 };
 const ok: FramingFacts = {
+  h2: false,
   httpVersionMajor: 1,
   httpVersionMinor: 1,
   url: '/v1/items',
@@ -26,6 +27,17 @@ describe('framingError', () => {
       { httpVersionMajor: 2, httpVersionMinor: 0 },
       'ACP_ERR_HTTP_VERSION',
     ],
+    [
+      'passes HTTP/2 from the HTTP/2 adapter',
+      { h2: true, httpVersionMajor: 2, httpVersionMinor: 0 },
+      undefined,
+    ],
+    [
+      'refuses an HTTP/2 request without :authority or Host',
+      { h2: true, httpVersionMajor: 2, httpVersionMinor: 0, hasHost: false, rawHeaders: [] },
+      'ACP_ERR_BAD_REQUEST',
+    ],
+    ['refuses HTTP/1.1 from the HTTP/2 adapter with the version code', { h2: true }, 'ACP_ERR_HTTP_VERSION'],
     [
       'refuses HTTP/0.9 with the version code',
       { httpVersionMajor: 0, httpVersionMinor: 9 },

@@ -74,6 +74,21 @@ describe('peerLayer', () => {
     assert.equal(r.outcome, 'next');
     assert.deepEqual(r.ctx.wouldDeny, ['ACP_ERR_PEER_NOT_ALLOWED']);
   });
+  const probe = 'spiffe://cluster.local/ns/acp-system/sa/acp-probe';
+  const probeCases: [string, string[], 'Enforce' | 'Audit'][] = [
+    ['refuses the compliance prober even when any peer may call', [], 'Enforce'],
+    ['refuses the compliance prober even when it is listed in allowedPeers', [probe], 'Enforce'],
+    ['refuses the compliance prober in Audit mode too (it never reaches the app)', [], 'Audit'],
+  ];
+  for (const [name, allowed, mode] of probeCases)
+    it(name, async () => {
+      const r = await run(
+        peerLayer,
+        config((c) => ((c.mtls.allowedPeers = allowed), (c.mtls.probePeers = [probe]), (c.mode = mode))),
+        { peerId: probe },
+      );
+      assert.equal(r.outcome, 'ACP_ERR_PEER_IS_PROBE');
+    });
 });
 
 describe('ambiguityLayer', () => {

@@ -3,11 +3,14 @@
 // the request id; anything else is logged and becomes a 500. Every response
 // the sidecar writes itself carries HSTS and X-Request-ID. Also `refuse`,
 // which layers call to deny: it throws in Enforce mode and, in Audit mode,
-// records the would-be denial and lets the request through.
+// records the would-be denial and lets the request through. A gRPC call
+// (HTTP/2, content-type application/grpc*) gets its refusal as a gRPC
+// answer: grpc-status and grpc-message (http/grpc-status.ts).
 import type { Logger } from 'pino';
 import type { AcpError } from '@acp/crds/sidecar';
 import { isAcpError } from '@acp/crds/sidecar';
 import { statusForCode } from '../codes.ts';
+import { grpcMessage, grpcStatusFor } from '../http/grpc-status.ts';
 import { errorBody } from '../server/own-answer.ts';
 import type { Recorder } from './recorder.ts';
 import type { Handler, Layer, RequestContext } from './types.ts';
@@ -57,6 +60,21 @@ export function sendOwnResponse(
   const res = ctx.res;
   if (res.headersSent) {
     res.destroy();
+    return;
+  }
+  if (ctx.h2?.grpc) {
+    // A gRPC client reads grpc-status, not the HTTP status: a trailers-only response (one HEADERS
+    // frame with END_STREAM, server/h2-request.ts) with the gRPC code of the refusal and the ACP code.
+    res.writeHead(200, {
+      ...headers,
+      'strict-transport-security': ctx.policy.hsts,
+      'x-request-id': ctx.requestId,
+      'content-type': 'application/grpc',
+      'grpc-status': grpcStatusFor(status),
+      'grpc-message': grpcMessage(`${code} (request ${ctx.requestId})`),
+      'x-acp-error': code,
+    });
+    res.end();
     return;
   }
   const body = errorBody(code, ctx.requestId);

@@ -28,6 +28,18 @@ export interface InFlight {
   abort(): void;
 }
 
+/** What an HTTP/2 request adds to the context (server/h2-inbound.ts). */
+export interface H2Facts {
+  /** content-type application/grpc*: the sidecar's own refusals are gRPC answers (trailers-only). */
+  readonly grpc: boolean;
+  /** The grpc-timeout of the call, in ms. */
+  readonly grpcTimeoutMs: number | undefined;
+  /** The body arrives in DATA frames without a Content-Length (streamed; the body layer caps it). */
+  readonly bodyOpen: boolean;
+  /** Caps the streamed body: past `max` it is refused (Enforce) or recorded (Audit), past `hardCap` always refused. */
+  limitBody(max: number, hardCap: number): void;
+}
+
 export type Decision = 'allow' | 'deny' | 'would_deny' | 'error';
 
 export interface RequestContext {
@@ -60,6 +72,8 @@ export interface RequestContext {
   protocolError: string | undefined;
   /** Sends `100 Continue` to a client that asked for it, once the request is admitted (else undefined). */
   sendContinue: (() => void) | undefined;
+  /** Set for a request that came over HTTP/2. */
+  h2?: H2Facts;
 }
 
 export type Handler = (ctx: RequestContext) => void | Promise<void>;

@@ -7,7 +7,10 @@
 // is read); then the HTTP/1.1 fast path (fast-http.ts; with
 // --no-http-fast-path it only checks the request line) until a request
 // needs node:http, whose own connection listener then takes the connection
-// over. Each request goes to the composed pipeline with a fresh context.
+// over. ALPN offers h2 (unless the policy's http.http2 is false) and
+// http/1.1: an h2 connection goes to node:http2
+// (h2-inbound.ts), whose streams become requests of the same pipeline.
+// Each request goes to the composed pipeline with a fresh context.
 //
 // Every answer is the sidecar's own (JSON body with an ACP_ERR_* code and
 // the request id, HSTS, X-Request-ID, one audit record): node:http's own
@@ -34,14 +37,16 @@ import { acceptRequestId } from '../http/headers.ts';
 import { scanRequestHeaders } from '../http/request-headers.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AuditLog } from '../pipeline/audit.ts';
-import type { ConnectionInfo, Handler, RequestContext } from '../pipeline/types.ts';
-import type { TlsCode } from '../codes.ts';
+import type { ConnectionInfo, Decision, H2Facts, Handler, RequestContext } from '../pipeline/types.ts';
+import type { H2Code, TlsCode } from '../codes.ts';
 import type { Credentials } from '../tls/credentials.ts';
 import { handshakeFailureCode, verifyErrorCode } from '../tls/handshake-errors.ts';
 import { listenerTlsOptions, sessionTicketKey } from '../tls/options.ts';
 import { resumedSessionRefusal } from '../tls/resumed-session.ts';
 import { peerIdentity } from '../tls/peer-identity.ts';
 import { clientAddress, installConnectionGate } from './connection-gate.ts';
+import { createH2Inbound } from './h2-inbound.ts';
+import type { H2Request, H2Response } from './h2-request.ts';
 import { FastConnection, type FastOptions, type FastRequest, type FastResponse } from './fast-http.ts';
 import { ownAnswer } from './own-answer.ts';
 
@@ -60,6 +65,8 @@ export interface InboundDeps {
   fastPath: boolean;
   /** The rescue: answers a request that fails outside the layers (here: its body timed out or broke). */
   fail: (ctx: RequestContext, e: AcpError) => void;
+  /** The recorder: ends a request that the HTTP/2 side ended after its response head. */
+  finish: (ctx: RequestContext, status: number, decision: Decision, reason: string) => void;
   log: { warn(obj: object, msg: string): void };
 }
 
@@ -209,14 +216,15 @@ export function createInbound(deps: InboundDeps): Inbound {
   // the layers use for a bodiless request (server/fast-http.ts); the body-reading members are only
   // touched when Content-Length or Transfer-Encoding is present, which the fast path never serves.
   const onRequest = (
-    req: IncomingMessage | FastRequest,
-    res: ServerResponse | FastResponse,
+    req: IncomingMessage | FastRequest | H2Request,
+    res: ServerResponse | FastResponse | H2Response,
     protocolError?: string,
     sendContinue?: () => void,
-  ): void => {
+    h2?: H2Facts,
+  ): RequestContext | undefined => {
     const policy = deps.policy();
     const conn = conns.get(req.socket) ?? connectionInfo(req.socket, undefined, clientAddress(req.socket));
-    if (conn.answered) return; // node:http finished a head after the sidecar answered the connection
+    if (conn.answered) return undefined; // node:http finished a head after the sidecar answered the connection
     if (conn.headClock !== undefined) stopHeadClock(conn);
     const headers = scanRequestHeaders(req.rawHeaders, policy.auditHeaders);
     const ctx: RequestContext = {
@@ -240,15 +248,22 @@ export function createInbound(deps: InboundDeps): Inbound {
       protocolError,
       sendContinue,
     };
+    if (h2) ctx.h2 = h2;
     conn.last = ctx;
     void deps.handler(ctx);
+    return ctx;
   };
 
   const p0 = deps.policy();
   const server = createServer(
     {
       ...listenerTlsOptions(p0.config, deps.credentials(), deps.ticketKey()),
-      ALPNProtocols: ['http/1.1'],
+      // h2 when the client offers it and the policy in force allows it (http.http2, default on), else
+      // http/1.1; a client that offers neither is refused in the handshake (no_application_protocol).
+      ALPNCallback: ({ protocols }: { protocols: string[] }) => {
+        if (deps.policy().config.http?.http2 !== false && protocols.includes('h2')) return 'h2';
+        return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+      },
       // The TLS handshake gets the headers timeout (read at start); the head clock then runs on from the accept.
       handshakeTimeout: p0.config.limits.headersTimeoutMs,
       maxHeaderSize: parserLimit(p0),
@@ -305,7 +320,25 @@ export function createInbound(deps: InboundDeps): Inbound {
     },
     refuse: (socket, code) => answerBare(socket, 414, code),
   };
+  const h2 = createH2Inbound({
+    policy: deps.policy,
+    nowMs: deps.nowMs,
+    request: (req, res, protocolError, facts) =>
+      onRequest(req, res, protocolError, undefined, facts) as RequestContext,
+    fail: deps.fail,
+    finish: (ctx, status, reason) => deps.finish(ctx, status, 'error', reason),
+    defence: (socket: TLSSocket, code: H2Code, detail: string) => {
+      deps.metrics.http2Defence(code);
+      connRecord(socket, 0, code, conns.get(socket)?.peerId);
+      deps.log.warn({ type: 'event', client: clientAddress(socket), reason: code, detail }, 'HTTP/2 defence');
+    },
+    log: deps.log,
+  });
   const serve = (socket: TLSSocket, conn: InboundConnection, acceptedMs: number): void => {
+    if (socket.alpnProtocol === 'h2') {
+      h2.serve(socket);
+      return;
+    }
     startHeadClock(socket, conn, acceptedMs + deps.policy().config.limits.headersTimeoutMs);
     const c = new FastConnection(socket, fastOptions);
     fastConnections.add(c);
@@ -422,6 +455,7 @@ export function createInbound(deps: InboundDeps): Inbound {
       );
       server.requestTimeout = policy.config.limits.requestTimeoutMs;
       gate.applyLimits();
+      h2.applySnapshot();
     },
     applyTicketKey() {
       server.setTicketKeys(sessionTicketKey(deps.policy().config, deps.credentials(), deps.ticketKey()));
@@ -429,10 +463,12 @@ export function createInbound(deps: InboundDeps): Inbound {
     closeIdleConnections() {
       server.closeIdleConnections();
       for (const c of fastConnections) if (c.fast && c.idle) c.socket.destroy();
+      h2.closeIdle();
     },
     closeAllConnections() {
       server.closeAllConnections();
       for (const c of fastConnections) if (c.fast) c.socket.destroy();
+      h2.closeAll();
     },
   };
 }

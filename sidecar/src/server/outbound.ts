@@ -1,52 +1,70 @@
 // The outbound proxy on 127.0.0.1:15001: the app's HTTP proxy
-// (HTTP_PROXY=http://127.0.0.1:15001, absolute-form requests). A
-// destination must be in egress.allow (or egress.default Allow). When the
-// allow entry lists peers, the sidecar originates mTLS with its own
-// workload certificate, verifies the server against the trust bundle AND
-// checks that the server's single URI SAN is one of the peers; an entry
-// without peers is reached over plain HTTP (the app's own TLS goes through
-// CONNECT tunnels, which only such entries allow). Denied: 403
-// ACP_ERR_EGRESS_DENIED; wrong server identity: 502
-// ACP_ERR_EGRESS_PEER_MISMATCH. First version: HTTP/1.1, no retries.
-// undici is loaded on the first proxied request, so a sidecar whose app
-// never calls out does not carry it (~25 MB of RSS).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect as netConnect } from 'node:net';
+// (HTTP_PROXY=http://127.0.0.1:15001, absolute-form requests). Where a
+// request goes is outbound-route.ts: a meshed Service of the directory
+// (`http://payments:8080` and its longer names) is reached over mTLS with
+// this workload's certificate at the companion ClusterIP, and the callee
+// must prove one of the Service's SPIFFE IDs (secure naming); an
+// egress.allow host:port entry as before (mTLS when it lists peers, plain
+// otherwise); egress.default Allow passes the rest in plain HTTP; anything
+// else is refused. One keep-alive pool (node:https Agent) per destination
+// and credential; idempotent bodiless requests whose connection failed, or
+// that a callee sidecar answered 502 ACP_ERR_UPSTREAM_UNAVAILABLE (its app
+// was not reached: a pod shutting down), are sent again on a new connection
+// (twice at most); a connect timeout (upstream.connectTimeoutMs)
+// and a response-head timeout (limits.requestTimeoutMs). Every refusal is
+// a JSON body {error, message, requestId} with an ACP_ERR_* code and the
+// X-Request-ID header: 403 EGRESS_DENIED, 502 EGRESS_PEER_MISMATCH /
+// EGRESS_TLS / UPSTREAM_UNAVAILABLE, 503 MESH_UNAVAILABLE, 504
+// UPSTREAM_TIMEOUT. Each request is audited on the caller (destination,
+// callee identity, decision) and counted per destination. HTTPS goes
+// through CONNECT tunnels, only to egress.allow entries without peers (or
+// under egress.default Allow).
+import { Agent as HttpAgent, createServer, request as httpRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { PeerCertificate } from 'node:tls';
-import type { Dispatcher, Pool } from 'undici';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { AcpError, type SidecarConfig } from '@acp/crds/sidecar';
 import { statusForCode } from '../codes.ts';
 import type { AuditLog } from '../pipeline/audit.ts';
-import { upstreamRequestHeaders } from '../http/headers.ts';
+import { acceptRequestId, upstreamRequestHeaders } from '../http/headers.ts';
 import type { Credentials } from '../tls/credentials.ts';
 import { parseSubjectAltName } from '../tls/peer-identity.ts';
+import type { OutboundMetrics } from './outbound-metrics.ts';
+import { route, type Route } from './outbound-route.ts';
 
-type EgressRule = SidecarConfig['egress']['allow'][number];
+export { route } from './outbound-route.ts';
 
 export interface OutboundDeps {
   config: () => SidecarConfig;
   credentials: () => Credentials;
   audit: AuditLog;
+  metrics?: OutboundMetrics;
+  nowMs?: () => number;
 }
 
-/** The allow entry for host:port, a default-allow pseudo entry, or null (denied). */
-export function egressDecision(
-  egress: SidecarConfig['egress'],
-  host: string,
-  port: number,
-): EgressRule | null {
-  const h = host.toLowerCase();
-  const rule = egress.allow.find((r) => r.host.toLowerCase() === h && r.port === port);
-  if (rule) return rule;
-  return egress.default === 'Allow' ? { host: h, port, peers: [] } : null;
+type Reachable = Extract<Route, { kind: 'mesh' | 'egress' }>;
+
+/** The server's single URI SAN, or undefined. */
+function serverIdentity(cert: PeerCertificate | undefined): string | undefined {
+  const uris = parseSubjectAltName(cert?.subjectaltname).filter((s) => s.type === 'URI');
+  return uris.length === 1 ? uris[0]?.value : undefined;
+}
+
+/** The identity a connection's server proved, read once per connection (getPeerCertificate is costly). */
+const peers = new WeakMap<TLSSocket, string | undefined>();
+function peerOf(socket: TLSSocket): string | undefined {
+  if (peers.has(socket)) return peers.get(socket);
+  const id = serverIdentity(socket.getPeerCertificate());
+  peers.set(socket, id);
+  return id;
 }
 
 /** checkServerIdentity for mesh peers: the server's single URI SAN must be an expected SPIFFE ID. */
 export function checkPeerServer(peers: readonly string[]) {
   return (_host: string, cert: PeerCertificate): Error | undefined => {
-    const uris = parseSubjectAltName(cert.subjectaltname).filter((s) => s.type === 'URI');
-    const id = uris.length === 1 ? uris[0]?.value : undefined;
+    const id = serverIdentity(cert);
     if (id !== undefined && peers.includes(id)) return undefined;
     return new AcpError(
       'ACP_ERR_EGRESS_PEER_MISMATCH',
@@ -55,69 +73,209 @@ export function checkPeerServer(peers: readonly string[]) {
   };
 }
 
-function respond(res: ServerResponse, code: string, message: string): void {
-  const body = JSON.stringify({ error: code, message });
+/** Methods a proxy may send again (RFC 9110 9.2.2), when the request has no body. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const MAX_RETRIES = 2;
+const RETRY_DELAY_MS = 25;
+/** Below the callee sidecar's 5 s keep-alive timeout, so the caller closes an idle connection first. */
+const IDLE_SOCKET_MS = 4000;
+const MAX_POOLS = 256;
+const RESPONSE_HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
+
+/** Errors that mean the request never reached a server: safe to send again when idempotent. */
+function failedToConnect(err: NodeJS.ErrnoException, reused: boolean): boolean {
+  if (err.code === 'ACP_ERR_CONNECT_TIMEOUT') return true;
+  if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(err.code ?? '')) return true;
+  // A keep-alive connection the server closed just as we reused it.
+  return reused && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+}
+
+/** TLS verification failures of the callee (not the identity check): the code for the response and metrics. */
+function tlsFailure(err: NodeJS.ErrnoException): boolean {
+  const c = err.code ?? '';
+  return c.startsWith('ERR_TLS_') || c.startsWith('ERR_SSL_') || /CERT|SELF_SIGNED|UNABLE_TO/.test(c);
+}
+
+interface Refusal {
+  code: string;
+  message: string;
+}
+
+function refusalOf(err: unknown, target: string): Refusal {
+  const e = err as Error & { code?: string; cause?: unknown };
+  const acp = e instanceof AcpError ? e : e.cause instanceof AcpError ? e.cause : null;
+  if (acp) return { code: acp.code, message: acp.message };
+  if (e.code === 'ACP_ERR_UPSTREAM_TIMEOUT' || e.code === 'ACP_ERR_CONNECT_TIMEOUT')
+    return { code: 'ACP_ERR_UPSTREAM_TIMEOUT', message: `${target} did not answer in time` };
+  if (tlsFailure(e))
+    return { code: 'ACP_ERR_EGRESS_TLS', message: `mTLS to ${target} failed: ${e.code ?? e.message}` };
+  return { code: 'ACP_ERR_UPSTREAM_UNAVAILABLE', message: `cannot reach ${target}: ${e.code ?? e.message}` };
+}
+
+function respond(res: ServerResponse, code: string, message: string, requestId: string): void {
+  const body = JSON.stringify({ error: code, message, requestId });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   res.writeHead(statusForCode(code), {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
   });
   res.end(body);
 }
 
+function responseHeaders(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    if (!RESPONSE_HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1] ?? '');
+  }
+  return out;
+}
+
+interface Pool {
+  agent: HttpAgent;
+  /** Same destination and credential, no keep-alive: for retries. */
+  fresh: HttpAgent;
+  tls: boolean;
+  key: string;
+}
+
+/** A 502 whose small JSON body may be the callee sidecar's own "the app was not reached". */
+function mayBeUndelivered(upRes: IncomingMessage): boolean {
+  return (
+    upRes.statusCode === 502 &&
+    (upRes.headers['content-type'] ?? '').startsWith('application/json') &&
+    Number(upRes.headers['content-length'] ?? Infinity) <= 1024
+  );
+}
+
+/** The callee sidecar's answer when its app refused the connection (the request never reached it). */
+function undelivered(body: Buffer): boolean {
+  try {
+    return (
+      (JSON.parse(body.toString('utf8')) as { error?: unknown }).error === 'ACP_ERR_UPSTREAM_UNAVAILABLE'
+    );
+  } catch {
+    return false;
+  }
+}
+
+function readSmall(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.once('end', () => done(Buffer.concat(chunks)));
+    stream.once('error', fail);
+  });
+}
+
 export function createOutbound(deps: OutboundDeps): { server: Server; close(): Promise<void> } {
   const pools = new Map<string, Pool>();
-  let undici: Promise<{ Pool: typeof Pool }> | null = null;
-  const poolFor = async (rule: EgressRule): Promise<Dispatcher> => {
-    const { Pool } = await (undici ??= import('undici'));
-    const creds = deps.credentials();
-    const tls = rule.peers.length > 0;
-    const key = `${tls ? 'https' : 'http'}://${rule.host}:${rule.port}|${tls ? creds.fingerprint : ''}|${rule.peers.join(',')}`;
-    let pool = pools.get(key);
-    if (!pool) {
-      const origin = `${tls ? 'https' : 'http'}://${rule.host}:${rule.port}`;
-      pool = new Pool(origin, {
-        connections: 32,
-        connect: tls
-          ? {
-              ca: creds.files.ca,
-              cert: creds.files.cert,
-              key: creds.files.key,
-              minVersion: 'TLSv1.2',
-              checkServerIdentity: checkPeerServer(rule.peers),
-            }
-          : {},
-      });
-      pools.set(key, pool);
-    }
-    return pool;
+  const now = deps.nowMs ?? (() => performance.now());
+
+  /** A replaced pool drains its in-flight requests for a minute, then closes. */
+  const retire = (p: Pool): void => {
+    setTimeout(() => {
+      p.agent.destroy();
+      p.fresh.destroy();
+    }, 60_000).unref();
   };
 
-  const record = (req: IncomingMessage, target: string, status: number, reason: string): void => {
-    if (deps.config().audit.enabled) {
-      deps.audit.record({ direction: 'outbound', method: req.method, target, status, reason });
+  /** One pool per destination address; a new credential or identity set replaces it (the old one drains). */
+  const poolFor = (r: Reachable): Pool => {
+    const creds = deps.credentials();
+    const tls = r.identities.length > 0;
+    const address = `${r.host}:${r.port}`;
+    const key = tls ? `${creds.fingerprint}|${r.identities.join(',')}` : 'plain';
+    const existing = pools.get(address);
+    if (existing && existing.key === key) return existing;
+    if (existing) retire(existing);
+    const common = { keepAlive: true, maxSockets: 128, maxFreeSockets: 32, timeout: IDLE_SOCKET_MS };
+    const tlsOptions = {
+      ca: creds.files.ca,
+      cert: creds.files.cert,
+      key: creds.files.key,
+      minVersion: 'TLSv1.2' as const,
+      checkServerIdentity: checkPeerServer(r.identities),
+    };
+    // No TLS session resumption: node skips checkServerIdentity on a resumed session and
+    // the peer certificate is not at hand then; every new connection proves its identity in
+    // a full handshake (connections are long-lived, so this is rare).
+    const make = (keepAlive: boolean): HttpAgent =>
+      tls
+        ? new HttpsAgent({ ...common, keepAlive, maxCachedSessions: 0, ...tlsOptions })
+        : new HttpAgent({ ...common, keepAlive });
+    pools.delete(address);
+    pools.set(address, { agent: make(true), fresh: make(false), tls, key });
+    if (pools.size > MAX_POOLS) {
+      const [oldest, pool] = pools.entries().next().value ?? [];
+      if (oldest !== undefined && pool) {
+        pools.delete(oldest);
+        retire(pool);
+      }
     }
+    return pools.get(address) as Pool;
+  };
+
+  const audit = (fields: Record<string, unknown>): void => {
+    if (deps.config().audit.enabled) deps.audit.record({ direction: 'outbound', ...fields });
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = now();
+    const requestId =
+      acceptRequestId(req.headers['x-request-id'] as string | undefined) ?? crypto.randomUUID();
     let url: URL;
     try {
       url = new URL(req.url ?? '');
       if (url.protocol !== 'http:') throw new Error('scheme');
     } catch {
-      respond(res, 'ACP_ERR_BAD_REQUEST', 'absolute-form http:// request target required');
+      respond(res, 'ACP_ERR_BAD_REQUEST', 'absolute-form http:// request target required', requestId);
       return;
     }
+    const config = deps.config();
     const port = url.port ? Number(url.port) : 80;
     const target = `${url.hostname}:${port}`;
-    const rule = egressDecision(deps.config().egress, url.hostname, port);
-    if (!rule) {
-      record(req, target, 403, 'ACP_ERR_EGRESS_DENIED');
-      respond(res, 'ACP_ERR_EGRESS_DENIED', `egress to ${target} is not allowed`);
-      return;
-    }
+    const r = route(config, url.hostname, port);
+    const finish = (status: number, reason: string, peer: string | undefined): void => {
+      const decision = reason === 'ACP_OK' ? 'allow' : reason === 'ACP_ERR_EGRESS_DENIED' ? 'deny' : 'error';
+      const seconds = (now() - started) / 1000;
+      deps.metrics?.request(r.destination, decision, reason, seconds);
+      audit({
+        requestId,
+        method: req.method,
+        target,
+        destination: r.destination,
+        ...(peer ? { peer } : {}),
+        status,
+        decision,
+        reason,
+        latencyMs: Math.round(seconds * 10_000) / 10,
+      });
+    };
+    const refuse = (code: string, message: string, peer?: string): void => {
+      finish(statusForCode(code), code, peer);
+      respond(res, code, message, requestId);
+    };
+    if (r.kind === 'deny') return refuse('ACP_ERR_EGRESS_DENIED', `egress to ${target} is not allowed`);
+    if (r.kind === 'unavailable')
+      return refuse(
+        'ACP_ERR_MESH_UNAVAILABLE',
+        `${r.destination} has no meshed pods (or no address yet) to send ${target} to`,
+      );
     const headers = upstreamRequestHeaders(req.rawHeaders, {
-      requestId:
-        typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : crypto.randomUUID(),
+      requestId,
       clientAddress: '127.0.0.1',
       peerId: undefined,
       selfId: undefined,
@@ -125,58 +283,147 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
       contentLength:
         req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined,
     });
-    const hasBody =
-      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    poolFor(rule)
-      .then((pool) =>
-        pool.request({
-          path: `${url.pathname}${url.search}`,
-          method: req.method ?? 'GET',
-          headers,
-          body: hasBody ? req : null,
-        }),
-      )
-      .then(
-        (up) => {
-          res.writeHead(up.statusCode, up.headers as Record<string, string | string[]>);
-          up.body.pipe(res);
-          up.body.once('error', () => res.destroy());
-          record(req, target, up.statusCode, 'ACP_OK');
-        },
-        (e: unknown) => {
-          const err = e as Error & { cause?: unknown; code?: string };
-          const mismatch = err instanceof AcpError ? err : err.cause instanceof AcpError ? err.cause : null;
-          const code = mismatch ? mismatch.code : 'ACP_ERR_UPSTREAM_UNAVAILABLE';
-          record(req, target, statusForCode(code), code);
-          respond(res, code, mismatch ? mismatch.message : `cannot reach ${target}`);
-        },
-      );
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (chunked) headers.push('transfer-encoding', 'chunked');
+    const hasBody = chunked || (req.headers['content-length'] ?? '0') !== '0';
+    const method = req.method ?? 'GET';
+    const retryable = IDEMPOTENT.has(method) && !hasBody;
+    const connectTimeoutMs = config.upstream.connectTimeoutMs;
+    const responseTimeoutMs = config.limits.requestTimeoutMs;
+
+    const attempt = (n: number): void => {
+      const pool = poolFor(r);
+      const send = pool.tls ? httpsRequest : httpRequest;
+      let settled = false;
+      /** This attempt gave the request to the next one: its own late errors no longer matter. */
+      let handedOver = false;
+      const up: ClientRequest = send({
+        host: r.host,
+        port: r.port,
+        method,
+        path: `${url.pathname}${url.search}`,
+        headers,
+        // A retry takes a new connection: the pooled ones may lead to the pod that just failed.
+        agent: n === 0 ? pool.agent : pool.fresh,
+        setHost: false,
+      });
+      const timer = setTimeout(() => {
+        up.destroy(Object.assign(new Error('response timeout'), { code: 'ACP_ERR_UPSTREAM_TIMEOUT' }));
+      }, responseTimeoutMs);
+      up.on('socket', (s: Socket) => {
+        if (!s.connecting) return;
+        const t = setTimeout(
+          () => s.destroy(Object.assign(new Error('connect timeout'), { code: 'ACP_ERR_CONNECT_TIMEOUT' })),
+          connectTimeoutMs,
+        );
+        s.once('connect', () => clearTimeout(t));
+        s.once('close', () => clearTimeout(t));
+      });
+      const retry = (): void => {
+        deps.metrics?.retry(r.destination);
+        // A short pause lets kube-proxy catch up when the endpoint just went away.
+        setTimeout(() => attempt(n + 1), RETRY_DELAY_MS * (n + 1));
+      };
+      up.on('response', (upRes) => {
+        settled = true;
+        clearTimeout(timer);
+        const peer = pool.tls ? peerOf(upRes.socket as TLSSocket) : undefined;
+        const deliver = (body?: Buffer): void => {
+          res.writeHead(upRes.statusCode ?? 502, responseHeaders(upRes.rawHeaders));
+          if (body) res.end(body);
+          else upRes.pipe(res);
+          upRes.once('error', () => res.destroy());
+          finish(upRes.statusCode ?? 502, 'ACP_OK', peer);
+        };
+        if (!(r.kind === 'mesh' && retryable && n < MAX_RETRIES && mayBeUndelivered(upRes))) return deliver();
+        const socket = upRes.socket;
+        readSmall(upRes)
+          .then((body) => {
+            if (!undelivered(body) || res.destroyed) return deliver(body);
+            // The callee's sidecar could not reach its app (a pod shutting down): the request was
+            // not delivered. Close this connection and the pool's idle ones (they may lead to the
+            // same pod) and send it again on a new connection.
+            handedOver = true;
+            socket.destroy();
+            for (const list of Object.values(pool.agent.freeSockets))
+              for (const sock of list ?? []) sock.destroy();
+            retry();
+          })
+          .catch(() => res.destroy());
+      });
+      up.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (handedOver) return;
+        if (settled) {
+          res.destroy();
+          return;
+        }
+        settled = true;
+        if (retryable && n < MAX_RETRIES && failedToConnect(err, up.reusedSocket) && !res.destroyed) {
+          retry();
+          return;
+        }
+        const refusal = refusalOf(err, target);
+        if (
+          pool.tls &&
+          (refusal.code === 'ACP_ERR_EGRESS_PEER_MISMATCH' || refusal.code === 'ACP_ERR_EGRESS_TLS')
+        )
+          deps.metrics?.mtlsFailure(r.destination, refusal.code);
+        refuse(refusal.code, refusal.message);
+      });
+      res.once('close', () => {
+        if (!res.writableFinished) up.destroy();
+      });
+      if (hasBody) req.pipe(up);
+      else up.end();
+    };
+    attempt(0);
   };
 
   const server = createServer(onRequest);
   server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const [host = '', portText = ''] = (req.url ?? '').split(':');
     const port = Number(portText);
-    const rule = egressDecision(deps.config().egress, host, port);
-    if (!rule || rule.peers.length > 0) {
-      record(req, req.url ?? '', 403, 'ACP_ERR_EGRESS_DENIED');
+    const r = route(deps.config(), host, port);
+    // Tunnels carry the app's own TLS: only to destinations reached without mTLS.
+    if (r.kind !== 'egress' || r.identities.length > 0) {
+      audit({
+        method: 'CONNECT',
+        target: req.url ?? '',
+        destination: r.destination,
+        status: 403,
+        decision: 'deny',
+        reason: 'ACP_ERR_EGRESS_DENIED',
+      });
+      deps.metrics?.request(r.destination, 'deny', 'ACP_ERR_EGRESS_DENIED', 0);
       socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return;
     }
-    const upstream = netConnect(port, host, () => {
+    const upstream = netConnect(port, r.host, () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) upstream.write(head);
       upstream.pipe(socket).pipe(upstream);
-      record(req, req.url ?? '', 200, 'ACP_OK');
+      audit({
+        method: 'CONNECT',
+        target: req.url ?? '',
+        destination: r.destination,
+        status: 200,
+        decision: 'allow',
+        reason: 'ACP_OK',
+      });
     });
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
   });
   return {
     server,
-    async close() {
-      await Promise.all([...pools.values()].map((p) => p.close()));
+    close() {
+      for (const p of pools.values()) {
+        p.agent.destroy();
+        p.fresh.destroy();
+      }
       pools.clear();
+      return Promise.resolve();
     },
   };
 }

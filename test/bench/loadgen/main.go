@@ -101,6 +101,7 @@ func main() {
 	key := flag.String("key", "", "client key (PEM)")
 	var headers headerFlags
 	flag.Var(&headers, "H", "request header 'Name: value' (repeatable)")
+	proxy := flag.String("proxy", "", "send http:// requests through this HTTP proxy (absolute-form), e.g. a sidecar's outbound 127.0.0.1:15001")
 	spinFor := flag.Duration("spin", 0, "instead of sending: spin for this long and report the gaps in this thread's execution (spin.go)")
 	flag.Parse()
 	if *spinFor > 0 {
@@ -131,6 +132,7 @@ func main() {
 	}
 
 	transport := &http.Transport{
+		Proxy:               proxyFunc(*proxy),
 		TLSClientConfig:     tlsConfig(u, *cacert, *cert, *key),
 		MaxConnsPerHost:     *conns,
 		MaxIdleConnsPerHost: *conns,
@@ -233,4 +235,16 @@ func main() {
 	}
 	out, _ := json.Marshal(s)
 	fmt.Println(string(out))
+}
+
+// proxyFunc: no proxy (the default, whatever the environment says), or this one.
+func proxyFunc(raw string) func(*http.Request) (*url.URL, error) {
+	if raw == "" {
+		return nil
+	}
+	p, err := url.Parse(raw)
+	if err != nil || p.Scheme != "http" {
+		fail("-proxy must be an http:// URL, got %q", raw)
+	}
+	return http.ProxyURL(p)
 }

@@ -33,6 +33,7 @@ import {
   pods,
   readyPods,
   RELEASE_NAMESPACE,
+  until,
   type PodInfo,
 } from '../../harness/node/product.ts';
 import { readIdentity } from '../../integration/identity-fixtures.ts';
@@ -47,16 +48,6 @@ const note = (k: string, v: string): void => {
   figures[k] = v;
   process.stdout.write(`# figure: ${k}: ${v}\n`);
 };
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000}s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 let cluster: TestCluster;
 let dir: string;

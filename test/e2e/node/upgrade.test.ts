@@ -18,15 +18,11 @@ import { before, describe, test } from 'node:test';
 import { helm, kubectl, useCluster, type TestCluster } from '../../harness/cluster.ts';
 import { meshRequest } from '../../harness/mesh-client.ts';
 import {
-  applyJson,
+  deployShop,
   CHART,
-  clientsPolicy,
-  deployApp,
-  injectedNamespace,
   installChart,
   must,
   newWorkloadIdentity,
-  paymentsPolicy,
   readyPods,
   RELEASE,
   RELEASE_NAMESPACE,
@@ -110,24 +106,7 @@ describe('helm upgrade, rollback and uninstall on the real node', { timeout: 900
     token = await issuer.sign('payments:read');
     // a running installation with workloads, as the earlier files of this phase left it (or fresh)
     await installChart(cluster, image);
-    await injectedNamespace(cluster, NS, ['payments', 'checkout']);
-    await applyJson(cluster, paymentsPolicy(NS, jwk));
-    await applyJson(cluster, clientsPolicy(NS));
-    await deployApp(cluster, {
-      namespace: NS,
-      name: 'payments',
-      serviceAccount: 'payments',
-      labels: { app: 'payments' },
-      image,
-    });
-    await deployApp(cluster, {
-      namespace: NS,
-      name: 'checkout',
-      serviceAccount: 'checkout',
-      labels: { app: 'checkout', role: 'client' },
-      image,
-    });
-    [payments] = (await readyPods(cluster, NS, 'app=payments')) as [PodInfo];
+    payments = await deployShop(cluster, NS, image, jwk);
     await writeClientIdentity(cluster, NS, 'checkout', dir);
     await eventually(
       '200 from payments',

@@ -17,6 +17,22 @@ export const RELEASE = 'acp';
 export const RELEASE_NAMESPACE = 'acp-system';
 export const CHART = resolve(import.meta.dirname, '..', '..', '..', 'charts', 'api-compliance-operator');
 
+/** Polls `probe` every `everyMs` (errors count as not yet) until it returns a value; throws naming `what` after `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  everyMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** kubectl that throws with its stderr on failure. */
 export async function must(cluster: TestCluster, args: string[], input?: string): Promise<string> {
   const r = await kubectl(cluster, args, input);
@@ -86,6 +102,12 @@ export function appDeployment(opts: {
   image: string;
   replicas?: number;
   annotations?: Record<string, string>;
+  /** The app's script (default APP_JS). */
+  js?: string;
+  /** Extra fields of the app container (a readinessProbe). */
+  container?: Record<string, unknown>;
+  /** Extra fields of the Deployment spec (a strategy). */
+  deployment?: Record<string, unknown>;
 }): string {
   return stringify({
     apiVersion: 'apps/v1',
@@ -94,6 +116,7 @@ export function appDeployment(opts: {
     spec: {
       replicas: opts.replicas ?? 1,
       selector: { matchLabels: opts.labels },
+      ...opts.deployment,
       template: {
         metadata: { labels: opts.labels, annotations: opts.annotations ?? {} },
         spec: {
@@ -109,13 +132,14 @@ export function appDeployment(opts: {
               name: 'app',
               image: opts.image,
               imagePullPolicy: 'Never',
-              command: ['node', '-e', APP_JS],
+              command: ['node', '-e', opts.js ?? APP_JS],
               resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '96Mi' } },
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ['ALL'] },
               },
+              ...opts.container,
             },
           ],
         },
@@ -219,6 +243,39 @@ export async function deployApp(
  * provider with the given public JWK (kid and issuer fixed), /healthz public,
  * /v1/* needing scope payments:read, and any extra rules before that one.
  */
+/**
+ * The two-workload shop: `payments` under paymentsPolicy (Strict mTLS, JWT
+ * with `jwk`) and its caller `checkout` (role=client, clientsPolicy), in a new
+ * injected namespace; returns the Ready payments pod.
+ */
+export async function deployShop(
+  cluster: TestCluster,
+  namespace: string,
+  image: string,
+  jwk: object,
+): Promise<PodInfo> {
+  await injectedNamespace(cluster, namespace, ['payments', 'checkout']);
+  await applyJson(cluster, paymentsPolicy(namespace, jwk));
+  await applyJson(cluster, clientsPolicy(namespace));
+  await deployApp(cluster, {
+    namespace,
+    name: 'payments',
+    serviceAccount: 'payments',
+    labels: { app: 'payments' },
+    image,
+  });
+  await deployApp(cluster, {
+    namespace,
+    name: 'checkout',
+    serviceAccount: 'checkout',
+    labels: { app: 'checkout', role: 'client' },
+    image,
+  });
+  const [payments] = await readyPods(cluster, namespace, 'app=payments');
+  if (!payments) throw new Error(`no Ready payments pod in ${namespace}`);
+  return payments;
+}
+
 export function paymentsPolicy(namespace: string, jwk: object, extraRules: object[] = []): object {
   return {
     apiVersion: 'compliance.acp.dev/v1alpha1',

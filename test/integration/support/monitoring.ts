@@ -1,12 +1,15 @@
 // What the monitoring tests share: the chart rendered with monitoring on (as
 // on a cluster that serves the Prometheus Operator's kinds), its alert rules
-// and dashboards as data, and promtool run on files in a temporary directory.
+// and dashboards as data, promtool run on files in a temporary directory, and
+// the admission failures whose kube-apiserver metrics the alerts read.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { helm, type TestCluster } from '../../src/index.ts';
+import { freePort, helm, kubectl, type TestCluster } from '../../src/index.ts';
+import { eventually } from './webhook-fixture.ts';
 
 export const chart = join(import.meta.dirname, '..', '..', '..', 'charts', 'api-compliance-operator');
 export const MONITORING_APIS = ['PrometheusRule', 'PodMonitor', 'ServiceMonitor'].flatMap((k) => [
@@ -103,4 +106,51 @@ export function promtool(bin: string, args: string[]): Promise<{ code: number; o
       done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout + stderr }),
     ),
   );
+}
+
+/**
+ * An unreachable validating webhook, one hook failing closed and one failing
+ * open, for ConfigMaps labelled acp-test-unreachable in `namespace`; creates
+ * such ConfigMaps until kube-apiserver refuses one, so it has counted a
+ * rejection (calling_webhook_error) and a fail-open. Returns the
+ * configuration's name, for the caller to delete.
+ */
+export async function provokeAdmissionFailures(cluster: TestCluster, namespace: string): Promise<string> {
+  const name = `acp-mon-unreachable-${randomBytes(3).toString('hex')}`;
+  const closed = await freePort();
+  const hook = (hookName: string, failurePolicy: string): Doc => ({
+    name: hookName,
+    clientConfig: { url: `https://127.0.0.1:${closed}/never` },
+    rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }],
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+    objectSelector: { matchLabels: { 'acp-test-unreachable': 'true' } },
+    failurePolicy,
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    timeoutSeconds: 2,
+  });
+  const created = await kubectl(
+    cluster,
+    ['create', '-f', '-'],
+    stringify({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name },
+      webhooks: [
+        hook('fail.unreachable.acp-test.dev', 'Fail'),
+        hook('ignore.unreachable.acp-test.dev', 'Ignore'),
+      ],
+    }),
+  );
+  if (created.code !== 0) throw new Error(`creating the unreachable webhook: ${created.stderr}`);
+  await eventually('kube-apiserver refuses through the unreachable webhook', async () => {
+    const cm = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { generateName: 'probe-', namespace, labels: { 'acp-test-unreachable': 'true' } },
+    };
+    const refused = await kubectl(cluster, ['create', '-f', '-'], JSON.stringify(cm));
+    return refused.code !== 0 && /failed calling webhook/.test(refused.stderr);
+  });
+  return name;
 }

@@ -131,7 +131,23 @@ export function configVolume(policyName: string): Volume {
 }
 
 const PROXY_URL = `http://127.0.0.1:${PORTS.outbound}`;
-const NO_PROXY = 'localhost,127.0.0.1,::1';
+/**
+ * Loopback, and the Kubernetes API: client-go and most clients dial the
+ * API's ClusterIP from KUBERNETES_SERVICE_HOST (the kubelet expands the
+ * `$(...)` reference from the service environment it always sets), others
+ * its names. The API keeps its own TLS and the app its own token; it is not
+ * a mesh destination, so it does not go through the sidecar. Service names
+ * (`.svc`) are deliberately NOT listed: those calls must reach the proxy.
+ */
+const NO_PROXY = [
+  'localhost',
+  '127.0.0.1',
+  '::1',
+  '$(KUBERNETES_SERVICE_HOST)',
+  'kubernetes.default',
+  'kubernetes.default.svc',
+  'kubernetes.default.svc.cluster.local',
+].join(',');
 
 /**
  * The app's outbound calls go through the sidecar's proxy: plain HTTP as
