@@ -282,16 +282,21 @@ describe('calls by Service name on a real node', { timeout: 1_500_000 }, () => {
       records.every((r) => r['peer'] === idOf('checkout') && r['status'] === 200),
       JSON.stringify(records),
     );
-    const callerLogs = await must(cluster, ['logs', '-n', NS, checkout, '-c', 'acp-sidecar']);
-    const outbound = callerLogs
-      .split('\n')
-      .filter(
-        (l) => l.includes('"direction":"outbound"') && l.includes('"destination":"mesh/payments:8080"'),
-      );
-    assert.ok(
-      outbound.some((l) => l.includes(`"peer":"${idOf('payments')}"`) && l.includes('"decision":"allow"')),
-      "the caller's audit names the callee",
-    );
+    // the sidecar's audit lines are buffered: poll, as for the callee's
+    const named = await until("the caller's audit naming the callee", 30_000, async () => {
+      const callerLogs = await must(cluster, ['logs', '-n', NS, checkout, '-c', 'acp-sidecar']);
+      const outbound = callerLogs
+        .split('\n')
+        .filter(
+          (l) => l.includes('"direction":"outbound"') && l.includes('"destination":"mesh/payments:8080"'),
+        );
+      return outbound.some(
+        (l) => l.includes(`"peer":"${idOf('payments')}"`) && l.includes('"decision":"allow"'),
+      )
+        ? outbound
+        : undefined;
+    }).catch(() => undefined);
+    assert.ok(named, "the caller's audit names the callee");
   });
 
   test('a caller the callee does not allow gets 403 from the callee, which names it', async () => {

@@ -324,9 +324,16 @@ describe(
         }
       }
       assert.ok(run >= 60, `${run} queries ran`);
-      // what the fleet shows on this node: two policies Ready, two sidecars serving, one leader
-      assert.equal(values.get('Policies Ready'), 2, 'fleet: Policies Ready');
-      assert.equal(values.get('Sidecars serving'), 2, 'fleet: Sidecars serving');
+      // what the fleet shows on this node: at least this file's two policies Ready and two sidecars
+      // serving (the earlier files' workloads may still be there), one leader
+      assert.ok(
+        (values.get('Policies Ready') ?? 0) >= 2,
+        `fleet: Policies Ready ${values.get('Policies Ready')}`,
+      );
+      assert.ok(
+        (values.get('Sidecars serving') ?? 0) >= 2,
+        `fleet: Sidecars serving ${values.get('Sidecars serving')}`,
+      );
       assert.equal(values.get('Operator leader'), 1, 'fleet: Operator leader');
     });
 
