@@ -107,10 +107,18 @@ export async function startRealCluster(opts: StartNodeOptions): Promise<RealNode
     state.timings[name] = (Date.now() - t0) / 1000;
     log(`node: ${name} after ${state.timings[name]?.toFixed(1)}s`);
   };
-  await checkPrerequisites();
-  const image = productImage();
-  const binaries = ensureNodeBinaries();
+  // first the lock: the prerequisites check that the node's ports are free, which another node holds
   await acquireNodeLock(opts.dir, opts.ownerPid, log);
+  let image: ProductImage;
+  let binaries: NodeBinaries;
+  try {
+    await checkPrerequisites();
+    image = productImage();
+    binaries = ensureNodeBinaries();
+  } catch (e) {
+    releaseNodeLock(opts.dir);
+    throw e;
+  }
   rmSync(opts.dir, { recursive: true, force: true });
   const paths = nodePaths(join(opts.dir, 'node'), join(opts.dir, 'cluster'), '');
   for (const d of [paths.logs, paths.cniConfDir, paths.cniData, paths.containerdRoot])
