@@ -143,18 +143,18 @@ describe('sidecar e2e: gRPC between meshed services (CONNECT tunnel terminated, 
     assert.deepEqual(await readRepeat(call), { n: 256, bytes: 256 * 16384, inOrder: true });
   });
 
-  it('multiplexes: 40 concurrent calls share the mesh session (at most 2 handshakes on the callee)', async () => {
+  it('multiplexes: 150 concurrent calls (past the 100 streams per session the callee allows) share the mesh session, at most 2 handshakes on the callee', async () => {
     const before = sumOf(await b.metrics(), 'acp_sidecar_tls_handshakes_total');
-    const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => unary(c, 'Unary', `m${i}`)));
+    const rs = await Promise.all(Array.from({ length: 150 }, (_, i) => unary(c, 'Unary', `m${i}`)));
     assert.deepEqual(
       rs.map((r) => r.value?.toString()),
       rs.map((_, i) => `echo:m${i}`),
     );
     const handshakes = sumOf(await b.metrics(), 'acp_sidecar_tls_handshakes_total') - before;
-    assert.ok(handshakes <= 2, `${handshakes} handshakes for 40 calls`);
+    assert.ok(handshakes <= 2, `${handshakes} handshakes for 150 calls`);
     const m = await a.metrics();
     assert.ok(
-      sumOf(m, 'acp_sidecar_outbound_requests_total', `destination="${DEST}",decision="allow"`) >= 40,
+      sumOf(m, 'acp_sidecar_outbound_requests_total', `destination="${DEST}",decision="allow"`) >= 150,
       'the caller counts each stream per destination',
     );
   });
@@ -185,6 +185,24 @@ describe('sidecar e2e: gRPC between meshed services (CONNECT tunnel terminated, 
       a.auditRecords().find((x) => x['method'] === 'CONNECT' && x['target'] === 'ledger.payments:8080'),
     );
     assert.equal(rec['reason'], 'ACP_ERR_EGRESS_DENIED');
+  });
+
+  it("relays the callee's own refusal unchanged: a caller outside B's allowedPeers gets PERMISSION_DENIED from B", async () => {
+    b.writeConfig((cfg) => (cfg.mtls.allowedPeers = [OTHER_ID]));
+    const r = await waitFor('B to apply allowedPeers', async () => {
+      const x = await unary(c, 'Unary', 'not-allowed');
+      return x.error ? x : undefined;
+    });
+    assert.equal(r.error?.code, grpc.status.PERMISSION_DENIED, String(r.error?.details));
+    assert.equal(r.error?.metadata.get('x-acp-error')[0], 'ACP_ERR_PEER_NOT_ALLOWED');
+    const rec = await waitFor("the callee's audit record", () =>
+      b.auditRecords().find((x) => x['reason'] === 'ACP_ERR_PEER_NOT_ALLOWED'),
+    );
+    assert.equal(rec['peer'], CLIENT_ID, 'B refused A by its workload identity');
+    b.writeConfig((cfg) => (cfg.mtls.allowedPeers = [CLIENT_ID]));
+    await waitFor('B to allow A again', async () =>
+      (await unary(c, 'Unary', 'ok')).value ? true : undefined,
+    );
   });
 
   it('refuses a callee that proves another identity: UNAVAILABLE with ACP_ERR_EGRESS_PEER_MISMATCH, the app sees nothing', async () => {

@@ -261,6 +261,7 @@ export function createMeshH2(deps: MeshH2Deps): MeshH2 {
       try {
         up = ms.session.request(h, { endStream });
       } catch (e) {
+        ms.session.close(); // out of stream ids or closing: the next stream opens a new session
         return refuse('ACP_ERR_UPSTREAM_UNAVAILABLE', `cannot reach ${t.target}: ${(e as Error).message}`);
       }
       let settled = false;
