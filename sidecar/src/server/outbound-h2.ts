@@ -34,6 +34,7 @@ import { grpcMessage, grpcStatusFor } from '../http/grpc-status.ts';
 import { acceptRequestId, upstreamRequestHeaders } from '../http/headers.ts';
 import type { Credentials } from '../tls/credentials.ts';
 import { flatFields, withFields } from '../upstream/h2c.ts';
+import { H2_MAX_STREAMS } from './h2-inbound.ts';
 import { CONNECTION_SPECIFIC } from './h2-request.ts';
 import type { OutboundMetrics } from './outbound-metrics.ts';
 import { checkPeerServer, isMtlsFailure, peerOf, refusalOf } from './outbound-peer.ts';
@@ -108,7 +109,8 @@ export function createMeshH2(deps: MeshH2Deps): MeshH2 {
   const tunnels = new WeakMap<object, Tunnel>();
   const served = new Set<ServerHttp2Session>();
   let accepting: Tunnel | undefined;
-  const server = createServer({ settings: { enablePush: false } });
+  // The app's side of the tunnel: as many concurrent streams as a callee sidecar allows one session.
+  const server = createServer({ settings: { maxConcurrentStreams: H2_MAX_STREAMS } });
 
   /** The live session to a destination address for the current credential and identity set (a new one replaces it). */
   const sessionFor = (r: Mesh): MeshSession => {
@@ -271,12 +273,25 @@ export function createMeshH2(deps: MeshH2Deps): MeshH2 {
         settled = true;
         const status = Number(rh[':status'] ?? 502);
         finish(status, 'ACP_OK', peerOf(ms.socket));
-        if ((rflags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
-          stream.respond(responseFields(rh), { endStream: true });
+        try {
+          if ((rflags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
+            stream.respond(responseFields(rh), { endStream: true });
+            return;
+          }
+          stream.respond(responseFields(rh), { waitForTrailers: true });
+        } catch {
+          // A field node:http2 will not send (the callee broke the rules): reset both, never a half answer.
+          up.close(constants.NGHTTP2_PROTOCOL_ERROR);
+          stream.close(constants.NGHTTP2_INTERNAL_ERROR);
           return;
         }
-        stream.respond(responseFields(rh), { waitForTrailers: true });
-        stream.once('wantTrailers', () => stream.sendTrailers(trailers));
+        stream.once('wantTrailers', () => {
+          try {
+            stream.sendTrailers(trailers);
+          } catch {
+            stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+          }
+        });
         up.pipe(stream);
       });
       up.on('trailers', (th: IncomingHttpHeaders) => {
