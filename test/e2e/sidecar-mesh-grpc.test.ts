@@ -246,4 +246,14 @@ describe('sidecar e2e: gRPC between meshed services (CONNECT tunnel terminated, 
     assert.equal(r.error?.code, grpc.status.PERMISSION_DENIED, String(r.error?.details));
     assert.equal(r.error?.metadata.get('x-acp-error')[0], 'ACP_ERR_EGRESS_DENIED');
   });
+
+  it('answers UNAVAILABLE with ACP_ERR_MESH_UNAVAILABLE for a Service without meshed pods or address, never a clear-text call', async () => {
+    a.writeConfig((cfg) => (cfg.mesh = { services: [paymentsEntry(b, { address: '', identities: [] })] }));
+    const r = await waitFor('A to use the directory without an address', async () => {
+      const x = await unary(c, 'Unary', 'nowhere');
+      return x.error?.code === grpc.status.UNAVAILABLE ? x : undefined;
+    });
+    assert.equal(r.error?.metadata.get('x-acp-error')[0], 'ACP_ERR_MESH_UNAVAILABLE');
+    assert.match(r.error?.details ?? '', /ACP_ERR_MESH_UNAVAILABLE/);
+  });
 });
