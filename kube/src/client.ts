@@ -28,6 +28,8 @@ export interface WatchEvent<T> {
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   signal?: AbortSignal;
+  /** The Accept header (default application/json), e.g. METADATA_ONLY_LIST for metadata only. */
+  accept?: string;
 }
 
 export interface KubeClientOptions {
@@ -160,7 +162,7 @@ export class KubeClient {
     const res = await this.send(verb, this.url(path, opts.query), {
       method: verb,
       headers: {
-        accept: 'application/json',
+        accept: opts.accept ?? 'application/json',
         ...(body === undefined ? {} : { 'content-type': contentType ?? 'application/json' }),
       },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
@@ -200,8 +202,12 @@ export class KubeClient {
     }
   }
 
-  list<T>(path: string, query: RequestOptions['query'] = {}): Promise<ListResult<T>> {
-    return this.get<ListResult<T>>(path, { query });
+  list<T>(
+    path: string,
+    query: RequestOptions['query'] = {},
+    opts: Pick<RequestOptions, 'accept'> = {},
+  ): Promise<ListResult<T>> {
+    return this.get<ListResult<T>>(path, { query, ...opts });
   }
 
   create<T>(path: string, body: unknown, query?: RequestOptions['query']): Promise<T> {
@@ -237,8 +243,9 @@ export class KubeClient {
     resourceVersion: string,
     onEvent: (e: WatchEvent<T>) => void,
     signal: AbortSignal,
-    query: RequestOptions['query'] = {},
+    opts: Pick<RequestOptions, 'query' | 'accept'> = {},
   ): Promise<void> {
+    const { query = {}, accept = 'application/json' } = opts;
     // The server ends a watch after timeoutSeconds; a stream silent for longer is dead (partition, frozen peer).
     const timeoutSeconds = Number(query['timeoutSeconds'] ?? 300);
     const idleMs = (timeoutSeconds + 30) * 1000;
@@ -255,7 +262,7 @@ export class KubeClient {
       }),
       {
         method: 'GET',
-        headers: { accept: 'application/json' },
+        headers: { accept },
         signal: AbortSignal.any([signal, idle.signal]),
       },
     );

@@ -13,6 +13,7 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './exec.ts';
 export * from './http.ts';
+export * from './indexer.ts';
 export * from './informer.ts';
 export * from './kubeconfig.ts';
 export * from './leader.ts';

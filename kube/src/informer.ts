@@ -2,12 +2,18 @@
 // watch, and tells handlers what changed. Restarts after any error with
 // backoff (client-node's informer stops on errors other than 410), relists
 // on 410 Gone, resumes from bookmarks, and exposes `synced` so readiness
-// can wait for the first complete list. Used by the operator (pods,
-// policies, Secrets, ...) and the webhook (policies, namespaces).
+// can wait for the first complete list. Watches only what is needed: a
+// field selector, metadata only (PartialObjectMetadata: no spec, status
+// or data on the wire or in the cache), and a transform that reduces each
+// object to the fields the controllers read before it is cached. The cache
+// is an Indexer (by namespace, plus the informer's own indexes). Used by
+// the operator (pods, policies, Secrets, ...) and the webhook (policies,
+// namespaces).
 import type { Logger } from 'pino';
 import { errorMessage } from '@acp/crds';
 import type { KubeClient } from './client.ts';
 import { isGone } from './errors.ts';
+import { Indexer, NAMESPACE_INDEX, type IndexFunc } from './indexer.ts';
 import { keyOf, resourcePath, type KubeObject, type Resource } from './resources.ts';
 import { backoffDelay } from './backoff.ts';
 import type { Clock } from './clock.ts';
@@ -15,13 +21,30 @@ import type { Clock } from './clock.ts';
 export type ChangeType = 'add' | 'update' | 'delete';
 export type ChangeHandler<T> = (obj: T, type: ChangeType, old?: T) => void;
 
-export interface InformerOptions {
+/** The Accept header that asks the apiserver for metadata only (a watch event's object). */
+export const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+/** The same for a list. */
+export const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   client: KubeClient;
   resource: Resource;
   logger: Logger;
   clock: Clock;
   namespace?: string;
   labelSelector?: string;
+  /** The apiserver sends only matching objects; one that stops matching arrives as DELETED. */
+  fieldSelector?: string;
+  /** Ask for PartialObjectMetadata: cached objects have metadata only. */
+  metadataOnly?: boolean;
+  /**
+   * Reduces an object as received to what the controllers read, before it is
+   * cached and handed to handlers (client-go's transform); the rest is garbage
+   * at once. Must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (obj: KubeObject) => T;
+  /** Secondary indexes of the cache, by name (see byIndex); `namespace` is always there. */
+  indexes?: Record<string, IndexFunc<T>>;
   /** Objects for which this returns false are ignored (not cached, no events). */
   filter?: (obj: KubeObject) => boolean;
   onError?: (resource: string) => void;
@@ -38,11 +61,9 @@ export interface InformerHandle {
 }
 
 export class Informer<T extends KubeObject> implements InformerHandle {
-  private readonly cache = new Map<string, T>();
-  /** The same objects by namespace, so list(namespace) does not scan everything. */
-  private readonly byNamespace = new Map<string, Map<string, T>>();
+  private readonly cache: Indexer<T>;
   private readonly handlers: ChangeHandler<T>[] = [];
-  private readonly opts: InformerOptions;
+  private readonly opts: InformerOptions<T>;
   private abort = new AbortController();
   private stopped = false;
   private failures = 0;
@@ -51,8 +72,9 @@ export class Informer<T extends KubeObject> implements InformerHandle {
   readonly synced: Promise<void>;
   private hasSynced = false;
 
-  constructor(opts: InformerOptions) {
+  constructor(opts: InformerOptions<T>) {
     this.opts = opts;
+    this.cache = new Indexer<T>((o) => o.metadata.namespace ?? '', opts.indexes);
     this.synced = new Promise((r) => (this.resolveSynced = r));
   }
 
@@ -68,28 +90,20 @@ export class Informer<T extends KubeObject> implements InformerHandle {
     return this.cache.get(namespace ? `${namespace}/${name}` : name);
   }
 
+  /** Every cached object, or those of one namespace (from the index: no scan). */
   list(namespace?: string): T[] {
-    if (namespace === undefined) return [...this.cache.values()];
-    return [...(this.byNamespace.get(namespace)?.values() ?? [])];
+    if (namespace === undefined) return this.cache.values();
+    return this.cache.byIndex(NAMESPACE_INDEX, namespace);
   }
 
-  private put(key: string, obj: T): void {
-    this.cache.set(key, obj);
-    const ns = obj.metadata.namespace ?? '';
-    let m = this.byNamespace.get(ns);
-    if (!m) {
-      m = new Map();
-      this.byNamespace.set(ns, m);
-    }
-    m.set(key, obj);
+  /** The cached objects whose index `name` includes `value`. */
+  byIndex(name: string, value: string): T[] {
+    return this.cache.byIndex(name, value);
   }
 
-  private remove(key: string, obj: T): void {
-    this.cache.delete(key);
-    const ns = obj.metadata.namespace ?? '';
-    const m = this.byNamespace.get(ns);
-    m?.delete(key);
-    if (m?.size === 0) this.byNamespace.delete(ns);
+  /** The values index `name` has objects for (e.g. every namespace/serviceAccount with pods). */
+  indexValues(name: string): string[] {
+    return this.cache.indexValues(name);
   }
 
   start(): void {
@@ -110,7 +124,15 @@ export class Informer<T extends KubeObject> implements InformerHandle {
   }
 
   private query(): Record<string, string> {
-    return this.opts.labelSelector ? { labelSelector: this.opts.labelSelector } : {};
+    return {
+      ...(this.opts.labelSelector ? { labelSelector: this.opts.labelSelector } : {}),
+      ...(this.opts.fieldSelector ? { fieldSelector: this.opts.fieldSelector } : {}),
+    };
+  }
+
+  /** The object as cached: reduced by the transform, if any. */
+  private reduce(obj: KubeObject): T {
+    return this.opts.transform ? this.opts.transform(obj) : (obj as T);
   }
 
   private watchQuery(): Record<string, string | number> {
@@ -123,24 +145,24 @@ export class Informer<T extends KubeObject> implements InformerHandle {
     let cont: string | undefined;
     let rv: string;
     do {
-      const page = await this.opts.client.list<T>(this.path(), {
-        ...this.query(),
-        limit: 500,
-        continue: cont,
-      });
-      for (const item of page.items) if (this.accepts(item)) seen.set(keyOf(item), item);
+      const page = await this.opts.client.list<KubeObject>(
+        this.path(),
+        { ...this.query(), limit: 500, continue: cont },
+        this.opts.metadataOnly ? { accept: METADATA_ONLY_LIST } : {},
+      );
+      for (const item of page.items) if (this.accepts(item)) seen.set(keyOf(item), this.reduce(item));
       rv = page.metadata.resourceVersion;
       cont = page.metadata.continue || undefined;
     } while (cont);
-    for (const [key, old] of this.cache) {
+    for (const [key, old] of this.cache.entries()) {
       if (!seen.has(key)) {
-        this.remove(key, old);
+        this.cache.remove(key);
         this.emit(old, 'delete');
       }
     }
     for (const [key, obj] of seen) {
       const old = this.cache.get(key);
-      this.put(key, obj);
+      this.cache.put(key, obj);
       if (!old) this.emit(obj, 'add');
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit(obj, 'update', old);
     }
@@ -155,16 +177,17 @@ export class Informer<T extends KubeObject> implements InformerHandle {
     return this.opts.filter ? this.opts.filter(obj) : true;
   }
 
-  private apply(type: string, obj: T): void {
-    if (!this.accepts(obj)) return;
-    const key = keyOf(obj);
+  private apply(type: string, received: KubeObject): void {
+    if (!this.accepts(received)) return;
+    const key = keyOf(received);
     const old = this.cache.get(key);
+    const obj = this.reduce(received);
     if (type === 'DELETED') {
-      this.remove(key, old ?? obj);
+      this.cache.remove(key);
       this.emit(old ?? obj, 'delete');
       return;
     }
-    this.put(key, obj);
+    this.cache.put(key, obj);
     this.emit(obj, old ? 'update' : 'add', old);
   }
 
@@ -173,7 +196,7 @@ export class Informer<T extends KubeObject> implements InformerHandle {
     while (!this.stopped) {
       try {
         if (!rv) rv = await this.relist();
-        await this.opts.client.watch<T>(
+        await this.opts.client.watch<KubeObject>(
           this.path(),
           rv,
           (e) => {
@@ -181,7 +204,7 @@ export class Informer<T extends KubeObject> implements InformerHandle {
             if (e.type !== 'BOOKMARK') this.apply(e.type, e.object);
           },
           this.abort.signal,
-          this.watchQuery(),
+          { query: this.watchQuery(), ...(this.opts.metadataOnly ? { accept: METADATA_ONLY } : {}) },
         );
         this.failures = 0;
       } catch (e) {

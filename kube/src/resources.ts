@@ -76,7 +76,7 @@ export interface ConfigMap extends KubeObject {
 export interface Pod extends KubeObject {
   spec?: {
     serviceAccountName?: string;
-    initContainers?: { name: string }[];
+    initContainers?: { name: string; env?: { name: string; value?: string }[] }[];
     containers?: { name: string; ports?: { name?: string; containerPort: number }[] }[];
     hostNetwork?: boolean;
   };
@@ -114,6 +114,16 @@ export interface Lease extends KubeObject {
     renewTime?: string | null;
     leaseTransitions?: number;
   };
+}
+
+/**
+ * The object without metadata.managedFields (server-side apply's bookkeeping,
+ * often the largest part of an object's metadata), which no controller reads:
+ * an informer transform. Changes its argument, which the informer just parsed.
+ */
+export function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  delete (obj.metadata as { managedFields?: unknown }).managedFields;
+  return obj;
 }
 
 /** namespace/name (or name for cluster-scoped objects). */

@@ -21,7 +21,9 @@ import {
   RESOURCES,
   startHttpServer,
   systemClock,
+  withoutManagedFields,
   type ConfigMap,
+  type InformerOptions,
   type KubeObject,
   type Pod,
   type Resource,
@@ -29,6 +31,7 @@ import {
   type Service,
 } from '@acp/kube';
 import { createIdentityMetrics } from './identity/metrics.ts';
+import { IDENTITY_INDEX, identityKeyOfPod, LIVE_PODS_FIELD_SELECTOR, podView } from './identity/pod-view.ts';
 import { MANAGED_SELECTOR, setupIdentity } from './identity/setup.ts';
 import type { PolicyObject } from './identity/workload-controller.ts';
 import type { NetworkPolicy } from './reconcile/children.ts';
@@ -73,19 +76,28 @@ async function main(): Promise<void> {
     watched.size === 0 ? undefined : (o: KubeObject): boolean => watched.has(o.metadata.namespace ?? '');
   const informer = <T extends KubeObject>(
     resource: Resource,
-    opts: { namespace?: string; labelSelector?: string } = {},
+    opts: Pick<
+      InformerOptions<T>,
+      'namespace' | 'labelSelector' | 'fieldSelector' | 'transform' | 'indexes'
+    > = {},
   ): Informer<T> =>
     new Informer<T>({
       client: base,
       resource,
       logger,
       clock,
+      transform: (o) => withoutManagedFields(o as T),
       ...opts,
       ...(filter && !opts.namespace ? { filter } : {}),
       onError: (r) => runtimeMetrics.informerErrors.inc({ resource: r }),
     });
   const informers = {
-    pods: informer<Pod>(RESOURCES.pod),
+    // Only live pods, each reduced to the fields the controllers read, indexed by identity.
+    pods: informer<Pod>(RESOURCES.pod, {
+      fieldSelector: LIVE_PODS_FIELD_SELECTOR,
+      transform: podView,
+      indexes: { [IDENTITY_INDEX]: (p) => [identityKeyOfPod(p)] },
+    }),
     policies: informer<PolicyObject>(RESOURCES.policy),
     secrets: informer<Secret>(RESOURCES.secret, { labelSelector: MANAGED_SELECTOR }),
     configMaps: informer<ConfigMap>(RESOURCES.configMap, { labelSelector: MANAGED_SELECTOR }),

@@ -23,6 +23,8 @@ export interface MemoryCgroup {
   readonly limitMb: number;
   /** OOM kills in the cgroup so far. */
   oomKills(): number;
+  /** The most memory the cgroup was charged so far (its processes' RSS and page cache), MB. */
+  peakMb(): number;
   remove(): void;
 }
 
@@ -36,8 +38,13 @@ export function limitMbOf(quantity: string): number {
 export function createMemoryCgroup(name: string, limitMb: number): MemoryCgroup | null {
   const bytes = String(limitMb * 1024 * 1024);
   const candidates = [
-    { dir: '/sys/fs/cgroup/memory', limit: 'memory.limit_in_bytes', events: 'memory.oom_control' },
-    { dir: '/sys/fs/cgroup', limit: 'memory.max', events: 'memory.events' },
+    {
+      dir: '/sys/fs/cgroup/memory',
+      limit: 'memory.limit_in_bytes',
+      events: 'memory.oom_control',
+      peak: 'memory.max_usage_in_bytes',
+    },
+    { dir: '/sys/fs/cgroup', limit: 'memory.max', events: 'memory.events', peak: 'memory.peak' },
   ];
   for (const c of candidates) {
     const path = join(c.dir, name);
@@ -53,6 +60,7 @@ export function createMemoryCgroup(name: string, limitMb: number): MemoryCgroup 
         wrap: (argv) => ['sh', '-c', `echo $$ > '${join(path, 'cgroup.procs')}' && exec "$0" "$@"`, ...argv],
         limitMb,
         oomKills: () => Number(/oom_kill (\d+)/.exec(readFileSync(join(path, c.events), 'utf8'))?.[1] ?? 0),
+        peakMb: () => Number(readFileSync(join(path, c.peak), 'utf8').trim()) / 1024 / 1024,
         remove: () => {
           try {
             rmdirSync(path);

@@ -41,6 +41,8 @@ export interface StartOptions {
    * the node's certificates. The bridge must exist already.
    */
   node?: { name: string; ip: string };
+  /** More etcd flags (a benchmark raises --quota-backend-bytes); a flag given twice takes the last value. */
+  etcdFlags?: readonly string[];
 }
 
 export function supervise(
@@ -182,6 +184,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
     '--unsafe-no-fsync=true',
     '--log-level=warn',
+    ...(opts.etcdFlags ?? []),
   ]);
   const state: ControlPlaneState = {
     dir,

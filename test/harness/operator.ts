@@ -111,9 +111,11 @@ export async function startOperator(o: OperatorOptions): Promise<OperatorProcess
   let stderr = '';
   proc.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code) => {
+    proc.on('exit', (code, signal) => {
       children.delete(proc);
-      if (code && code !== 0 && stderr) lines.push({ msg: `stderr: ${stderr}` });
+      // A V8 heap limit or an OOM kill ends the process with a signal (exit code null).
+      if ((code || signal) && stderr) lines.push({ msg: `stderr: ${stderr}` });
+      if (signal) lines.push({ msg: `killed by ${signal}` });
       resolve(code);
     }),
   );

@@ -21,16 +21,15 @@ function fixed<T extends { metadata: { namespace?: string; name?: string } }>(it
   } as unknown as Informer<T>;
 }
 
-const pod = (name: string, injected: boolean, ip = '198.18.0.9'): Pod =>
-  ({
-    metadata: { name, namespace: 'shop', labels: { app: 'web' } },
-    spec: {
-      serviceAccountName: 'web',
-      containers: [{ name: 'app' }],
-      ...(injected ? { initContainers: [{ name: 'acp-sidecar', env: [SIDECAR_MARKER] }] } : {}),
-    },
-    status: { phase: 'Running', podIP: ip },
-  }) as unknown as Pod;
+const pod = (name: string, injected: boolean, ip = '198.18.0.9'): Pod => ({
+  metadata: { name, namespace: 'shop', labels: { app: 'web' } },
+  spec: {
+    serviceAccountName: 'web',
+    containers: [{ name: 'app' }],
+    ...(injected ? { initContainers: [{ name: 'acp-sidecar', env: [SIDECAR_MARKER] }] } : {}),
+  },
+  status: { phase: 'Running', podIP: ip },
+});
 
 async function setup(hash: { value: string }) {
   const policy = aPolicy() as PolicyObject;

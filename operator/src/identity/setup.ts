@@ -24,13 +24,15 @@ import {
 import { caReconciler } from './ca-controller.ts';
 import { CaStore } from './ca-secrets.ts';
 import { EMPTY_SNAPSHOT, type CaSnapshot } from './ca-state.ts';
-import { certSettings, serviceAccountOf } from './demand.ts';
+import { certSettings } from './demand.ts';
 import { ANNOTATIONS } from './inspect.ts';
 import type { IdentityMetrics } from './metrics.ts';
+import { IDENTITY_INDEX, identityKeyOfPod } from './pod-view.ts';
 import { IDENTITY_COMPONENT } from './secret.ts';
 import { podKeys, workloadReconciler, type PolicyObject } from './workload-controller.ts';
 
 export interface IdentityInformers {
+  /** Live pods, reduced by podView, indexed by IDENTITY_INDEX. */
   pods: Informer<Pod>;
   policies: Informer<PolicyObject>;
   /** Secrets labelled managed-by acp-operator, all namespaces. */
@@ -72,10 +74,14 @@ export function setupIdentity(deps: {
   let snapshot: CaSnapshot = EMPTY_SNAPSHOT;
   const snapshotListeners: (() => void)[] = [];
   const common = { logger, clock, metrics: deps.runtimeMetrics, workers: config.workers };
-  const identityKeys = (): string[] => [
+  // Every identity with pods (from the index: no scan of the pods) or a Secret; of one namespace
+  // from the namespace indexes.
+  const identityKeys = (namespace?: string): string[] => [
     ...new Set([
-      ...inf.pods.list().map((p) => `${p.metadata.namespace ?? ''}/${serviceAccountOf(p)}`),
-      ...inf.secrets.list().flatMap((s) => identityKeyOfSecret(s) ?? []),
+      ...(namespace === undefined
+        ? inf.pods.indexValues(IDENTITY_INDEX)
+        : inf.pods.list(namespace).map(identityKeyOfPod)),
+      ...inf.secrets.list(namespace).flatMap((s) => identityKeyOfSecret(s) ?? []),
     ]),
   ];
 
@@ -157,9 +163,12 @@ export function setupIdentity(deps: {
   inf.pods.onChange((pod, _t, old) => {
     for (const k of podKeys(pod, old)) identities.enqueue(k);
   });
-  inf.policies.onChange((p) => {
+  inf.policies.onChange((p, type, old) => {
+    // Identities, bundles and the CA depend on a policy's spec and existence, not on its status:
+    // the policy controller's own status writes (generation unchanged) wake none of them.
+    if (type === 'update' && old?.metadata.generation === p.metadata.generation) return;
     const ns = p.metadata.namespace ?? '';
-    for (const k of identityKeys()) if (k.startsWith(`${ns}/`)) identities.enqueue(k);
+    for (const k of identityKeys(ns)) identities.enqueue(k);
     bundles.enqueue(ns);
     ca.enqueue(CA_KEY);
   });

@@ -29,7 +29,8 @@ import {
   type Secret,
 } from '@acp/kube';
 import type { CaSnapshot } from './ca-state.ts';
-import { identityDemand, serviceAccountOf } from './demand.ts';
+import { identityDemand } from './demand.ts';
+import { IDENTITY_INDEX, identityKeyOfPod } from './pod-view.ts';
 import { inspectIdentitySecret } from './inspect.ts';
 import type { IdentityMetrics } from './metrics.ts';
 import { planIdentity, type IssueReason } from './plan.ts';
@@ -75,7 +76,7 @@ export function workloadReconciler(deps: WorkloadControllerDeps): Reconciler {
   return async (key, ctx): Promise<ReconcileResult | undefined> => {
     const { namespace, name: sa } = splitKey(key);
     const snapshot = deps.snapshot();
-    const pods = deps.pods.list(namespace).filter((p) => serviceAccountOf(p) === sa);
+    const pods = deps.pods.byIndex(IDENTITY_INDEX, key);
     const demand = identityDemand(namespace, pods, deps.policies.list(namespace)).get(sa);
     const secretName = identitySecretName(sa);
     const secret = deps.secrets.get(namespace, secretName);
@@ -217,7 +218,7 @@ async function writeSecret(
 
 /** The identity keys (namespace/serviceAccount) a pod change affects. */
 export function podKeys(pod: Pod, old?: Pod): string[] {
-  const keys = new Set([`${pod.metadata.namespace ?? ''}/${serviceAccountOf(pod)}`]);
-  if (old) keys.add(`${old.metadata.namespace ?? ''}/${serviceAccountOf(old)}`);
+  const keys = new Set([identityKeyOfPod(pod)]);
+  if (old) keys.add(identityKeyOfPod(old));
   return [...keys];
 }

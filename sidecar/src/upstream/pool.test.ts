@@ -243,7 +243,7 @@ describe('UpstreamPool', () => {
     const p = pool(app.port);
     let called = false;
     const ex = p.request(
-      { method: 'GET', head: 'GET / HTTP/1.1\r\n\r\n', body: null, timeoutMs: 50 },
+      { method: 'GET', head: 'GET / HTTP/1.1\r\n\r\n', body: null, timeoutMs: 5_000 },
       {
         onHead: () => (called = true),
         onBody: () => (called = true),

@@ -31,10 +31,22 @@ export interface Bench {
   close: () => Promise<void>;
 }
 
-export async function privateCluster(): Promise<Bench> {
-  const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
+/** The operator's memory cgroup (null when none could be made). */
+export const operatorMemory = operatorCgroup;
+
+/**
+ * A private etcd + kube-apiserver. `big`: etcd in memory (/dev/shm) with an
+ * 8 GiB quota, for benchmarks that write tens of thousands of objects.
+ */
+export async function privateCluster(opts: { big?: boolean } = {}): Promise<Bench> {
+  const dir = mkdtempSync(join(opts.big ? '/dev/shm' : tmpdir(), 'acp-bench-'));
   const binaries = ensureBinaries();
-  const state = await startControlPlane({ dir: join(dir, 'cp'), binaries, ownerPid: process.pid });
+  const state = await startControlPlane({
+    dir: join(dir, 'cp'),
+    binaries,
+    ownerPid: process.pid,
+    ...(opts.big ? { etcdFlags: ['--quota-backend-bytes=8589934592'], timeoutMs: 300_000 } : {}),
+  });
   applyCrd(state.kubeconfig, binaries.kubectl);
   const client = await KubeClient.connect(loadConnection(state.kubeconfig, {}), {
     clock: systemClock,
@@ -108,6 +120,7 @@ export async function startBenchOperator(
   namespace: string,
   watch: string[],
   args: string[] = [],
+  readyWithinMs = 60_000,
 ): Promise<OperatorProcess> {
   await bench.client.create('/api/v1/namespaces', { metadata: { name: namespace } }).catch(() => undefined);
   const op = await startOperator({
@@ -118,17 +131,22 @@ export async function startBenchOperator(
     args: ['--leader-elect=false', ...args],
     ...(operatorCgroup ? { launcher: operatorCgroup.wrap } : {}),
   });
-  for (let i = 0; ; i++) {
+  const until = Date.now() + readyWithinMs;
+  for (;;) {
     const ok = await fetch(`http://127.0.0.1:${op.metricsPort}/readyz`).then(
       (r) => r.ok,
       () => false,
     );
     if (ok) return op;
-    if (op.process.exitCode !== null || i > 600)
+    if (exitedOf(op) || Date.now() > until)
       throw new Error(`the operator did not become ready: ${JSON.stringify(op.logs().slice(-5))}`);
     await sleep(100);
   }
 }
+
+/** True once the operator process ended, by exiting or by a signal (a heap limit, an OOM kill). */
+export const exitedOf = (op: OperatorProcess): boolean =>
+  op.process.exitCode !== null || op.process.signalCode !== null;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const seconds = (ms: number): string => (ms / 1000).toFixed(1);

@@ -1,10 +1,11 @@
-// `npm run bench:operator [-- pki|identities|policies]`: runs the operator
-// benchmarks one after the other (all by default), each in its own process.
+// `npm run bench:operator [-- pki|identities|policies|scale]`: runs the operator
+// benchmarks one after the other (all but scale by default: it writes tens of
+// thousands of objects), each in its own process.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const all = ['pki', 'identities', 'policies'];
-const chosen = process.argv.slice(2).filter((a) => all.includes(a));
+const chosen = process.argv.slice(2).filter((a) => [...all, 'scale'].includes(a));
 let failed = 0;
 for (const name of chosen.length ? chosen : all) {
   process.stdout.write(`\n## ${name}\n`);

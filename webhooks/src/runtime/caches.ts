@@ -1,6 +1,7 @@
 // The webhook's view of the cluster: every ApiCompliancePolicy and every
 // Namespace, each through an informer of the shared runtime (@acp/kube:
-// restarts with backoff, relists on 410; no GET per admission).
+// restarts with backoff, relists on 410; no GET per admission), namespaces
+// as metadata only, both without managedFields.
 // Admission reads them through two snapshot functions; readiness waits
 // until both have listed once.
 import type { Logger } from 'pino';
@@ -8,6 +9,7 @@ import {
   Informer,
   RESOURCES,
   resourcePath,
+  withoutManagedFields,
   type Clock,
   type KubeClient,
   type KubeObject,
@@ -44,8 +46,18 @@ export function createClusterView(opts: ClusterViewOptions): ClusterView {
     ...(opts.onRestart ? { onError: opts.onRestart } : {}),
     ...(opts.watchTimeoutSeconds ? { watchTimeoutSeconds: opts.watchTimeoutSeconds } : {}),
   };
-  const policies = new Informer<KubeObject>({ ...common, resource: RESOURCES.policy });
-  const namespaces = new Informer<Namespace>({ ...common, resource: RESOURCES.namespace });
+  const policies = new Informer<KubeObject>({
+    ...common,
+    resource: RESOURCES.policy,
+    transform: withoutManagedFields,
+  });
+  // Admission reads a namespace's labels only: metadata is all that is watched and kept.
+  const namespaces = new Informer<Namespace>({
+    ...common,
+    resource: RESOURCES.namespace,
+    metadataOnly: true,
+    transform: (o) => withoutManagedFields(o),
+  });
   // Namespaces fetched ahead of the informer; the informer's copy wins as soon as it has one.
   const early = new Map<string, Record<string, string>>();
   return {
