@@ -125,3 +125,48 @@ export function unary(
     );
   });
 }
+
+/**
+ * A gRPC client of `target` (a Service name, h2c) whose channel goes
+ * through the HTTP proxy on 127.0.0.1:`proxyPort` the way an app's does
+ * with HTTP_PROXY: grpc-js reads grpc_proxy when the channel is made, sends
+ * `CONNECT target` and speaks h2c with prior knowledge in the tunnel.
+ */
+export function proxiedEchoClient(proxyPort: number, target: string): EchoClient {
+  const Ctor = grpc.makeGenericClientConstructor(ECHO, 'Echo');
+  const saved = { grpc_proxy: process.env['grpc_proxy'], no_grpc_proxy: process.env['no_grpc_proxy'] };
+  process.env['grpc_proxy'] = `http://127.0.0.1:${proxyPort}`;
+  process.env['no_grpc_proxy'] = 'no-such-host.invalid';
+  try {
+    return new Ctor(target, grpc.credentials.createInsecure()) as EchoClient;
+  } finally {
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) Reflect.deleteProperty(process.env, k);
+      else process.env[k] = v;
+  }
+}
+
+/** What a server stream (Repeat) delivered: pieces, bytes, and whether each piece's letter came in order. */
+export interface Streamed {
+  n: number;
+  bytes: number;
+  inOrder: boolean;
+}
+
+/** Reads a Repeat call to its end as a slow reader now and then (a 50 ms pause every 64 pieces: the windows fill, the app must wait). */
+export function readRepeat(call: grpc.ClientReadableStream<Buffer>): Promise<Streamed> {
+  const got: Streamed = { n: 0, bytes: 0, inOrder: true };
+  return new Promise((done, fail) => {
+    call.on('data', (b: Buffer) => {
+      if (b[0] !== 97 + (got.n % 26)) got.inOrder = false;
+      got.n++;
+      got.bytes += b.length;
+      if (got.n % 64 === 0) {
+        call.pause();
+        setTimeout(() => call.resume(), 50);
+      }
+    });
+    call.on('end', () => done(got));
+    call.on('error', fail);
+  });
+}

@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { createIdp, jwtConfig, type TestIdp } from '../../sidecar/src/testing/jwt.ts';
-import { echoClient, startGrpcApp, unary, type EchoClient, type GrpcApp } from './grpc-support.ts';
+import {
+  echoClient,
+  readRepeat,
+  startGrpcApp,
+  unary,
+  type EchoClient,
+  type GrpcApp,
+} from './grpc-support.ts';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import { h2Session } from './h2-client.ts';
 import { CLIENT_ID, startSidecar, waitFor, type RunningSidecar } from './sidecar-support.ts';
@@ -117,26 +124,7 @@ describe('sidecar: gRPC (h2 in, h2c to the app)', () => {
       Buffer.from('256,16384'),
       md,
     );
-    let n = 0;
-    let bytes = 0;
-    let inOrder = true;
-    await new Promise<void>((done, fail) => {
-      call.on('data', (b: Buffer) => {
-        if (b[0] !== 97 + (n % 26)) inOrder = false;
-        n++;
-        bytes += b.length;
-        // A slow reader now and then: the window fills, the app must wait (backpressure).
-        if (n % 64 === 0) {
-          call.pause();
-          setTimeout(() => call.resume(), 50);
-        }
-      });
-      call.on('end', done);
-      call.on('error', fail);
-    });
-    assert.equal(n, 256);
-    assert.equal(bytes, 256 * 16384);
-    assert.ok(inOrder);
+    assert.deepEqual(await readRepeat(call), { n: 256, bytes: 256 * 16384, inOrder: true });
   });
 
   it(

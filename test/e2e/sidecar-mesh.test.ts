@@ -10,33 +10,18 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { SidecarConfig } from '@acp/crds';
 import { freePort } from '../harness/ports.ts';
 import {
   CLIENT_ID,
   OTHER_ID,
+  paymentsEntry,
   SERVER_ID,
   startSidecar,
   viaProxy,
   waitFor,
+  type MeshService,
   type RunningSidecar,
 } from './sidecar-support.ts';
-
-type MeshService = NonNullable<SidecarConfig['mesh']>['services'][number];
-
-/** The Service payments/payments on port 8080, fronted by B's inbound port. */
-function paymentsEntry(b: RunningSidecar, over: Partial<MeshService> = {}): MeshService {
-  return {
-    namespace: 'payments',
-    name: 'payments',
-    names: ['payments.payments', 'payments.payments.svc', 'payments.payments.svc.cluster.local'],
-    ports: [8080],
-    address: '127.0.0.1',
-    port: b.ports.inbound,
-    identities: [SERVER_ID],
-    ...over,
-  };
-}
 
 function counter(metrics: string, name: string, labels: string): number {
   const line = metrics.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));

@@ -349,3 +349,19 @@ export function viaProxy(a: RunningSidecar, url: string, extra: string[] = []): 
     });
   });
 }
+
+export type MeshService = NonNullable<SidecarConfig['mesh']>['services'][number];
+
+/** The Service payments/payments on port 8080, fronted by B's inbound port. */
+export function paymentsEntry(b: RunningSidecar, over: Partial<MeshService> = {}): MeshService {
+  return {
+    namespace: 'payments',
+    name: 'payments',
+    names: ['payments.payments', 'payments.payments.svc', 'payments.payments.svc.cluster.local'],
+    ports: [8080],
+    address: '127.0.0.1',
+    port: b.ports.inbound,
+    identities: [SERVER_ID],
+    ...over,
+  };
+}

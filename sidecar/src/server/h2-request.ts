@@ -12,7 +12,7 @@ import { AcpError } from '@acp/crds/sidecar';
 import type { H2Head } from '../http/h2-request.ts';
 
 /** Fields HTTP/2 forbids in a message (RFC 9113 8.2.2); node:http2 throws on them. */
-const CONNECTION_SPECIFIC = new Set([
+export const CONNECTION_SPECIFIC = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',

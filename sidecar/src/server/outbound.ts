@@ -24,17 +24,19 @@ import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'nod
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { AcpError, type SidecarConfig } from '@acp/crds/sidecar';
+import type { TLSSocket } from 'node:tls';
+import type { SidecarConfig } from '@acp/crds/sidecar';
 import { statusForCode } from '../codes.ts';
 import type { AuditLog } from '../pipeline/audit.ts';
 import { acceptRequestId, upstreamRequestHeaders } from '../http/headers.ts';
 import type { Credentials } from '../tls/credentials.ts';
-import { parseSubjectAltName } from '../tls/peer-identity.ts';
 import type { OutboundMetrics } from './outbound-metrics.ts';
+import { createMeshH2 } from './outbound-h2.ts';
+import { checkPeerServer, isMtlsFailure, peerOf, refusalOf } from './outbound-peer.ts';
 import { route, type Route } from './outbound-route.ts';
 
 export { route } from './outbound-route.ts';
+export { checkPeerServer } from './outbound-peer.ts';
 
 export interface OutboundDeps {
   config: () => SidecarConfig;
@@ -45,33 +47,6 @@ export interface OutboundDeps {
 }
 
 type Reachable = Extract<Route, { kind: 'mesh' | 'egress' }>;
-
-/** The server's single URI SAN, or undefined. */
-function serverIdentity(cert: PeerCertificate | undefined): string | undefined {
-  const uris = parseSubjectAltName(cert?.subjectaltname).filter((s) => s.type === 'URI');
-  return uris.length === 1 ? uris[0]?.value : undefined;
-}
-
-/** The identity a connection's server proved, read once per connection (getPeerCertificate is costly). */
-const peers = new WeakMap<TLSSocket, string | undefined>();
-function peerOf(socket: TLSSocket): string | undefined {
-  if (peers.has(socket)) return peers.get(socket);
-  const id = serverIdentity(socket.getPeerCertificate());
-  peers.set(socket, id);
-  return id;
-}
-
-/** checkServerIdentity for mesh peers: the server's single URI SAN must be an expected SPIFFE ID. */
-export function checkPeerServer(peers: readonly string[]) {
-  return (_host: string, cert: PeerCertificate): Error | undefined => {
-    const id = serverIdentity(cert);
-    if (id !== undefined && peers.includes(id)) return undefined;
-    return new AcpError(
-      'ACP_ERR_EGRESS_PEER_MISMATCH',
-      `server identity ${id ?? '(none)'} is not an expected peer`,
-    );
-  };
-}
 
 /** Methods a proxy may send again (RFC 9110 9.2.2), when the request has no body. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -96,28 +71,6 @@ function failedToConnect(err: NodeJS.ErrnoException, reused: boolean): boolean {
   if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(err.code ?? '')) return true;
   // A keep-alive connection the server closed just as we reused it.
   return reused && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
-}
-
-/** TLS verification failures of the callee (not the identity check): the code for the response and metrics. */
-function tlsFailure(err: NodeJS.ErrnoException): boolean {
-  const c = err.code ?? '';
-  return c.startsWith('ERR_TLS_') || c.startsWith('ERR_SSL_') || /CERT|SELF_SIGNED|UNABLE_TO/.test(c);
-}
-
-interface Refusal {
-  code: string;
-  message: string;
-}
-
-function refusalOf(err: unknown, target: string): Refusal {
-  const e = err as Error & { code?: string; cause?: unknown };
-  const acp = e instanceof AcpError ? e : e.cause instanceof AcpError ? e.cause : null;
-  if (acp) return { code: acp.code, message: acp.message };
-  if (e.code === 'ACP_ERR_UPSTREAM_TIMEOUT' || e.code === 'ACP_ERR_CONNECT_TIMEOUT')
-    return { code: 'ACP_ERR_UPSTREAM_TIMEOUT', message: `${target} did not answer in time` };
-  if (tlsFailure(e))
-    return { code: 'ACP_ERR_EGRESS_TLS', message: `mTLS to ${target} failed: ${e.code ?? e.message}` };
-  return { code: 'ACP_ERR_UPSTREAM_UNAVAILABLE', message: `cannot reach ${target}: ${e.code ?? e.message}` };
 }
 
 function respond(res: ServerResponse, code: string, message: string, requestId: string): void {
@@ -364,11 +317,7 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
           return;
         }
         const refusal = refusalOf(err, target);
-        if (
-          pool.tls &&
-          (refusal.code === 'ACP_ERR_EGRESS_PEER_MISMATCH' || refusal.code === 'ACP_ERR_EGRESS_TLS')
-        )
-          deps.metrics?.mtlsFailure(r.destination, refusal.code);
+        if (pool.tls && isMtlsFailure(refusal.code)) deps.metrics?.mtlsFailure(r.destination, refusal.code);
         refuse(refusal.code, refusal.message);
       });
       res.once('close', () => {
@@ -380,12 +329,18 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
     attempt(0);
   };
 
+  const meshH2 = createMeshH2({ ...deps, audit, nowMs: now });
   const server = createServer(onRequest);
   server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const [host = '', portText = ''] = (req.url ?? '').split(':');
     const port = Number(portText);
     const r = route(deps.config(), host, port);
-    // Tunnels carry the app's own TLS: only to destinations reached without mTLS.
+    // A meshed Service: the tunnel carries h2c (gRPC), served here and sent on over mTLS.
+    if (r.kind === 'mesh' || r.kind === 'unavailable') {
+      meshH2.tunnel(socket, head, host, port);
+      return;
+    }
+    // Other tunnels carry the app's own TLS: only to destinations reached without mTLS.
     if (r.kind !== 'egress' || r.identities.length > 0) {
       audit({
         method: 'CONNECT',
@@ -396,7 +351,9 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
         reason: 'ACP_ERR_EGRESS_DENIED',
       });
       deps.metrics?.request(r.destination, 'deny', 'ACP_ERR_EGRESS_DENIED', 0);
-      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      socket.end(
+        'HTTP/1.1 403 Forbidden\r\nx-acp-error: ACP_ERR_EGRESS_DENIED\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+      );
       return;
     }
     const upstream = netConnect(port, r.host, () => {
@@ -418,6 +375,7 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
   return {
     server,
     close() {
+      meshH2.close();
       for (const p of pools.values()) {
         p.agent.destroy();
         p.fresh.destroy();

@@ -58,6 +58,19 @@ export function flatFields(h: IncomingHttpHeaders): string[] {
   return out;
 }
 
+/** Adds a flat [name, value, ...] list to node:http2 headers (names lower-cased, repeats as arrays). */
+export function withFields(h: OutgoingHttpHeaders, fields: readonly string[]): OutgoingHttpHeaders {
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = (fields[i] ?? '').toLowerCase();
+    const value = fields[i + 1] ?? '';
+    const prev = h[name];
+    if (prev === undefined) h[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else h[name] = [String(prev), value];
+  }
+  return h;
+}
+
 class H2cExchange implements Exchange {
   private done = false;
   private headSeen = false;
@@ -156,20 +169,10 @@ export class H2cUpstream {
       handler.onError(unavailable('shutting down'), false);
       return { pause: () => undefined, resume: () => undefined, abort: () => undefined };
     }
-    const h: OutgoingHttpHeaders = {
-      ':method': r.method,
-      ':path': r.path,
-      ':scheme': 'http',
-      ':authority': r.authority,
-    };
-    for (let i = 0; i < r.headers.length; i += 2) {
-      const name = (r.headers[i] ?? '').toLowerCase();
-      const value = r.headers[i + 1] ?? '';
-      const prev = h[name];
-      if (prev === undefined) h[name] = value;
-      else if (Array.isArray(prev)) prev.push(value);
-      else h[name] = [String(prev), value];
-    }
+    const h = withFields(
+      { ':method': r.method, ':path': r.path, ':scheme': 'http', ':authority': r.authority },
+      r.headers,
+    );
     const stream = this.current().request(h, { endStream: r.body === null });
     return new H2cExchange(stream, r, handler);
   }
