@@ -89,18 +89,39 @@ export function waitFor<T>(
   });
 }
 
+/**
+ * startSidecarOnce, again with new ports when the sidecar could not listen: a
+ * port picked free can be taken before the sidecar binds it (another test's
+ * server, or any connection's ephemeral source port on this machine).
+ */
 export async function startSidecar(
   mutate: (c: SidecarConfig) => void = () => undefined,
-  opts: {
-    args?: string[];
-    nodeArgs?: string[];
-    env?: NodeJS.ProcessEnv;
-    pki?: Pki;
-    /** The entry script (default: the TypeScript source, sidecar/src/main.ts). */
-    entry?: string;
-    /** The workload certificate the sidecar runs with (default: the server's, SERVER_ID). */
-    identity?: (pki: Pki) => Issued;
-  } = {},
+  opts: SidecarOptions = {},
+): Promise<RunningSidecar> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSidecarOnce(mutate, opts);
+    } catch (e) {
+      if (attempt < 3 && /EADDRINUSE/.test(String(e))) continue;
+      throw e;
+    }
+  }
+}
+
+export interface SidecarOptions {
+  args?: string[];
+  nodeArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+  pki?: Pki;
+  /** The entry script (default: the TypeScript source, sidecar/src/main.ts). */
+  entry?: string;
+  /** The workload certificate the sidecar runs with (default: the server's, SERVER_ID). */
+  identity?: (pki: Pki) => Issued;
+}
+
+async function startSidecarOnce(
+  mutate: (c: SidecarConfig) => void,
+  opts: SidecarOptions,
 ): Promise<RunningSidecar> {
   const dir = mkdtempSync(join(tmpdir(), 'acp-sidecar-e2e-'));
   const pki = opts.pki ?? makePki(join(dir, 'pki'));
