@@ -22,6 +22,10 @@ import {
   must,
   readyPods,
   until,
+  APP_LISTENING,
+  IDLE_JS,
+  policyDoc,
+  readyPodName,
 } from '../../harness/node/product.ts';
 
 const image = process.env['ACP_TEST_IMAGE'] ?? '';
@@ -43,9 +47,6 @@ http2.createServer().on('stream', (st, h) => {
   });
 }).listen(8080, '127.0.0.1');
 `.trim();
-
-/** The caller app: idle (the test execs the client into it). */
-const IDLE_JS = `require('http').createServer((q, r) => r.end('idle\\n')).listen(8080, '127.0.0.1');`;
 
 /**
  * The gRPC client, `node -e CLIENT_JS <host:port> <message>`: CONNECT through HTTP_PROXY (the
@@ -79,36 +80,11 @@ q.on('connect', (res, socket, head) => {
 q.end();
 `.trim();
 
-const APP_LISTENING = {
-  readinessProbe: {
-    exec: {
-      command: [
-        'node',
-        '-e',
-        "require('net').connect(8080,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))",
-      ],
-    },
-    periodSeconds: 2,
-    timeoutSeconds: 5,
-  },
-};
-
-function policy(name: string, spec: object): object {
-  return {
-    apiVersion: 'compliance.acp.dev/v1alpha1',
-    kind: 'ApiCompliancePolicy',
-    metadata: { name, namespace: NS },
-    spec,
-  };
-}
+const policy = (name: string, spec: object): object => policyDoc(NS, name, spec);
 
 let cluster: TestCluster;
 
-async function podOf(selector: string): Promise<string> {
-  const p = (await readyPods(cluster, NS, selector))[0];
-  assert.ok(p, selector);
-  return p.name;
-}
+const podOf = (selector: string): Promise<string> => readyPodName(cluster, NS, selector);
 
 async function call(pod: string, target: string, msg: string): Promise<string> {
   const r = await kubectl(cluster, [

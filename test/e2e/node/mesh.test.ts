@@ -24,6 +24,10 @@ import {
   readyPods,
   RELEASE_NAMESPACE,
   until,
+  APP_LISTENING,
+  IDLE_JS,
+  policyDoc,
+  readyPodName,
 } from '../../harness/node/product.ts';
 
 const image = process.env['ACP_TEST_IMAGE'] ?? '';
@@ -47,9 +51,6 @@ const s = require('http').createServer((q, r) => {
 }).listen(8080, '127.0.0.1');
 process.on('SIGTERM', () => setTimeout(() => { s.close(); process.exit(0); }, 5000));
 `.trim();
-
-/** The caller app: idle (the test execs the client into it); its port only satisfies the policy. */
-const IDLE_JS = `require('http').createServer((q, r) => r.end('idle\\n')).listen(8080, '127.0.0.1');`;
 
 /**
  * The client, run in a caller's app container with `node -e CLIENT_JS <url> <rate/s> <seconds>`:
@@ -86,21 +87,6 @@ else {
 }
 `.trim();
 
-/** Ready once the app listens (on loopback, so the kubelet cannot dial it itself). */
-const APP_LISTENING = {
-  readinessProbe: {
-    exec: {
-      command: [
-        'node',
-        '-e',
-        "require('net').connect(8080,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))",
-      ],
-    },
-    periodSeconds: 2,
-    timeoutSeconds: 5,
-  },
-};
-
 function deployment(o: {
   name: string;
   sa: string;
@@ -127,22 +113,11 @@ const callee = (name: string, track: string): Promise<void> =>
 const caller = (name: string): Promise<void> =>
   deployment({ name, sa: name, labels: { role: 'caller', app: name }, js: IDLE_JS });
 
-function policy(name: string, spec: object): object {
-  return {
-    apiVersion: 'compliance.acp.dev/v1alpha1',
-    kind: 'ApiCompliancePolicy',
-    metadata: { name, namespace: NS },
-    spec,
-  };
-}
+const policy = (name: string, spec: object): object => policyDoc(NS, name, spec);
 
 let cluster: TestCluster;
 
-async function podOf(selector: string): Promise<string> {
-  const p = (await readyPods(cluster, NS, selector))[0];
-  assert.ok(p, selector);
-  return p.name;
-}
+const podOf = (selector: string): Promise<string> => readyPodName(cluster, NS, selector);
 
 /** Runs the client in the pod's app container; one call unless rate > 0. */
 /** kubectl exec arguments that run the client in a pod's app container. */

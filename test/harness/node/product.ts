@@ -94,6 +94,45 @@ require('http').createServer((q, s) => {
 }).listen(8080, '127.0.0.1');
 `.trim();
 
+/** An app that only listens (a caller the test execs a client into; its port satisfies the policy). */
+export const IDLE_JS = `require('http').createServer((q, r) => r.end('idle\\n')).listen(8080, '127.0.0.1');`;
+
+/** Ready once the app listens (on loopback, so the kubelet cannot dial it itself): appDeployment's `container`. */
+export const APP_LISTENING = {
+  readinessProbe: {
+    exec: {
+      command: [
+        'node',
+        '-e',
+        "require('net').connect(8080,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))",
+      ],
+    },
+    periodSeconds: 2,
+    timeoutSeconds: 5,
+  },
+};
+
+/** An ApiCompliancePolicy document. */
+export function policyDoc(namespace: string, name: string, spec: object): object {
+  return {
+    apiVersion: 'compliance.acp.dev/v1alpha1',
+    kind: 'ApiCompliancePolicy',
+    metadata: { name, namespace },
+    spec,
+  };
+}
+
+/** The name of the first Ready pod matching `selector`. */
+export async function readyPodName(
+  cluster: TestCluster,
+  namespace: string,
+  selector: string,
+): Promise<string> {
+  const p = (await readyPods(cluster, namespace, selector))[0];
+  if (!p) throw new Error(`no Ready pod ${selector} in ${namespace}`);
+  return p.name;
+}
+
 export function appDeployment(opts: {
   namespace: string;
   name: string;
