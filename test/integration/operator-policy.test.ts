@@ -6,11 +6,13 @@
 // observedGeneration, an unenforceable spec keeps the previous config,
 // and deleting a policy removes what it created.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { validateSidecarConfig } from '@acp/crds';
+import { configHash, validateSidecarConfig } from '@acp/crds';
 import { kubectl, startOperator, useCluster, type OperatorProcess, type TestCluster } from '../src/index.ts';
 import {
   createWorkload,
@@ -24,6 +26,15 @@ import {
 import { startJwksServer, type JwksServer } from './jwks-server.ts';
 
 const examples = join(import.meta.dirname, '..', '..', 'crds', 'examples');
+const acpMain = join(import.meta.dirname, '..', '..', 'operator', 'src', 'cli', 'main.ts');
+
+function runAcp(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [acpMain, ...args], (error, stdout, stderr) =>
+      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 async function configOf(
   cluster: TestCluster,
@@ -135,6 +146,16 @@ describe('operator: policy reconciliation', () => {
     assert.deepEqual(cfg.json['mtls'].probePeers, [
       `spiffe://cluster.local/ns/${env.operatorNamespace}/sa/acp-prober`,
     ]);
+    // `acp compile` on the applied object (`kubectl get acp -o yaml`: it carries the uid and
+    // generation the config names) prints the config the operator wrote, so its hash too.
+    const tmp = mkdtempSync(join(tmpdir(), 'acp-compile-'));
+    const applied = join(tmp, 'payments-applied.yaml');
+    writeFileSync(applied, await must(cluster, ['get', 'acp', 'payments', '-n', ns, '-o', 'yaml']));
+    const cli = await runAcp(['compile', '-f', applied, '--operator-namespace', env.operatorNamespace]);
+    rmSync(tmp, { recursive: true, force: true });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(JSON.parse(cli.stdout), cfg.json, 'acp compile = the ConfigMap');
+    assert.equal(configHash(JSON.parse(cli.stdout)), cfg.hash, 'acp compile hashes as the operator');
     const status = await statusOf(cluster, ns, 'payments');
     assert.equal(status['observedGeneration'], 1);
     assert.deepEqual(status['conditions'].map((c: { type: string }) => c.type).sort(), [

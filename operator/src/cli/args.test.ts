@@ -162,6 +162,11 @@ describe('parseCliArgs', () => {
     ],
     ['refuses --policy outside inject', ['status', '--policy', 'p.yaml'], /--policy is an option of inject/],
     [
+      'refuses --operator-namespace for validate, which compiles nothing',
+      ['validate', '-f', 'a', '--operator-namespace', 'ops'],
+      /--operator-namespace is an option of compile, check, status, inject, not validate/,
+    ],
+    [
       'refuses --injection-config outside inject',
       ['validate', '-f', 'a', '--injection-config', 'i.json'],
       /--injection-config is an option of inject/,

@@ -92,7 +92,8 @@ Options:
                              assessment-results.oscal.json there
       --operator-namespace NS
                              the operator's namespace (default: ${DEFAULT_OPERATOR_NAMESPACE}): status reads
-                             the CA Secret there; inject never injects there
+                             the CA Secret there; inject never injects there; compile and check
+                             name the operator's prober there (mtls.probePeers), as the operator does
       --ca-secret NAME       status: the CA Secret (default: ${CA_SECRET_NAME}; the operator's --ca-secret
                              when it uses your CA)
       --policy FILE          inject: ApiCompliancePolicies to decide with (repeatable; Namespace
@@ -164,7 +165,12 @@ function checkCommandOptions(cmd: Command, values: Values): string | undefined {
     only('--kubeconfig', values.kubeconfig !== undefined, ['status', 'report']) ??
     only('--out-dir', values['out-dir'] !== undefined, ['report']) ??
     only('--ca-secret', values['ca-secret'] !== undefined, ['status']) ??
-    only('--operator-namespace', values['operator-namespace'] !== undefined, ['status', 'inject']) ??
+    only('--operator-namespace', values['operator-namespace'] !== undefined, [
+      'compile',
+      'check',
+      'status',
+      'inject',
+    ]) ??
     only('--policy', values.policy !== undefined, ['inject']) ??
     only('--injection-config', values['injection-config'] !== undefined, ['inject']);
   if (misplaced) return misplaced;

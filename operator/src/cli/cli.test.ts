@@ -188,6 +188,22 @@ describe('acp compile', () => {
     assert.deepEqual(JSON.parse(r.stdout).mtls.allowedPeers[0], 'spiffe://prod.example/ns/shop/sa/checkout');
   });
 
+  it('names the operator’s prober in mtls.probePeers, in the operator’s namespace and trust domain', () => {
+    const r = acp([
+      'compile',
+      '-f',
+      example('pci-dss-payments.yaml'),
+      '--trust-domain',
+      'prod.example',
+      '--operator-namespace',
+      'security',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).mtls.probePeers, [
+      'spiffe://prod.example/ns/security/sa/acp-prober',
+    ]);
+  });
+
   it('prints a JSON array for several policies', () => {
     const r = acp([
       'compile',

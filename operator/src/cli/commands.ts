@@ -14,6 +14,7 @@ import {
 } from '@acp/crds';
 import { complianceCondition, evaluateCompliance } from '../compliance/evaluate.ts';
 import { jwksUriProviders, type JwksInput } from '../policy/compile-jwt.ts';
+import { probeSpiffeId } from '../evidence/probe/identity.ts';
 import { compileSidecarConfig } from '../policy/compile.ts';
 import { POLICY_ERRORS } from '../policy/errors.ts';
 import { canonicalJson } from '../policy/hash.ts';
@@ -142,6 +143,7 @@ export async function runCompile(
           trustDomain: args.trustDomain,
           jwks: l.jwks,
           missingJwks: args.allowMissingJwks ? 'empty' : 'error',
+          probePeers: probePeersOf(args),
         }),
       );
     } catch (e) {
@@ -157,6 +159,11 @@ export async function runCompile(
   if (errors.length > 0) return { stdout: '', stderr: lines([...l.notes, ...errors]), exitCode: 1 };
   const out = configs.length === 1 ? configs[0] : configs;
   return { stdout: `${canonicalJson(out, 2)}\n`, stderr: lines([...l.notes, ...warnings]), exitCode: 0 };
+}
+
+/** The operator's prober, which every config it compiles names (so `acp compile` prints the same config and hash). */
+function probePeersOf(args: CliArgs): string[] {
+  return [probeSpiffeId(args.trustDomain, args.operatorNamespace)];
 }
 
 function hintFor(e: unknown): string {
@@ -179,6 +186,7 @@ export async function runCheck(
         trustDomain: args.trustDomain,
         jwks: l.jwks,
         missingJwks: 'empty',
+        probePeers: probePeersOf(args),
       });
       const options = args.profiles.length > 0 ? { profiles: args.profiles } : {};
       const report = evaluateCompliance(config, policy, options);

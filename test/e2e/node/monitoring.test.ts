@@ -242,7 +242,7 @@ describe(
       ]);
     });
 
-    test('the operator’s generated configuration has a job for each of the chart’s monitors and a rule file with all 22 alerts', (t) => {
+    test('the operator’s generated configuration has a job for each of the chart’s monitors and a rule file with all 24 alerts', (t) => {
       if (!bins) return t.skip('no Go to build the monitoring stack (CI=true fails instead)');
       const config = parse(readFileSync(prometheus?.configFile ?? '', 'utf8')) as Doc;
       const jobs = (config.scrape_configs as Doc[]).map((j) => j.job_name as string);
@@ -252,7 +252,7 @@ describe(
           (g.rules as Doc[]).map((r) => r.alert as string),
         ),
       );
-      assert.equal(alerts.filter(Boolean).length, 22, alerts.join(', '));
+      assert.equal(alerts.filter(Boolean).length, 24, alerts.join(', '));
     });
 
     test('Prometheus scrapes both operator replicas, both webhook replicas and the injected sidecar through those jobs', async (t) => {
