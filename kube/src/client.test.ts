@@ -88,6 +88,17 @@ describe('KubeClient with a rotating token file', () => {
     assert.deepEqual(events, ['ADDED a']);
   });
 
+  it('leaves no timer behind when a watch is refused or aborted (a stopped informer’s process can exit)', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    valid.clear(); // refused: 401 twice, then a KubeError
+    await assert.rejects(client.watch('/api/v1/x', '1', () => undefined, new AbortController().signal));
+    const stop = new AbortController();
+    stop.abort(new Error('informer stopped'));
+    await assert.rejects(client.watch('/api/v1/x', '1', () => undefined, stop.signal));
+    assert.equal(timers(), before, 'the watches’ idle timers were cleared');
+  });
+
   it('gives up with a 401 KubeError when the reloaded token is refused too (no loop)', async () => {
     valid.clear();
     seen.length = 0;

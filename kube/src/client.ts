@@ -251,43 +251,48 @@ export class KubeClient {
     const idleMs = (timeoutSeconds + 30) * 1000;
     const idle = new AbortController();
     let idleTimer = setTimeout(() => idle.abort(new Error('watch stream idle')), idleMs);
-    const res = await this.send(
-      'WATCH',
-      this.url(path, {
-        ...query,
-        watch: true,
-        resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds,
-      }),
-      {
-        method: 'GET',
-        headers: { accept },
-        signal: AbortSignal.any([signal, idle.signal]),
-      },
-    );
-    this.opts.onRequest?.('WATCH', res.statusCode);
-    if (res.statusCode >= 400)
-      throw this.error(res.statusCode, await res.body.text(), res.headers['retry-after']);
-    let buffered = '';
-    for await (const chunk of res.body) {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => idle.abort(new Error('watch stream idle')), idleMs);
-      buffered += (chunk as Buffer).toString('utf8');
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (!line) continue;
-        const event = JSON.parse(line) as WatchEvent<T>;
-        if (event.type === 'ERROR') {
-          const status = event.object as unknown as { code?: number; reason?: string; message?: string };
-          throw new KubeError(status.code ?? 500, status.reason ?? '', status.message ?? 'watch error');
+    // However the watch ends (the server closes it, abort, an error), its idle timer goes with
+    // it: a leaked one kept a stopped informer's process alive for the whole idle period.
+    try {
+      const res = await this.send(
+        'WATCH',
+        this.url(path, {
+          ...query,
+          watch: true,
+          resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+        }),
+        {
+          method: 'GET',
+          headers: { accept },
+          signal: AbortSignal.any([signal, idle.signal]),
+        },
+      );
+      this.opts.onRequest?.('WATCH', res.statusCode);
+      if (res.statusCode >= 400)
+        throw this.error(res.statusCode, await res.body.text(), res.headers['retry-after']);
+      let buffered = '';
+      for await (const chunk of res.body) {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => idle.abort(new Error('watch stream idle')), idleMs);
+        buffered += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (!line) continue;
+          const event = JSON.parse(line) as WatchEvent<T>;
+          if (event.type === 'ERROR') {
+            const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+            throw new KubeError(status.code ?? 500, status.reason ?? '', status.message ?? 'watch error');
+          }
+          onEvent(event);
         }
-        onEvent(event);
       }
+    } finally {
+      clearTimeout(idleTimer);
     }
-    clearTimeout(idleTimer);
   }
 
   async close(): Promise<void> {
