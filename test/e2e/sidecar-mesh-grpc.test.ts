@@ -159,8 +159,24 @@ describe('sidecar e2e: gRPC between meshed services (CONNECT tunnel terminated, 
     );
   });
 
-  it('closes a tunnel to a meshed Service that does not carry h2c, with an audit line', async () => {
-    const got = await rawTunnel(a, 'payments.payments:8080', 'GET / HTTP/1.1\r\nhost: payments\r\n\r\n');
+  it('serves HTTP/1.1 in a tunnel to a meshed Service (Node’s fetch tunnels http:// so): the answer comes from the callee over mTLS', async () => {
+    const got = await rawTunnel(
+      a,
+      'payments.payments:8080',
+      'GET /not-grpc HTTP/1.1\r\nhost: payments.payments:8080\r\nconnection: close\r\n\r\n',
+    );
+    assert.match(got, /^HTTP\/1\.1 200 /);
+    const inner = got.slice(got.indexOf('\r\n\r\n') + 4);
+    assert.match(inner, /^HTTP\/1\.1 \d{3} /, 'an HTTP/1.1 answer inside the tunnel');
+    const rec = await waitFor("the caller's audit record", () =>
+      a.auditRecords().find((x) => x['method'] === 'GET' && x['target'] === 'payments.payments:8080'),
+    );
+    assert.equal(rec['destination'], DEST);
+    assert.equal(rec['decision'], 'allow');
+  });
+
+  it('closes a tunnel to a meshed Service that carries neither h2c nor HTTP/1.1 (a TLS ClientHello), with an audit line', async () => {
+    const got = await rawTunnel(a, 'payments.payments:8080', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03');
     assert.match(got, /^HTTP\/1\.1 200 /);
     assert.doesNotMatch(got.slice(got.indexOf('\r\n\r\n') + 4), /HTTP/, 'nothing was answered in the tunnel');
     const rec = await waitFor("the caller's audit record", () =>

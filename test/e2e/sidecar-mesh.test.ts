@@ -8,8 +8,10 @@
 // requests whose connection failed and none for a POST, keep-alive reuse,
 // the caller's audit line and per-destination metrics.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { PROXY_ENV } from '@acp/webhooks/inject';
 import { freePort } from '../harness/ports.ts';
 import {
   CLIENT_ID,
@@ -102,6 +104,39 @@ describe('sidecar e2e: calls by Service name over the mesh directory', () => {
     assert.ok(outbound.length >= 4);
     assert.equal(outbound.at(-1)?.['peer'], SERVER_ID, "the caller's audit names the callee identity");
     assert.equal(outbound.at(-1)?.['decision'], 'allow');
+  });
+
+  it('serves a Node app’s plain fetch() with only the injected variables: fetch tunnels http:// with CONNECT, the proxy serves the HTTP/1.1 inside over mTLS', async () => {
+    // The variables the webhook sets (PROXY_ENV), no agent or proxy code in the app.
+    const env = Object.fromEntries(PROXY_ENV.map((e) => [e.name, e.value]));
+    const proxy = `http://127.0.0.1:${a.ports.outbound}`;
+    const js = `Promise.all([['GET', '/fetch-1'], ['POST', '/fetch-2?x=1']].map(([method, p]) => fetch('http://payments.payments:8080' + p, { method, body: method === 'POST' ? 'hello' : undefined }).then(async (r) => r.status + ' ' + (await r.text()).length))).then((x) => { console.log(JSON.stringify(x)); process.exit(0); }, (e) => { console.log(String(e.cause ?? e)); process.exit(1); });`;
+    const out = await new Promise<{ code: number | null; stdout: string }>((done) => {
+      const child = spawn(process.execPath, ['-e', js], {
+        env: { PATH: process.env['PATH'] ?? '', ...env, HTTP_PROXY: proxy, http_proxy: proxy },
+      });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.once('close', (code) => done({ code, stdout }));
+    });
+    assert.equal(out.code, 0, out.stdout);
+    assert.deepEqual(
+      (JSON.parse(out.stdout) as string[]).map((x) => x.split(' ')[0]),
+      ['200', '200'],
+      out.stdout,
+    );
+    const seen = b.app.requests.filter((r) => r.url.startsWith('/fetch-'));
+    assert.deepEqual(seen.map((r) => r.url).sort(), ['/fetch-1', '/fetch-2?x=1']);
+    assert.ok(
+      seen.every((r) => r.headers['x-acp-peer-id'] === CLIENT_ID),
+      'B saw A by its workload identity',
+    );
+    const rec = await waitFor("the caller's audit record of the tunnelled POST", () =>
+      a.auditRecords().find((r) => r['method'] === 'POST' && r['target'] === 'payments.payments:8080'),
+    );
+    assert.equal(rec['destination'], 'payments/payments:8080');
+    assert.equal(rec['peer'], SERVER_ID);
+    assert.equal(rec['decision'], 'allow');
   });
 
   it('keeps connections alive: 30 sequential calls cost far fewer than 30 handshakes on the callee', async () => {

@@ -1,9 +1,11 @@
 // The outbound proxy's side for gRPC and other h2c clients: a CONNECT to a
 // meshed Service (gRPC clients send `CONNECT payments.shop:8080` to
 // HTTP_PROXY, then speak h2c with prior knowledge inside the tunnel) is
-// not passed on as raw bytes: the proxy answers 200, requires the tunnel
-// to start with the HTTP/2 preface (else the tunnel is closed, audited as
-// ACP_ERR_MESH_TUNNEL_NOT_H2), serves it as an h2c server connection, and
+// not passed on as raw bytes: the proxy answers 200 and reads the first
+// bytes. An HTTP/1.1 request (Node's fetch tunnels plain http:// this way)
+// goes to the HTTP/1.1 proxy (deps.http1, outbound.ts); anything else but
+// the HTTP/2 preface (a TLS ClientHello) closes the tunnel, audited as
+// ACP_ERR_MESH_TUNNEL_NOT_H2. An h2 tunnel is served as an h2c server connection, and
 // sends each stream on over h2 with mTLS to the callee's sidecar: one
 // multiplexed session per destination address and credential, this
 // workload's certificate, ALPN h2, the callee's SPIFFE ID checked in the
@@ -41,6 +43,11 @@ import { checkPeerServer, isMtlsFailure, peerOf, refusalOf } from './outbound-pe
 import { route, type Route } from './outbound-route.ts';
 
 export interface MeshH2Deps {
+  /**
+   * Takes over a tunnel that carries HTTP/1.1, with the first bytes already read from it:
+   * Node's fetch with NODE_USE_ENV_PROXY tunnels plain http:// this way.
+   */
+  http1?: (socket: Duplex, first: Buffer, host: string, port: number) => void;
   config: () => SidecarConfig;
   credentials: () => Credentials;
   /** Writes one caller-side audit record (when audit is on). */
@@ -66,6 +73,22 @@ export function prefaceState(bytes: Buffer): 'h2' | 'other' | 'more' {
   const n = Math.min(bytes.length, H2_PREFACE.length);
   if (bytes.subarray(0, n).compare(H2_PREFACE, 0, n) !== 0) return 'other';
   return n === H2_PREFACE.length ? 'h2' : 'more';
+}
+
+/**
+ * Whether a tunnel that is not h2 starts like an HTTP/1.1 request: a method token
+ * (upper-case letters) and a space, or a prefix of one. A TLS ClientHello (0x16) or
+ * anything else is not. Pure.
+ */
+export function looksLikeHttp1(bytes: Buffer): boolean {
+  let i = 0;
+  while (i < bytes.length && i < 24) {
+    const c = bytes[i] as number;
+    if (c === 0x20) return i > 0;
+    if (c < 0x41 || c > 0x5a) return false;
+    i++;
+  }
+  return i < 24;
 }
 
 /** A caller-side session idle this long (no stream open) is closed; the callee closes idle sessions after 60 s. */
@@ -328,7 +351,7 @@ export function createMeshH2(deps: MeshH2Deps): MeshH2 {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       let first = head;
       const timer = setTimeout(
-        () => refuseTunnel('no HTTP/2 preface in time'),
+        () => refuseTunnel('no HTTP/2 preface or HTTP/1.1 request in time'),
         deps.config().limits.requestTimeoutMs,
       );
       const refuseTunnel = (why: string): void => {
@@ -343,7 +366,7 @@ export function createMeshH2(deps: MeshH2Deps): MeshH2 {
           status: statusForCode('ACP_ERR_MESH_TUNNEL_NOT_H2'),
           decision: 'deny',
           reason: 'ACP_ERR_MESH_TUNNEL_NOT_H2',
-          message: `a tunnel to a meshed Service carries h2c only: ${why}`,
+          message: `a tunnel to a meshed Service carries h2c or HTTP/1.1 only: ${why}`,
         });
         socket.destroy();
       };
@@ -359,18 +382,27 @@ export function createMeshH2(deps: MeshH2Deps): MeshH2 {
           accepting = undefined;
         }
       };
+      const startHttp1 = (http1: NonNullable<MeshH2Deps['http1']>): void => {
+        clearTimeout(timer);
+        socket.removeListener('data', onData);
+        http1(socket, first, host, port);
+      };
       const check = (): void => {
         const state = prefaceState(first);
         if (state === 'h2') start();
-        else if (state === 'other') refuseTunnel('the tunnel did not start with the HTTP/2 preface');
+        else if (state === 'other' && deps.http1 && looksLikeHttp1(first)) {
+          // Wait for the space after the method before deciding (a prefix of a method could still turn out otherwise).
+          if (first.includes(0x20)) startHttp1(deps.http1);
+        } else if (state === 'other')
+          refuseTunnel('the tunnel started with neither the HTTP/2 preface nor an HTTP/1.1 request');
       };
       const onData = (chunk: Buffer): void => {
         first = Buffer.concat([first, chunk]);
         check();
       };
       socket.once('close', () => clearTimeout(timer));
-      if (prefaceState(first) !== 'more') check();
-      else socket.on('data', onData);
+      socket.on('data', onData); // every decision removes it
+      if (first.length > 0) check();
     },
     close() {
       for (const s of served) s.destroy();

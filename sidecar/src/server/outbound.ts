@@ -133,8 +133,19 @@ function readSmall(stream: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** An origin-form target (`/path?q`) inside a tunnel to host:port, as an absolute http:// URL. Throws on anything else. Pure. */
+export function originFormUrl(tunnel: string, target: string): URL {
+  if (!target.startsWith('/')) throw new Error('origin-form required');
+  const base = new URL(`http://${tunnel}/`);
+  const url = new URL(`${base.origin}${target}`);
+  if (url.origin !== base.origin) throw new Error('the target leaves the tunnel');
+  return url;
+}
+
 export function createOutbound(deps: OutboundDeps): { server: Server; close(): Promise<void> } {
   const pools = new Map<string, Pool>();
+  /** Sockets of tunnels to meshed Services that carry HTTP/1.1, with their CONNECT target. */
+  const http1Tunnels = new WeakMap<object, string>();
   const now = deps.nowMs ?? (() => performance.now());
 
   /** A replaced pool drains its in-flight requests for a minute, then closes. */
@@ -190,11 +201,20 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
     const requestId =
       acceptRequestId(req.headers['x-request-id'] as string | undefined) ?? crypto.randomUUID();
     let url: URL;
+    const tunnel = http1Tunnels.get(req.socket);
     try {
-      url = new URL(req.url ?? '');
+      // In a tunnel to a meshed Service the request is origin-form and goes to the CONNECT target.
+      url = tunnel ? originFormUrl(tunnel, req.url ?? '') : new URL(req.url ?? '');
       if (url.protocol !== 'http:') throw new Error('scheme');
     } catch {
-      respond(res, 'ACP_ERR_BAD_REQUEST', 'absolute-form http:// request target required', requestId);
+      respond(
+        res,
+        'ACP_ERR_BAD_REQUEST',
+        tunnel
+          ? `origin-form request target required in the tunnel to ${tunnel}`
+          : 'absolute-form http:// request target required',
+        requestId,
+      );
       return;
     }
     const config = deps.config();
@@ -329,8 +349,21 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
     attempt(0);
   };
 
-  const meshH2 = createMeshH2({ ...deps, audit, nowMs: now });
   const server = createServer(onRequest);
+  const meshH2 = createMeshH2({
+    ...deps,
+    audit,
+    nowMs: now,
+    // HTTP/1.1 in a tunnel to a meshed Service (Node's fetch with NODE_USE_ENV_PROXY): served by
+    // this proxy as if each request had been sent in absolute form to the CONNECT target.
+    http1: (socket, first, host, port) => {
+      http1Tunnels.set(socket, `${host}:${port}`);
+      server.emit('connection', socket);
+      // node:http reads a net.Socket through its handle (the bytes already read are not there):
+      // the first bytes go to the connection's parser as a 'data' event, before any later read.
+      if (first.length > 0) socket.emit('data', first);
+    },
+  });
   server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const [host = '', portText = ''] = (req.url ?? '').split(':');
     const port = Number(portText);

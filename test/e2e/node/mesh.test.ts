@@ -274,6 +274,34 @@ describe('calls by Service name on a real node', { timeout: 1_500_000 }, () => {
     assert.ok(named, "the caller's audit names the callee");
   });
 
+  test('a Node app’s plain fetch() reaches the Service by name with nothing but the variables the webhook injected', async () => {
+    // NODE_USE_ENV_PROXY=1 (injected) makes fetch use HTTP_PROXY; it tunnels http:// with CONNECT,
+    // which the caller's sidecar serves as HTTP/1.1 over mTLS to the callee.
+    const env = await must(cluster, [
+      'exec',
+      '-n',
+      NS,
+      checkout,
+      '-c',
+      'app',
+      '--',
+      'printenv',
+      'NODE_USE_ENV_PROXY',
+    ]);
+    assert.equal(env.trim(), '1');
+    const js = `fetch(process.argv[1]).then(async (r) => console.log(r.status, (await r.text()).trim()), (e) => console.log('error', String(e.cause ?? e)))`;
+    const out = await until('checkout fetch() -> http://payments:8080', 90_000, async () => {
+      const r = await kubectl(cluster, [
+        ...['exec', '-n', NS, checkout, '-c', 'app', '--', 'node', '-e', js],
+        'http://payments:8080/fetched',
+      ]);
+      const o = r.stdout.trim();
+      return o.startsWith('200') ? o : undefined;
+    });
+    assert.match(out, /GET \/fetched /);
+    assert.match(out, new RegExp(`caller=${idOf('checkout')}`));
+  });
+
   test('a caller the callee does not allow gets 403 from the callee, which names it', async () => {
     const intruder = await podOf('app=intruder');
     const out = await until('intruder -> payments answered', 90_000, async () => {

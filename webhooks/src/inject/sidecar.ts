@@ -153,7 +153,8 @@ const NO_PROXY = [
  * The app's outbound calls go through the sidecar's proxy: plain HTTP as
  * absolute-form requests (the sidecar originates mTLS to peers), HTTPS as
  * CONNECT tunnels (checked against egress.allow). Loopback stays direct.
- * Both spellings, because curl reads only the lower-case http_proxy.
+ * Both spellings, because curl reads only the lower-case http_proxy; and
+ * NODE_USE_ENV_PROXY so Node.js honours them.
  */
 export const PROXY_ENV: readonly EnvVar[] = [
   { name: 'HTTP_PROXY', value: PROXY_URL },
@@ -162,6 +163,10 @@ export const PROXY_ENV: readonly EnvVar[] = [
   { name: 'https_proxy', value: PROXY_URL },
   { name: 'NO_PROXY', value: NO_PROXY },
   { name: 'no_proxy', value: NO_PROXY },
+  // Node.js (22.21+, 24.5+) reads the variables above only when told to; without it a
+  // Node app's http/https/fetch calls would bypass the sidecar (and the mesh). Other
+  // runtimes ignore it.
+  { name: 'NODE_USE_ENV_PROXY', value: '1' },
 ];
 
 /** Adds the proxy variables the container does not set itself (its own values win). */
