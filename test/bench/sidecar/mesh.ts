@@ -27,11 +27,22 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     rate: { type: 'string', default: '1000' },
+    // shared: both sidecars on core 0, app and load generator on core 1 (the recorded runs);
+    // split: a pod pair, the caller sidecar with the load generator (the calling app) on core 0,
+    // the callee sidecar with its app on core 1.
+    cores: { type: 'string', default: 'shared' },
   },
 });
 const SECONDS = Number(flags.seconds);
 const ROUNDS = Number(flags.rounds);
 const RATE = Number(flags.rate);
+const SPLIT = flags.cores === 'split';
+if (!SPLIT && flags.cores !== 'shared') throw new Error('--cores is shared or split');
+const CORE = SPLIT
+  ? { caller: '0', callee: '1', app: '1', loadgen: '0' }
+  : { caller: '0', callee: '0', app: '1', loadgen: '1' };
+/** BENCH_MESH_NODE_FLAGS: extra node flags for both sidecars (e.g. --trace-gc; output in DIR/<name>.log). */
+const EXTRA_FLAGS = (process.env['BENCH_MESH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
 const CALLER_ID = 'spiffe://cluster.local/ns/bench/sa/caller';
 const CALLEE_ID = 'spiffe://cluster.local/ns/bench/sa/callee';
 
@@ -55,14 +66,14 @@ function start(cmd: string[], log: string): ChildProcess {
   return p;
 }
 
-/** A sidecar with this identity and config, pinned to core 0, the way it is injected. */
 /** BENCH_MESH_PROFILE=1: CPU profiles of both sidecars under DIR/<name>-prof (written at exit). */
 const profile = (name: string): string[] =>
   process.env['BENCH_MESH_PROFILE'] === '1'
     ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, `${name}-prof`)}`]
     : [];
 
-function sidecar(name: string, id: Issued, ca: Issued, config: SidecarConfig): ChildProcess {
+/** A sidecar with this identity and config, pinned to its core, the way it is injected. */
+function sidecar(name: 'caller' | 'callee', id: Issued, ca: Issued, config: SidecarConfig): ChildProcess {
   const identity = join(dir, `${name}-identity`);
   mkdirSync(identity);
   writeFileSync(join(identity, 'tls.crt'), id.cert);
@@ -73,9 +84,10 @@ function sidecar(name: string, id: Issued, ca: Issued, config: SidecarConfig): C
   const cmd = [
     'taskset',
     '-c',
-    '0',
+    CORE[name],
     process.execPath,
     ...SHIPPED_NODE_FLAGS,
+    ...EXTRA_FLAGS,
     ...profile(name),
     MAIN,
     ...sidecarArgs(configPath, identity),
@@ -105,6 +117,47 @@ function cpuSeconds(pid: number): number {
 /** The node process under `sh -c exec taskset ... node`: exec keeps the pid. */
 const pidOf = (p: ChildProcess): number => p.pid ?? 0;
 
+/** Every sample of a sidecar's /metrics, `name{labels}` -> value. */
+async function scrape(adminPort: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** The sum of the samples whose key starts with `prefix`, after minus before. */
+const delta = (after: Map<string, number>, before: Map<string, number>, prefix: string): number => {
+  let d = 0;
+  for (const [k, v] of after) if (k.startsWith(prefix)) d += v - (before.get(k) ?? 0);
+  return d;
+};
+
+/**
+ * What one sidecar did during a phase, from its own metrics: GC pauses by kind
+ * (count and total ms), the event loop's worst delay (prom-client's
+ * monitorEventLoopDelay, reset at each scrape), new inbound TLS handshakes and
+ * outbound retries.
+ */
+function phaseFacts(after: Map<string, number>, before: Map<string, number>): string {
+  const gc = ['minor', 'major', 'incremental']
+    .map((kind) => {
+      const key = `acp_sidecar_nodejs_gc_duration_seconds_`;
+      const n = delta(after, before, `${key}count{kind="${kind}"}`);
+      const ms = delta(after, before, `${key}sum{kind="${kind}"}`) * 1000;
+      return n > 0 ? `${kind} ${n} (${ms.toFixed(0)} ms)` : '';
+    })
+    .filter(Boolean)
+    .join(', ');
+  const lag = (after.get('acp_sidecar_nodejs_eventloop_lag_max_seconds') ?? 0) * 1000;
+  const hs = delta(after, before, 'acp_sidecar_tls_handshakes_total');
+  const retries = delta(after, before, 'acp_sidecar_outbound_retries_total');
+  return `GC ${gc || 'none'}; event-loop delay max ${lag.toFixed(1)} ms; inbound handshakes ${hs}; retries ${retries}`;
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2
@@ -125,7 +178,7 @@ writeFileSync(
   upstreamNginx(dir).replace(`127.0.0.1:${PORTS.upstream}`, `127.0.0.1:${port.upstream}`),
 );
 mkdirSync(join(dir, 'up-tmp'));
-start(['taskset', '-c', '1', 'nginx', '-c', join(dir, 'upstream.conf')], 'upstream.log');
+start(['taskset', '-c', CORE.app, 'nginx', '-c', join(dir, 'upstream.conf')], 'upstream.log');
 
 const calleeConfig: SidecarConfig = {
   ...sidecarConfig(null, CALLER_ID),
@@ -162,7 +215,7 @@ await ready(CALLER_PORTS.admin);
 const DIRECT = ['-url', `http://127.0.0.1:${port.upstream}/`];
 const MESH = ['-url', 'http://callee:8080/', '-proxy', `http://127.0.0.1:${CALLER_PORTS.outbound}`];
 const load = (target: string[], seconds = SECONDS): Promise<LoadgenResult> =>
-  runLoadgen([...target, '-rate', String(RATE), '-c', '16', '-d', `${seconds}s`], '1').catch((e: unknown) => {
+  runLoadgen([...target, '-rate', String(RATE), '-c', '16', '-d', `${seconds}s`], CORE.loadgen).catch((e: unknown) => {
     const msg = String((e as { stderr?: string }).stderr ?? e);
     if (msg.includes('-proxy'))
       throw new Error('acp-loadgen lacks -proxy: run `bash test/bench/sidecar/install.sh`');
@@ -173,8 +226,12 @@ say(
   `# mesh benchmark: ${ROUNDS} rounds x ${SECONDS} s at ${RATE} req/s (open loop, 16 keep-alive connections)`,
 );
 say(
-  `# node ${process.version}, sidecar flags ${SHIPPED_NODE_FLAGS.join(' ')}; sidecars on core 0, app and load generator on core 1`,
+  `# node ${process.version}, sidecar flags ${[...SHIPPED_NODE_FLAGS, ...EXTRA_FLAGS].join(' ')}; ` +
+    (SPLIT
+      ? 'caller sidecar and load generator on core 0, callee sidecar and app on core 1'
+      : 'sidecars on core 0, app and load generator on core 1'),
 );
+say(`# logs and audit records in ${dir}`);
 await load(MESH, 2); // warm-up: connections, JIT
 await load(DIRECT, 2);
 
@@ -189,9 +246,11 @@ for (let i = 0; i < ROUNDS; i++) {
   const directFirst = i % 2 === 0;
   let direct: LoadgenResult | undefined;
   if (directFirst) direct = await load(DIRECT);
+  const m0 = [await scrape(CALLER_PORTS.admin), await scrape(port.calleeAdmin)];
   const c0 = [cpuSeconds(pidOf(callerProc)), cpuSeconds(pidOf(calleeProc))];
   const mesh = await load(MESH);
   const c1 = [cpuSeconds(pidOf(callerProc)), cpuSeconds(pidOf(calleeProc))];
+  const m1 = [await scrape(CALLER_PORTS.admin), await scrape(port.calleeAdmin)];
   if (!directFirst) direct = await load(DIRECT);
   if (!direct) throw new Error('unreachable');
   const n = Math.max(1, mesh.total);
@@ -206,6 +265,8 @@ for (let i = 0; i < ROUNDS; i++) {
     `round ${i + 1}: direct p50 ${direct.p50ms.toFixed(2)} p99 ${direct.p99ms.toFixed(2)} ms; mesh p50 ${mesh.p50ms.toFixed(2)} p99 ${mesh.p99ms.toFixed(2)} ms ` +
       `(${mesh.total} requests, ${mesh.errors} errors, statuses ${JSON.stringify(mesh.statuses)}); CPU/request caller ${r.callerUs.toFixed(0)} us, callee ${r.calleeUs.toFixed(0)} us`,
   );
+  say(`  caller: ${phaseFacts(m1[0]!, m0[0]!)}`);
+  say(`  callee: ${phaseFacts(m1[1]!, m0[1]!)}`);
 }
 say('\n## medians');
 say(
