@@ -168,7 +168,7 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
     };
     const tlsOptions = tls && {
       // One TLS context per pool: given ca/cert/key instead, node parses all three again for
-      // every new connection (~0.7 ms of CPU each here).
+      // every new connection (0.5-0.7 ms of CPU each here, a third of a full handshake).
       secureContext: createSecureContext({
         ca: creds.files.ca,
         cert: creds.files.cert,
