@@ -151,6 +151,45 @@ describe('sidecar e2e: calls by Service name over the mesh directory', () => {
     assert.ok(handshakes <= 3, `${handshakes} handshakes for 30 calls`);
   });
 
+  it('keeps every connection a burst opened while calls go on: the next burst, after more than the idle timeout, needs no new handshake', async () => {
+    // The app holds /burst answers until four have arrived: the caller must carry four at once.
+    const plain = b.app.handler;
+    let held: (() => void)[] = [];
+    b.app.handler = (req, res, body) => {
+      if (!(req.url ?? '').startsWith('/burst')) return plain(req, res, body);
+      held.push(() => plain(req, res, body));
+      if (held.length < 4) return;
+      for (const answer of held) answer();
+      held = [];
+    };
+    const handshakes = async (): Promise<number> =>
+      (await b.metrics())
+        .split('\n')
+        .filter((l) => l.startsWith('acp_sidecar_tls_handshakes_total{'))
+        .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    const burst = async (): Promise<void> => {
+      const rs = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => viaProxy(a, `http://payments:8080/burst-${i}`)),
+      );
+      assert.deepEqual(
+        rs.map((r) => r.status),
+        [200, 200, 200, 200],
+      );
+    };
+    try {
+      await burst();
+      const afterFirst = await handshakes();
+      // One call at a time for longer than the caller's idle timeout (4 s): with the busiest
+      // connection carrying them all (node's LIFO default) the other three would close.
+      const until = Date.now() + 5000;
+      while (Date.now() < until) assert.equal((await viaProxy(a, 'http://payments:8080/steady')).status, 200);
+      await burst();
+      assert.equal((await handshakes()) - afterFirst, 0, 'new mTLS handshakes for the second burst');
+    } finally {
+      b.app.handler = plain;
+    }
+  });
+
   it('names the callee identity in the caller audit on every connection (no resumed session skips the check)', async () => {
     assert.equal((await viaProxy(a, 'http://payments:8080/first')).status, 200);
     const rs = await Promise.all(

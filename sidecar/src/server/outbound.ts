@@ -24,7 +24,7 @@ import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'nod
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { SidecarConfig } from '@acp/crds/sidecar';
 import { statusForCode } from '../codes.ts';
 import type { AuditLog } from '../pipeline/audit.ts';
@@ -165,12 +165,27 @@ export function createOutbound(deps: OutboundDeps): { server: Server; close(): P
     const existing = pools.get(address);
     if (existing && existing.key === key) return existing;
     if (existing) retire(existing);
-    const common = { keepAlive: true, maxSockets: 128, maxFreeSockets: 32, timeout: IDLE_SOCKET_MS };
-    const tlsOptions = {
-      ca: creds.files.ca,
-      cert: creds.files.cert,
-      key: creds.files.key,
-      minVersion: 'TLSv1.2' as const,
+    // FIFO: requests take the idle connection that waited longest, so every connection a burst
+    // opened keeps being used while the destination is busy. With node's default (LIFO) the
+    // busiest few carry everything, the rest close after IDLE_SOCKET_MS, and the next burst
+    // (a GC pause, a scheduling gap upstream) pays a full mTLS handshake per extra request on
+    // both sidecars: that was the mesh leg's p99 (test/bench/sidecar/README.md, issue 20).
+    const common = {
+      keepAlive: true,
+      maxSockets: 128,
+      maxFreeSockets: 32,
+      timeout: IDLE_SOCKET_MS,
+      scheduling: 'fifo' as const,
+    };
+    const tlsOptions = tls && {
+      // One TLS context per pool: given ca/cert/key instead, node parses all three again for
+      // every new connection (0.5-0.7 ms of CPU each here, a third of a full handshake).
+      secureContext: createSecureContext({
+        ca: creds.files.ca,
+        cert: creds.files.cert,
+        key: creds.files.key,
+        minVersion: 'TLSv1.2',
+      }),
       checkServerIdentity: checkPeerServer(r.identities),
     };
     // No TLS session resumption: node skips checkServerIdentity on a resumed session and
