@@ -83,20 +83,32 @@ function isFlat(h: Readonly<Record<string, string | number>> | readonly string[]
   return Array.isArray(h);
 }
 
+/** True for a field HTTP/2 must not carry from the layers: connection-specific, or a pseudo-header. */
+function dropped(lower: string): boolean {
+  return CONNECTION_SPECIFIC.has(lower) || lower.charCodeAt(0) === 58;
+}
+
 /** Adds one field to an HTTP/2 header object (lower-case name; a repeated name becomes a list). */
 function addField(out: OutgoingHttpHeaders, name: string, value: string): void {
   const lower = name.toLowerCase();
-  if (CONNECTION_SPECIFIC.has(lower) || lower.charCodeAt(0) === 58) return;
+  if (dropped(lower)) return;
   const prev = out[lower];
   if (prev === undefined) out[lower] = value;
   else if (Array.isArray(prev)) prev.push(value);
   else out[lower] = [String(prev), value];
 }
 
+/** Appends one field to a flat HTTP/2 header list (lower-case name; a repeated name stays repeated). */
+function pushField(out: string[], name: string, value: string): void {
+  const lower = name.toLowerCase();
+  if (!dropped(lower)) out.push(lower, value);
+}
+
 /** The response as the layers write it. */
 export class H2Response {
   headersSent = false;
-  private head: OutgoingHttpHeaders | null = null;
+  /** The response head as node:http2's raw header list ([':status', code, name, value, ...]). */
+  private head: string[] | null = null;
   private trailers: OutgoingHttpHeaders | null = null;
   private responded = false;
   private done = false;
@@ -117,11 +129,13 @@ export class H2Response {
 
   writeHead(status: number, headers: Readonly<Record<string, string | number>> | readonly string[]): this {
     if (this.headersSent) throw new AcpError('ACP_ERR_INTERNAL', 'response head written twice');
-    const h: OutgoingHttpHeaders = { ':status': status };
+    // A flat list, not an object: node:http2 takes it as it is (no copy into a null-prototype
+    // object); a repeated single-value field is refused by it the same way (ERR_HTTP2_HEADER_SINGLE_VALUE).
+    const h: string[] = [':status', String(status)];
     if (isFlat(headers)) {
-      for (let i = 0; i < headers.length; i += 2) addField(h, headers[i] ?? '', headers[i + 1] ?? '');
+      for (let i = 0; i < headers.length; i += 2) pushField(h, headers[i] ?? '', headers[i + 1] ?? '');
     } else {
-      for (const name of Object.keys(headers)) addField(h, name, String(headers[name]));
+      for (const name of Object.keys(headers)) pushField(h, name, String(headers[name]));
     }
     this.head = h;
     this.headersSent = true;
@@ -173,7 +187,7 @@ export class H2Response {
     if (this.responded) return;
     this.responded = true;
     if (this.stream.destroyed || this.stream.closed) return; // reset by the client meanwhile
-    const head = this.head ?? { ':status': 200 };
+    const head = this.head ?? [':status', '200'];
     this.headersSent = true;
     const waitForTrailers = !endStream && (this.grpc || this.trailers !== null);
     this.stream.respond(head, { endStream, waitForTrailers });
