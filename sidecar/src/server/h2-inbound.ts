@@ -37,6 +37,14 @@ export const H2_FLOOD_PER_SECOND = { ping: 20, settings: 20, reset: 100 } as con
 const HEADER_TABLE_SIZE = 4096;
 /** An idle session (no stream open, no frame) closes after this. */
 const SESSION_IDLE_MS = 60_000;
+/** One listener shared by every stream (a closure per stream is garbage per request). */
+const ignore = (): undefined => undefined;
+
+/** True when the flat raw header list has a field named `name` (lower case). */
+function hasField(raw: readonly string[], name: string): boolean {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i] === name) return true;
+  return false;
+}
 
 export interface H2InboundDeps {
   policy: () => Policy;
@@ -170,7 +178,7 @@ export function createH2Inbound(deps: H2InboundDeps): H2Inbound {
       stream.close(constants.NGHTTP2_INTERNAL_ERROR); // fail closed: no identity known for it
       return;
     }
-    stream.on('error', () => undefined);
+    stream.on('error', ignore);
     const policy = deps.policy();
     const head = readH2Head(rawHeaders);
     const endStream = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
@@ -178,7 +186,7 @@ export function createH2Inbound(deps: H2InboundDeps): H2Inbound {
     // Assigned once the pipeline starts; the stream's listeners below read it.
     // eslint-disable-next-line prefer-const
     let ctx: RequestContext | undefined;
-    const contentLength = rawHeaders.some((v, i) => i % 2 === 0 && v === 'content-length');
+    const contentLength = hasField(rawHeaders, 'content-length');
     const facts: H2Facts = {
       grpc: head.grpc,
       grpcTimeoutMs: head.grpcTimeoutMs,
@@ -201,7 +209,7 @@ export function createH2Inbound(deps: H2InboundDeps): H2Inbound {
         });
       },
     };
-    const res = new H2Response(stream, head.grpc, () => undefined);
+    const res = new H2Response(stream, head.grpc, ignore);
     const timeoutMs = Math.min(policy.config.limits.requestTimeoutMs, head.grpcTimeoutMs ?? Infinity);
     // No progress (no frame read or written) on the stream: a zero window the client never opens, a body that never comes.
     stream.setTimeout(policy.config.limits.requestTimeoutMs, () => {
