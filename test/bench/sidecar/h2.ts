@@ -6,6 +6,10 @@
 // medians and ratios, requests per proxy CPU-second from /proc, and a CPU
 // profile of the sidecar's h2 phase (summarised by profile.ts).
 //   node test/bench/sidecar/h2.ts            # BENCH_SECONDS=8 BENCH_ROUNDS=3
+// BENCH_BASELINE_TREE=DIR (another checkout, e.g. a worktree of an older
+// commit): its sidecar, built from that tree, runs as sidecar-baseline in
+// the same alternating rounds (before and after share nginx and the
+// machine of each round) and is profiled after the sidecar.
 // gRPC unary load is oha posting one framed gRPC message (content-type
 // application/grpc, te: trailers) to /bench.Echo/Unary: the same HTTP/2
 // exchange a gRPC client makes; the app answers with a message and the
@@ -40,6 +44,12 @@ process.on('exit', () => {
 build(join(dir, 'dist'));
 symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
 const MAIN = join(dir, 'dist/sidecar/src/main.js');
+const BASELINE_TREE = process.env['BENCH_BASELINE_TREE'] ? resolve(process.env['BENCH_BASELINE_TREE']) : null;
+const BASELINE_MAIN = join(dir, 'dist-baseline/sidecar/src/main.js');
+if (BASELINE_TREE) {
+  await run(process.execPath, [join(BASELINE_TREE, 'scripts/build.ts'), '--out', join(dir, 'dist-baseline')]);
+  symlinkSync(join(BASELINE_TREE, 'node_modules'), join(dir, 'dist-baseline/node_modules'));
+}
 const { ca, server, client, identityDir } = benchPki(dir, 'localhost');
 writeFileSync(join(dir, 'ca.crt'), ca.cert);
 writeFileSync(join(dir, 'server.crt'), server.cert);
@@ -197,7 +207,7 @@ interface Target {
   /** Starts the proxy for a phase (the sidecar runs with the app of that phase). */
   start(phase: Phase, extra?: string[]): ChildProcess;
 }
-const sidecar = (phase: Phase, extra: string[] = []): ChildProcess =>
+const sidecar = (phase: Phase, extra: string[] = [], main = MAIN): ChildProcess =>
   start(
     [
       'taskset',
@@ -206,7 +216,7 @@ const sidecar = (phase: Phase, extra: string[] = []): ChildProcess =>
       process.execPath,
       ...SHIPPED_NODE_FLAGS,
       ...extra,
-      MAIN,
+      main,
       '--config',
       join(dir, phase.name === 'h2' ? 'sidecar-h1app.json' : 'sidecar-grpc.json'),
       '--identity-dir',
@@ -223,6 +233,15 @@ const TARGETS: Target[] = [
     start: () => start(['taskset', '-c', '0', 'nginx', '-c', join(dir, 'nginx.conf')], 'nginx.out'),
   },
   { name: 'sidecar', port: P.sidecar, start: sidecar },
+  ...(BASELINE_TREE
+    ? [
+        {
+          name: 'sidecar-baseline',
+          port: P.sidecar,
+          start: (phase: Phase, extra?: string[]) => sidecar(phase, extra, BASELINE_MAIN),
+        },
+      ]
+    : []),
 ];
 
 say(`# HTTP/2 + gRPC benchmark: ${ROUNDS} rounds x ${SECONDS}s, dir ${dir}`);
@@ -261,39 +280,44 @@ for (let round = 0; round < ROUNDS; round++) {
 say('\n## medians and ratios (sidecar / nginx)');
 for (const phase of PHASES) {
   const n = results.get(`${phase.name} nginx`);
-  const s = results.get(`${phase.name} sidecar`);
-  if (!n || !s) continue;
-  const [nr, sr, nc, sc] = [median(n.rps), median(s.rps), median(n.perCpu), median(s.perCpu)];
-  say(
-    `${phase.name}: nginx ${nr.toFixed(0)} req/s, sidecar ${sr.toFixed(0)} req/s -> ${(sr / nr).toFixed(2)}x; per proxy CPU-s nginx ${nc.toFixed(0)}, sidecar ${sc.toFixed(0)} -> ${(sc / nc).toFixed(2)}x`,
-  );
-}
-// Where the sidecar's time goes in each phase.
-for (const phase of PHASES) {
-  const profDir = join(dir, `prof-${phase.name}`);
-  const p = sidecar(phase, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
-  await waitPort(P.sidecar);
-  await runOha(
-    [
-      '-z',
-      `${SECONDS}s`,
-      ...LOAD,
-      ...tls,
-      ...auth,
-      ...phase.extra,
-      `https://localhost:${P.sidecar}${phase.path}`,
-    ],
-    '1',
-  );
-  await stop(p);
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  say(`\n## CPU profile, sidecar, ${phase.name} (${file ? join(profDir, file) : 'none written'})`);
-  if (file) {
-    const { stdout } = await run(process.execPath, [
-      join(root, 'test/bench/sidecar/profile.ts'),
-      join(profDir, file),
-    ]);
-    say(stdout);
+  for (const name of ['sidecar', 'sidecar-baseline']) {
+    const s = results.get(`${phase.name} ${name}`);
+    if (!n || !s) continue;
+    const [nr, sr, nc, sc] = [median(n.rps), median(s.rps), median(n.perCpu), median(s.perCpu)];
+    say(
+      `${phase.name}: nginx ${nr.toFixed(0)} req/s, ${name} ${sr.toFixed(0)} req/s -> ${(sr / nr).toFixed(2)}x; per proxy CPU-s nginx ${nc.toFixed(0)}, ${name} ${sc.toFixed(0)} -> ${(sc / nc).toFixed(2)}x`,
+    );
   }
 }
+// Where the sidecar's time goes in each phase (and the baseline's, when there is one).
+const profiled = BASELINE_TREE ? [MAIN, BASELINE_MAIN] : [MAIN];
+for (const phase of PHASES)
+  for (const main of profiled) {
+    const profDir = join(dir, `prof-${phase.name}${main === MAIN ? '' : '-baseline'}`);
+    const p = sidecar(phase, ['--cpu-prof', `--cpu-prof-dir=${profDir}`], main);
+    await waitPort(P.sidecar);
+    await runOha(
+      [
+        '-z',
+        `${SECONDS}s`,
+        ...LOAD,
+        ...tls,
+        ...auth,
+        ...phase.extra,
+        `https://localhost:${P.sidecar}${phase.path}`,
+      ],
+      '1',
+    );
+    await stop(p);
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    const who = main === MAIN ? 'sidecar' : 'sidecar-baseline';
+    say(`\n## CPU profile, ${who}, ${phase.name} (${file ? join(profDir, file) : 'none written'})`);
+    if (file) {
+      const { stdout } = await run(process.execPath, [
+        join(root, 'test/bench/sidecar/profile.ts'),
+        join(profDir, file),
+      ]);
+      say(stdout);
+    }
+  }
 process.exit(0);
