@@ -14,7 +14,7 @@
 // same alternating rounds, so before and after share nginx and the machine
 // of each round).
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -76,13 +76,16 @@ writeFileSync(join(dir, 'server.key'), server.key);
 writeFileSync(join(dir, 'server.pem'), server.cert + server.key);
 const { jwk, token } = await benchToken('bench-1', 'bench-client', 7200);
 writeFileSync(join(dir, 'sidecar-nojwt.json'), JSON.stringify(sidecarConfig(null, CLIENT_ID)));
-// The baseline's config: the same policy without the limits that tree's schema may not know yet
-// (an older sidecar refuses unknown fields); it then runs with its own defaults.
+// The baseline's config: the same policy without the limits that tree's schema does not know
+// (an older sidecar refuses unknown fields, a newer one requires them); it then runs with its own defaults.
 const NEWER_LIMITS = new Set(['maxUrlBytes', 'maxConnections', 'maxPendingHandshakesPerAddress']);
 const jwtConfig = sidecarConfig({ keys: [jwk] }, CLIENT_ID);
 writeFileSync(join(dir, 'sidecar-jwt.json'), JSON.stringify(jwtConfig));
+const baselineTypes = BASELINE_TREE ? join(BASELINE_TREE, 'crds/generated/sidecar-config-types.ts') : '';
+const baselineKnows = (k: string): boolean =>
+  existsSync(baselineTypes) && readFileSync(baselineTypes, 'utf8').includes(k);
 const olderLimits = Object.fromEntries(
-  Object.entries(jwtConfig.limits).filter(([k]) => !NEWER_LIMITS.has(k)),
+  Object.entries(jwtConfig.limits).filter(([k]) => !NEWER_LIMITS.has(k) || baselineKnows(k)),
 );
 writeFileSync(join(dir, 'sidecar-jwt-baseline.json'), JSON.stringify({ ...jwtConfig, limits: olderLimits }));
 for (const [name, text] of [
