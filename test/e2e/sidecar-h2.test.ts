@@ -45,6 +45,37 @@ describe('sidecar: inbound HTTP/2', () => {
     assert.equal(rec['path'], '/v1/items');
   });
 
+  it('relays the app response head: repeated fields each in their order, connection-specific ones dropped', async () => {
+    const saved = s.app.handler;
+    s.app.handler = (_req, res) => {
+      res.writeHead(200, [
+        'Content-Type',
+        'text/plain',
+        'Set-Cookie',
+        'a=1',
+        'X-App',
+        'one',
+        'Set-Cookie',
+        'b=2',
+        'Keep-Alive',
+        'timeout=5',
+      ]);
+      res.end('ok');
+    };
+    try {
+      const a = await h2Request(c, { ':path': '/head' });
+      assert.equal(a.status, 200);
+      assert.equal(a.body, 'ok');
+      assert.deepEqual(a.headers['set-cookie'], ['a=1', 'b=2']);
+      assert.equal(a.headers['x-app'], 'one');
+      assert.equal(a.headers['content-type'], 'text/plain');
+      assert.equal(a.headers['keep-alive'], undefined);
+      assert.equal(a.headers['strict-transport-security'], HSTS);
+    } finally {
+      s.app.handler = saved;
+    }
+  });
+
   it('relays a body with Content-Length and a streamed body without one', async () => {
     const before = s.app.requests.length;
     const a = await h2Request(c, { ':path': '/up', ':method': 'POST', 'content-length': '5' }, 'hello');
