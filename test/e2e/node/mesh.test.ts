@@ -285,8 +285,9 @@ describe('calls by Service name on a real node', { timeout: 1_500_000 }, () => {
       '-c',
       'app',
       '--',
-      'printenv',
-      'NODE_USE_ENV_PROXY',
+      'node',
+      '-p',
+      'process.env.NODE_USE_ENV_PROXY',
     ]);
     assert.equal(env.trim(), '1');
     const js = `fetch(process.argv[1]).then(async (r) => console.log(r.status, (await r.text()).trim()), (e) => console.log('error', String(e.cause ?? e)))`;
