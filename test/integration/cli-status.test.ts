@@ -85,6 +85,7 @@ describe('acp status on a real apiserver', () => {
         conditions: [
           ['Ready', 'True', 'Reconciled', 'in force'],
           ['Compliant', 'False', 'ControlsFailing', 'HIPAA-1 fails'],
+          ['Verified', 'True', 'Verified', 'every selected pod runs the compiled config'],
         ].map(([type, status, reason, message]) => ({
           type,
           status,
@@ -145,12 +146,12 @@ describe('acp status on a real apiserver', () => {
   });
 
   const row =
-    /^api\s+True \(Reconciled\)\s+False \(ControlsFailing\)\s+Enforce\s+1\/1\s+in (4h5\dm|5h) \(default\)$/m;
+    /^api\s+True \(Reconciled\)\s+False \(ControlsFailing\)\s+True \(Verified\)\s+Enforce\s+1\/1\s+in (4h5\dm|5h) \(default\)$/m;
 
   it('prints the policy, its conditions, workloads, next renewal and the CA expiry', async () => {
     const r = await acp(['status', '-n', ns, '--operator-namespace', ops]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^NAME\s+READY\s+COMPLIANT\s+MODE\s+WORKLOADS\s+NEXT RENEWAL$/m);
+    assert.match(r.stdout, /^NAME\s+READY\s+COMPLIANT\s+VERIFIED\s+MODE\s+WORKLOADS\s+NEXT RENEWAL$/m);
     assert.match(r.stdout, row);
     assert.match(r.stdout, new RegExp(`^  ${ns}/api Compliant: HIPAA-1 fails$`, 'm'));
     assert.match(r.stdout, new RegExp(`^CA ${ops}/acp-ca: expires in (29|30)d \\(${caNotAfter}\\)$`, 'm'));

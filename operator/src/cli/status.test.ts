@@ -40,6 +40,13 @@ function policy(name: string, ns: string, change: (p: ApiCompliancePolicy) => vo
           message: 'HIPAA-1 fails',
           lastTransitionTime: '2026-01-01T00:00:00Z',
         },
+        {
+          type: 'Verified',
+          status: 'False',
+          reason: 'Drift',
+          message: 'pod api-1 runs config abc, compiled def',
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+        },
       ],
       workloads: { selected: 3, injected: 2, summary: '2/3' },
     },
@@ -87,6 +94,24 @@ describe('statusReport', () => {
     });
     assert.equal(row?.mode, 'Enforce');
     assert.deepEqual(row?.workloads, { selected: 3, injected: 2 });
+    assert.equal(row?.verified?.reason, 'Drift');
+  });
+
+  it('does not list a Verified condition that is Unknown (not measured yet) among the problems', () => {
+    const unmeasured = policy('api', 'shop', (p) => {
+      const v = p.status?.conditions?.find((c) => c.type === 'Verified');
+      if (v) Object.assign(v, { status: 'Unknown', reason: 'NotYetVerified', message: 'no probe round yet' });
+    });
+    const text = formatStatusTable(
+      statusReport(input({ shop: { pods: [], identitySecrets: [] } }, [unmeasured])),
+      {
+        now: NOW,
+        allNamespaces: false,
+        namespace: 'shop',
+      },
+    );
+    assert.match(text, /Unknown \(NotYetVerified\)/);
+    assert.doesNotMatch(text, /Verified: no probe round yet/);
   });
 
   it('the next renewal is the earliest renew-at among the service accounts of the pods it selects', () => {
@@ -236,10 +261,11 @@ describe('status formatting', () => {
     assert.equal(
       formatStatusTable(report(), { now: NOW, allNamespaces: false, namespace: 'shop' }),
       [
-        'NAME  READY              COMPLIANT                MODE     WORKLOADS  NEXT RENEWAL',
-        'api   True (Reconciled)  False (ControlsFailing)  Enforce  2/3        in 5h (api)',
+        'NAME  READY              COMPLIANT                VERIFIED       MODE     WORKLOADS  NEXT RENEWAL',
+        'api   True (Reconciled)  False (ControlsFailing)  False (Drift)  Enforce  2/3        in 5h (api)',
         '',
         '  shop/api Compliant: HIPAA-1 fails',
+        '  shop/api Verified: pod api-1 runs config abc, compiled def',
         '',
         'CA acp-system/acp-ca: expires in 30d (2027-01-04T10:00:00.000Z)',
         '',

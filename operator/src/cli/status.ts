@@ -1,6 +1,6 @@
 // `acp status` (`kubectl acp status`): the fleet at a glance, from what
-// the cluster holds. Per ApiCompliancePolicy: its Ready and Compliant
-// conditions with their reasons, the mode, the workloads it selects and
+// the cluster holds. Per ApiCompliancePolicy: its Ready, Compliant and
+// Verified (measured) conditions with their reasons, the mode, the workloads it selects and
 // injects (its status), and the next certificate renewal among the
 // service accounts of the pods it selects (the renew-at / not-after
 // annotations of their identity Secrets); and the CA's expiry. Pure: the
@@ -55,6 +55,8 @@ export interface PolicyRow {
   mode: string;
   ready: ConditionSummary | undefined;
   compliant: ConditionSummary | undefined;
+  /** What the operator's prober measured (Verified: True, False on drift, Unknown until measured). */
+  verified: ConditionSummary | undefined;
   workloads: { selected: number; injected: number } | undefined;
   identities: IdentityStatus[];
   /** Service accounts whose identity Secret does not exist (yet). */
@@ -138,6 +140,7 @@ function policyRow(policy: ApiCompliancePolicy, input: StatusInput): PolicyRow {
     mode: policy.spec.mode ?? 'Enforce',
     ready: condition(status?.conditions, 'Ready'),
     compliant: condition(status?.conditions, 'Compliant'),
+    verified: condition(status?.conditions, 'Verified'),
     workloads: w ? { selected: w.selected ?? 0, injected: w.injected ?? 0 } : undefined,
     identities: 'why' in ids ? [] : ids.identities,
     missingIdentities: 'why' in ids ? [] : ids.missing,
@@ -215,13 +218,14 @@ export function formatStatusTable(
   const ns = (cells: string[], namespace: string): string[] =>
     opts.allNamespaces ? [namespace, ...cells] : cells;
   const rows = [
-    ns(['NAME', 'READY', 'COMPLIANT', 'MODE', 'WORKLOADS', 'NEXT RENEWAL'], 'NAMESPACE'),
+    ns(['NAME', 'READY', 'COMPLIANT', 'VERIFIED', 'MODE', 'WORKLOADS', 'NEXT RENEWAL'], 'NAMESPACE'),
     ...report.policies.map((p) =>
       ns(
         [
           p.name,
           cond(p.ready),
           cond(p.compliant),
+          cond(p.verified),
           p.mode,
           p.workloads ? `${p.workloads.injected}/${p.workloads.selected}` : '-',
           renewalCell(p.nextRenewal, opts.now),
@@ -230,14 +234,16 @@ export function formatStatusTable(
       ),
     ),
   ];
+  // Verified is Unknown until the first probe round, so only its False (drift measured) is a problem.
   const problems = report.policies.flatMap((p) =>
     (
       [
-        ['Ready', p.ready],
-        ['Compliant', p.compliant],
+        ['Ready', p.ready, 'True'],
+        ['Compliant', p.compliant, 'True'],
+        ['Verified', p.verified, 'Unknown'],
       ] as const
     )
-      .filter(([, c]) => c !== undefined && c.status !== 'True')
+      .filter(([, c, fine]) => c !== undefined && c.status !== 'True' && c.status !== fine)
       .map(([type, c]) => `  ${p.namespace}/${p.name} ${type}: ${c?.message ?? ''}`),
   );
   const notes = problems.length > 0 ? `\n${problems.join('\n')}\n` : '';
