@@ -34,6 +34,8 @@ import { H2Request, H2Response } from './h2-request.ts';
 export const H2_MAX_STREAMS = 100;
 /** Per-second budgets of frames that cost the sidecar work and give the client nothing it needs in bulk. */
 export const H2_FLOOD_PER_SECOND = { ping: 20, settings: 20, reset: 100 } as const;
+/** How long a session that was cut (GOAWAY ENHANCE_YOUR_CALM) may live on, so the GOAWAY reaches the client. */
+export const H2_CUT_GRACE_MS = 1000;
 const HEADER_TABLE_SIZE = 4096;
 /** An idle session (no stream open, no frame) closes after this. */
 const SESSION_IDLE_MS = 60_000;
@@ -132,11 +134,19 @@ export function createH2Inbound(deps: H2InboundDeps): H2Inbound {
     streamResetRate: 33,
   } as Parameters<typeof createServer>[0]);
 
+  const cutSessions = new WeakSet<ServerHttp2Session>();
   const cut = (session: ServerHttp2Session, socket: TLSSocket, code: H2Code, detail: string): void => {
-    if (session.destroyed || session.closed) return;
+    if (session.destroyed || session.closed || cutSessions.has(session)) return;
+    cutSessions.add(session);
     deps.defence(socket, code, detail);
+    // GOAWAY (last stream id 0: nghttp2 ignores every new stream from here on), then the
+    // session goes after a short grace, as Go's server does. Destroying it at once closed the
+    // socket with the flood's bytes unread: the kernel answers that with a TCP RST, and the
+    // client drops the GOAWAY that was on its way (seen under load: no GOAWAY, a reset).
     session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    session.destroy();
+    const grace = setTimeout(() => session.destroy(), H2_CUT_GRACE_MS);
+    grace.unref();
+    session.once('close', () => clearTimeout(grace));
   };
 
   server.on('session', (session: ServerHttp2Session) => {
