@@ -3,8 +3,16 @@
 // certificate to sidecar B and checks B's SPIFFE ID against the egress
 // entry's peers. Unlisted destinations are refused (egress default Deny).
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { OTHER_ID, SERVER_ID, startSidecar, viaProxy, type RunningSidecar } from './sidecar-support.ts';
+import {
+  OTHER_ID,
+  SERVER_ID,
+  startSidecar,
+  viaProxy,
+  waitFor,
+  type RunningSidecar,
+} from './sidecar-support.ts';
 
 describe('sidecar e2e: outbound proxy', () => {
   let b: RunningSidecar;
@@ -28,6 +36,25 @@ describe('sidecar e2e: outbound proxy', () => {
     assert.equal(r.status, 502);
     assert.match(r.body, /ACP_ERR_EGRESS_PEER_MISMATCH/);
     assert.equal(b.app.requests.length, 0, 'nothing reached the app behind the wrong peer');
+  });
+  it('keeps the app’s idle keep-alive connection open past node’s 5 s default (an app reusing it gets an answer, not a reset)', async () => {
+    const sock = connect(a.ports.outbound, '127.0.0.1');
+    let got = '';
+    sock.on('data', (c: Buffer) => (got += c.toString('latin1')));
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    let isClosed = false;
+    void closed.then(() => (isClosed = true));
+    const ask = async (): Promise<string> => {
+      const from = got.length;
+      sock.write('GET http://127.0.0.1:9/keep HTTP/1.1\r\nhost: 127.0.0.1:9\r\n\r\n');
+      await waitFor('an answer', () => (/\r\n\r\n[\s\S]*\}/.test(got.slice(from)) ? true : undefined));
+      return got.slice(from);
+    };
+    assert.match(await ask(), /^HTTP\/1\.1 403 /);
+    await new Promise((r) => setTimeout(r, 6500));
+    assert.equal(isClosed, false, 'the proxy kept the idle connection');
+    assert.match(await ask(), /^HTTP\/1\.1 403 /, 'the second request on the same connection is answered');
+    sock.destroy();
   });
   it('refuses a destination that is not in egress.allow with 403', async () => {
     const r = await viaProxy(a, 'http://127.0.0.1:9/x');
