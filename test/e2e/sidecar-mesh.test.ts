@@ -139,6 +139,24 @@ describe('sidecar e2e: calls by Service name over the mesh directory', () => {
     assert.equal(rec['decision'], 'allow');
   });
 
+  it('curl --http2 and --http2-prior-knowledge through the proxy reach the meshed Service over mTLS (HTTP/1.1 to the proxy, and h2c in a CONNECT tunnel)', async () => {
+    const upgrade = await viaProxy(a, 'http://payments.payments:8080/curl-h2-upgrade', ['--http2']);
+    assert.equal(upgrade.status, 200, upgrade.body);
+    assert.match(upgrade.headers, /^http\/1\.1 200/, 'an h2c upgrade through a proxy stays HTTP/1.1');
+    const prior = await viaProxy(a, 'http://payments.payments:8080/curl-h2-prior', [
+      '--proxytunnel',
+      '--http2-prior-knowledge',
+    ]);
+    assert.equal(prior.status, 200, prior.headers + prior.body);
+    // curl -i prints the proxy's CONNECT answer, then the h2 response from inside the tunnel.
+    assert.match(prior.headers, /^http\/1\.1 200 connection established/);
+    assert.match(prior.body, /^HTTP\/2 200/, 'h2 inside the tunnel');
+    for (const path of ['/curl-h2-upgrade', '/curl-h2-prior']) {
+      const seen = b.app.requests.find((r) => r.url === path);
+      assert.equal(seen?.headers['x-acp-peer-id'], CLIENT_ID, `${path}: B saw A by its workload identity`);
+    }
+  });
+
   it('keeps connections alive: 30 sequential calls cost far fewer than 30 handshakes on the callee', async () => {
     const before = await b.metrics();
     const sum = (m: string): number =>

@@ -11,7 +11,8 @@
 // callee scales 1 -> 3 and rolls (with the operator's writes counted), and
 // an impostor pod behind the same Service refused by the caller (502).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { kubectl, useCluster, type TestCluster } from '../../harness/cluster.ts';
 import {
@@ -301,6 +302,37 @@ describe('calls by Service name on a real node', { timeout: 1_500_000 }, () => {
     });
     assert.match(out, /GET \/fetched /);
     assert.match(out, new RegExp(`caller=${idOf('checkout')}`));
+  });
+
+  test('curl --http2-prior-knowledge in the caller pod (CONNECT, h2c inside) reaches the Service by name over h2 + mTLS', async () => {
+    // The image has no curl: the host's curl runs in the caller pod's network namespace, where
+    // 127.0.0.1:15001 is that pod's sidecar (the pod's netns is the one holding its IP).
+    const ip = (
+      await must(cluster, ['get', 'pod', checkout, '-n', NS, '-o', 'jsonpath={.status.podIP}'])
+    ).trim();
+    const netns = readdirSync('/run/netns').find((n) =>
+      spawnSync('ip', ['netns', 'exec', n, 'ip', '-4', '-o', 'addr'], { encoding: 'utf8' }).stdout.includes(
+        ` ${ip}/`,
+      ),
+    );
+    assert.ok(netns, `the network namespace of ${checkout} (${ip})`);
+    const curl = (extra: string[]) =>
+      spawnSync(
+        'ip',
+        [
+          ...['netns', 'exec', netns, 'curl', '-sS', '-i', '--max-time', '20'],
+          ...['-x', 'http://127.0.0.1:15001', ...extra, 'http://payments:8080/curl-h2'],
+        ],
+        { encoding: 'utf8' },
+      );
+    const r = curl(['--proxytunnel', '--http2-prior-knowledge']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^HTTP\/1\.1 200 Connection Established/i, 'the CONNECT answer');
+    assert.match(r.stdout, /\r\n\r\nHTTP\/2 200/, 'then h2 inside the tunnel');
+    assert.match(r.stdout, new RegExp(`GET /curl-h2 caller=${idOf('checkout')}`));
+    const upgrade = curl(['--http2']); // an h2c upgrade through a proxy stays HTTP/1.1
+    assert.match(upgrade.stdout, /^HTTP\/1\.1 200/, upgrade.stderr);
+    assert.match(upgrade.stdout, new RegExp(`caller=${idOf('checkout')}`));
   });
 
   test('a caller the callee does not allow gets 403 from the callee, which names it', async () => {
