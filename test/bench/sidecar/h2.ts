@@ -14,17 +14,15 @@
 // application/grpc, te: trailers) to /bench.Echo/Unary: the same HTTP/2
 // exchange a gRPC client makes; the app answers with a message and the
 // grpc-status 0 trailer (checked once per target before measuring).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from '../../../scripts/build.ts';
 import { runOha } from '../oha.ts';
 import { CLIENT_ID, PORTS, SHIPPED_NODE_FLAGS, sidecarConfig, upstreamNginx } from './configs.ts';
 import { benchPki, benchToken } from './material.ts';
+import { benchWorkspace, median, stopProcess, treeCpuSeconds, waitPort } from './procs.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..', '..', '..');
@@ -33,23 +31,8 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 // Its own ports (not run.ts's: another benchmark may run on this machine at the same time).
 const P = { upstream: 28080, grpc: 28090, nginx: 28443, sidecar: 28445, admin: 28446, outbound: 28447 };
 const GRPC_PORT = P.grpc;
-const dir = mkdtempSync(join(tmpdir(), 'acp-bench-h2-'));
+const { dir, main: MAIN, baselineMain: BASELINE_MAIN, start } = benchWorkspace('acp-bench-h2-');
 const say = (s: string): boolean => process.stdout.write(`${s}\n`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of running) p.kill('SIGTERM');
-});
-
-build(join(dir, 'dist'));
-symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
-const MAIN = join(dir, 'dist/sidecar/src/main.js');
-const BASELINE_TREE = process.env['BENCH_BASELINE_TREE'] ? resolve(process.env['BENCH_BASELINE_TREE']) : null;
-const BASELINE_MAIN = join(dir, 'dist-baseline/sidecar/src/main.js');
-if (BASELINE_TREE) {
-  await run(process.execPath, [join(BASELINE_TREE, 'scripts/build.ts'), '--out', join(dir, 'dist-baseline')]);
-  symlinkSync(join(BASELINE_TREE, 'node_modules'), join(dir, 'dist-baseline/node_modules'));
-}
 const { ca, server, client, identityDir } = benchPki(dir, 'localhost');
 writeFileSync(join(dir, 'ca.crt'), ca.cert);
 writeFileSync(join(dir, 'server.crt'), server.cert);
@@ -118,50 +101,6 @@ s.listen(${GRPC_PORT}, '127.0.0.1');
 );
 const grpcBody = join(dir, 'grpc-request.bin');
 writeFileSync(grpcBody, Buffer.from([0, 0, 0, 0, 5, 119, 111, 114, 108, 100]));
-
-function start(cmd: string[], log: string): ChildProcess {
-  const quoted = cmd.map((c) => `'${c}'`).join(' ');
-  const p = spawn('sh', ['-c', `exec ${quoted} >>'${join(dir, log)}' 2>&1`], { stdio: 'ignore' });
-  running.add(p);
-  return p;
-}
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const open = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (open) return;
-    await sleep(100);
-  }
-  throw new Error(`port ${port} never came up`);
-}
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await exited;
-}
-async function cpuSeconds(pid: number): Promise<number> {
-  const { stdout } = await run('sh', [
-    '-c',
-    `for p in ${pid} $(pgrep -P ${pid}); do cat /proc/$p/stat; done`,
-  ]);
-  let ticks = 0;
-  for (const line of stdout.split('\n')) {
-    const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11] ?? 0) + Number(f[12] ?? 0);
-  }
-  return ticks / 100;
-}
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
 
 /** One gRPC call with node:http2 through `port`: the grpc-status the client reads (headers or trailers). */
 function grpcCheck(port: number): Promise<string | undefined> {
@@ -233,7 +172,7 @@ const TARGETS: Target[] = [
     start: () => start(['taskset', '-c', '0', 'nginx', '-c', join(dir, 'nginx.conf')], 'nginx.out'),
   },
   { name: 'sidecar', port: P.sidecar, start: sidecar },
-  ...(BASELINE_TREE
+  ...(BASELINE_MAIN
     ? [
         {
           name: 'sidecar-baseline',
@@ -260,10 +199,10 @@ for (let round = 0; round < ROUNDS; round++) {
         say(`${t.name}: one gRPC call -> grpc-status ${await grpcCheck(t.port)}`);
       const url = `https://localhost:${t.port}${phase.path}`;
       await runOha(['-z', '2s', ...LOAD, ...tls, ...auth, ...phase.extra, url], '1');
-      const c0 = await cpuSeconds(p.pid ?? 0);
+      const c0 = await treeCpuSeconds(p.pid ?? 0);
       const r = await runOha(['-z', `${SECONDS}s`, ...LOAD, ...tls, ...auth, ...phase.extra, url], '1');
-      const c1 = await cpuSeconds(p.pid ?? 0);
-      await stop(p);
+      const c1 = await treeCpuSeconds(p.pid ?? 0);
+      await stopProcess(p);
       const ok = r.statuses['200'] ?? 0;
       const perCpu = r.total / Math.max(0.01, c1 - c0);
       const key = `${phase.name} ${t.name}`;
@@ -290,7 +229,7 @@ for (const phase of PHASES) {
   }
 }
 // Where the sidecar's time goes in each phase (and the baseline's, when there is one).
-const profiled = BASELINE_TREE ? [MAIN, BASELINE_MAIN] : [MAIN];
+const profiled = BASELINE_MAIN ? [MAIN, BASELINE_MAIN] : [MAIN];
 for (const phase of PHASES)
   for (const main of profiled) {
     const profDir = join(dir, `prof-${phase.name}${main === MAIN ? '' : '-baseline'}`);
@@ -308,7 +247,7 @@ for (const phase of PHASES)
       ],
       '1',
     );
-    await stop(p);
+    await stopProcess(p);
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     const who = main === MAIN ? 'sidecar' : 'sidecar-baseline';
     say(`\n## CPU profile, ${who}, ${phase.name} (${file ? join(profDir, file) : 'none written'})`);

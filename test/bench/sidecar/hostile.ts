@@ -30,12 +30,12 @@ import { freePort } from '../../harness/ports.ts';
 import { createMemoryCgroup, limitMbOf, sampleMemory } from '../memory.ts';
 import { CLIENT_ID, sidecarArgs, sidecarConfig } from './configs.ts';
 import { benchPki } from './material.ts';
+import { sleep } from './procs.ts';
 
 const PHASES = ['idle', 'silent', 'slowloris', 'tokens', 'handshakes'] as const;
 type Phase = (typeof PHASES)[number];
 const PHASE_SECONDS = Number(process.env['HOSTILE_PHASE_SECONDS'] ?? 20);
 const ATTACK_ADDRESSES = Array.from({ length: 40 }, (_, i) => `127.0.0.${i + 2}`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Target {
   port: number;

@@ -18,17 +18,16 @@
 // that checkout (before/after in the same rounds); BENCH_MESH_NODE_FLAGS adds
 // node flags to both sidecars. (acp-loadgen with -proxy:
 // `bash test/bench/sidecar/install.sh`.)
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SidecarConfig } from '@acp/crds';
-import { build } from '../../../scripts/build.ts';
 import { TestPki, type Issued } from '../../../sidecar/src/testing/pki.ts';
 import { runLoadgen, type LoadgenResult } from '../loadgen.ts';
 import { freePort } from '../../harness/ports.ts';
 import { PORTS, SHIPPED_NODE_FLAGS, sidecarArgs, sidecarConfig, upstreamNginx } from './configs.ts';
+import { benchWorkspace, median, sleep } from './procs.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -58,38 +57,9 @@ const EXTRA_FLAGS = (process.env['BENCH_MESH_NODE_FLAGS'] ?? '').split(' ').filt
 const CALLER_ID = 'spiffe://cluster.local/ns/bench/sa/caller';
 const CALLEE_ID = 'spiffe://cluster.local/ns/bench/sa/callee';
 
-const root = resolve(import.meta.dirname, '..', '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'acp-bench-mesh-'));
+// BENCH_BASELINE_TREE=DIR: a second caller sidecar built from that checkout, measured in the same rounds.
+const { dir, main: MAIN, baselineMain: BASELINE_MAIN, start } = benchWorkspace('acp-bench-mesh-');
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of running) p.kill('SIGTERM');
-});
-
-build(join(dir, 'dist'));
-symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
-const MAIN = join(dir, 'dist/sidecar/src/main.js');
-/** BENCH_BASELINE_TREE=DIR: a second caller sidecar built from that checkout, measured in the same rounds. */
-const BASELINE_TREE = process.env['BENCH_BASELINE_TREE'] ? resolve(process.env['BENCH_BASELINE_TREE']) : null;
-const BASELINE_MAIN = BASELINE_TREE ? join(dir, 'dist-baseline/sidecar/src/main.js') : null;
-if (BASELINE_TREE) {
-  execFileSync(
-    process.execPath,
-    [join(BASELINE_TREE, 'scripts/build.ts'), '--out', join(dir, 'dist-baseline')],
-    {
-      stdio: 'ignore',
-    },
-  );
-  symlinkSync(join(BASELINE_TREE, 'node_modules'), join(dir, 'dist-baseline/node_modules'));
-}
-
-function start(cmd: string[], log: string): ChildProcess {
-  const quoted = cmd.map((c) => `'${c}'`).join(' ');
-  const p = spawn('sh', ['-c', `exec ${quoted} >>'${join(dir, log)}' 2>&1`], { stdio: 'ignore' });
-  running.add(p);
-  return p;
-}
 
 /** BENCH_MESH_PROFILE=1: CPU profiles of both sidecars under DIR/<name>-prof (written at exit). */
 const profile = (name: string): string[] =>
@@ -189,13 +159,6 @@ function phaseFacts(after: Map<string, number>, before: Map<string, number>): st
   const retries = delta(after, before, 'acp_sidecar_outbound_retries_total');
   return `GC ${gc || 'none'}; event-loop delay max ${lag.toFixed(1)} ms; inbound handshakes ${hs}; retries ${retries}`;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2
-    ? (s[(s.length - 1) / 2] ?? 0)
-    : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
-};
 
 // --- material and processes ------------------------------------------------------
 const pki = new TestPki(join(dir, 'pki'));

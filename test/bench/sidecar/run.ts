@@ -41,6 +41,7 @@ import {
   type SpinResult,
 } from '../loadgen.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
+import { median, sleep, stopProcess, treeCpuSeconds, waitPort } from './procs.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..', '..', '..');
@@ -49,7 +50,6 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
 const commands = new Set<string>();
 const say = (s: string): boolean => process.stdout.write(`${s}\n`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // --- the production build: the sidecar runs as it is shipped (node dist/...) --
 build(join(dir, 'dist'));
@@ -217,42 +217,6 @@ const TARGETS = ALL_TARGETS.filter(
   (t) => !process.env['BENCH_TARGETS'] || process.env['BENCH_TARGETS'].split(',').includes(t.name),
 );
 
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const open = await new Promise<boolean>((r) => {
-      const sock = connect(port, '127.0.0.1', () => {
-        sock.destroy();
-        r(true);
-      });
-      sock.on('error', () => r(false));
-    });
-    if (open) return;
-    await sleep(100);
-  }
-  throw new Error(`port ${port} never came up`);
-}
-
-async function stopProc(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await exited;
-}
-
-/** CPU seconds (user + system) used so far by a process and its children (nginx: master + worker). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const { stdout } = await run('sh', [
-    '-c',
-    `for p in ${pid} $(pgrep -P ${pid}); do cat /proc/$p/stat; done`,
-  ]).catch(() => ({ stdout: '' }));
-  let ticks = 0;
-  for (const line of stdout.split('\n')) {
-    const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11] ?? 0) + Number(f[12] ?? 0);
-  }
-  return ticks / 100;
-}
-
 // --- measurements ---------------------------------------------------------------
 async function oha(
   url: string,
@@ -326,12 +290,6 @@ async function handshakes(port: number): Promise<number> {
   return r.reduce((a, b) => a + b, 0);
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 interface Sample {
   rps: number;
   p50ms: number;
@@ -377,15 +335,15 @@ for (let round = 0; round < ROUNDS; round++) {
     await oha(url, ['-c', '64', '-z', '2s'], t.auth); // warm-up (JIT, pools)
     const pid = p.pid ?? 0;
     const memory = sampleMemory(pid);
-    const c0 = await cpuSeconds(pid);
+    const c0 = await treeCpuSeconds(pid);
     const ka = await oha(url, ['-c', '64'], t.auth);
-    const c1 = await cpuSeconds(pid);
+    const c1 = await treeCpuSeconds(pid);
     const lat = await probe(url, t.auth);
-    const c2 = await cpuSeconds(pid);
+    const c2 = await treeCpuSeconds(pid);
     const hs = await handshakes(t.port);
-    const c3 = await cpuSeconds(pid);
+    const c3 = await treeCpuSeconds(pid);
     const { hwmMb, anonMb } = memory.stop();
-    await stopProc(p);
+    await stopProcess(p);
     const s: Sample = {
       rps: ka.rps,
       p50ms: lat.p50ms,
@@ -459,7 +417,7 @@ if (process.env['BENCH_WORKERS'] !== '0') {
     await waitPort(jwtOn.port);
     await oha(`https://localhost:${jwtOn.port}/`, ['-c', '64', '-z', '2s'], true, '0,1');
     const r = await oha(`https://localhost:${jwtOn.port}/`, ['-c', '64'], true, '0,1');
-    await stopProc(p);
+    await stopProcess(p);
     say(`workers=${workers}: ${r.rps.toFixed(0)} req/s`);
   }
 }
@@ -471,13 +429,13 @@ if (process.env['BENCH_PROFILE'] !== '0') {
     const p = t.start('0', ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
     await waitPort(PORTS.sidecar);
     await oha(`https://localhost:${PORTS.sidecar}/`, ['-c', '64'], true);
-    await stopProc(p);
+    await stopProcess(p);
     say(
       `\nCPU profile (${t.name}, keep-alive load) written to ${profDir}; summarize: node test/bench/sidecar/profile.ts ${profDir}`,
     );
   }
 }
-await stopProc(upstream);
+await stopProcess(upstream);
 say('\n## commands');
 for (const c of commands) say(`    ${c}`);
 // wc: the log outgrows the longest string Node can read at once (~512 MB) in a full run.
