@@ -63,7 +63,9 @@ export interface BenchWorkspace {
   dir: string;
   /** The sidecar built from this tree. */
   main: string;
-  /** BENCH_BASELINE_TREE=DIR: the sidecar built from that checkout, measured in the same rounds; else null. */
+  /** BENCH_BASELINE_TREE=DIR: that checkout, whose sidecar is measured in the same rounds; else null. */
+  baselineTree: string | null;
+  /** The sidecar built from baselineTree. */
   baselineMain: string | null;
   /** Starts `cmd` with its output appended to DIR/log; every process started is sent SIGTERM at exit. */
   start: (cmd: string[], log: string) => ChildProcess;
@@ -95,6 +97,7 @@ export function benchWorkspace(prefix: string): BenchWorkspace {
   return {
     dir,
     main: join(dir, 'dist/sidecar/src/main.js'),
+    baselineTree,
     baselineMain: baselineTree ? join(dir, 'dist-baseline/sidecar/src/main.js') : null,
     start: (cmd, log) => {
       const quoted = cmd.map((c) => `'${c}'`).join(' ');

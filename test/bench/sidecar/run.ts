@@ -13,14 +13,12 @@
 // sidecar, built from that tree, runs as sidecar-jwt-on-baseline in the
 // same alternating rounds, so before and after share nginx and the machine
 // of each round).
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { benchPki, benchToken } from './material.ts';
-import { build } from '../../../scripts/build.ts';
 import {
   CLIENT_ID,
   PORTS,
@@ -41,32 +39,20 @@ import {
   type SpinResult,
 } from '../loadgen.ts';
 import { DEFAULT_INJECTION_CONFIG } from '../../../webhooks/src/inject/config.ts';
-import { median, sleep, stopProcess, treeCpuSeconds, waitPort } from './procs.ts';
+import { benchWorkspace, median, sleep, stopProcess, treeCpuSeconds, waitPort } from './procs.ts';
 
 const run = promisify(execFile);
-const root = resolve(import.meta.dirname, '..', '..', '..');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
-const dir = mkdtempSync(join(tmpdir(), 'acp-bench-'));
+// --- the production build: the sidecar runs as it is shipped (node dist/...) --
+const {
+  dir,
+  main: SIDECAR_MAIN,
+  baselineTree: BASELINE_TREE,
+  baselineMain: BASELINE_MAIN,
+} = benchWorkspace('acp-bench-');
 const commands = new Set<string>();
 const say = (s: string): boolean => process.stdout.write(`${s}\n`);
-
-// --- the production build: the sidecar runs as it is shipped (node dist/...) --
-build(join(dir, 'dist'));
-symlinkSync(join(root, 'node_modules'), join(dir, 'dist/node_modules'));
-const SIDECAR_MAIN = join(dir, 'dist/sidecar/src/main.js');
-const BASELINE_TREE = process.env['BENCH_BASELINE_TREE'] ? resolve(process.env['BENCH_BASELINE_TREE']) : null;
-const BASELINE_MAIN = join(dir, 'dist-baseline/sidecar/src/main.js');
-if (BASELINE_TREE) {
-  execFileSync(
-    process.execPath,
-    [join(BASELINE_TREE, 'scripts/build.ts'), '--out', join(dir, 'dist-baseline')],
-    {
-      stdio: 'ignore',
-    },
-  );
-  symlinkSync(join(BASELINE_TREE, 'node_modules'), join(dir, 'dist-baseline/node_modules'));
-}
 
 // --- material ---------------------------------------------------------------
 const { ca, server, client } = benchPki(dir, 'localhost');
@@ -202,7 +188,7 @@ const ALL_TARGETS: Target[] = [
       ]
     : []),
   // BENCH_BASELINE_TREE=DIR: that tree's sidecar, JWT on, shipped flags (before/after in the same rounds).
-  ...(BASELINE_TREE
+  ...(BASELINE_MAIN
     ? [
         {
           name: 'sidecar-jwt-on-baseline',
