@@ -35,7 +35,7 @@ export const H2_MAX_STREAMS = 100;
 /** Per-second budgets of frames that cost the sidecar work and give the client nothing it needs in bulk. */
 export const H2_FLOOD_PER_SECOND = { ping: 20, settings: 20, reset: 100 } as const;
 /** How long a session that was cut (GOAWAY ENHANCE_YOUR_CALM) may live on, so the GOAWAY reaches the client. */
-export const H2_CUT_GRACE_MS = 1000;
+const H2_CUT_GRACE_MS = 1000;
 const HEADER_TABLE_SIZE = 4096;
 /** An idle session (no stream open, no frame) closes after this. */
 const SESSION_IDLE_MS = 60_000;

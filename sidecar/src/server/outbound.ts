@@ -62,7 +62,7 @@ const MAX_POOLS = 256;
  * Node app see one reset in ~7,000 requests during a callee roll. 120 s is above Go's 90 s
  * idle timeout (Go closes first); the connections are the app's own, on loopback.
  */
-export const APP_KEEP_ALIVE_MS = 120_000;
+const APP_KEEP_ALIVE_MS = 120_000;
 const RESPONSE_HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
